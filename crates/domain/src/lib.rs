@@ -1,0 +1,31 @@
+//! payport-domain: the core of payport, with no IO.
+//!
+//! Money, identifiers, the order and refund state machines, the ports adapters
+//! implement, and the use cases that drive them. Nothing here opens a socket, a file
+//! or a database, or reads the clock: time and ids come through ports, so every rule
+//! is testable with mocks and deterministic time.
+//!
+//! # Layout
+//! - [`money`]: `Amount`, integer fen, Alipay's exact decimal format.
+//! - [`ids`]: `OutTradeNo`, `OutRequestNo`, `TradeNo`, `RefundId`, ... parsed at the edge.
+//! - [`order`], [`refund`]: aggregates; statuses move only through their methods.
+//! - [`alipay`]: Alipay's statuses, mapped exhaustively.
+//! - [`policy`]: approval, refund window, and the over-refund invariant check.
+//! - [`ports`]: gateways, repositories, clock and id source (mockall mocks with `mocks`).
+//! - [`usecases`]: `Orders`, `Refunds`, `Notifications`.
+
+pub mod alipay;
+pub mod error;
+pub mod ids;
+pub mod money;
+pub mod order;
+pub mod policy;
+pub mod ports;
+pub mod refund;
+pub mod usecases;
+
+pub use error::{GatewayError, RepoError, TransitionError};
+pub use ids::{AppId, BatchNo, IdError, OutRequestNo, OutTradeNo, RefundId, SellerId, TradeNo};
+pub use money::{Amount, AmountError};
+pub use order::{Order, OrderStatus};
+pub use refund::{GatewayFailure, Refund, RefundGatewayKind, RefundStatus};

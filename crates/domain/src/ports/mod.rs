@@ -1,0 +1,13 @@
+//! Ports: what the domain needs from the outside world, as async traits.
+//!
+//! Adapters implement them (`payport-alipay-*`, `payport-store-diesel`); tests use the
+//! mockall mocks (`Mock*`), generated for this crate's tests and exported with the
+//! `mocks` feature.
+
+mod gateway;
+mod store;
+mod system;
+
+pub use gateway::*;
+pub use store::*;
+pub use system::*;

@@ -1,0 +1,206 @@
+//! Repositories: where orders, refunds, raw notifications and gateway exchanges live.
+//!
+//! Saves are conditional on `version`: `update` succeeds only if the stored row still
+//! has the version the caller read, and stores `version + 1`; otherwise it fails with
+//! [`RepoError::Conflict`] and changes nothing.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::RepoError;
+use crate::ids::{OutRequestNo, OutTradeNo, RefundId, TradeNo};
+use crate::order::{Order, OrderStatus};
+use crate::policy::ReservationRefused;
+use crate::refund::{NewRefund, Refund, RefundStatus};
+
+/// A page of results; `next_cursor` fetches the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub limit: u32,
+    /// Opaque, from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RefundFilter {
+    pub status: Option<RefundStatus>,
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OrderRepository: Send + Sync {
+    /// # Errors
+    /// [`RepoError::Duplicate`] when the out_trade_no exists.
+    async fn insert(&self, order: &Order) -> Result<(), RepoError>;
+
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn get(&self, out_trade_no: &OutTradeNo) -> Result<Option<Order>, RepoError>;
+
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn find_by_trade_no(&self, trade_no: &TradeNo) -> Result<Option<Order>, RepoError>;
+
+    /// Conditional on `order.version` (see the module doc).
+    ///
+    /// # Errors
+    /// [`RepoError::Conflict`], [`RepoError::NotFound`].
+    async fn update(&self, order: &Order) -> Result<(), RepoError>;
+
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn list(&self, filter: &OrderFilter) -> Result<Page<Order>, RepoError>;
+}
+
+/// Why a refund could not be reserved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReserveError {
+    #[error("no such order")]
+    OrderNotFound,
+    #[error(transparent)]
+    Refused(#[from] ReservationRefused),
+    /// The order already has a refund with this out_request_no; here it is.
+    #[error("out_request_no already used by refund {}", .0.refund_id)]
+    DuplicateOutRequestNo(Box<Refund>),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RefundRepository: Send + Sync {
+    /// Checks the over-refund invariant ([`crate::policy::check_reservation`]) and
+    /// inserts the refund as ONE atomic step, with the order locked against concurrent
+    /// reservations (other requests, other instances).
+    ///
+    /// # Errors
+    /// [`ReserveError`]; nothing is stored then.
+    async fn reserve(&self, refund: &NewRefund) -> Result<Refund, ReserveError>;
+
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn get(&self, refund_id: &RefundId) -> Result<Option<Refund>, RepoError>;
+
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn get_by_out_request_no(
+        &self,
+        out_trade_no: &OutTradeNo,
+        out_request_no: &OutRequestNo,
+    ) -> Result<Option<Refund>, RepoError>;
+
+    /// Oldest first.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn list_for_order(&self, out_trade_no: &OutTradeNo) -> Result<Vec<Refund>, RepoError>;
+
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn list(&self, filter: &RefundFilter) -> Result<Page<Refund>, RepoError>;
+
+    /// Conditional on `refund.version` (see the module doc).
+    ///
+    /// # Errors
+    /// [`RepoError::Conflict`], [`RepoError::NotFound`].
+    async fn update(&self, refund: &Refund) -> Result<(), RepoError>;
+
+    /// Saves a refund that succeeded together with its order's new refunded amount, in
+    /// one transaction, both conditional on their versions.
+    ///
+    /// # Errors
+    /// [`RepoError::Conflict`] if either changed; then neither is saved.
+    async fn update_with_order(&self, refund: &Refund, order: &Order) -> Result<(), RepoError>;
+}
+
+/// Where a callback came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationSource {
+    /// OpenAPI `trade_status_sync` (payments and refunds).
+    TradeStatus,
+    /// Legacy mapi `batch_refund_notify`.
+    MapiBatchRefund,
+}
+
+impl NotificationSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TradeStatus => "trade_status_sync",
+            Self::MapiBatchRefund => "batch_refund_notify",
+        }
+    }
+}
+
+/// A verified notification, kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxEntry {
+    pub source: NotificationSource,
+    /// Alipay's `notify_id`, which stays the same across redeliveries.
+    pub notify_id: String,
+    pub out_trade_no: Option<OutTradeNo>,
+    pub raw_body: String,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxState {
+    /// First time, or seen before but its handling never finished: handle it.
+    ToHandle,
+    /// Handled before: a redelivery, harmless to acknowledge.
+    AlreadyHandled,
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait NotificationInbox: Send + Sync {
+    /// Stores the notification (once per source and notify_id) and says whether it
+    /// still needs handling.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn record(&self, entry: &InboxEntry) -> Result<InboxState, RepoError>;
+
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn mark_handled(
+        &self,
+        source: NotificationSource,
+        notify_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), RepoError>;
+}
+
+/// One request/response pair with a gateway, kept raw for disputes and debugging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayExchange {
+    /// The API method or service, e.g. `alipay.trade.refund`.
+    pub operation: String,
+    pub out_trade_no: Option<String>,
+    pub out_request_no: Option<String>,
+    /// What was sent, without secrets (the `sign` is not a secret; keys never appear).
+    pub request: String,
+    /// What came back; `None` when nothing did (timeout, connection error).
+    pub response: Option<String>,
+    /// `http_status`, or a short transport error.
+    pub outcome: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+}
+
+/// Written by gateway adapters for every call they make.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ExchangeLog: Send + Sync {
+    /// # Errors
+    /// [`RepoError::Unavailable`]; callers log it and go on (the call already happened).
+    async fn record(&self, exchange: &GatewayExchange) -> Result<(), RepoError>;
+}

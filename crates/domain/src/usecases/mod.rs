@@ -1,0 +1,97 @@
+//! Use cases: plain structs holding the ports, one method per thing a user does.
+//!
+//! - [`Orders`]: create, start payment, sync with Alipay, close.
+//! - [`Refunds`]: request (reserve → policy → submit or wait), approve, reject, submit,
+//!   sync, and apply refund results from notifications.
+//! - [`Notifications`]: trade notifications, returns, legacy refund notifications.
+//!
+//! Gateway outcomes follow PROTOCOL.md section C: a rejection is final; an unknown
+//! outcome leaves a refund `processing`, to be queried or re-sent with the same
+//! out_request_no, never a new one.
+
+mod error;
+mod notifications;
+mod orders;
+mod refund_results;
+mod refunds;
+
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::Duration;
+
+pub use error::ServiceError;
+pub use notifications::{NotificationHandled, Notifications};
+pub use orders::{NewOrder, Orders};
+pub use refunds::{RefundRequest, Refunds};
+
+use crate::ids::{AppId, SellerId};
+use crate::policy::RefundPolicy;
+use crate::ports::{
+    Clock, IdSource, NotificationInbox, OrderRepository, PaymentGateway, RefundGateways,
+    RefundRepository,
+};
+
+/// Every port a use case may need, cheap to clone.
+#[derive(Clone)]
+pub struct Ports {
+    pub orders: Arc<dyn OrderRepository>,
+    pub refunds: Arc<dyn RefundRepository>,
+    pub inbox: Arc<dyn NotificationInbox>,
+    pub payments: Arc<dyn PaymentGateway>,
+    pub refund_gateways: RefundGateways,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdSource>,
+}
+
+/// Who we are at Alipay: notifications for anyone else are refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantIdentity {
+    pub app_id: AppId,
+    /// When set, notifications must name this seller.
+    pub seller_id: Option<SellerId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub merchant: MerchantIdentity,
+    pub refund_policy: RefundPolicy,
+    /// How long a new order may wait for payment when the request does not say.
+    pub default_time_to_pay: Duration,
+    /// How long after an unknown refund outcome to ask Alipay again (PROTOCOL A7:
+    /// query at least 10 s after the refund).
+    pub refund_sync_delay: Duration,
+}
+
+impl Settings {
+    pub fn new(merchant: MerchantIdentity) -> Settings {
+        Settings {
+            merchant,
+            refund_policy: RefundPolicy::default(),
+            default_time_to_pay: Duration::minutes(30),
+            refund_sync_delay: Duration::seconds(10),
+        }
+    }
+}
+
+/// Load-modify-save loops retry this often when another writer got in first.
+const CONFLICT_RETRIES: usize = 5;
+
+/// Runs `attempt` again while it fails with [`ServiceError::Conflict`].
+async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> Result<T, ServiceError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ServiceError>>,
+{
+    let mut result = attempt().await;
+    for _ in 1..CONFLICT_RETRIES {
+        if !matches!(result, Err(ServiceError::Conflict)) {
+            break;
+        }
+        result = attempt().await;
+    }
+    result
+}

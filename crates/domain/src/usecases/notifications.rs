@@ -1,0 +1,230 @@
+//! Alipay callbacks: trade notifications, browser returns, legacy refund notifications.
+//!
+//! The order is fixed: verify the signature, run the merchant checks, store the raw
+//! notification, deduplicate, and only then change state. A callback refused at any
+//! step changes nothing.
+
+use std::sync::Arc;
+
+use super::orders::{apply_trade_status, load_order, Orders};
+use super::{retry_on_conflict, Ports, Refunds, ServiceError, Settings};
+use crate::ids::{OutRequestNo, OutTradeNo};
+use crate::order::{Order, PaymentConfirmation};
+use crate::ports::{
+    InboxEntry, InboxState, IncomingNotification, NotificationSource, RefundReference,
+    RefundResult, RefundResultOutcome, TradeNotification,
+};
+use crate::refund::RefundSuccess;
+
+/// What handling a notification came to; every variant is answered `success`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotificationHandled {
+    Applied,
+    /// Handled before (a redelivery): nothing changed.
+    Duplicate,
+}
+
+#[derive(Clone)]
+pub struct Notifications {
+    ports: Ports,
+    settings: Arc<Settings>,
+    orders: Orders,
+    refunds: Refunds,
+}
+
+impl Notifications {
+    pub fn new(ports: Ports, settings: Arc<Settings>) -> Notifications {
+        Notifications {
+            orders: Orders::new(ports.clone(), settings.clone()),
+            refunds: Refunds::new(ports.clone(), settings.clone()),
+            ports,
+            settings,
+        }
+    }
+
+    /// Handles a `trade_status_sync` notification: payments, closes, finishes, and the
+    /// refunds it reports (`out_biz_no` with the cumulative `refund_fee`).
+    ///
+    /// # Errors
+    /// `NotificationRefused` when the signature or a merchant check fails; storage
+    /// errors. Answer `failure` then, so that Alipay sends it again.
+    pub async fn handle_trade_notification(
+        &self,
+        incoming: &IncomingNotification,
+    ) -> Result<NotificationHandled, ServiceError> {
+        let notice = self
+            .ports
+            .payments
+            .verify_notification(incoming)
+            .await
+            .map_err(|e| ServiceError::NotificationRefused(e.to_string()))?;
+        let order = self.merchant_checks(&notice).await?;
+        let entry = InboxEntry {
+            source: NotificationSource::TradeStatus,
+            notify_id: notice.notify_id.clone(),
+            out_trade_no: Some(order.out_trade_no.clone()),
+            raw_body: incoming.raw_body.clone(),
+            received_at: self.ports.clock.now(),
+        };
+        if self.ports.inbox.record(&entry).await? == InboxState::AlreadyHandled {
+            return Ok(NotificationHandled::Duplicate);
+        }
+        self.apply_trade_notification(&notice).await?;
+        if let Some(result) = refund_result(&notice) {
+            self.refunds.apply_result(&result).await?;
+        }
+        self.ports
+            .inbox
+            .mark_handled(entry.source, &entry.notify_id, self.ports.clock.now())
+            .await?;
+        Ok(NotificationHandled::Applied)
+    }
+
+    /// Handles the buyer's browser coming back from the cashier. The return is not
+    /// proof of payment (PROTOCOL A6), so the order is synced with Alipay; if that
+    /// query fails, the order is returned as it is.
+    ///
+    /// # Errors
+    /// `NotificationRefused` when the parameters do not verify or are not ours.
+    pub async fn handle_return(&self, params: &[(String, String)]) -> Result<Order, ServiceError> {
+        let back = self
+            .ports
+            .payments
+            .verify_return(params)
+            .await
+            .map_err(|e| ServiceError::NotificationRefused(e.to_string()))?;
+        if back.app_id != self.settings.merchant.app_id {
+            return Err(ServiceError::NotificationRefused(
+                "app_id is not ours".into(),
+            ));
+        }
+        let order = self.known_order(&back.out_trade_no).await?;
+        if back.total_amount != order.total_amount {
+            return Err(ServiceError::NotificationRefused(
+                "total_amount differs from the order's".into(),
+            ));
+        }
+        match self.orders.sync(&order.out_trade_no).await {
+            Ok(synced) => Ok(synced),
+            Err(ServiceError::GatewayUnavailable(_)) => Ok(order),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Handles a legacy mapi `batch_refund_notify`.
+    ///
+    /// # Errors
+    /// `NotificationRefused` when it does not verify (MD5 and `notify_verify`);
+    /// `GatewayNotConfigured` without a mapi gateway.
+    pub async fn handle_refund_notification(
+        &self,
+        incoming: &IncomingNotification,
+    ) -> Result<NotificationHandled, ServiceError> {
+        let gateway = self.ports.refund_gateways.mapi_notifications().ok_or(
+            ServiceError::GatewayNotConfigured(crate::refund::RefundGatewayKind::MapiNoPwd),
+        )?;
+        let notice = gateway
+            .verify_refund_notification(incoming)
+            .await
+            .map_err(|e| ServiceError::NotificationRefused(e.to_string()))?;
+        let entry = InboxEntry {
+            source: NotificationSource::MapiBatchRefund,
+            notify_id: notice.notify_id.clone(),
+            out_trade_no: None,
+            raw_body: incoming.raw_body.clone(),
+            received_at: self.ports.clock.now(),
+        };
+        if self.ports.inbox.record(&entry).await? == InboxState::AlreadyHandled {
+            return Ok(NotificationHandled::Duplicate);
+        }
+        // Apply every line before failing, so one bad line does not hold up the rest.
+        let mut first_error = None;
+        for result in &notice.results {
+            if let Err(e) = self.refunds.apply_result(result).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        self.ports
+            .inbox
+            .mark_handled(entry.source, &entry.notify_id, self.ports.clock.now())
+            .await?;
+        Ok(NotificationHandled::Applied)
+    }
+
+    /// The official demo's four checks: our app, our seller, our order, its amount.
+    async fn merchant_checks(&self, notice: &TradeNotification) -> Result<Order, ServiceError> {
+        let merchant = &self.settings.merchant;
+        if notice.app_id != merchant.app_id {
+            return Err(ServiceError::NotificationRefused(
+                "app_id is not ours".into(),
+            ));
+        }
+        if let Some(seller) = &merchant.seller_id {
+            if notice.seller_id.as_ref() != Some(seller) {
+                return Err(ServiceError::NotificationRefused(
+                    "seller_id is not ours".into(),
+                ));
+            }
+        }
+        let order = self.known_order(&notice.out_trade_no).await?;
+        if notice.total_amount != order.total_amount {
+            return Err(ServiceError::NotificationRefused(
+                "total_amount differs from the order's".into(),
+            ));
+        }
+        Ok(order)
+    }
+
+    async fn known_order(&self, out_trade_no: &OutTradeNo) -> Result<Order, ServiceError> {
+        match load_order(&self.ports, out_trade_no).await {
+            Err(ServiceError::OrderNotFound(_)) => Err(ServiceError::NotificationRefused(
+                "out_trade_no is not one of ours".into(),
+            )),
+            other => other,
+        }
+    }
+
+    async fn apply_trade_notification(
+        &self,
+        notice: &TradeNotification,
+    ) -> Result<(), ServiceError> {
+        retry_on_conflict(|| async {
+            let mut order = load_order(&self.ports, &notice.out_trade_no).await?;
+            let now = self.ports.clock.now();
+            let payment = PaymentConfirmation {
+                trade_no: notice.trade_no.clone(),
+                paid_at: notice.gmt_payment.unwrap_or(now),
+                buyer_id: notice.buyer_id.clone(),
+                buyer_logon_id: notice.buyer_logon_id.clone(),
+            };
+            if apply_trade_status(&mut order, notice.trade_status, payment, now)? {
+                super::orders::save_order(&self.ports, &mut order).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// A trade notification that carries `out_biz_no` and `refund_fee` reports a refund
+/// that succeeded (partial: TRADE_SUCCESS; full: TRADE_CLOSED). An out_biz_no that
+/// payport could not have issued belongs to a refund made elsewhere: not ours to apply.
+fn refund_result(notice: &TradeNotification) -> Option<RefundResult> {
+    let (Some(out_biz_no), Some(refund_fee)) = (&notice.out_biz_no, notice.refund_fee) else {
+        return None;
+    };
+    let out_request_no = OutRequestNo::parse(out_biz_no.clone()).ok()?;
+    Some(RefundResult {
+        reference: RefundReference::OutRequestNo {
+            out_trade_no: notice.out_trade_no.clone(),
+            out_request_no,
+        },
+        outcome: RefundResultOutcome::Succeeded(RefundSuccess {
+            refund_fee: Some(refund_fee),
+            refunded_at: notice.gmt_refund,
+        }),
+    })
+}

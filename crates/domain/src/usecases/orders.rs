@@ -1,0 +1,278 @@
+//! Order use cases: create, start payment, sync with Alipay, close.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{retry_on_conflict, Ports, ServiceError, Settings};
+use crate::alipay::AlipayTradeStatus;
+use crate::error::{RepoError, TransitionError};
+use crate::ids::OutTradeNo;
+use crate::money::Amount;
+use crate::order::{Order, OrderStatus, PaymentConfirmation};
+use crate::ports::{
+    CloseOutcome, OrderFilter, Page, PaymentInstruction, PaymentMethod, PaymentRequest, TradeLookup,
+};
+
+/// A merchant's request for a new order, already parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    /// Chosen by payport when absent.
+    pub out_trade_no: Option<OutTradeNo>,
+    pub subject: String,
+    pub body: Option<String>,
+    pub total_amount: Amount,
+    /// Defaults to [`Settings::default_time_to_pay`].
+    pub time_to_pay: Option<Duration>,
+}
+
+/// The longest an order may stay payable (Alipay's `timeout_express` allows 15 days).
+const MAX_TIME_TO_PAY_DAYS: i64 = 15;
+
+#[derive(Clone)]
+pub struct Orders {
+    ports: Ports,
+    settings: Arc<Settings>,
+}
+
+impl Orders {
+    pub fn new(ports: Ports, settings: Arc<Settings>) -> Orders {
+        Orders { ports, settings }
+    }
+
+    /// # Errors
+    /// `Validation` for a bad subject, body or time to pay; `OrderExists`.
+    pub async fn create(&self, new: NewOrder) -> Result<Order, ServiceError> {
+        check_text("subject", &new.subject, Order::MAX_SUBJECT_CHARS, true)?;
+        if let Some(body) = &new.body {
+            check_text("body", body, Order::MAX_BODY_CHARS, false)?;
+        }
+        let time_to_pay = new.time_to_pay.unwrap_or(self.settings.default_time_to_pay);
+        if time_to_pay < Duration::minutes(1) || time_to_pay > Duration::days(MAX_TIME_TO_PAY_DAYS)
+        {
+            return Err(ServiceError::Validation(format!(
+                "time to pay must be between 1 minute and {MAX_TIME_TO_PAY_DAYS} days"
+            )));
+        }
+        let out_trade_no = new
+            .out_trade_no
+            .unwrap_or_else(|| self.ports.ids.out_trade_no());
+        let order = Order::new(
+            out_trade_no,
+            new.subject,
+            new.body,
+            new.total_amount,
+            self.ports.clock.now(),
+            time_to_pay,
+        );
+        match self.ports.orders.insert(&order).await {
+            Ok(()) => Ok(order),
+            Err(RepoError::Duplicate(_)) => Err(ServiceError::OrderExists(order.out_trade_no)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// # Errors
+    /// `OrderNotFound`.
+    pub async fn get(&self, out_trade_no: &OutTradeNo) -> Result<Order, ServiceError> {
+        load_order(&self.ports, out_trade_no).await
+    }
+
+    /// # Errors
+    /// `Storage`.
+    pub async fn list(&self, filter: &OrderFilter) -> Result<Page<Order>, ServiceError> {
+        Ok(self.ports.orders.list(filter).await?)
+    }
+
+    /// Asks Alipay for a way to pay: a URL/form, an app order string or a QR code.
+    ///
+    /// # Errors
+    /// The order is not pending (`OrderClosed`, `InvalidState`) or has expired; gateway
+    /// errors. Retrying is safe: Alipay keeps one trade per out_trade_no.
+    pub async fn start_payment(
+        &self,
+        out_trade_no: &OutTradeNo,
+        method: PaymentMethod,
+        return_url: Option<String>,
+        quit_url: Option<String>,
+    ) -> Result<PaymentInstruction, ServiceError> {
+        let order = retry_on_conflict(|| async {
+            let mut order = load_order(&self.ports, out_trade_no).await?;
+            match order.status {
+                OrderStatus::Pending => {}
+                OrderStatus::Closed => return Err(ServiceError::OrderClosed),
+                _ => {
+                    return Err(TransitionError::new(
+                        "order",
+                        order.status.as_str(),
+                        "start a payment for",
+                    )
+                    .into())
+                }
+            }
+            if order.is_expired(self.ports.clock.now()) {
+                return Err(ServiceError::OrderExpired);
+            }
+            if return_url.is_some() && order.return_url != return_url {
+                order.return_url.clone_from(&return_url);
+                order.updated_at = self.ports.clock.now();
+                save_order(&self.ports, &mut order).await?;
+            }
+            Ok(order)
+        })
+        .await?;
+        let request = PaymentRequest {
+            method,
+            out_trade_no: order.out_trade_no,
+            subject: order.subject,
+            body: order.body,
+            total_amount: order.total_amount,
+            expires_at: order.expires_at,
+            return_url,
+            quit_url,
+        };
+        Ok(self.ports.payments.create_payment(&request).await?)
+    }
+
+    /// Asks Alipay about the trade and applies what it says.
+    ///
+    /// # Errors
+    /// `OrderNotFound`; gateway errors (the order is then unchanged);
+    /// `GatewayDataMismatch` when Alipay's amount differs from the order's.
+    pub async fn sync(&self, out_trade_no: &OutTradeNo) -> Result<Order, ServiceError> {
+        load_order(&self.ports, out_trade_no).await?;
+        let snapshot = match self.ports.payments.query_trade(out_trade_no).await? {
+            // No trade at Alipay yet: nothing to learn. Expiry closes it in time.
+            TradeLookup::NotFound => return load_order(&self.ports, out_trade_no).await,
+            TradeLookup::Found(snapshot) => snapshot,
+        };
+        retry_on_conflict(|| async {
+            let mut order = load_order(&self.ports, out_trade_no).await?;
+            if snapshot.total_amount != order.total_amount {
+                return Err(ServiceError::GatewayDataMismatch(format!(
+                    "Alipay's total_amount {} differs from the order's {}",
+                    snapshot.total_amount, order.total_amount
+                )));
+            }
+            let now = self.ports.clock.now();
+            let payment = PaymentConfirmation {
+                trade_no: snapshot.trade_no.clone(),
+                paid_at: snapshot.paid_at.unwrap_or(now),
+                buyer_id: snapshot.buyer_id.clone(),
+                buyer_logon_id: snapshot.buyer_logon_id.clone(),
+            };
+            if apply_trade_status(&mut order, snapshot.status, payment, now)? {
+                save_order(&self.ports, &mut order).await?;
+            }
+            Ok(order)
+        })
+        .await
+    }
+
+    /// Closes an unpaid order at Alipay, then locally. If Alipay refuses because the
+    /// buyer paid meanwhile, the payment is synced instead and the close refused.
+    ///
+    /// # Errors
+    /// `InvalidState` for a paid order; gateway errors (the order is then unchanged).
+    pub async fn close(&self, out_trade_no: &OutTradeNo) -> Result<Order, ServiceError> {
+        let order = load_order(&self.ports, out_trade_no).await?;
+        match order.status {
+            OrderStatus::Closed => return Ok(order),
+            OrderStatus::Pending => {}
+            _ => return Err(TransitionError::new("order", order.status.as_str(), "close").into()),
+        }
+        match self.ports.payments.close_trade(out_trade_no).await {
+            Ok(CloseOutcome::Closed | CloseOutcome::NeverOpened) => {}
+            Err(crate::error::GatewayError::Rejected(failure)) => {
+                // Most likely paid meanwhile: learn the truth before answering.
+                let synced = self.sync(out_trade_no).await?;
+                return if synced.status == OrderStatus::Pending {
+                    Err(ServiceError::GatewayRejected(failure))
+                } else {
+                    Err(TransitionError::new("order", synced.status.as_str(), "close").into())
+                };
+            }
+            Err(other) => return Err(other.into()),
+        }
+        retry_on_conflict(|| async {
+            let mut order = load_order(&self.ports, out_trade_no).await?;
+            if order.close(self.ports.clock.now())? {
+                save_order(&self.ports, &mut order).await?;
+            }
+            Ok(order)
+        })
+        .await
+    }
+}
+
+/// Applies an Alipay trade status to the order. Returns whether the order changed.
+pub(super) fn apply_trade_status(
+    order: &mut Order,
+    status: AlipayTradeStatus,
+    payment: PaymentConfirmation,
+    now: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    let before = order.status;
+    match status {
+        AlipayTradeStatus::WaitBuyerPay => return Ok(false),
+        AlipayTradeStatus::TradeSuccess => {
+            order.confirm_payment(payment, now)?;
+        }
+        AlipayTradeStatus::TradeFinished => {
+            order.confirm_payment(payment, now)?;
+            order.finish(now)?;
+        }
+        // After a payment, TRADE_CLOSED means fully refunded: that is learned from the
+        // refunds themselves, never inferred here.
+        AlipayTradeStatus::TradeClosed => {
+            if status.closes_unpaid_order(order.status) {
+                order.close(now)?;
+            }
+        }
+    }
+    Ok(order.status != before)
+}
+
+pub(super) async fn load_order(
+    ports: &Ports,
+    out_trade_no: &OutTradeNo,
+) -> Result<Order, ServiceError> {
+    ports
+        .orders
+        .get(out_trade_no)
+        .await?
+        .ok_or_else(|| ServiceError::OrderNotFound(out_trade_no.clone()))
+}
+
+/// Saves conditionally on the version read, then tracks the stored version.
+pub(super) async fn save_order(ports: &Ports, order: &mut Order) -> Result<(), ServiceError> {
+    ports.orders.update(order).await?;
+    order.version += 1;
+    Ok(())
+}
+
+/// Free text that goes to Alipay: not blank (when required), not too long, no control
+/// characters (they break signatures and forms).
+pub(super) fn check_text(
+    field: &str,
+    value: &str,
+    max_chars: usize,
+    required: bool,
+) -> Result<(), ServiceError> {
+    if required && value.trim().is_empty() {
+        return Err(ServiceError::Validation(format!(
+            "{field} must not be empty"
+        )));
+    }
+    if value.chars().count() > max_chars {
+        return Err(ServiceError::Validation(format!(
+            "{field} must be at most {max_chars} characters"
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ServiceError::Validation(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    Ok(())
+}

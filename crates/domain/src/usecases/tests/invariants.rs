@@ -1,0 +1,296 @@
+//! Property: whatever operators, merchants and Alipay do, in whatever order,
+//! (a) refunds not rejected or failed never exceed the order total,
+//! (b) every saved refund status follows an edge of the state machine,
+//! (c) the order's refunded amount is exactly its succeeded refunds,
+//! (d) payport never believes a refund Alipay did not make, nor fails one it did, and
+//!     Alipay never refunds more than the total or twice under one number.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use proptest::prelude::*;
+
+use super::support::*;
+use crate::error::GatewayError;
+use crate::money::Amount;
+use crate::policy::ApprovalPolicy;
+use crate::ports::*;
+use crate::refund::{GatewayFailure, RefundStatus, RefundSuccess};
+use crate::usecases::RefundRequest;
+
+const TOTAL_FEN: i64 = 1_000;
+
+#[derive(Debug, Clone, Copy)]
+enum Alipay {
+    Succeed,
+    Reject,
+    /// The request never reached Alipay.
+    TimeoutLost,
+    /// Alipay refunded, but the answer was lost (or said ACQ.SYSTEM_ERROR).
+    TimeoutApplied,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Request {
+        fen: i64,
+        reuse_number_of: Option<usize>,
+    },
+    Approve(usize),
+    Reject(usize),
+    Sync(usize),
+    /// Alipay's notification for a refund it made.
+    Notify(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (1..=TOTAL_FEN / 2, proptest::option::weighted(0.1, 0usize..8))
+            .prop_map(|(fen, reuse_number_of)| Op::Request { fen, reuse_number_of }),
+        2 => (0usize..8).prop_map(Op::Approve),
+        1 => (0usize..8).prop_map(Op::Reject),
+        2 => (0usize..8).prop_map(Op::Sync),
+        1 => (0usize..8).prop_map(Op::Notify),
+    ]
+}
+
+fn alipay() -> impl Strategy<Value = Alipay> {
+    prop_oneof![
+        Just(Alipay::Succeed),
+        Just(Alipay::Reject),
+        Just(Alipay::TimeoutLost),
+        Just(Alipay::TimeoutApplied),
+    ]
+}
+
+/// An honest Alipay for one trade: at most one refund per out_request_no, never more
+/// than the total, and the scripted behaviour for each new request.
+struct FakeAlipay {
+    script: Vec<Alipay>,
+    state: Mutex<FakeState>,
+}
+
+#[derive(Default)]
+struct FakeState {
+    calls: usize,
+    refunded: HashMap<String, Amount>,
+    violations: Vec<String>,
+}
+
+impl FakeAlipay {
+    fn refunded_total(&self) -> Amount {
+        let state = self.state.lock().unwrap();
+        Amount::sum(state.refunded.values().copied()).unwrap()
+    }
+}
+
+#[async_trait]
+impl RefundGateway for FakeAlipay {
+    async fn submit_refund(&self, r: &RefundSubmission) -> Result<RefundSubmitted, GatewayError> {
+        let mut state = self.state.lock().unwrap();
+        let key = r.out_request_no.to_string();
+        if let Some(done) = state.refunded.get(&key).copied() {
+            if done != r.amount {
+                state
+                    .violations
+                    .push(format!("{key} resent with another amount"));
+            }
+            // Alipay answers a repeat with fund_change=N, which means "ask".
+            return Err(GatewayError::Unknown("fund_change=N".into()));
+        }
+        let behaviour = self.script[state.calls % self.script.len()];
+        state.calls += 1;
+        let apply = |state: &mut FakeState| {
+            let total = Amount::sum(state.refunded.values().copied()).unwrap();
+            if total.fen() + r.amount.fen() > TOTAL_FEN {
+                state
+                    .violations
+                    .push(format!("over-refund attempted with {key}"));
+            }
+            state.refunded.insert(key.clone(), r.amount);
+        };
+        match behaviour {
+            Alipay::Succeed => {
+                apply(&mut state);
+                Ok(RefundSubmitted::Succeeded(RefundSuccess::default()))
+            }
+            Alipay::Reject => Err(GatewayError::Rejected(GatewayFailure {
+                code: "40004".into(),
+                sub_code: Some("ACQ.SELLER_BALANCE_NOT_ENOUGH".into()),
+                message: "Business Failed".into(),
+            })),
+            Alipay::TimeoutLost => Err(GatewayError::Unknown("timeout".into())),
+            Alipay::TimeoutApplied => {
+                apply(&mut state);
+                Err(GatewayError::Unknown("ACQ.SYSTEM_ERROR".into()))
+            }
+        }
+    }
+
+    async fn query_refund(&self, r: &RefundSubmission) -> Result<RefundLookup, GatewayError> {
+        let state = self.state.lock().unwrap();
+        Ok(if state.refunded.contains_key(r.out_request_no.as_str()) {
+            RefundLookup::Succeeded(RefundSuccess::default())
+        } else {
+            RefundLookup::NotRefunded
+        })
+    }
+
+    async fn verify_refund_notification(
+        &self,
+        _: &IncomingNotification,
+    ) -> Result<RefundNotice, GatewayError> {
+        Err(GatewayError::Config("not used".into()))
+    }
+}
+
+fn run(ops: Vec<Op>, script: Vec<Alipay>, approval_above_fen: i64) -> Result<(), TestCaseError> {
+    let fake = Arc::new(FakeAlipay {
+        script,
+        state: Mutex::default(),
+    });
+    let mut h = Harness::new();
+    h.settings.refund_policy.approval =
+        ApprovalPolicy::ManualAbove(Amount::from_fen(approval_above_fen).unwrap());
+    h.store.put_order(paid_order("o1", "10.00"));
+    h.openapi_override = Some(fake.clone());
+    let app = h.build();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        for op in ops {
+            let refunds = app.store.refund_list();
+            let pick = |i: usize| refunds.get(i % refunds.len().max(1)).cloned();
+            // Errors are legitimate answers here (over-refund, wrong state, ...); the
+            // properties below are what must hold whatever the answer was.
+            match op {
+                Op::Request {
+                    fen,
+                    reuse_number_of,
+                } => {
+                    let out_request_no = reuse_number_of.and_then(pick).map(|r| r.out_request_no);
+                    let _ = app
+                        .refunds
+                        .request(RefundRequest {
+                            out_trade_no: otn("o1"),
+                            amount: Amount::from_fen(fen).unwrap(),
+                            reason: None,
+                            out_request_no,
+                            gateway: None,
+                        })
+                        .await;
+                }
+                Op::Approve(i) => {
+                    if let Some(r) = pick(i) {
+                        let _ = app.refunds.approve(&r.refund_id).await;
+                    }
+                }
+                Op::Reject(i) => {
+                    if let Some(r) = pick(i) {
+                        let _ = app.refunds.reject(&r.refund_id, "no".into()).await;
+                    }
+                }
+                Op::Sync(i) => {
+                    if let Some(r) = pick(i) {
+                        let _ = app.refunds.sync(&r.refund_id).await;
+                    }
+                }
+                Op::Notify(i) => {
+                    let made = pick(i).filter(|r| {
+                        fake.state
+                            .lock()
+                            .unwrap()
+                            .refunded
+                            .contains_key(r.out_request_no.as_str())
+                    });
+                    if let Some(r) = made {
+                        let _ = app
+                            .refunds
+                            .apply_result(&RefundResult {
+                                reference: RefundReference::OutRequestNo {
+                                    out_trade_no: r.out_trade_no,
+                                    out_request_no: r.out_request_no,
+                                },
+                                outcome: RefundResultOutcome::Succeeded(RefundSuccess::default()),
+                            })
+                            .await;
+                    }
+                }
+            }
+            check(&app.store, &fake)?;
+        }
+        Ok(())
+    })
+}
+
+fn check(store: &MemoryStore, fake: &FakeAlipay) -> Result<(), TestCaseError> {
+    let refunds = store.refund_list();
+    let order = store.order("o1");
+    let sum = |keep: &dyn Fn(RefundStatus) -> bool| {
+        Amount::sum(refunds.iter().filter(|r| keep(r.status)).map(|r| r.amount)).unwrap()
+    };
+    // (a)
+    prop_assert!(sum(&|s| s.holds_reservation()) <= order.total_amount);
+    // (b)
+    for (id, statuses) in store.history.lock().unwrap().iter() {
+        for pair in statuses.windows(2) {
+            prop_assert!(
+                pair[0] == pair[1] || pair[0].can_become(pair[1]),
+                "{id}: {:?} -> {:?}",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
+    // (c)
+    prop_assert_eq!(
+        order.refunded_amount,
+        sum(&|s| s == RefundStatus::Succeeded)
+    );
+    // (d)
+    let state = fake.state.lock().unwrap();
+    prop_assert!(state.violations.is_empty(), "{:?}", state.violations);
+    for r in &refunds {
+        let made = state.refunded.contains_key(r.out_request_no.as_str());
+        match r.status {
+            RefundStatus::Succeeded => {
+                prop_assert!(made, "{} believed without Alipay", r.refund_id)
+            }
+            RefundStatus::Failed | RefundStatus::Rejected => {
+                prop_assert!(
+                    !made,
+                    "{} refunded at Alipay but recorded {:?}",
+                    r.refund_id,
+                    r.status
+                )
+            }
+            _ => {}
+        }
+    }
+    drop(state);
+    prop_assert!(fake.refunded_total().fen() <= TOTAL_FEN);
+    let mut numbers: Vec<_> = refunds.iter().map(|r| r.out_request_no.clone()).collect();
+    numbers.sort();
+    numbers.dedup();
+    prop_assert_eq!(numbers.len(), refunds.len(), "out_request_no reused");
+    Ok(())
+}
+
+proptest! {
+    // 1,000 cases by default (CI); PROPTEST_CASES overrides for longer local runs.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1000),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn refunds_never_exceed_the_total_and_follow_the_state_machine(
+        ops in proptest::collection::vec(op(), 1..40),
+        script in proptest::collection::vec(alipay(), 1..8),
+        approval_above_fen in 0..=TOTAL_FEN,
+    ) {
+        run(ops, script, approval_above_fen)?;
+    }
+}
