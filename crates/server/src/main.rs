@@ -37,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { listen } => {
             payport_server::serve::serve(
                 &listen,
-                |addr| tracing::info!("payport listening on http://{addr} (GET /healthz)"),
+                |addr| tracing::info!("payport listening on http://{addr} ; try GET /healthz"),
                 async {
                     let _ = tokio::signal::ctrl_c().await;
                 },

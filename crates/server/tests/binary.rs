@@ -1,0 +1,66 @@
+//! The `payport` binary itself, as the README runs it: it starts with no config,
+//! logs where it listens, and answers /healthz.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills the child on drop so a failing test never leaves a server running.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_binary_starts_with_no_config_and_answers_healthz() {
+    let dir = std::env::temp_dir().join(format!("payport-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut child = Running(
+        Command::new(env!("CARGO_BIN_EXE_payport"))
+            .current_dir(&dir)
+            .env("PAYPORT_LISTEN", "127.0.0.1:0")
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn payport"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
+                let _ = tx.send(addr);
+                return;
+            }
+        }
+    });
+    let started = Instant::now();
+    let addr = loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(addr) => break addr,
+            Err(_) if started.elapsed() < Duration::from_secs(30) => {
+                assert!(
+                    child.0.try_wait().expect("poll").is_none(),
+                    "payport exited early"
+                );
+            }
+            Err(_) => panic!("payport did not log its address within 30 s"),
+        }
+    };
+    let body = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(body, "ok");
+    drop(child);
+    let _ = std::fs::remove_dir_all(&dir);
+}
