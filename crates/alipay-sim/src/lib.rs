@@ -1,4 +1,44 @@
 //! payport-alipay-sim: an offline Alipay that speaks both gateways for real.
 //!
-//! Will verify the merchant's signatures, keep trades and refunds by Alipay's rules,
-//! sign its answers and send notifications. Not implemented yet (issue 4).
+//! It verifies the merchant's signatures, keeps trades and refunds by Alipay's rules,
+//! signs its answers over the exact response text, shows a cashier with a QR code and
+//! Pay/Cancel buttons, and sends signed notifications on Alipay's retry schedule. It is
+//! written from PROTOCOL.md, not from payport's adapters: it shares only the RSA
+//! primitives (`Signer`, `Verifier`, keys) with them.
+//!
+//! # Layout
+//! - [`ledger`]: trades and refunds, and Alipay's rules over them (no IO).
+//! - [`sim`]: `Simulator`: books, keys, faults, notifier, state file.
+//! - `openapi` (private): `gateway.do` — checks, methods, signed answers.
+//! - `cashier` (private): the buyer's pages and the return to the shop.
+//! - [`notify`]: signed notifications and their delivery with retries.
+//! - `mapi` (private): the legacy MD5 gateway (`/mapi/gateway.do`).
+//! - `control` (private): the control API under `/control`.
+//! - [`faults`]: fault injection. [`config`]: keys and ids. [`signing`]: Alipay's side
+//!   of the signature rules. [`clock`]: system or manual time.
+//!
+//! # Routes (relative to where it is mounted, e.g. `/sim`)
+//! `GET|POST /gateway.do`, `GET /cashier/:out_trade_no`, `POST /cashier/:id/pay`,
+//! `POST /cashier/:id/cancel`, `GET /qr/:id`, `GET /bills/:type/:date.csv`,
+//! `GET|POST /mapi/gateway.do`, and `/control/...` (see `control`).
+
+mod cashier;
+pub mod clock;
+pub mod config;
+mod control;
+pub mod error;
+pub mod faults;
+mod ids;
+pub mod ledger;
+mod mapi;
+pub mod notify;
+mod openapi;
+mod routes;
+pub mod signing;
+pub mod sim;
+
+pub use clock::{ManualClock, SystemClock};
+pub use config::{MapiConfig, SimConfig};
+pub use faults::{FaultRule, Faults, MethodFault, NotifyFaults};
+pub use ledger::{Ledger, SimRefund, Trade, TradeStatus};
+pub use sim::{Delivery, Simulator};
