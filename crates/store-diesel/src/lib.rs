@@ -1,2 +1,134 @@
-//! payport-store-diesel: the domain's repository ports over Diesel + diesel-async,
-//! for SQLite (embedded default) and PostgreSQL. Not implemented yet (issue 5).
+//! payport-store-diesel: the domain's repository ports over Diesel + diesel-async, for
+//! SQLite (the embedded default) and PostgreSQL (several payport instances on one
+//! database).
+//!
+//! The ledger's integrity lives in the database, not in one process: unique
+//! `out_trade_no`, unique `(out_trade_no, out_request_no)`, unique idempotency keys and
+//! notification ids; money as 64-bit integer fen; statuses as text with CHECK
+//! constraints and an explicit mapping that rejects unknown values; saves conditional
+//! on a `version` column; refund reservations in one transaction with the order locked;
+//! background work claimed with `FOR UPDATE SKIP LOCKED` (SQLite: `BEGIN IMMEDIATE`).
+//!
+//! ```no_run
+//! # async fn start() -> Result<(), payport_store_diesel::StoreError> {
+//! let store = payport_store_diesel::DieselStore::connect("sqlite://payport.db").await?;
+//! store.run_migrations().await?; // before the server listens
+//! # Ok(()) }
+//! ```
+//!
+//! Timestamps are stored to the microsecond; finer digits are dropped.
+//!
+//! # Layout
+//! - [`DieselStore`]: the pool and the entry points (here).
+//! - `pool.rs`: the two backends' pools, and the macros that compile each query for
+//!   both connection types (`with_conn!`, `write_tx!`, `for_each_backend!`).
+//! - `dialect.rs`: the only SQL that differs: row locks (`FOR UPDATE [SKIP LOCKED]`).
+//! - `schema.rs`, `time.rs`: the tables; timestamps per backend.
+//! - `orders.rs`, `refunds.rs`, `reserve.rs`: `OrderRepository`, `RefundRepository`.
+//! - `inbox.rs`, `exchange_log.rs`: `NotificationInbox`, `ExchangeLog`.
+//! - `idempotency.rs`, `claims.rs`: idempotency keys; claiming background work.
+//! - `page.rs`: keyset pagination of `list`.
+//! - `migrate.rs`: embedded migrations from `migrations/{sqlite,postgres}`.
+//! - `error.rs`: [`StoreError`], and how database errors become `RepoError`s.
+
+mod claims;
+mod dialect;
+mod error;
+mod exchange_log;
+mod idempotency;
+mod inbox;
+mod migrate;
+mod orders;
+mod page;
+mod pool;
+mod refunds;
+mod reserve;
+mod schema;
+mod time;
+
+pub use error::StoreError;
+pub use idempotency::{IdempotencyInsert, IdempotencyRecord};
+pub use migrate::MigrationReport;
+pub use pool::Backend;
+
+use pool::{Pools, Target};
+
+/// The repositories over one database. Cheap to clone: clones share the pool.
+#[derive(Clone)]
+pub struct DieselStore {
+    pools: Pools,
+    target: Target,
+}
+
+impl std::fmt::Debug for DieselStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The target's Debug masks a password.
+        f.debug_struct("DieselStore")
+            .field("database", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connection pool settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// The most connections the pool opens. SQLite has one writer at a time whatever
+    /// this is; more connections let readers run beside it.
+    pub max_connections: u32,
+}
+
+impl ConnectOptions {
+    pub fn for_backend(backend: Backend) -> ConnectOptions {
+        let max_connections = match backend {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 10,
+        };
+        ConnectOptions { max_connections }
+    }
+}
+
+impl DieselStore {
+    /// Opens a pool on `database_url`: `sqlite://PATH` (`sqlite:///abs/path`),
+    /// `sqlite:PATH`, `postgres://...` or `postgresql://...`, with default pool sizes.
+    /// One connection is opened at once, so a bad URL fails here.
+    ///
+    /// # Errors
+    /// [`StoreError::UnsupportedUrl`], [`StoreError::Connect`].
+    pub async fn connect(database_url: &str) -> Result<DieselStore, StoreError> {
+        let target = Target::parse(database_url)?;
+        let options = ConnectOptions::for_backend(target.backend());
+        Self::open(target, &options).await
+    }
+
+    /// As [`DieselStore::connect`], with pool settings.
+    ///
+    /// # Errors
+    /// [`StoreError::UnsupportedUrl`], [`StoreError::Connect`].
+    pub async fn connect_with(
+        database_url: &str,
+        options: &ConnectOptions,
+    ) -> Result<DieselStore, StoreError> {
+        Self::open(Target::parse(database_url)?, options).await
+    }
+
+    async fn open(target: Target, options: &ConnectOptions) -> Result<DieselStore, StoreError> {
+        let pools = Pools::open(&target, options.max_connections.max(1)).await?;
+        Ok(DieselStore { pools, target })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.target.backend()
+    }
+
+    /// Applies the embedded migrations that are not applied yet (all in one
+    /// transaction), on a connection of its own. Harmless to run again.
+    ///
+    /// # Errors
+    /// [`StoreError::Migration`]; then nothing was applied.
+    pub async fn run_migrations(&self) -> Result<MigrationReport, StoreError> {
+        let target = self.target.clone();
+        tokio::task::spawn_blocking(move || migrate::run_blocking(&target))
+            .await
+            .map_err(|e| StoreError::Migration(format!("migration task failed: {e}")))?
+    }
+}

@@ -1,0 +1,156 @@
+//! Idempotency keys of the HTTP API: the first response to a key is stored, so a
+//! retried POST gets the same answer instead of creating something twice.
+//!
+//! The key is unique in the database. The HTTP layer looks a key up before doing the
+//! work and stores the response after; when two requests with one key race, the second
+//! insert gets [`IdempotencyInsert::Duplicate`] with the stored record, to replay it
+//! (same `request_hash`) or refuse the request (a different one).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use payport_domain::RepoError;
+
+use crate::error::{corrupt, db_error};
+use crate::pool::{for_each_backend, with_conn};
+use crate::schema::idempotency_keys as keys;
+use crate::time::DbTime;
+use crate::DieselStore;
+
+/// A stored response to an idempotent request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// The client's `Idempotency-Key`.
+    pub key: String,
+    /// A fingerprint of the request (method, path, body ...), chosen by the caller.
+    pub request_hash: String,
+    pub http_status: u16,
+    pub response_body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl IdempotencyRecord {
+    /// Whether a retried request is the same request as the stored one.
+    pub fn matches(&self, request_hash: &str) -> bool {
+        self.request_hash == request_hash
+    }
+}
+
+/// What storing a record came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyInsert {
+    Inserted,
+    /// The key was stored already (by a concurrent request); nothing was overwritten.
+    Duplicate(IdempotencyRecord),
+}
+
+#[derive(Insertable, Queryable, Selectable)]
+#[diesel(table_name = keys)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct KeyRow {
+    idempotency_key: String,
+    request_hash: String,
+    http_status: i32,
+    response_body: String,
+    created_at: DbTime,
+}
+
+impl TryFrom<KeyRow> for IdempotencyRecord {
+    type Error = RepoError;
+
+    fn try_from(row: KeyRow) -> Result<Self, RepoError> {
+        let http_status = u16::try_from(row.http_status).map_err(|_| {
+            corrupt(format!(
+                "idempotency_keys.http_status = {} (key {:?})",
+                row.http_status, row.idempotency_key
+            ))
+        })?;
+        Ok(IdempotencyRecord {
+            key: row.idempotency_key,
+            request_hash: row.request_hash,
+            http_status,
+            response_body: row.response_body,
+            created_at: row.created_at.0,
+        })
+    }
+}
+
+trait KeyQueries {
+    async fn find_key(&mut self, key: &str) -> QueryResult<Option<KeyRow>>;
+    /// Inserts unless the key exists; `Ok(false)` then.
+    async fn insert_key(&mut self, row: &KeyRow) -> QueryResult<bool>;
+}
+
+for_each_backend! {
+    impl KeyQueries {
+        async fn find_key(&mut self, key: &str) -> QueryResult<Option<KeyRow>> {
+            keys::table
+                .find(key)
+                .select(KeyRow::as_select())
+                .first(self)
+                .await
+                .optional()
+        }
+
+        async fn insert_key(&mut self, row: &KeyRow) -> QueryResult<bool> {
+            diesel::insert_into(keys::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(self)
+                .await
+                .map(|inserted| inserted == 1)
+        }
+    }
+}
+
+impl DieselStore {
+    /// The stored response for `key`, if any.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    pub async fn idempotency_lookup(
+        &self,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, RepoError> {
+        with_conn!(self, |conn| conn.find_key(key).await)
+            .map_err(|e| db_error(format_args!("read idempotency key {key:?}"), e))?
+            .map(IdempotencyRecord::try_from)
+            .transpose()
+    }
+
+    /// Stores `record` unless its key exists; then returns the stored one.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    pub async fn idempotency_insert(
+        &self,
+        record: &IdempotencyRecord,
+    ) -> Result<IdempotencyInsert, RepoError> {
+        let key = record.key.as_str();
+        let context = || format!("store idempotency key {key:?}");
+        let row = KeyRow {
+            idempotency_key: record.key.clone(),
+            request_hash: record.request_hash.clone(),
+            http_status: i32::from(record.http_status),
+            response_body: record.response_body.clone(),
+            created_at: DbTime(record.created_at),
+        };
+        let existing = with_conn!(self, |conn| {
+            if conn
+                .insert_key(&row)
+                .await
+                .map_err(|e| db_error(context(), e))?
+            {
+                None
+            } else {
+                conn.find_key(key)
+                    .await
+                    .map_err(|e| db_error(context(), e))?
+            }
+        });
+        match existing {
+            None => Ok(IdempotencyInsert::Inserted),
+            Some(row) => Ok(IdempotencyInsert::Duplicate(row.try_into()?)),
+        }
+    }
+}

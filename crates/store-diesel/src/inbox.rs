@@ -1,0 +1,130 @@
+//! [`NotificationInbox`]: verified notifications kept verbatim, once per
+//! `(source, notify_id)`. Alipay redelivers until it reads `success`; the key makes
+//! every redelivery land on the same row, and `handled_at` says whether its handling
+//! finished.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use payport_domain::ports::{InboxEntry, InboxState, NotificationInbox, NotificationSource};
+use payport_domain::RepoError;
+
+use crate::error::db_error;
+use crate::pool::{for_each_backend, with_conn};
+use crate::schema::notification_inbox as inbox;
+use crate::time::DbTime;
+use crate::DieselStore;
+
+#[derive(Insertable)]
+#[diesel(table_name = inbox)]
+struct NewInboxRow<'a> {
+    source: &'static str,
+    notify_id: &'a str,
+    out_trade_no: Option<&'a str>,
+    raw_body: &'a str,
+    received_at: DbTime,
+}
+
+pub(crate) trait InboxQueries {
+    /// Inserts unless the key exists (the first delivery's body is kept); returns the
+    /// row's `handled_at`.
+    async fn record_notification(&mut self, entry: &InboxEntry) -> QueryResult<Option<DbTime>>;
+    /// Sets `handled_at` once; `Ok(false)` if no such notification was recorded.
+    async fn mark_notification_handled(
+        &mut self,
+        source: NotificationSource,
+        notify_id: &str,
+        at: DbTime,
+    ) -> QueryResult<bool>;
+}
+
+for_each_backend! {
+    impl InboxQueries {
+        async fn record_notification(&mut self, entry: &InboxEntry) -> QueryResult<Option<DbTime>> {
+            let row = NewInboxRow {
+                source: entry.source.as_str(),
+                notify_id: &entry.notify_id,
+                out_trade_no: entry.out_trade_no.as_ref().map(|no| no.as_str()),
+                raw_body: &entry.raw_body,
+                received_at: entry.received_at.into(),
+            };
+            diesel::insert_into(inbox::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(self)
+                .await?;
+            inbox::table
+                .find((entry.source.as_str(), entry.notify_id.as_str()))
+                .select(inbox::handled_at)
+                .first(self)
+                .await
+        }
+
+        async fn mark_notification_handled(
+            &mut self,
+            source: NotificationSource,
+            notify_id: &str,
+            at: DbTime,
+        ) -> QueryResult<bool> {
+            let key = (source.as_str(), notify_id);
+            // The first handling's time is kept.
+            let updated = diesel::update(inbox::table.find(key))
+                .filter(inbox::handled_at.is_null())
+                .set(inbox::handled_at.eq(at))
+                .execute(self)
+                .await?;
+            if updated == 1 {
+                return Ok(true);
+            }
+            let found: Option<String> = inbox::table
+                .find(key)
+                .select(inbox::notify_id)
+                .first(self)
+                .await
+                .optional()?;
+            Ok(found.is_some())
+        }
+    }
+}
+
+#[async_trait]
+impl NotificationInbox for DieselStore {
+    async fn record(&self, entry: &InboxEntry) -> Result<InboxState, RepoError> {
+        let handled_at =
+            with_conn!(self, |conn| conn.record_notification(entry).await).map_err(|e| {
+                db_error(
+                    format_args!(
+                        "record notification {} {}",
+                        entry.source.as_str(),
+                        entry.notify_id
+                    ),
+                    e,
+                )
+            })?;
+        Ok(match handled_at {
+            Some(_) => InboxState::AlreadyHandled,
+            None => InboxState::ToHandle,
+        })
+    }
+
+    /// # Errors
+    /// [`RepoError::NotFound`] when no such notification was recorded.
+    async fn mark_handled(
+        &self,
+        source: NotificationSource,
+        notify_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        let context = || format!("mark notification {} {notify_id} handled", source.as_str());
+        let found = with_conn!(self, |conn| conn
+            .mark_notification_handled(source, notify_id, DbTime(at))
+            .await)
+        .map_err(|e| db_error(context(), e))?;
+        if found {
+            Ok(())
+        } else {
+            Err(RepoError::NotFound(context()))
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Connections: one bb8 pool per backend behind [`Pools`], and the macros that let each
+//! query be written once and compiled for both connection types.
+//!
+//! - SQLite: `SyncConnectionWrapper<SqliteConnection>` (each call runs on tokio's
+//!   blocking pool). Every new connection gets WAL, a 5 s busy timeout and foreign keys.
+//! - PostgreSQL: `AsyncPgConnection` (tokio-postgres, no libpq).
+//!
+//! Connections that come back with an open transaction (a cancelled future) are
+//! dropped by the pool, never reused: diesel-async reports them as broken.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use diesel::sqlite::SqliteConnection;
+use diesel::ConnectionResult;
+use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use payport_domain::RepoError;
+
+use crate::error::{redact_url, StoreError};
+
+pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+pub(crate) type PgConn = AsyncPgConnection;
+
+/// Run on every new SQLite connection, before anything else. WAL lets readers go on
+/// while one writer commits; the busy timeout makes writers queue for the lock instead
+/// of failing; foreign keys are off in SQLite unless asked for. `synchronous = FULL`
+/// (the default, said out loud): a committed refund survives a power cut.
+pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+     PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON;";
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the database is, parsed from the URL.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// A file path for `SqliteConnection::establish`.
+    Sqlite(String),
+    /// The URL as given (`postgres://` or `postgresql://`).
+    Postgres(String),
+}
+
+impl Target {
+    /// `sqlite://PATH` (`sqlite:///abs/path` for an absolute one), `sqlite:PATH`,
+    /// `postgres://...` or `postgresql://...`.
+    pub(crate) fn parse(url: &str) -> Result<Target, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Target::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| StoreError::UnsupportedUrl(redact_url(url)))?;
+        // An in-memory database would be one per pooled connection: not a store.
+        if path.is_empty() || path.starts_with(":memory:") || path.contains("mode=memory") {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        }
+        Ok(Target::Sqlite(path.to_owned()))
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Target::Sqlite(_) => Backend::Sqlite,
+            Target::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Sqlite(path) => write!(f, "sqlite://{path}"),
+            Target::Postgres(url) => f.write_str(&redact_url(url)),
+        }
+    }
+}
+
+/// The pool of whichever backend the URL named. Cheap to clone (bb8 pools are `Arc`s).
+#[derive(Clone)]
+pub(crate) enum Pools {
+    Sqlite(Pool<SqliteConn>),
+    Postgres(Pool<PgConn>),
+}
+
+/// How long to wait for a connection (a new one, or a free one from the pool).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+type SetupFuture<'a, C> = Pin<Box<dyn Future<Output = ConnectionResult<C>> + Send + 'a>>;
+
+fn sqlite_setup(path: &str) -> SetupFuture<'_, SqliteConn> {
+    let path = path.to_owned();
+    Box::pin(async move {
+        let mut conn = SqliteConn::establish(&path).await?;
+        conn.batch_execute(SQLITE_PRAGMAS)
+            .await
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+        Ok(conn)
+    })
+}
+
+impl Pools {
+    pub(crate) async fn open(target: &Target, max_size: u32) -> Result<Pools, StoreError> {
+        let connect_error =
+            |e: &dyn std::fmt::Display| StoreError::Connect(format!("{target:?}: {e}"));
+        // bb8 connects lazily and retries until its timeout, which hides the cause:
+        // one direct connection first, so a bad URL fails here with the real error.
+        let first_connection = async {
+            match target {
+                Target::Sqlite(path) => sqlite_setup(path).await.map(drop),
+                Target::Postgres(url) => PgConn::establish(url).await.map(drop),
+            }
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, first_connection).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(connect_error(&e)),
+            Err(_) => return Err(connect_error(&"timed out")),
+        }
+        Ok(match target {
+            Target::Sqlite(path) => {
+                let mut config = ManagerConfig::<SqliteConn>::default();
+                config.custom_setup = Box::new(sqlite_setup);
+                let manager = AsyncDieselConnectionManager::new_with_config(path, config);
+                Pools::Sqlite(
+                    Pool::builder()
+                        .max_size(max_size)
+                        .connection_timeout(CONNECT_TIMEOUT)
+                        .build_unchecked(manager),
+                )
+            }
+            Target::Postgres(url) => {
+                let manager = AsyncDieselConnectionManager::<PgConn>::new(url);
+                Pools::Postgres(
+                    Pool::builder()
+                        .max_size(max_size)
+                        .connection_timeout(CONNECT_TIMEOUT)
+                        .build_unchecked(manager),
+                )
+            }
+        })
+    }
+}
+
+/// Takes a connection from `pool`.
+pub(crate) async fn checkout<C>(pool: &Pool<C>) -> Result<PooledConnection<'_, C>, RepoError>
+where
+    C: diesel_async::pooled_connection::PoolableConnection + 'static,
+    AsyncDieselConnectionManager<C>:
+        bb8::ManageConnection<Connection = C, Error = diesel_async::pooled_connection::PoolError>,
+{
+    pool.get()
+        .await
+        .map_err(|e| RepoError::Unavailable(format!("no database connection: {e}")))
+}
+
+/// `with_conn!(store, |conn| body)`: runs `body` with `conn: &mut SqliteConn` or
+/// `&mut PgConn` taken from the store's pool. `body` is compiled once per backend;
+/// pool errors return early as [`RepoError::Unavailable`] (via `?`).
+macro_rules! with_conn {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match &$store.pools {
+            $crate::pool::Pools::Sqlite(pool) => {
+                let mut pooled = $crate::pool::checkout(pool).await?;
+                let $conn: &mut $crate::pool::SqliteConn = &mut pooled;
+                $body
+            }
+            $crate::pool::Pools::Postgres(pool) => {
+                let mut pooled = $crate::pool::checkout(pool).await?;
+                let $conn: &mut $crate::pool::PgConn = &mut pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// `write_tx!(store, |conn| body)`: runs `body` (an async block's contents returning
+/// `Result<T, Abort<E>>`) in a write transaction, committed on `Ok`, rolled back on
+/// `Err`. The one place where the backends' transactions differ:
+///
+/// - SQLite: `BEGIN IMMEDIATE` (diesel-async's `immediate_transaction` on the
+///   `SyncConnectionWrapper`, which issues it on the wrapped connection through the
+///   same transaction manager). It takes the database's single write lock before the
+///   first read, so the reads in `body` cannot go stale before its writes, and other
+///   writers (other connections, other processes) wait on the busy timeout. A plain
+///   `BEGIN` would take the lock only at the first write and could fail with
+///   `SQLITE_BUSY` instead.
+/// - PostgreSQL: `BEGIN` (read committed); rows are locked where `body` asks for it
+///   (`SELECT ... FOR UPDATE [SKIP LOCKED]`, see `dialect.rs`) and by its updates.
+macro_rules! write_tx {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match &$store.pools {
+            $crate::pool::Pools::Sqlite(pool) => {
+                let mut pooled = $crate::pool::checkout(pool).await?;
+                let conn: &mut $crate::pool::SqliteConn = &mut pooled;
+                conn.immediate_transaction(async |$conn: &mut $crate::pool::SqliteConn| $body)
+                    .await
+            }
+            $crate::pool::Pools::Postgres(pool) => {
+                let mut pooled = $crate::pool::checkout(pool).await?;
+                let conn: &mut $crate::pool::PgConn = &mut pooled;
+                diesel_async::AsyncConnection::transaction(
+                    conn,
+                    async |$conn: &mut $crate::pool::PgConn| $body,
+                )
+                .await
+            }
+        }
+    };
+}
+
+/// `for_each_backend! { impl Trait { fns } }`: the same method bodies for both
+/// connection types, so a query is written once.
+macro_rules! for_each_backend {
+    (impl $tr:ident { $($items:tt)* }) => {
+        impl $tr for $crate::pool::SqliteConn {
+            $($items)*
+        }
+        impl $tr for $crate::pool::PgConn {
+            $($items)*
+        }
+    };
+}
+
+pub(crate) use {for_each_backend, with_conn, write_tx};

@@ -1,0 +1,66 @@
+//! The refund reservation: the over-refund invariant, enforced by the database.
+//!
+//! One write transaction (`write_tx!`): lock the order (PostgreSQL `SELECT ... FOR
+//! UPDATE`; SQLite `BEGIN IMMEDIATE`), look for a refund with the same out_request_no,
+//! sum the amounts the order's refunds still hold, run the domain's
+//! [`check_reservation`], insert. Every reservation of one order (from any process on
+//! the same database) queues on that lock, so each one sees all the others that
+//! committed before it, and the sum can never pass the total.
+
+use payport_domain::policy::check_reservation;
+use payport_domain::ports::ReserveError;
+use payport_domain::refund::NewRefund;
+use payport_domain::{Amount, OrderStatus, Refund, RepoError};
+
+use crate::dialect::Dialect;
+use crate::error::{corrupt, Abort};
+use crate::pool::write_tx;
+use crate::refunds::RefundQueries;
+use crate::DieselStore;
+
+pub(crate) async fn reserve(store: &DieselStore, new: &NewRefund) -> Result<Refund, ReserveError> {
+    let no = new.out_trade_no.as_str();
+    let refund = new.clone().into_refund();
+    write_tx!(store, |conn| {
+        let Some((status, total)) = conn.lock_order(no).await? else {
+            return Err(Abort::Stop(ReserveError::OrderNotFound));
+        };
+        let status = OrderStatus::parse(&status)
+            .ok_or_else(|| corrupt(format!("orders.status = {status:?} (out_trade_no {no:?})")))?;
+        let total = Amount::from_fen(total).ok_or_else(|| {
+            corrupt(format!(
+                "orders.total_amount = {total} (out_trade_no {no:?})"
+            ))
+        })?;
+        let request_no = new.out_request_no.as_str();
+        if let Some(existing) = conn.refund_by_request_no(no, request_no).await? {
+            let existing = Refund::try_from(existing)?;
+            return Err(Abort::Stop(ReserveError::DuplicateOutRequestNo(Box::new(
+                existing,
+            ))));
+        }
+        let held = conn.held_amounts(no).await?;
+        let reserved = held
+            .into_iter()
+            .map(Amount::from_fen)
+            .collect::<Option<Vec<Amount>>>()
+            .and_then(Amount::sum)
+            .ok_or_else(|| corrupt(format!("refund amounts of order {no:?} are out of range")))?;
+        check_reservation(status, total, reserved, new.amount).map_err(ReserveError::Refused)?;
+        conn.insert_refund(&refund).await?;
+        // Read back what was stored (timestamps to the microsecond), as `get` will.
+        let stored = conn
+            .refund_by_id(refund.refund_id.as_str())
+            .await?
+            .ok_or_else(|| {
+                RepoError::Unavailable(format!("refund {} vanished", refund.refund_id))
+            })?;
+        Ok(Refund::try_from(stored)?)
+    })
+    .map_err(|e: Abort<ReserveError>| {
+        e.into_reserve(format_args!(
+            "reserve refund {} ({}) on order {no}",
+            new.refund_id, new.out_request_no
+        ))
+    })
+}
