@@ -9,6 +9,8 @@ use tokio::task::JoinHandle;
 /// A running payport; stops when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Holds the SQLite database; removed when the app is dropped.
+    _data: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow_free::Result>>,
 }
@@ -24,11 +26,16 @@ impl TestApp {
     /// # Panics
     /// When the server cannot start: the test cannot go on.
     pub async fn spawn() -> TestApp {
+        let data = tempfile::tempdir().expect("temp dir");
+        let config = payport_server::serve::ServeConfig {
+            listen: "127.0.0.1:0".into(),
+            database_url: format!("sqlite://{}", data.path().join("payport.db").display()),
+        };
         let (bound_tx, bound_rx) = oneshot::channel();
         let (stop, stop_rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             payport_server::serve::serve(
-                "127.0.0.1:0",
+                &config,
                 move |addr| {
                     let _ = bound_tx.send(addr);
                 },
@@ -42,6 +49,7 @@ impl TestApp {
         let addr = bound_rx.await.expect("payport did not start");
         TestApp {
             addr,
+            _data: data,
             stop: Some(stop),
             server: Some(server),
         }

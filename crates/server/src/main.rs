@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use payport_server::cli::{self, alipay};
+use payport_server::serve::ServeConfig;
 
 #[derive(Parser)]
 #[command(
@@ -24,6 +25,14 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "PAYPORT_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// `sqlite://path` (default) or `postgres://…`.
+        #[arg(long, env = "PAYPORT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+    /// Create or update the database schema, then exit (also done at every start).
+    Migrate {
+        #[arg(long, env = "PAYPORT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
     },
     /// Reproduce and check Alipay OpenAPI signatures (RSA2/RSA).
     #[command(subcommand)]
@@ -63,12 +72,26 @@ enum AlipayTool {
     },
 }
 
+/// SQLite in the working directory: the embedded default.
+const DEFAULT_DATABASE_URL: &str = "sqlite://payport.db";
+
 fn main() -> ExitCode {
-    let command = Cli::parse().command.unwrap_or(Command::Serve {
-        listen: std::env::var("PAYPORT_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into()),
+    let command = Cli::parse().command.unwrap_or_else(|| {
+        let env = |key: &str, default: &str| std::env::var(key).unwrap_or_else(|_| default.into());
+        Command::Serve {
+            listen: env("PAYPORT_LISTEN", "127.0.0.1:8080"),
+            database_url: env("PAYPORT_DATABASE_URL", DEFAULT_DATABASE_URL),
+        }
     });
     match command {
-        Command::Serve { listen } => serve(&listen),
+        Command::Serve {
+            listen,
+            database_url,
+        } => serve(ServeConfig {
+            listen,
+            database_url,
+        }),
+        Command::Migrate { database_url } => migrate(&database_url),
         Command::Alipay(tool) => {
             let input = match cli::read_stdin() {
                 Ok(input) => input,
@@ -99,21 +122,50 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(listen: &str) -> ExitCode {
+fn init_logs() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let runtime = match tokio::runtime::Runtime::new() {
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new().map_err(|e| {
+        eprintln!("payport: cannot start the async runtime: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+fn migrate(database_url: &str) -> ExitCode {
+    init_logs();
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("payport: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+        Err(code) => return code,
+    };
+    match runtime.block_on(payport_server::serve::open_store(database_url)) {
+        Ok(_) => {
+            println!(
+                "database {} is up to date",
+                payport_server::serve::redact(database_url)
+            );
+            ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("payport: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: ServeConfig) -> ExitCode {
+    init_logs();
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
     };
     let served = runtime.block_on(payport_server::serve::serve(
-        listen,
+        &config,
         |addr| tracing::info!("payport listening on http://{addr} ; try GET /healthz"),
         async {
             let _ = tokio::signal::ctrl_c().await;

@@ -61,6 +61,34 @@ async fn the_binary_starts_with_no_config_and_answers_healthz() {
         .await
         .expect("body");
     assert_eq!(body, "ok");
+    assert!(
+        dir.join("payport.db").exists(),
+        "SQLite payport.db is the default store"
+    );
     drop(child);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn migrate_creates_the_schema_and_running_it_again_is_harmless() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_payport"))
+            .args(["migrate", "--database-url", &url])
+            .output()
+            .expect("run payport migrate");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("is up to date"));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_payport"))
+        .args(["migrate", "--database-url", "mysql://nope"])
+        .output()
+        .expect("run payport migrate");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open the database mysql://nope"));
 }
