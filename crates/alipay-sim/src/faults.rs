@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MethodFault {
-    /// Answer normally, but only after this long (a timeout when longer than the
-    /// merchant's read timeout).
+    /// Do the work at once but answer only after this long: a timeout when longer
+    /// than the merchant's read timeout, and then the merchant does not know it happened.
     Delay { ms: u64 },
     /// HTTP 500 with an HTML body; nothing is done.
     Http500,

@@ -50,11 +50,18 @@ fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M"))
         .ok()?;
-    beijing().from_local_datetime(&naive).single().map(|t| t.with_timezone(&chrono::Utc))
+    beijing()
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 /// The trade a pay or precreate call asks for.
-pub(crate) fn new_trade(call: &Call, product: Product, seen: bool) -> Result<NewTrade, AlipayError> {
+pub(crate) fn new_trade(
+    call: &Call,
+    product: Product,
+    seen: bool,
+) -> Result<NewTrade, AlipayError> {
     let expected_code = match product {
         Product::Page => Some("FAST_INSTANT_TRADE_PAY"),
         Product::Wap => Some("QUICK_WAP_WAY"),
@@ -63,7 +70,10 @@ pub(crate) fn new_trade(call: &Call, product: Product, seen: bool) -> Result<New
     };
     if let (Some(expected), Some(given)) = (expected_code, call.biz_str("product_code")) {
         if given != expected {
-            return Err(AlipayError::business("ACQ.INVALID_PARAMETER", "product_code 不匹配"));
+            return Err(AlipayError::business(
+                "ACQ.INVALID_PARAMETER",
+                "product_code 不匹配",
+            ));
         }
     }
     let time_expire = match call.biz_str("time_expire") {
@@ -92,14 +102,16 @@ pub(crate) fn new_trade(call: &Call, product: Product, seen: bool) -> Result<New
 /// Page/wap pay, opened by the buyer's browser: the trade exists from now on, and the
 /// browser goes on to the cashier.
 fn browser_pay(sim: &Simulator, call: &Call, product: Product) -> Answer {
-    let opened = new_trade(call, product, true).and_then(|new| {
-        sim.with_ledger(|ledger, now| (ledger.open_trade(new, now), Vec::new()))
-    });
+    let opened = new_trade(call, product, true)
+        .and_then(|new| sim.with_ledger(|ledger, now| (ledger.open_trade(new, now), Vec::new())));
     match opened {
         Ok(trade) => Answer::Browser(
             Response::builder()
                 .status(poem::http::StatusCode::FOUND)
-                .header("Location", format!("{}/cashier/{}", call.base_url, trade.out_trade_no))
+                .header(
+                    "Location",
+                    format!("{}/cashier/{}", call.base_url, trade.out_trade_no),
+                )
                 .finish(),
         ),
         Err(e) => Answer::Browser(crate::cashier::error_page(&e)),
@@ -144,7 +156,12 @@ fn trade_node(trade: &Trade) -> Map<String, Value> {
 
 fn query(sim: &Simulator, call: &Call) -> Result<Map<String, Value>, AlipayError> {
     let (out_trade_no, trade_no) = trade_keys(call);
-    sim.with_ledger(|ledger, _| (ledger.visible(out_trade_no, trade_no).map(trade_node), Vec::new()))
+    sim.with_ledger(|ledger, _| {
+        (
+            ledger.visible(out_trade_no, trade_no).map(trade_node),
+            Vec::new(),
+        )
+    })
 }
 
 fn close(sim: &Simulator, call: &Call) -> Result<Map<String, Value>, AlipayError> {
@@ -157,7 +174,9 @@ fn close(sim: &Simulator, call: &Call) -> Result<Map<String, Value>, AlipayError
             .and_then(|t| ledger.close(None, Some(&t), now).map(|event| (t, event)));
         match result {
             Ok((trade_no, event)) => {
-                let out = ledger.by_trade_no(&trade_no).map(|t| t.out_trade_no.clone());
+                let out = ledger
+                    .by_trade_no(&trade_no)
+                    .map(|t| t.out_trade_no.clone());
                 (
                     Ok(object(json!({ "trade_no": trade_no, "out_trade_no": out }))),
                     event.into_iter().collect(),
@@ -231,7 +250,10 @@ fn bill(sim: &Simulator, call: &Call) -> Result<Map<String, Value>, AlipayError>
     let bill_type = call.biz_str("bill_type").unwrap_or_default();
     let date = call.biz_str("bill_date").unwrap_or_default();
     if !matches!(bill_type, "trade" | "signcustomer") || !(date.len() == 10 || date.len() == 7) {
-        return Err(AlipayError::business("ACQ.INVALID_PARAMETER", "bill_type 或 bill_date 错误"));
+        return Err(AlipayError::business(
+            "ACQ.INVALID_PARAMETER",
+            "bill_type 或 bill_date 错误",
+        ));
     }
     let ledger = sim.ledger();
     let any = ledger.trades.iter().any(|t| {

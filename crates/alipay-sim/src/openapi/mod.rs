@@ -35,7 +35,10 @@ impl Call {
     }
 
     pub fn biz_str(&self, key: &str) -> Option<&str> {
-        self.biz.get(key).and_then(Value::as_str).filter(|v| !v.is_empty())
+        self.biz
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -65,11 +68,19 @@ fn node_name(method: &str) -> String {
 }
 
 /// `{"<method>_response":NODE,"sign":"..."}` with the signature over NODE's exact text.
-pub(crate) fn respond(sim: &Simulator, method: &str, node: &Value, signature: Signature) -> Response {
+pub(crate) fn respond(
+    sim: &Simulator,
+    method: &str,
+    node: &Value,
+    signature: Signature,
+) -> Response {
     let node_text = node.to_string();
     let name = node_name(method);
     let body = match signature {
-        Signature::Good => format!(r#"{{"{name}":{node_text},"sign":"{}"}}"#, sim.sign(&node_text)),
+        Signature::Good => format!(
+            r#"{{"{name}":{node_text},"sign":"{}"}}"#,
+            sim.sign(&node_text)
+        ),
         Signature::Wrong => {
             let tampered = sim.sign(&format!("{node_text} "));
             format!(r#"{{"{name}":{node_text},"sign":"{tampered}"}}"#)
@@ -90,19 +101,35 @@ pub(crate) enum Signature {
 
 /// Checks what the real gateway checks before running a method.
 fn check(sim: &Simulator, params: &[(String, String)]) -> Result<String, AlipayError> {
-    let get = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
-    let method = get("method").ok_or_else(|| AlipayError::missing("isv.missing-method", "缺少方法名参数"))?;
-    let app_id = get("app_id").ok_or_else(|| AlipayError::missing("isv.missing-app-id", "缺少AppID参数"))?;
-    let sign = get("sign").ok_or_else(|| AlipayError::missing("isv.missing-signature", "缺少签名参数"))?;
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let method = get("method")
+        .ok_or_else(|| AlipayError::missing("isv.missing-method", "缺少方法名参数"))?;
+    let app_id =
+        get("app_id").ok_or_else(|| AlipayError::missing("isv.missing-app-id", "缺少AppID参数"))?;
+    let sign =
+        get("sign").ok_or_else(|| AlipayError::missing("isv.missing-signature", "缺少签名参数"))?;
     let sign_type = get("sign_type")
         .ok_or_else(|| AlipayError::missing("isv.missing-signature-type", "缺少签名类型参数"))?;
-    get("timestamp").ok_or_else(|| AlipayError::missing("isv.missing-timestamp", "缺少时间戳参数"))?;
+    get("timestamp")
+        .ok_or_else(|| AlipayError::missing("isv.missing-timestamp", "缺少时间戳参数"))?;
     get("version").ok_or_else(|| AlipayError::missing("isv.missing-version", "缺少版本参数"))?;
     if app_id != sim.config().app_id {
-        return Err(AlipayError::invalid("isv.invalid-app-id", "无效的AppID参数"));
+        return Err(AlipayError::invalid(
+            "isv.invalid-app-id",
+            "无效的AppID参数",
+        ));
     }
     if sign_type != "RSA2" {
-        return Err(AlipayError::invalid("isv.invalid-signature-type", "无效的签名类型参数"));
+        return Err(AlipayError::invalid(
+            "isv.invalid-signature-type",
+            "无效的签名类型参数",
+        ));
     }
     if let Some(charset) = get("charset") {
         if !charset.eq_ignore_ascii_case("utf-8") {
@@ -147,15 +174,21 @@ pub(crate) async fn gateway(req: &Request, body: Vec<u8>, sim: Data<&Simulator>)
     let fault = lock(&sim.inner.faults).take(&method);
     let mut signature = Signature::Good;
     let mut system_error = None;
+    let mut delay = None;
     match fault {
-        Some(MethodFault::Delay { ms }) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+        Some(MethodFault::Delay { ms }) => delay = Some(std::time::Duration::from_millis(ms)),
         Some(MethodFault::Http500) => {
             return Response::builder()
                 .status(StatusCode::INTERNAL_SERVER_ERROR)
                 .body("<html><body>500 Internal Server Error</body></html>")
         }
         Some(MethodFault::Unavailable) => {
-            return respond(&sim, &method, &AlipayError::unavailable().node(), Signature::Good)
+            return respond(
+                &sim,
+                &method,
+                &AlipayError::unavailable().node(),
+                Signature::Good,
+            )
         }
         Some(MethodFault::SystemError { performed }) => system_error = Some(performed),
         Some(MethodFault::BadSignature) => signature = Signature::Wrong,
@@ -173,6 +206,11 @@ pub(crate) async fn gateway(req: &Request, body: Vec<u8>, sim: Data<&Simulator>)
         return respond(&sim, &method, &e.node(), signature);
     }
     let answer = methods::run(&sim, &call);
+    if let Some(delay) = delay {
+        // The work is done; only the answer is late. A merchant that times out first
+        // never learns that it happened, which is what makes timeouts dangerous.
+        tokio::time::sleep(delay).await;
+    }
     if system_error == Some(true) {
         let e = AlipayError::business("ACQ.SYSTEM_ERROR", "系统错误");
         return respond(&sim, &method, &e.node(), signature);
@@ -187,7 +225,11 @@ pub(crate) async fn gateway(req: &Request, body: Vec<u8>, sim: Data<&Simulator>)
             respond(&sim, &method, &Value::Object(full), signature)
         }
         Answer::Error(e) => {
-            let signature = if e.is_gateway_level() { Signature::None } else { signature };
+            let signature = if e.is_gateway_level() {
+                Signature::None
+            } else {
+                signature
+            };
             respond(&sim, &method, &e.node(), signature)
         }
     }
