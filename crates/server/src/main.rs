@@ -34,6 +34,23 @@ enum Command {
         #[arg(long, env = "PAYPORT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
         database_url: String,
     },
+    /// Run the offline Alipay simulator alone (OpenAPI and legacy mapi gateways).
+    Sim {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// The folder with the DEV key pairs.
+        #[arg(long, default_value = "keys")]
+        keys: PathBuf,
+        /// Keep the simulator's books in this JSON file across restarts.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Seed of every generated id (same seed, same ids).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Milliseconds one minute of Alipay's notification retry schedule lasts.
+        #[arg(long, default_value_t = 60_000)]
+        notify_minute_ms: u64,
+    },
     /// Reproduce and check Alipay OpenAPI signatures (RSA2/RSA).
     #[command(subcommand)]
     Alipay(AlipayTool),
@@ -92,6 +109,22 @@ fn main() -> ExitCode {
             database_url,
         }),
         Command::Migrate { database_url } => migrate(&database_url),
+        Command::Sim {
+            listen,
+            keys,
+            state,
+            seed,
+            notify_minute_ms,
+        } => {
+            let options = cli::sim::SimOptions {
+                listen,
+                keys,
+                state,
+                seed,
+                notify_minute_ms,
+            };
+            run_sim(&options)
+        }
         Command::Alipay(tool) => {
             let input = match cli::read_stdin() {
                 Ok(input) => input,
@@ -135,6 +168,24 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         eprintln!("payport: cannot start the async runtime: {e}");
         ExitCode::FAILURE
     })
+}
+
+fn run_sim(options: &cli::sim::SimOptions) -> ExitCode {
+    init_logs();
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match runtime.block_on(cli::sim::run(options, shutdown)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("payport: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn migrate(database_url: &str) -> ExitCode {

@@ -60,7 +60,19 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let _store = open_store(&config.database_url).await?;
-    let listen = config.listen.as_str();
+    serve_endpoint(&config.listen, crate::app::app(), on_bound, shutdown).await
+}
+
+/// Binds `listen`, reports the bound address, and serves `endpoint` until `shutdown`.
+///
+/// # Errors
+/// The address cannot be bound, or the server fails.
+pub async fn serve_endpoint(
+    listen: &str,
+    endpoint: impl poem::Endpoint + 'static,
+    on_bound: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let acceptor = TcpListener::bind(listen)
         .into_acceptor()
         .await
@@ -72,7 +84,7 @@ pub async fn serve(
         .context("the listener has no socket address")?;
     on_bound(bound);
     Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(crate::app::app(), shutdown, None)
+        .run_with_graceful_shutdown(endpoint, shutdown, None)
         .await
         .context("the HTTP server failed")
 }

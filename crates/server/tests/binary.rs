@@ -15,13 +15,12 @@ impl Drop for Running {
     }
 }
 
-#[tokio::test]
-async fn the_binary_starts_with_no_config_and_answers_healthz() {
-    let dir = std::env::temp_dir().join(format!("payport-bin-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+/// Starts `payport args...` in `dir` and waits for the log line naming its address.
+fn start(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running, String) {
     let mut child = Running(
         Command::new(env!("CARGO_BIN_EXE_payport"))
-            .current_dir(&dir)
+            .args(args)
+            .current_dir(dir)
             .env("PAYPORT_LISTEN", "127.0.0.1:0")
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "info")
@@ -32,9 +31,10 @@ async fn the_binary_starts_with_no_config_and_answers_healthz() {
     );
     let stdout = child.0.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
+    let marker = marker.to_owned();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
+            if let Some(rest) = line.split(marker.as_str()).nth(1) {
                 let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
                 let _ = tx.send(addr);
                 return;
@@ -54,6 +54,13 @@ async fn the_binary_starts_with_no_config_and_answers_healthz() {
             Err(_) => panic!("payport did not log its address within 30 s"),
         }
     };
+    (child, addr)
+}
+
+#[tokio::test]
+async fn the_binary_starts_with_no_config_and_answers_healthz() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (child, addr) = start(&[], dir.path(), "listening on http://");
     let body = reqwest::get(format!("http://{addr}/healthz"))
         .await
         .expect("request")
@@ -62,11 +69,32 @@ async fn the_binary_starts_with_no_config_and_answers_healthz() {
         .expect("body");
     assert_eq!(body, "ok");
     assert!(
-        dir.join("payport.db").exists(),
+        dir.path().join("payport.db").exists(),
         "SQLite payport.db is the default store"
     );
     drop(child);
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn payport_sim_serves_both_gateways_standalone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/../../keys");
+    let args = ["sim", "--listen", "127.0.0.1:0", "--keys", keys];
+    let (child, addr) = start(&args, dir.path(), "simulator listening on http://");
+    let trades = reqwest::get(format!("http://{addr}/control/trades"))
+        .await
+        .expect("request");
+    assert_eq!(trades.text().await.expect("body"), "[]");
+    let unsigned = reqwest::get(format!("http://{addr}/gateway.do"))
+        .await
+        .expect("request");
+    let body = unsigned.text().await.expect("body");
+    assert!(body.contains("isv.missing-method"), "{body}");
+    let legacy = reqwest::get(format!("http://{addr}/mapi/gateway.do"))
+        .await
+        .expect("request");
+    assert_ne!(legacy.status(), 404, "the legacy gateway is served too");
+    drop(child);
 }
 
 #[test]

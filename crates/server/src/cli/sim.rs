@@ -1,0 +1,55 @@
+//! `payport sim`: the offline Alipay on its own port.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use payport_alipay_sim::{SimConfig, Simulator, SystemClock};
+
+/// How to run the standalone simulator.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub listen: String,
+    /// The folder with the DEV key pairs (`keys/`).
+    pub keys: PathBuf,
+    /// Load and save the books here, so a demo survives restarts.
+    pub state: Option<PathBuf>,
+    pub seed: u64,
+    /// What one minute of Alipay's notification retry schedule lasts, in milliseconds.
+    pub notify_minute_ms: u64,
+}
+
+/// Builds the simulator from the DEV keys and the options.
+///
+/// # Errors
+/// The keys cannot be read, or the state file is not the simulator's.
+pub fn simulator(options: &SimOptions) -> anyhow::Result<Simulator> {
+    let mut config = SimConfig::dev(&options.keys).map_err(anyhow::Error::msg)?;
+    config.state_file.clone_from(&options.state);
+    config.seed = options.seed;
+    config.notify_minute = Duration::from_millis(options.notify_minute_ms);
+    Simulator::new(config, Arc::new(SystemClock)).map_err(anyhow::Error::msg)
+}
+
+/// Serves the simulator at the root of `listen` until `shutdown`.
+///
+/// # Errors
+/// As [`simulator`], or the address cannot be bound.
+pub async fn run(
+    options: &SimOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let sim = simulator(options).context("cannot start the Alipay simulator")?;
+    crate::serve::serve_endpoint(
+        &options.listen,
+        sim.endpoint(),
+        |addr| {
+            tracing::info!(
+                "Alipay simulator listening on http://{addr} ; OpenAPI http://{addr}/gateway.do , legacy http://{addr}/mapi/gateway.do , control http://{addr}/control/trades"
+            );
+        },
+        shutdown,
+    )
+    .await
+}
