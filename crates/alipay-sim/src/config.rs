@@ -45,6 +45,8 @@ pub struct SimConfig {
     pub seed: u64,
     /// When set, the books are loaded from and saved to this JSON file.
     pub state_file: Option<PathBuf>,
+    /// Faults in force from the start (the control API changes them later).
+    pub faults: crate::faults::Faults,
 }
 
 /// The dev app id the simulator and payport's defaults share.
@@ -64,7 +66,8 @@ impl SimConfig {
     pub fn dev(keys_dir: &Path) -> Result<SimConfig, String> {
         let read = |name: &str| {
             let path = keys_dir.join(name);
-            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
         };
         let merchant_public_key = PublicKey::parse(&read("dev_app_public_spki.pem")?)
             .map_err(|e| format!("dev_app_public_spki.pem: {e}"))?;
@@ -85,6 +88,7 @@ impl SimConfig {
             notify_minute: Duration::from_secs(60),
             seed: 1,
             state_file: None,
+            faults: crate::faults::Faults::default(),
         })
     }
 }

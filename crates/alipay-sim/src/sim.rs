@@ -75,6 +75,7 @@ impl Simulator {
             .timeout(std::time::Duration::from_secs(15))
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
+        let faults = Mutex::new(config.faults.clone());
         Ok(Simulator {
             inner: Arc::new(Inner {
                 config,
@@ -82,7 +83,7 @@ impl Simulator {
                 merchant,
                 clock,
                 ledger: Mutex::new(ledger),
-                faults: Mutex::new(Faults::default()),
+                faults,
                 deliveries: Mutex::new(Vec::new()),
                 held: Mutex::new(Vec::new()),
                 mapi_notify_ids: Mutex::new(Vec::new()),
@@ -119,7 +120,10 @@ impl Simulator {
 
     /// Changes the books under the lock: time passes first (expiry, refund window),
     /// then `change` runs; every resulting event is notified and the state saved.
-    pub(crate) fn with_ledger<T>(&self, change: impl FnOnce(&mut Ledger, DateTime<Utc>) -> (T, Vec<Event>)) -> T {
+    pub(crate) fn with_ledger<T>(
+        &self,
+        change: impl FnOnce(&mut Ledger, DateTime<Utc>) -> (T, Vec<Event>),
+    ) -> T {
         let now = self.now();
         let (result, events) = {
             let mut ledger = lock(&self.inner.ledger);
@@ -202,7 +206,10 @@ impl Simulator {
     pub(crate) fn sign(&self, content: &str) -> String {
         // Signing a string with a loaded key cannot fail short of a broken backend;
         // an empty signature then makes the merchant refuse the answer, as it should.
-        self.inner.signer.sign(content.as_bytes()).unwrap_or_default()
+        self.inner
+            .signer
+            .sign(content.as_bytes())
+            .unwrap_or_default()
     }
 }
 

@@ -50,6 +50,10 @@ enum Command {
         /// Milliseconds one minute of Alipay's notification retry schedule lasts.
         #[arg(long, default_value_t = 60_000)]
         notify_minute_ms: u64,
+        /// JSON faults in force from the start, e.g.
+        /// {"methods":{"alipay.trade.refund":{"kind":"system_error","performed":true}}}
+        #[arg(long)]
+        faults: Option<PathBuf>,
     },
     /// Reproduce and check Alipay OpenAPI signatures (RSA2/RSA).
     #[command(subcommand)]
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
             state,
             seed,
             notify_minute_ms,
+            faults,
         } => {
             let options = cli::sim::SimOptions {
                 listen,
@@ -122,6 +127,7 @@ fn main() -> ExitCode {
                 state,
                 seed,
                 notify_minute_ms,
+                faults,
             };
             run_sim(&options)
         }

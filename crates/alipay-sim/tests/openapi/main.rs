@@ -612,6 +612,25 @@ async fn faults_timeouts_5xx_20000_system_errors_and_bad_signatures() {
 }
 
 #[tokio::test]
+async fn faults_can_be_configured_from_the_start() {
+    let mut config = support::dev_config();
+    config.faults = serde_json::from_value(serde_json::json!({
+        "methods": {"alipay.trade.query": {"kind": "unavailable", "times": 1}}
+    }))
+    .unwrap();
+    let rig = Rig::start_with(config).await;
+    let err = rig.gateway.query_trade(&otn("any")).await.unwrap_err();
+    assert!(
+        matches!(err, GatewayError::Unknown(ref m) if m.contains("isp.unknow-error")),
+        "{err}"
+    );
+    assert_eq!(
+        rig.gateway.query_trade(&otn("any")).await.unwrap(),
+        TradeLookup::NotFound
+    );
+}
+
+#[tokio::test]
 async fn notifications_retry_until_exactly_success() {
     let rig = Rig::start().await;
     rig.receiver

@@ -18,6 +18,8 @@ pub struct SimOptions {
     pub seed: u64,
     /// What one minute of Alipay's notification retry schedule lasts, in milliseconds.
     pub notify_minute_ms: u64,
+    /// A JSON file of faults in force from the start (as `PUT /control/faults` takes).
+    pub faults: Option<PathBuf>,
 }
 
 /// Builds the simulator from the DEV keys and the options.
@@ -29,6 +31,12 @@ pub fn simulator(options: &SimOptions) -> anyhow::Result<Simulator> {
     config.state_file.clone_from(&options.state);
     config.seed = options.seed;
     config.notify_minute = Duration::from_millis(options.notify_minute_ms);
+    if let Some(path) = &options.faults {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        config.faults = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a faults file", path.display()))?;
+    }
     Simulator::new(config, Arc::new(SystemClock)).map_err(anyhow::Error::msg)
 }
 
