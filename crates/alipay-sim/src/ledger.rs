@@ -126,6 +126,10 @@ pub struct Ledger {
     pub batch_nos: Vec<String>,
     /// Counter behind every generated id, so runs are reproducible.
     pub sequence: u64,
+    /// Legacy mapi `refund_fastpay_by_platform_pwd` batches waiting for the operator's
+    /// payment password (PROTOCOL B3).
+    #[serde(default)]
+    pub pending_mapi_batches: Vec<PendingMapiBatch>,
 }
 
 pub const MAX_FEN: i64 = 10_000_000_000;
@@ -394,3 +398,54 @@ fn not_exist() -> AlipayError {
 
 #[cfg(test)]
 mod tests;
+
+/// One record of a legacy mapi refund batch: `trade_no^amount^reason` (PROTOCOL B3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapiRecord {
+    pub trade_no: String,
+    pub amount_fen: i64,
+    pub reason: String,
+}
+
+/// A `refund_fastpay_by_platform_pwd` batch the gateway accepted, waiting for the
+/// operator to confirm it with the payment password (PROTOCOL B3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingMapiBatch {
+    pub batch_no: String,
+    /// Where `batch_refund_notify` goes once the batch is confirmed.
+    pub notify_url: Option<String>,
+    pub records: Vec<MapiRecord>,
+    pub received_at: DateTime<Utc>,
+}
+
+impl Ledger {
+    /// Takes `batch_no` for a legacy mapi batch: `false` when it was used before
+    /// (DUPLICATE_BATCH_NO; batch numbers are unique per partner, PROTOCOL B3/C).
+    pub fn use_mapi_batch_no(&mut self, batch_no: &str) -> bool {
+        if self.batch_nos.iter().any(|b| b == batch_no) {
+            return false;
+        }
+        self.batch_nos.push(batch_no.to_owned());
+        true
+    }
+
+    /// Keeps a pwd batch until the operator confirms it.
+    pub fn hold_mapi_batch(&mut self, batch: PendingMapiBatch) {
+        self.pending_mapi_batches.push(batch);
+    }
+
+    pub fn pending_mapi_batch(&self, batch_no: &str) -> Option<&PendingMapiBatch> {
+        self.pending_mapi_batches
+            .iter()
+            .find(|b| b.batch_no == batch_no)
+    }
+
+    /// Removes a pending pwd batch to carry it out: a batch is confirmed at most once.
+    pub fn take_mapi_batch(&mut self, batch_no: &str) -> Option<PendingMapiBatch> {
+        let i = self
+            .pending_mapi_batches
+            .iter()
+            .position(|b| b.batch_no == batch_no)?;
+        Some(self.pending_mapi_batches.remove(i))
+    }
+}

@@ -20,7 +20,8 @@
 //! # Routes (relative to where it is mounted, e.g. `/sim`)
 //! `GET|POST /gateway.do`, `GET /cashier/:out_trade_no`, `POST /cashier/:id/pay`,
 //! `POST /cashier/:id/cancel`, `GET /qr/:id`, `GET /bills/:type/:date.csv`,
-//! `GET|POST /mapi/gateway.do`, and `/control/...` (see `control`).
+//! `GET|POST /mapi/gateway.do` (refund services and `notify_verify`),
+//! `POST /mapi/confirm/:batch_no` (the operator's password page), and `/control/...`.
 
 mod cashier;
 pub mod clock;
