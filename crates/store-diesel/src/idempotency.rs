@@ -75,10 +75,17 @@ impl TryFrom<KeyRow> for IdempotencyRecord {
     }
 }
 
+/// The status a key is stored with while its request is being handled.
+pub const IN_FLIGHT: u16 = 102;
+
 trait KeyQueries {
     async fn find_key(&mut self, key: &str) -> QueryResult<Option<KeyRow>>;
     /// Inserts unless the key exists; `Ok(false)` then.
     async fn insert_key(&mut self, row: &KeyRow) -> QueryResult<bool>;
+    /// Replaces an in-flight record's response; `Ok(false)` if it was not in flight.
+    async fn complete_key(&mut self, key: &str, status: i32, body: &str) -> QueryResult<bool>;
+    /// Deletes an in-flight record; `Ok(false)` if it was not in flight.
+    async fn release_key(&mut self, key: &str) -> QueryResult<bool>;
 }
 
 for_each_backend! {
@@ -100,10 +107,61 @@ for_each_backend! {
                 .await
                 .map(|inserted| inserted == 1)
         }
+
+        async fn complete_key(&mut self, key: &str, status: i32, body: &str) -> QueryResult<bool> {
+            diesel::update(
+                keys::table
+                    .find(key)
+                    .filter(keys::http_status.eq(i32::from(IN_FLIGHT))),
+            )
+            .set((keys::http_status.eq(status), keys::response_body.eq(body)))
+            .execute(self)
+            .await
+            .map(|updated| updated == 1)
+        }
+
+        async fn release_key(&mut self, key: &str) -> QueryResult<bool> {
+            diesel::delete(
+                keys::table
+                    .find(key)
+                    .filter(keys::http_status.eq(i32::from(IN_FLIGHT))),
+            )
+            .execute(self)
+            .await
+            .map(|deleted| deleted == 1)
+        }
     }
 }
 
 impl DieselStore {
+    /// Records the final response of a request whose key was stored [`IN_FLIGHT`].
+    /// Returns `false` when the key was not in flight (nothing changed).
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    pub async fn idempotency_complete(
+        &self,
+        key: &str,
+        http_status: u16,
+        response_body: &str,
+    ) -> Result<bool, RepoError> {
+        let status = i32::from(http_status);
+        with_conn!(self, |conn| conn
+            .complete_key(key, status, response_body)
+            .await)
+        .map_err(|e| db_error(format_args!("complete idempotency key {key:?}"), e))
+    }
+
+    /// Forgets an in-flight key whose request failed without a definitive answer, so
+    /// that a retry with the same key runs again. Returns `false` when not in flight.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    pub async fn idempotency_release(&self, key: &str) -> Result<bool, RepoError> {
+        with_conn!(self, |conn| conn.release_key(key).await)
+            .map_err(|e| db_error(format_args!("release idempotency key {key:?}"), e))
+    }
+
     /// The stored response for `key`, if any.
     ///
     /// # Errors

@@ -47,7 +47,7 @@ mod schema;
 mod time;
 
 pub use error::StoreError;
-pub use idempotency::{IdempotencyInsert, IdempotencyRecord};
+pub use idempotency::{IdempotencyInsert, IdempotencyRecord, IN_FLIGHT};
 pub use migrate::MigrationReport;
 pub use pool::Backend;
 

@@ -4,7 +4,7 @@ use payport_domain::ports::{
     ExchangeLog, GatewayExchange, InboxEntry, InboxState, NotificationInbox, NotificationSource,
 };
 use payport_domain::RepoError;
-use payport_store_diesel::{IdempotencyInsert, IdempotencyRecord};
+use payport_store_diesel::{IdempotencyInsert, IdempotencyRecord, IN_FLIGHT};
 
 use crate::support::{at, no, store_tests, TestDb};
 
@@ -12,6 +12,7 @@ store_tests!(
     the_inbox_dedupes_redeliveries,
     the_exchange_log_keeps_raw_exchanges,
     idempotency_keys_are_unique,
+    in_flight_keys_are_completed_or_released,
 );
 
 fn entry(source: NotificationSource, notify_id: &str, body: &str) -> InboxEntry {
@@ -127,4 +128,32 @@ async fn idempotency_keys_are_unique(db: &TestDb) {
         IdempotencyInsert::Inserted => panic!("a key was stored twice"),
     }
     assert_eq!(store.idempotency_lookup("k1").await.unwrap(), Some(record));
+}
+
+async fn in_flight_keys_are_completed_or_released(db: &TestDb) {
+    let store = &db.store;
+    let pending = |key: &str| IdempotencyRecord {
+        key: key.into(),
+        request_hash: "sha256:cccc".into(),
+        http_status: IN_FLIGHT,
+        response_body: String::new(),
+        created_at: at(600),
+    };
+    store.idempotency_insert(&pending("k2")).await.unwrap();
+    assert!(store
+        .idempotency_complete("k2", 201, "{\"ok\":1}")
+        .await
+        .unwrap());
+    let done = store.idempotency_lookup("k2").await.unwrap().unwrap();
+    assert_eq!(
+        (done.http_status, done.response_body.as_str()),
+        (201, "{\"ok\":1}")
+    );
+    // A completed key is final: neither completed again nor released.
+    assert!(!store.idempotency_complete("k2", 500, "{}").await.unwrap());
+    assert!(!store.idempotency_release("k2").await.unwrap());
+
+    store.idempotency_insert(&pending("k3")).await.unwrap();
+    assert!(store.idempotency_release("k3").await.unwrap());
+    assert_eq!(store.idempotency_lookup("k3").await.unwrap(), None);
 }
