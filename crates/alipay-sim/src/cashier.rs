@@ -55,7 +55,11 @@ pub(crate) fn error_page(e: &AlipayError) -> Response {
 
 fn qr_svg(content: &str) -> String {
     QrCode::new(content.as_bytes())
-        .map(|code| code.render::<svg::Color<'_>>().min_dimensions(200, 200).build())
+        .map(|code| {
+            code.render::<svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .build()
+        })
         .unwrap_or_default()
 }
 
@@ -91,7 +95,11 @@ fn not_found() -> Response {
 
 /// `GET /cashier/:out_trade_no`.
 #[handler]
-pub(crate) fn show_cashier(req: &Request, Path(id): Path<String>, sim: Data<&Simulator>) -> Response {
+pub(crate) fn show_cashier(
+    req: &Request,
+    Path(id): Path<String>,
+    sim: Data<&Simulator>,
+) -> Response {
     let base = base_url(req, &format!("/cashier/{id}"));
     match sim.with_ledger(|ledger, _| (ledger.seen(&id), Vec::new())) {
         Some(trade) => cashier(&trade, &base),
@@ -111,7 +119,11 @@ pub(crate) fn scanned(req: &Request, Path(id): Path<String>, sim: Data<&Simulato
 
 /// `POST /cashier/:out_trade_no/pay`: the buyer pays; the browser returns to the shop.
 #[handler]
-pub(crate) fn pay_at_cashier(req: &Request, Path(id): Path<String>, sim: Data<&Simulator>) -> Response {
+pub(crate) fn pay_at_cashier(
+    req: &Request,
+    Path(id): Path<String>,
+    sim: Data<&Simulator>,
+) -> Response {
     let base = base_url(req, &format!("/cashier/{id}/pay"));
     let paid = sim.with_ledger(|ledger, now| match ledger.pay(&id, now) {
         Ok(event) => (Ok(()), vec![event]),
@@ -158,11 +170,16 @@ pub(crate) fn cancel_at_cashier(Path(id): Path<String>, sim: Data<&Simulator>) -
 
 /// `GET /bills/:type/:date.csv`: the statement behind a bill download URL.
 #[handler]
-pub(crate) fn bill_file(Path((_kind, file)): Path<(String, String)>, sim: Data<&Simulator>) -> Response {
+pub(crate) fn bill_file(
+    Path((_kind, file)): Path<(String, String)>,
+    sim: Data<&Simulator>,
+) -> Response {
     let date = file.trim_end_matches(".csv");
-    let mut csv = String::from("trade_no,out_trade_no,subject,total_amount,refunded_amount,status,paid_at\n");
+    let mut csv =
+        String::from("trade_no,out_trade_no,subject,total_amount,refunded_amount,status,paid_at\n");
     for t in sim.ledger().trades.iter().filter(|t| {
-        t.paid_at.is_some_and(|p| crate::notify::time(p).starts_with(date))
+        t.paid_at
+            .is_some_and(|p| crate::notify::time(p).starts_with(date))
     }) {
         csv.push_str(&format!(
             "{},{},{},{},{},{},{}\n",
@@ -175,5 +192,7 @@ pub(crate) fn bill_file(Path((_kind, file)): Path<(String, String)>, sim: Data<&
             t.paid_at.map(crate::notify::time).unwrap_or_default()
         ));
     }
-    Response::builder().content_type("text/csv; charset=utf-8").body(csv)
+    Response::builder()
+        .content_type("text/csv; charset=utf-8")
+        .body(csv)
 }

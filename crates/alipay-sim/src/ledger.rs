@@ -168,22 +168,37 @@ impl Ledger {
     /// ACQ.TRADE_HAS_SUCCESS, ACQ.TRADE_HAS_CLOSE.
     pub fn open_trade(&mut self, new: NewTrade, now: DateTime<Utc>) -> Result<Trade, AlipayError> {
         if !valid_out_trade_no(&new.out_trade_no) {
-            return Err(AlipayError::business("ACQ.INVALID_PARAMETER", "out_trade_no is invalid"));
+            return Err(AlipayError::business(
+                "ACQ.INVALID_PARAMETER",
+                "out_trade_no is invalid",
+            ));
         }
         if new.subject.trim().is_empty() {
-            return Err(AlipayError::business("ACQ.INVALID_PARAMETER", "subject is required"));
+            return Err(AlipayError::business(
+                "ACQ.INVALID_PARAMETER",
+                "subject is required",
+            ));
         }
         if !(1..=MAX_FEN).contains(&new.total_fen) {
-            return Err(AlipayError::business("ACQ.TOTAL_FEE_EXCEED", "total_amount out of range"));
+            return Err(AlipayError::business(
+                "ACQ.TOTAL_FEE_EXCEED",
+                "total_amount out of range",
+            ));
         }
         if let Some(i) = self.index(Some(&new.out_trade_no), None) {
             let trade = &mut self.trades[i];
             match trade.status {
                 TradeStatus::TradeSuccess | TradeStatus::TradeFinished => {
-                    return Err(AlipayError::business("ACQ.TRADE_HAS_SUCCESS", "trade already paid"))
+                    return Err(AlipayError::business(
+                        "ACQ.TRADE_HAS_SUCCESS",
+                        "trade already paid",
+                    ))
                 }
                 TradeStatus::TradeClosed => {
-                    return Err(AlipayError::business("ACQ.TRADE_HAS_CLOSE", "trade is closed"))
+                    return Err(AlipayError::business(
+                        "ACQ.TRADE_HAS_CLOSE",
+                        "trade is closed",
+                    ))
                 }
                 TradeStatus::WaitBuyerPay => {}
             }
@@ -255,7 +270,11 @@ impl Ledger {
     ///
     /// # Errors
     /// ACQ.TRADE_NOT_EXIST, also for trades the buyer has not opened yet.
-    pub fn visible(&self, out_trade_no: Option<&str>, trade_no: Option<&str>) -> Result<&Trade, AlipayError> {
+    pub fn visible(
+        &self,
+        out_trade_no: Option<&str>,
+        trade_no: Option<&str>,
+    ) -> Result<&Trade, AlipayError> {
         self.index(out_trade_no, trade_no)
             .map(|i| &self.trades[i])
             .filter(|t| t.seen_by_buyer)
@@ -269,7 +288,10 @@ impl Ledger {
     pub fn pay(&mut self, out_trade_no: &str, now: DateTime<Utc>) -> Result<Event, AlipayError> {
         let i = self.index(Some(out_trade_no), None).ok_or_else(not_exist)?;
         if self.trades[i].status != TradeStatus::WaitBuyerPay {
-            return Err(AlipayError::business("ACQ.TRADE_STATUS_ERROR", "trade is not waiting for payment"));
+            return Err(AlipayError::business(
+                "ACQ.TRADE_STATUS_ERROR",
+                "trade is not waiting for payment",
+            ));
         }
         let n = self.next();
         let trade = &mut self.trades[i];
@@ -300,7 +322,10 @@ impl Ledger {
                 Ok(Some(Event::Closed(trade.clone())))
             }
             TradeStatus::TradeClosed if trade.paid_at.is_none() => Ok(None),
-            _ => Err(AlipayError::business("ACQ.TRADE_STATUS_ERROR", "trade cannot be closed")),
+            _ => Err(AlipayError::business(
+                "ACQ.TRADE_STATUS_ERROR",
+                "trade cannot be closed",
+            )),
         }
     }
 
@@ -308,22 +333,36 @@ impl Ledger {
     ///
     /// # Errors
     /// The sub_codes of PROTOCOL A7's table.
-    pub fn refund(&mut self, ask: RefundAsk, now: DateTime<Utc>) -> Result<RefundDone, AlipayError> {
+    pub fn refund(
+        &mut self,
+        ask: RefundAsk,
+        now: DateTime<Utc>,
+    ) -> Result<RefundDone, AlipayError> {
         let i = self
             .index(ask.out_trade_no.as_deref(), ask.trade_no.as_deref())
             .ok_or_else(not_exist)?;
         if !(1..=MAX_FEN).contains(&ask.amount_fen) {
-            return Err(AlipayError::business("ACQ.INVALID_PARAMETER", "refund_amount out of range"));
+            return Err(AlipayError::business(
+                "ACQ.INVALID_PARAMETER",
+                "refund_amount out of range",
+            ));
         }
         let trade = self.trades[i].clone();
-        let out_request_no = ask.out_request_no.clone().unwrap_or_else(|| trade.out_trade_no.clone());
+        let out_request_no = ask
+            .out_request_no
+            .clone()
+            .unwrap_or_else(|| trade.out_trade_no.clone());
         if let Some(done) = self
             .refunds
             .iter()
             .find(|r| r.trade_no == trade.trade_no && r.out_request_no == out_request_no)
         {
             return if done.amount_fen == ask.amount_fen {
-                Ok(RefundDone { fund_change: false, trade, refund: done.clone() })
+                Ok(RefundDone {
+                    fund_change: false,
+                    trade,
+                    refund: done.clone(),
+                })
             } else {
                 Err(AlipayError::business(
                     "ACQ.DISCORDANT_REPEAT_REQUEST",
@@ -334,10 +373,16 @@ impl Ledger {
         match trade.status {
             TradeStatus::TradeSuccess => {}
             TradeStatus::TradeFinished => {
-                return Err(AlipayError::business("ACQ.TRADE_HAS_FINISHED", "trade is finished"))
+                return Err(AlipayError::business(
+                    "ACQ.TRADE_HAS_FINISHED",
+                    "trade is finished",
+                ))
             }
             TradeStatus::WaitBuyerPay | TradeStatus::TradeClosed => {
-                return Err(AlipayError::business("ACQ.TRADE_STATUS_ERROR", "trade is unpaid or closed"))
+                return Err(AlipayError::business(
+                    "ACQ.TRADE_STATUS_ERROR",
+                    "trade is unpaid or closed",
+                ))
             }
         }
         if ask.out_request_no.is_none() && ask.amount_fen != trade.total_fen {
@@ -370,7 +415,11 @@ impl Ledger {
         }
         let trade = trade.clone();
         self.refunds.push(refund.clone());
-        Ok(RefundDone { fund_change: true, trade, refund })
+        Ok(RefundDone {
+            fund_change: true,
+            trade,
+            refund,
+        })
     }
 
     /// `alipay.trade.fastpay.refund.query`.

@@ -23,20 +23,29 @@ pub struct Outgoing {
 
 impl Outgoing {
     fn field(&self, key: &str) -> Option<String> {
-        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 }
 
 pub fn fen(fen: i64) -> String {
-    Amount::from_fen(fen).map(|a| a.to_string()).unwrap_or_default()
+    Amount::from_fen(fen)
+        .map(|a| a.to_string())
+        .unwrap_or_default()
 }
 
 pub fn time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&beijing()).format("%Y-%m-%d %H:%M:%S").to_string()
+    at.with_timezone(&beijing())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 fn millis(at: DateTime<Utc>) -> String {
-    at.with_timezone(&beijing()).format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+    at.with_timezone(&beijing())
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string()
 }
 
 pub fn beijing() -> chrono::FixedOffset {
@@ -97,7 +106,10 @@ pub fn trade_notification(sim: &Simulator, event: &Event) -> Option<Outgoing> {
         add("point_amount", Some("0.00".into()));
         add(
             "fund_bill_list",
-            Some(format!(r#"[{{"amount":"{}","fundChannel":"ALIPAYACCOUNT"}}]"#, fen(trade.total_fen))),
+            Some(format!(
+                r#"[{{"amount":"{}","fundChannel":"ALIPAYACCOUNT"}}]"#,
+                fen(trade.total_fen)
+            )),
         );
     }
     add("gmt_close", trade.closed_at.map(time));

@@ -46,13 +46,19 @@ fn sub(e: AlipayError) -> String {
 #[test]
 fn amounts_must_be_within_alipays_limits() {
     let mut l = Ledger::default();
-    assert_eq!(sub(l.open_trade(new("a", 0, true), t0()).unwrap_err()), "ACQ.TOTAL_FEE_EXCEED");
+    assert_eq!(
+        sub(l.open_trade(new("a", 0, true), t0()).unwrap_err()),
+        "ACQ.TOTAL_FEE_EXCEED"
+    );
     assert_eq!(
         sub(l.open_trade(new("b", MAX_FEN + 1, true), t0()).unwrap_err()),
         "ACQ.TOTAL_FEE_EXCEED"
     );
     assert!(l.open_trade(new("c", MAX_FEN, true), t0()).is_ok());
-    assert_eq!(sub(l.open_trade(new("bad-id", 1, true), t0()).unwrap_err()), "ACQ.INVALID_PARAMETER");
+    assert_eq!(
+        sub(l.open_trade(new("bad-id", 1, true), t0()).unwrap_err()),
+        "ACQ.INVALID_PARAMETER"
+    );
 }
 
 #[test]
@@ -65,18 +71,27 @@ fn one_trade_per_out_trade_no() {
         "ACQ.CONTEXT_INCONSISTENT"
     );
     l.pay("o1", t0()).unwrap();
-    assert_eq!(sub(l.open_trade(new("o1", 100, false), t0()).unwrap_err()), "ACQ.TRADE_HAS_SUCCESS");
+    assert_eq!(
+        sub(l.open_trade(new("o1", 100, false), t0()).unwrap_err()),
+        "ACQ.TRADE_HAS_SUCCESS"
+    );
     let mut l = Ledger::default();
     l.open_trade(new("o2", 100, true), t0()).unwrap();
     l.close(Some("o2"), None, t0()).unwrap();
-    assert_eq!(sub(l.open_trade(new("o2", 100, true), t0()).unwrap_err()), "ACQ.TRADE_HAS_CLOSE");
+    assert_eq!(
+        sub(l.open_trade(new("o2", 100, true), t0()).unwrap_err()),
+        "ACQ.TRADE_HAS_CLOSE"
+    );
 }
 
 #[test]
 fn unopened_trades_do_not_exist_for_query() {
     let mut l = Ledger::default();
     l.open_trade(new("o1", 100, false), t0()).unwrap();
-    assert_eq!(sub(l.visible(Some("o1"), None).unwrap_err()), "ACQ.TRADE_NOT_EXIST");
+    assert_eq!(
+        sub(l.visible(Some("o1"), None).unwrap_err()),
+        "ACQ.TRADE_NOT_EXIST"
+    );
     l.seen("o1");
     assert!(l.visible(Some("o1"), None).is_ok());
 }
@@ -127,7 +142,10 @@ fn refund_limits_and_statuses() {
         "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"
     );
     assert!(l.refund(ask("o1", 1000, None), t0()).unwrap().fund_change);
-    assert_eq!(sub(l.refund(ask("nope", 1, Some("r")), t0()).unwrap_err()), "ACQ.TRADE_NOT_EXIST");
+    assert_eq!(
+        sub(l.refund(ask("nope", 1, Some("r")), t0()).unwrap_err()),
+        "ACQ.TRADE_NOT_EXIST"
+    );
     let mut unpaid = Ledger::default();
     unpaid.open_trade(new("o1", 100, true), t0()).unwrap();
     assert_eq!(
@@ -145,7 +163,9 @@ fn time_expires_unpaid_trades_and_ends_the_refund_window() {
     let events = l.tick(t0() + Duration::days(91), Duration::days(90));
     assert!(matches!(&events[..], [Event::Finished(t)] if t.out_trade_no == "o1"));
     assert_eq!(
-        sub(l.refund(ask("o1", 1, Some("r1")), t0() + Duration::days(91)).unwrap_err()),
+        sub(l
+            .refund(ask("o1", 1, Some("r1")), t0() + Duration::days(91))
+            .unwrap_err()),
         "ACQ.TRADE_HAS_FINISHED"
     );
 }
@@ -153,6 +173,12 @@ fn time_expires_unpaid_trades_and_ends_the_refund_window() {
 #[test]
 fn only_unpaid_trades_close() {
     let mut l = paid(100);
-    assert_eq!(sub(l.close(Some("o1"), None, t0()).unwrap_err()), "ACQ.TRADE_STATUS_ERROR");
-    assert_eq!(sub(l.close(Some("zz"), None, t0()).unwrap_err()), "ACQ.TRADE_NOT_EXIST");
+    assert_eq!(
+        sub(l.close(Some("o1"), None, t0()).unwrap_err()),
+        "ACQ.TRADE_STATUS_ERROR"
+    );
+    assert_eq!(
+        sub(l.close(Some("zz"), None, t0()).unwrap_err()),
+        "ACQ.TRADE_NOT_EXIST"
+    );
 }
