@@ -29,6 +29,10 @@ pub struct OpenApiConfig {
     pub app_id: AppId,
     /// Where Alipay sends trade notifications (payments and refunds).
     pub notify_url: Option<String>,
+    /// payport's return callback: when set, Alipay sends the buyer's browser here
+    /// instead of to the request's `return_url`, so that the return is verified before
+    /// the browser goes on to the shop's page.
+    pub return_url: Option<String>,
     pub connect_timeout: Duration,
     /// The whole request, connect included (the official Java SDK reads for 15 s).
     pub timeout: Duration,
@@ -43,6 +47,7 @@ impl OpenApiConfig {
             gateway_url: gateway_url.into(),
             app_id,
             notify_url: None,
+            return_url: None,
             connect_timeout: Duration::from_secs(3),
             timeout: Duration::from_secs(15),
         }

@@ -96,7 +96,12 @@ impl PaymentGateway for AlipayOpenApiGateway {
         &self,
         request: &PaymentRequest,
     ) -> Result<PaymentInstruction, GatewayError> {
-        let return_url = request.return_url.as_deref();
+        let return_url = self
+            .client
+            .config()
+            .return_url
+            .as_deref()
+            .or(request.return_url.as_deref());
         match request.method {
             PaymentMethod::Page => self.redirect(
                 "alipay.trade.page.pay",

@@ -186,6 +186,30 @@ async fn page_pay_gives_a_signed_url_and_an_equivalent_auto_submit_form() {
 }
 
 #[tokio::test]
+async fn a_configured_return_callback_replaces_the_requests_return_url() {
+    let wire = start().await;
+    let mut config = payport_alipay_openapi::OpenApiConfig::new(
+        format!("http://{}/gateway.do", wire.addr),
+        payport_domain::AppId::parse(stub::APP_ID).unwrap(),
+    );
+    config.return_url = Some("https://payport.example/callbacks/alipay/return".into());
+    let gateway = gateway_with(config);
+    let PaymentInstruction::Redirect { pay_url, .. } = gateway
+        .create_payment(&payment(PaymentMethod::Page))
+        .await
+        .unwrap()
+    else {
+        panic!("redirect expected");
+    };
+    let params = parse_form_urlencoded(pay_url.split_once('?').unwrap().1.as_bytes()).unwrap();
+    assert_eq!(
+        param(&params, "return_url"),
+        Some("https://payport.example/callbacks/alipay/return")
+    );
+    assert_signed(&params);
+}
+
+#[tokio::test]
 async fn wap_pay_uses_quick_wap_way_and_quit_url() {
     let wire = start().await;
     let PaymentInstruction::Redirect { pay_url, .. } = wire
