@@ -27,16 +27,25 @@ impl TestApp {
     /// When the server cannot start: the test cannot go on.
     pub async fn spawn() -> TestApp {
         let data = tempfile::tempdir().expect("temp dir");
-        let config = payport_server::serve::ServeConfig {
+        let keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys");
+        let defaults = payport_server::config::Config::default();
+        let config = payport_server::config::Config {
             listen: "127.0.0.1:0".into(),
             database_url: format!("sqlite://{}", data.path().join("payport.db").display()),
+            alipay: payport_server::config::AlipayConfig {
+                app_private_key: keys.join("dev_app_private_pkcs8.pem"),
+                alipay_public_key: keys.join("dev_alipay_public_spki.pem"),
+                ..defaults.alipay.clone()
+            },
+            keys_dir: keys,
+            ..defaults
         };
         let (bound_tx, bound_rx) = oneshot::channel();
         let (stop, stop_rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             payport_server::serve::serve(
                 &config,
-                move |addr| {
+                move |addr, _| {
                     let _ = bound_tx.send(addr);
                 },
                 async move {

@@ -1,6 +1,13 @@
-//! The HTTP application. For now only `GET /healthz`; the `/v1` API lands with issue 6.
+//! The HTTP application: the `/v1` API, its spec and docs, Alipay's callbacks, the
+//! health check, and (in simulator mode) the simulator under `/sim`.
 
-use poem::{get, handler, Route};
+use poem::endpoint::BoxEndpoint;
+use poem::{get, handler, post, EndpointExt, IntoEndpoint, Route};
+
+use crate::api::error::uniform_errors;
+use crate::api::idempotency::Idempotency;
+use crate::state::Wired;
+use crate::{api, callbacks, telemetry};
 
 /// `GET /healthz`: the process is up and serving.
 #[handler]
@@ -8,6 +15,34 @@ fn healthz() -> &'static str {
     "ok"
 }
 
-pub fn app() -> Route {
-    Route::new().at("/healthz", get(healthz))
+pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
+    let service = api::service();
+    let spec = service.spec_endpoint();
+    let docs = service.swagger_ui();
+    let v1 = service
+        .into_endpoint()
+        .catch_all_error(uniform_errors)
+        .with(Idempotency {
+            store: wired.state.store.clone(),
+            clock: wired.state.clock.clone(),
+        });
+    let mut route = Route::new()
+        .at("/healthz", get(healthz))
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .at("/callbacks/alipay/notify", post(callbacks::trade_notify))
+        .at("/callbacks/alipay/return", get(callbacks::payment_return))
+        .at(
+            "/callbacks/alipay/mapi/refund-notify",
+            post(callbacks::mapi_refund_notify),
+        )
+        .nest("/", v1);
+    if let Some(sim) = &wired.sim {
+        route = route.nest("/sim", sim.endpoint());
+    }
+    route
+        .data(wired.state.clone())
+        .catch_all_error(uniform_errors)
+        .with(telemetry::RequestLog)
+        .boxed()
 }

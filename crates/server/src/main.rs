@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use payport_server::cli::{self, alipay};
-use payport_server::serve::ServeConfig;
+use payport_server::config::Config;
 
 #[derive(Parser)]
 #[command(
@@ -21,19 +21,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP service (the default when no command is given).
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "PAYPORT_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// `sqlite://path` (default) or `postgres://…`.
-        #[arg(long, env = "PAYPORT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-        database_url: String,
-    },
+    /// Configured by payport.toml and PAYPORT_* variables (see the README).
+    Serve,
     /// Create or update the database schema, then exit (also done at every start).
     Migrate {
-        #[arg(long, env = "PAYPORT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-        database_url: String,
+        /// Overrides PAYPORT_DATABASE_URL / database_url.
+        #[arg(long)]
+        database_url: Option<String>,
     },
+    /// Print the OpenAPI document of the HTTP API (committed as openapi/payport.json).
+    Openapi,
     /// Run the offline Alipay simulator alone (OpenAPI and legacy mapi gateways).
     Sim {
         #[arg(long, default_value = "127.0.0.1:8090")]
@@ -93,26 +90,28 @@ enum AlipayTool {
     },
 }
 
-/// SQLite in the working directory: the embedded default.
-const DEFAULT_DATABASE_URL: &str = "sqlite://payport.db";
+fn load_config() -> Result<Config, ExitCode> {
+    Config::load().map_err(|e| {
+        eprintln!("payport: {e}");
+        ExitCode::from(2)
+    })
+}
 
 fn main() -> ExitCode {
-    let command = Cli::parse().command.unwrap_or_else(|| {
-        let env = |key: &str, default: &str| std::env::var(key).unwrap_or_else(|_| default.into());
-        Command::Serve {
-            listen: env("PAYPORT_LISTEN", "127.0.0.1:8080"),
-            database_url: env("PAYPORT_DATABASE_URL", DEFAULT_DATABASE_URL),
+    match Cli::parse().command.unwrap_or(Command::Serve) {
+        Command::Serve => match load_config() {
+            Ok(config) => serve(&config),
+            Err(code) => code,
+        },
+        Command::Migrate { database_url } => match (database_url, load_config()) {
+            (Some(url), _) => migrate(&url),
+            (None, Ok(config)) => migrate(&config.database_url),
+            (None, Err(code)) => code,
+        },
+        Command::Openapi => {
+            println!("{}", payport_server::api::spec_json());
+            ExitCode::SUCCESS
         }
-    });
-    match command {
-        Command::Serve {
-            listen,
-            database_url,
-        } => serve(ServeConfig {
-            listen,
-            database_url,
-        }),
-        Command::Migrate { database_url } => migrate(&database_url),
         Command::Sim {
             listen,
             keys,
@@ -215,15 +214,15 @@ fn migrate(database_url: &str) -> ExitCode {
     }
 }
 
-fn serve(config: ServeConfig) -> ExitCode {
+fn serve(config: &Config) -> ExitCode {
     init_logs();
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
     let served = runtime.block_on(payport_server::serve::serve(
-        &config,
-        |addr| tracing::info!("payport listening on http://{addr} ; try GET /healthz"),
+        config,
+        |addr, wired| payport_server::serve::announce(addr, config, wired),
         async {
             let _ = tokio::signal::ctrl_c().await;
         },

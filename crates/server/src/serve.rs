@@ -6,14 +6,8 @@ use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::Server;
 
-/// Where to listen and what to store in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServeConfig {
-    /// `host:port`; port 0 picks a free port.
-    pub listen: String,
-    /// `sqlite://path` or `postgres://…`.
-    pub database_url: String,
-}
+use crate::config::Config;
+use crate::state::Wired;
 
 /// Opens the database and brings its schema up to date BEFORE binding, so that no
 /// request is ever served against an old schema.
@@ -48,19 +42,73 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Migrates the database, binds `listen`, reports the bound address through
-/// `on_bound`, and serves until `shutdown` resolves.
+/// Binds `config.listen`, wires payport (migrating the database first), reports the
+/// bound address, and serves until `shutdown` resolves; the background worker stops
+/// with it.
 ///
 /// # Errors
-/// The database cannot be opened or migrated, the address cannot be bound, or the
-/// server fails.
+/// The address cannot be bound, or wiring fails (keys, settings, database).
 pub async fn serve(
-    config: &ServeConfig,
-    on_bound: impl FnOnce(SocketAddr),
+    config: &Config,
+    on_ready: impl FnOnce(SocketAddr, &Wired),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let _store = open_store(&config.database_url).await?;
-    serve_endpoint(&config.listen, crate::app::app(), on_bound, shutdown).await
+    let listen = config.listen.as_str();
+    let acceptor = TcpListener::bind(listen)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let bound = bound_addr(&acceptor)?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"));
+    let wired = crate::state::wire(config, &public_url).await?;
+    on_ready(bound, &wired);
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    crate::worker::spawn(
+        wired.state.clone(),
+        std::time::Duration::from_secs(config.worker_interval_secs.max(1)),
+        worker_stopped,
+    );
+    let served = Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(crate::app::app(&wired), shutdown, None)
+        .await
+        .context("the HTTP server failed");
+    let _ = stop_worker.send(true);
+    served
+}
+
+/// The start-up lines: where the API, its docs and the simulator are, and the DEV
+/// tokens when none are configured (printed once, with a warning).
+pub fn announce(addr: SocketAddr, config: &Config, wired: &Wired) {
+    let public = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    tracing::info!(
+        "payport listening on http://{addr} ; API docs {public}/docs , spec {public}/openapi.json"
+    );
+    if wired.sim.is_some() {
+        tracing::info!(
+            "Alipay simulator (offline, no real money) at {public}/sim : cashier pages {public}/sim/cashier/<out_trade_no> , trades {public}/sim/control/trades"
+        );
+    }
+    if let Some(tokens) = &wired.dev_tokens {
+        tracing::warn!(
+            "no auth tokens configured: using DEV tokens (merchant {}, operator {}); set PAYPORT_AUTH__MERCHANT_TOKENS and PAYPORT_AUTH__OPERATOR_TOKENS",
+            tokens.merchant.join(","),
+            tokens.operator.join(",")
+        );
+    }
+}
+
+fn bound_addr(acceptor: &impl Acceptor) -> anyhow::Result<SocketAddr> {
+    acceptor
+        .local_addr()
+        .first()
+        .and_then(|addr| addr.as_socket_addr().copied())
+        .context("the listener has no socket address")
 }
 
 /// Binds `listen`, reports the bound address, and serves `endpoint` until `shutdown`.
@@ -77,12 +125,7 @@ pub async fn serve_endpoint(
         .into_acceptor()
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    let bound = acceptor
-        .local_addr()
-        .first()
-        .and_then(|addr| addr.as_socket_addr().copied())
-        .context("the listener has no socket address")?;
-    on_bound(bound);
+    on_bound(bound_addr(&acceptor)?);
     Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(endpoint, shutdown, None)
         .await

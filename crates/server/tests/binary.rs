@@ -57,9 +57,25 @@ fn start(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running, String
     (child, addr)
 }
 
+/// A working directory like a fresh checkout's: it has `keys/`, nothing else.
+fn checkout_like_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../keys");
+    std::fs::create_dir(dir.path().join("keys")).expect("keys dir");
+    for entry in std::fs::read_dir(keys).expect("repo keys") {
+        let entry = entry.expect("entry");
+        std::fs::copy(
+            entry.path(),
+            dir.path().join("keys").join(entry.file_name()),
+        )
+        .expect("copy key");
+    }
+    dir
+}
+
 #[tokio::test]
 async fn the_binary_starts_with_no_config_and_answers_healthz() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = checkout_like_dir();
     let (child, addr) = start(&[], dir.path(), "listening on http://");
     let body = reqwest::get(format!("http://{addr}/healthz"))
         .await

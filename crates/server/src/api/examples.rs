@@ -1,0 +1,109 @@
+//! Examples shown in the generated API documentation.
+
+use chrono::{TimeZone, Utc};
+use poem_openapi::types::Example;
+
+use super::models::*;
+
+fn at(minute: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 8, minute, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+impl Example for CreateOrder {
+    fn example() -> Self {
+        CreateOrder {
+            subject: "Longjing green tea, 250 g".into(),
+            total_amount: "88.88".into(),
+            out_trade_no: Some("shop_20261121_0001".into()),
+            body: None,
+            timeout_minutes: Some(30),
+        }
+    }
+}
+
+impl Example for StartPayment {
+    fn example() -> Self {
+        StartPayment {
+            method: PaymentMethod::Qr,
+            return_url: Some("https://shop.example/orders/shop_20261121_0001".into()),
+            quit_url: None,
+        }
+    }
+}
+
+impl Example for Payment {
+    fn example() -> Self {
+        Payment {
+            method: PaymentMethod::Qr,
+            pay_url: None,
+            form_html: None,
+            order_string: None,
+            qr_code: Some("https://qr.alipay.com/bax08431mxyv5nrzlsxe0036".into()),
+            qr_svg: Some("<svg xmlns=\"http://www.w3.org/2000/svg\" …></svg>".into()),
+        }
+    }
+}
+
+impl Example for CreateRefund {
+    fn example() -> Self {
+        CreateRefund {
+            amount: "20.00".into(),
+            reason: Some("one box arrived damaged".into()),
+            out_request_no: Some("shop_20261121_0001_r1".into()),
+            gateway: Some(RefundGateway::Openapi),
+        }
+    }
+}
+
+impl Example for RejectRefund {
+    fn example() -> Self {
+        RejectRefund {
+            reason: "the goods were not returned".into(),
+        }
+    }
+}
+
+impl Example for Refund {
+    fn example() -> Self {
+        Refund {
+            refund_id: "rf_5f1c0e3a9b7d4c2e8f6a1b3c5d7e9f01".into(),
+            out_trade_no: "shop_20261121_0001".into(),
+            out_request_no: "shop_20261121_0001_r1".into(),
+            amount: "20.00".into(),
+            reason: Some("one box arrived damaged".into()),
+            gateway: RefundGateway::Openapi,
+            status: RefundStatus::Succeeded,
+            failure: None,
+            last_error: None,
+            rejection_reason: None,
+            operator_form_html: None,
+            batch_no: None,
+            attempts: 1,
+            created_at: at(10),
+            completed_at: Some(at(10)),
+        }
+    }
+}
+
+impl Example for Order {
+    fn example() -> Self {
+        Order {
+            out_trade_no: "shop_20261121_0001".into(),
+            subject: "Longjing green tea, 250 g".into(),
+            body: None,
+            total_amount: "88.88".into(),
+            status: OrderStatus::PartiallyRefunded,
+            trade_no: Some("2026112122001400000000000001".into()),
+            refunded_amount: "20.00".into(),
+            refundable_amount: "68.88".into(),
+            paid_after_close: false,
+            created_at: at(0),
+            expires_at: at(30),
+            paid_at: Some(at(2)),
+            closed_at: None,
+            refunds: vec![Refund::example()],
+        }
+    }
+}

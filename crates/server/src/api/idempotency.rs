@@ -1,0 +1,158 @@
+//! `Idempotency-Key` on POSTs: the first answer to a key is stored and replayed for
+//! the same request; the same key with a different request is refused.
+//!
+//! The key is reserved (stored "in flight") BEFORE the request runs, so two racing
+//! requests with one key cannot both create something; the second is told the key is
+//! in use. Keys are scoped to the caller's token, so callers cannot replay each other's
+//! answers. Answers that are not definitive (5xx, 401) release the key for a retry.
+
+use payport_store_diesel::{DieselStore, IdempotencyInsert, IdempotencyRecord, IN_FLIGHT};
+use poem::http::{Method, StatusCode};
+use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response};
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+
+pub const HEADER: &str = "Idempotency-Key";
+const MAX_KEY_LEN: usize = 255;
+
+pub struct Idempotency {
+    pub store: DieselStore,
+    pub clock: std::sync::Arc<dyn payport_domain::ports::Clock>,
+}
+
+impl<E: Endpoint> Middleware<E> for Idempotency {
+    type Output = IdempotencyEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        IdempotencyEndpoint {
+            inner,
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+pub struct IdempotencyEndpoint<E> {
+    inner: E,
+    store: DieselStore,
+    clock: std::sync::Arc<dyn payport_domain::ports::Clock>,
+}
+
+fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    hex::encode(hasher.finalize())
+}
+
+fn answer(e: ApiError) -> Response {
+    e.into_response()
+}
+
+impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let key = req
+            .headers()
+            .get(HEADER)
+            .map(|v| v.to_str().map(str::to_owned));
+        let key = match (req.method() == Method::POST, key) {
+            (true, Some(Ok(key))) => key,
+            (true, Some(Err(_))) => {
+                return Ok(answer(ApiError::validation(
+                    "Idempotency-Key must be visible ASCII",
+                )))
+            }
+            _ => return self.inner.call(req).await.map(IntoResponse::into_response),
+        };
+        if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Ok(answer(ApiError::validation(format!(
+                "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"
+            ))));
+        }
+        let body = req.take_body().into_bytes().await?;
+        let caller = req
+            .headers()
+            .get("authorization")
+            .map(|v| v.as_bytes().to_vec())
+            .unwrap_or_default();
+        let stored_key = format!("{}:{key}", &sha256_hex(&[&caller])[..16]);
+        let fingerprint = sha256_hex(&[
+            req.method().as_str().as_bytes(),
+            req.uri().path().as_bytes(),
+            &body,
+        ]);
+        let reservation = IdempotencyRecord {
+            key: stored_key.clone(),
+            request_hash: fingerprint.clone(),
+            http_status: IN_FLIGHT,
+            response_body: String::new(),
+            created_at: self.clock.now(),
+        };
+        match self.store.idempotency_insert(&reservation).await {
+            Ok(IdempotencyInsert::Inserted) => {}
+            Ok(IdempotencyInsert::Duplicate(stored)) => return Ok(replay(&stored, &fingerprint)),
+            Err(e) => {
+                return Ok(answer(ApiError::from(
+                    payport_domain::usecases::ServiceError::from(e),
+                )))
+            }
+        }
+        req.set_body(Body::from(body));
+        let response = self.inner.call(req).await.map(IntoResponse::into_response);
+        let response = match response {
+            Ok(response) => response,
+            Err(e) => e.into_response(),
+        };
+        let status = response.status();
+        let (parts, body) = response.into_parts();
+        let bytes = body.into_bytes().await.unwrap_or_default();
+        let definitive = !(status.is_server_error() || status == StatusCode::UNAUTHORIZED);
+        let stored = if definitive {
+            self.store
+                .idempotency_complete(
+                    &stored_key,
+                    status.as_u16(),
+                    &String::from_utf8_lossy(&bytes),
+                )
+                .await
+                .map(|_| ())
+        } else {
+            self.store
+                .idempotency_release(&stored_key)
+                .await
+                .map(|_| ())
+        };
+        if let Err(e) = stored {
+            // The request itself is done; a retry with this key will be told it is in use.
+            tracing::warn!(error = %e, "could not record an idempotency key's answer");
+        }
+        Ok(Response::from_parts(parts, Body::from(bytes)))
+    }
+}
+
+fn replay(stored: &IdempotencyRecord, fingerprint: &str) -> Response {
+    if !stored.matches(fingerprint) {
+        return answer(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was used with a different request",
+        ));
+    }
+    if stored.http_status == IN_FLIGHT {
+        return answer(ApiError::new(
+            StatusCode::CONFLICT,
+            "IDEMPOTENCY_KEY_IN_USE",
+            "a request with this Idempotency-Key is still being handled; retry shortly",
+        ));
+    }
+    Response::builder()
+        .status(StatusCode::from_u16(stored.http_status).unwrap_or(StatusCode::OK))
+        .content_type("application/json; charset=utf-8")
+        .header("Idempotency-Replayed", "true")
+        .body(stored.response_body.clone())
+}

@@ -1,0 +1,79 @@
+//! The `/v1` HTTP API (poem-openapi): one `#[OpenApi]` impl per resource, a typed
+//! error with a stable code for every failure, bearer auth with two roles.
+
+pub mod auth;
+pub mod error;
+mod examples;
+pub mod idempotency;
+pub mod models;
+mod orders;
+mod refunds;
+
+use payport_domain::{Amount, IdError};
+use poem_openapi::{OpenApiService, Tags};
+
+use self::error::ApiError;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Orders and payments.
+    Orders,
+    /// Refunds, approvals and syncs.
+    Refunds,
+}
+
+/// Parses an amount in Alipay's format, naming the field in the error.
+fn parse_amount(field: &str, text: &str) -> Result<Amount, ApiError> {
+    Amount::parse(text).map_err(|e| ApiError::validation(format!("{field}: {e}")))
+}
+
+/// Turns an id parser into one whose error is a VALIDATION_FAILED answer.
+fn parse_id<T>(parse: fn(String) -> Result<T, IdError>) -> impl Fn(String) -> Result<T, ApiError> {
+    move |text| parse(text).map_err(|e| ApiError::validation(e.to_string()))
+}
+
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::validation(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        ))),
+    }
+}
+
+/// The QR code as an SVG document.
+fn qr_svg(content: &str) -> Result<String, ApiError> {
+    use qrcode::render::svg;
+    let code = qrcode::QrCode::new(content.as_bytes())
+        .map_err(|e| ApiError::validation(format!("qr_code cannot be drawn: {e}")))?;
+    Ok(code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build())
+}
+
+pub type Api = (orders::OrdersApi, refunds::RefundsApi);
+
+/// The API with its OpenAPI description; handlers find the `Arc<AppState>` in the
+/// request's data.
+pub fn service() -> OpenApiService<Api, ()> {
+    OpenApiService::new(
+        (orders::OrdersApi, refunds::RefundsApi),
+        "payport",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Alipay payments and refunds. Amounts are strings in yuan with at most two \
+         decimals (\"88.88\"). Every error is `{code, message}` with a stable `code`. \
+         POSTs that create something honour `Idempotency-Key`.",
+    )
+}
+
+/// The OpenAPI document, as served at `/openapi.json` and committed in `openapi/`.
+pub fn spec_json() -> String {
+    service().spec()
+}

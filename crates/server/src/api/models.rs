@@ -1,0 +1,334 @@
+//! The HTTP API's objects. Amounts are strings like `"88.88"` (Alipay's format, never
+//! a float); statuses are lowercase names; times are RFC 3339 UTC.
+
+use chrono::{DateTime, Utc};
+use payport_domain::order::Order as DomainOrder;
+use payport_domain::ports::PaymentMethod as DomainMethod;
+use payport_domain::refund::{
+    Refund as DomainRefund, RefundGatewayKind, RefundStatus as DomainRefundStatus,
+};
+use payport_domain::{Amount, OrderStatus as DomainOrderStatus};
+use poem_openapi::{Enum, Object};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Pending,
+    Paid,
+    PartiallyRefunded,
+    Refunded,
+    Closed,
+    Finished,
+}
+
+impl From<DomainOrderStatus> for OrderStatus {
+    fn from(s: DomainOrderStatus) -> Self {
+        match s {
+            DomainOrderStatus::Pending => Self::Pending,
+            DomainOrderStatus::Paid => Self::Paid,
+            DomainOrderStatus::PartiallyRefunded => Self::PartiallyRefunded,
+            DomainOrderStatus::Refunded => Self::Refunded,
+            DomainOrderStatus::Closed => Self::Closed,
+            DomainOrderStatus::Finished => Self::Finished,
+        }
+    }
+}
+
+impl From<OrderStatus> for DomainOrderStatus {
+    fn from(s: OrderStatus) -> Self {
+        match s {
+            OrderStatus::Pending => Self::Pending,
+            OrderStatus::Paid => Self::Paid,
+            OrderStatus::PartiallyRefunded => Self::PartiallyRefunded,
+            OrderStatus::Refunded => Self::Refunded,
+            OrderStatus::Closed => Self::Closed,
+            OrderStatus::Finished => Self::Finished,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum RefundStatus {
+    PendingApproval,
+    Approved,
+    Rejected,
+    Processing,
+    AwaitingOperator,
+    Succeeded,
+    Failed,
+}
+
+impl From<DomainRefundStatus> for RefundStatus {
+    fn from(s: DomainRefundStatus) -> Self {
+        match s {
+            DomainRefundStatus::PendingApproval => Self::PendingApproval,
+            DomainRefundStatus::Approved => Self::Approved,
+            DomainRefundStatus::Rejected => Self::Rejected,
+            DomainRefundStatus::Processing => Self::Processing,
+            DomainRefundStatus::AwaitingOperator => Self::AwaitingOperator,
+            DomainRefundStatus::Succeeded => Self::Succeeded,
+            DomainRefundStatus::Failed => Self::Failed,
+        }
+    }
+}
+
+impl From<RefundStatus> for DomainRefundStatus {
+    fn from(s: RefundStatus) -> Self {
+        match s {
+            RefundStatus::PendingApproval => Self::PendingApproval,
+            RefundStatus::Approved => Self::Approved,
+            RefundStatus::Rejected => Self::Rejected,
+            RefundStatus::Processing => Self::Processing,
+            RefundStatus::AwaitingOperator => Self::AwaitingOperator,
+            RefundStatus::Succeeded => Self::Succeeded,
+            RefundStatus::Failed => Self::Failed,
+        }
+    }
+}
+
+/// Which Alipay interface carries a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum RefundGateway {
+    /// `alipay.trade.refund` (RSA2).
+    Openapi,
+    /// Legacy `refund_fastpay_by_platform_nopwd` (MD5), server to server.
+    MapiNopwd,
+    /// Legacy `refund_fastpay_by_platform_pwd` (MD5): an operator confirms on Alipay.
+    MapiPwd,
+}
+
+impl From<RefundGatewayKind> for RefundGateway {
+    fn from(k: RefundGatewayKind) -> Self {
+        match k {
+            RefundGatewayKind::OpenApi => Self::Openapi,
+            RefundGatewayKind::MapiNoPwd => Self::MapiNopwd,
+            RefundGatewayKind::MapiPwd => Self::MapiPwd,
+        }
+    }
+}
+
+impl From<RefundGateway> for RefundGatewayKind {
+    fn from(k: RefundGateway) -> Self {
+        match k {
+            RefundGateway::Openapi => Self::OpenApi,
+            RefundGateway::MapiNopwd => Self::MapiNoPwd,
+            RefundGateway::MapiPwd => Self::MapiPwd,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Computer website: a pay URL and an auto-submit form.
+    Page,
+    /// Mobile website: a pay URL and an auto-submit form.
+    Wap,
+    /// The merchant's app: an order string for the Alipay app SDK.
+    App,
+    /// A QR code the buyer scans (`qr_code`, and `qr_svg` to show).
+    Qr,
+}
+
+impl From<PaymentMethod> for DomainMethod {
+    fn from(m: PaymentMethod) -> Self {
+        match m {
+            PaymentMethod::Page => Self::Page,
+            PaymentMethod::Wap => Self::Wap,
+            PaymentMethod::App => Self::App,
+            PaymentMethod::Qr => Self::Qr,
+        }
+    }
+}
+
+/// Alipay's definitive refusal.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct Failure {
+    pub code: String,
+    pub sub_code: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(example)]
+pub struct Refund {
+    pub refund_id: String,
+    pub out_trade_no: String,
+    /// The key Alipay deduplicates on; kept for every retry of this refund.
+    pub out_request_no: String,
+    pub amount: String,
+    pub reason: Option<String>,
+    pub gateway: RefundGateway,
+    pub status: RefundStatus,
+    /// Set when `failed`.
+    pub failure: Option<Failure>,
+    /// Why the outcome is not known yet, while `processing`.
+    pub last_error: Option<String>,
+    /// Set when `rejected`.
+    pub rejection_reason: Option<String>,
+    /// The form an operator submits to confirm on Alipay (`mapi_pwd` only).
+    pub operator_form_html: Option<String>,
+    pub batch_no: Option<String>,
+    /// How often it was sent to Alipay (always with the same out_request_no).
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl From<DomainRefund> for Refund {
+    fn from(r: DomainRefund) -> Self {
+        Refund {
+            refund_id: r.refund_id.to_string(),
+            out_trade_no: r.out_trade_no.to_string(),
+            out_request_no: r.out_request_no.to_string(),
+            amount: r.amount.to_string(),
+            reason: r.reason,
+            gateway: r.gateway.into(),
+            status: r.status.into(),
+            failure: r.failure.map(|f| Failure {
+                code: f.code,
+                sub_code: f.sub_code,
+                message: f.message,
+            }),
+            last_error: r.last_error,
+            rejection_reason: r.rejection_reason,
+            operator_form_html: r.operator_form_html,
+            batch_no: r.batch_no.map(|b| b.to_string()),
+            attempts: r.attempts,
+            created_at: r.created_at,
+            completed_at: r.completed_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(example)]
+pub struct Order {
+    pub out_trade_no: String,
+    pub subject: String,
+    pub body: Option<String>,
+    pub total_amount: String,
+    pub status: OrderStatus,
+    /// Alipay's trade number, once paid.
+    pub trade_no: Option<String>,
+    /// What succeeded refunds returned.
+    pub refunded_amount: String,
+    /// What a new refund may still ask for: the total less every refund that is not
+    /// rejected or failed (in-flight refunds count).
+    pub refundable_amount: String,
+    /// Alipay confirmed a payment after the order was closed: money was taken.
+    pub paid_after_close: bool,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub refunds: Vec<Refund>,
+}
+
+impl Order {
+    pub fn from_domain(order: DomainOrder, refunds: Vec<DomainRefund>) -> Order {
+        let reserved = Amount::sum(
+            refunds
+                .iter()
+                .filter(|r| r.status.holds_reservation())
+                .map(|r| r.amount),
+        )
+        .unwrap_or(Amount::MAX);
+        let refundable = match order.status {
+            DomainOrderStatus::Paid | DomainOrderStatus::PartiallyRefunded => {
+                order.total_amount.saturating_sub(reserved)
+            }
+            _ => Amount::ZERO,
+        };
+        Order {
+            out_trade_no: order.out_trade_no.to_string(),
+            subject: order.subject,
+            body: order.body,
+            total_amount: order.total_amount.to_string(),
+            status: order.status.into(),
+            trade_no: order.trade_no.map(|t| t.to_string()),
+            refunded_amount: order.refunded_amount.to_string(),
+            refundable_amount: refundable.to_string(),
+            paid_after_close: order.paid_after_close,
+            created_at: order.created_at,
+            expires_at: order.expires_at,
+            paid_at: order.paid_at,
+            closed_at: order.closed_at,
+            refunds: refunds.into_iter().map(Refund::from).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct OrderPage {
+    pub items: Vec<Order>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct RefundPage {
+    pub items: Vec<Refund>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(example)]
+pub struct CreateOrder {
+    /// Shown to the buyer; 1 to 256 characters.
+    pub subject: String,
+    /// `"0.01"` to `"100000000.00"`, at most two decimals.
+    pub total_amount: String,
+    /// Your own order number (letters, digits, `_`; ≤64); payport picks one if absent.
+    pub out_trade_no: Option<String>,
+    pub body: Option<String>,
+    /// How long the buyer has to pay (1 to 21600 minutes; default 30).
+    pub timeout_minutes: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(example)]
+pub struct StartPayment {
+    pub method: PaymentMethod,
+    /// Where the buyer's browser goes after paying (page/wap), after payport has
+    /// verified Alipay's return.
+    pub return_url: Option<String>,
+    /// Where the wap cashier's back button goes.
+    pub quit_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(example)]
+pub struct Payment {
+    pub method: PaymentMethod,
+    /// page/wap: open this URL in the buyer's browser.
+    pub pay_url: Option<String>,
+    /// page/wap: or render this auto-submitting form.
+    pub form_html: Option<String>,
+    /// app: hand this to the Alipay app SDK.
+    pub order_string: Option<String>,
+    /// qr: the content of the QR code.
+    pub qr_code: Option<String>,
+    /// qr: the QR code as SVG, ready to show.
+    pub qr_svg: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(example)]
+pub struct CreateRefund {
+    /// `"0.01"` up to what is refundable.
+    pub amount: String,
+    pub reason: Option<String>,
+    /// Your own retry key for this refund (letters, digits, `_`; ≤64); payport picks one.
+    pub out_request_no: Option<String>,
+    /// Defaults to the configured gateway (`openapi`).
+    pub gateway: Option<RefundGateway>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(example)]
+pub struct RejectRefund {
+    pub reason: String,
+}

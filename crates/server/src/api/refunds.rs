@@ -1,0 +1,198 @@
+//! `/v1/.../refunds`: request, read, list, approve, reject and sync refunds.
+
+use std::sync::Arc;
+
+use payport_domain::ports::RefundFilter;
+use payport_domain::refund::{Refund as DomainRefund, RefundStatus as DomainStatus};
+use payport_domain::usecases::RefundRequest;
+use payport_domain::{OutRequestNo, OutTradeNo, RefundId};
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+
+use super::auth::BearerAuth;
+use super::error::ApiError;
+use super::models::{CreateRefund, Refund, RefundPage, RefundStatus, RejectRefund};
+use super::{parse_amount, parse_id, ApiTags};
+use crate::state::AppState;
+
+pub struct RefundsApi;
+
+#[derive(ApiResponse)]
+pub enum RefundCreated {
+    /// Settled (succeeded, failed) or waiting for a person (pending_approval,
+    /// awaiting_operator).
+    #[oai(status = 201)]
+    Created(Json<Refund>),
+    /// Sent to Alipay, outcome not known yet (`processing`): it is resolved by a
+    /// refund query or a resend with the same out_request_no (`/sync`, or in the
+    /// background), never guessed.
+    #[oai(status = 202)]
+    Processing(Json<Refund>),
+}
+
+#[derive(ApiResponse)]
+pub enum RefundAnswer {
+    #[oai(status = 200)]
+    Ok(Json<Refund>),
+    /// Sent, outcome not known yet (`processing`).
+    #[oai(status = 202)]
+    Processing(Json<Refund>),
+}
+
+impl RefundAnswer {
+    fn of(refund: DomainRefund) -> RefundAnswer {
+        if refund.status == DomainStatus::Processing {
+            RefundAnswer::Processing(Json(refund.into()))
+        } else {
+            RefundAnswer::Ok(Json(refund.into()))
+        }
+    }
+}
+
+fn refund_id(text: String) -> Result<RefundId, ApiError> {
+    RefundId::parse(text).map_err(|e| ApiError::validation(e.to_string()))
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Refunds")]
+impl RefundsApi {
+    /// Request a refund
+    ///
+    /// Reserves the amount (never more than is left, even under concurrent requests),
+    /// then sends it to Alipay or waits for an operator, per the approval policy.
+    /// Repeating a request with the same `out_request_no` and amount returns the same
+    /// refund; an over-refund is refused without calling Alipay.
+    #[oai(path = "/orders/:out_trade_no/refunds", method = "post")]
+    async fn create(
+        &self,
+        state: Data<&Arc<AppState>>,
+        _auth: BearerAuth,
+        out_trade_no: Path<String>,
+        /// Replays the stored answer for a repeated key with the same body.
+        #[oai(name = "Idempotency-Key")]
+        _idempotency_key: Header<Option<String>>,
+        body: Json<CreateRefund>,
+    ) -> Result<RefundCreated, ApiError> {
+        let body = body.0;
+        let request = RefundRequest {
+            out_trade_no: parse_id(OutTradeNo::parse)(out_trade_no.0)?,
+            amount: parse_amount("amount", &body.amount)?,
+            reason: body.reason,
+            out_request_no: body
+                .out_request_no
+                .map(parse_id(OutRequestNo::parse))
+                .transpose()?,
+            gateway: body.gateway.map(Into::into),
+        };
+        let refund = state.refunds.request(request).await?;
+        Ok(if refund.status == DomainStatus::Processing {
+            RefundCreated::Processing(Json(refund.into()))
+        } else {
+            RefundCreated::Created(Json(refund.into()))
+        })
+    }
+
+    /// List an order's refunds
+    #[oai(path = "/orders/:out_trade_no/refunds", method = "get")]
+    async fn list_for_order(
+        &self,
+        state: Data<&Arc<AppState>>,
+        _auth: BearerAuth,
+        out_trade_no: Path<String>,
+    ) -> Result<Json<Vec<Refund>>, ApiError> {
+        let id = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
+        let refunds = state.refunds.list_for_order(&id).await?;
+        Ok(Json(refunds.into_iter().map(Refund::from).collect()))
+    }
+
+    /// Get a refund
+    #[oai(path = "/refunds/:refund_id", method = "get")]
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        _auth: BearerAuth,
+        refund_id: Path<String>,
+    ) -> Result<Json<Refund>, ApiError> {
+        let refund = state.refunds.get(&self::refund_id(refund_id.0)?).await?;
+        Ok(Json(refund.into()))
+    }
+
+    /// List refunds across orders (operator)
+    ///
+    /// Newest first; filter by `status`, e.g. `pending_approval` for the approval queue.
+    #[oai(path = "/refunds", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        status: Query<Option<RefundStatus>>,
+        limit: Query<Option<u32>>,
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<RefundPage>, ApiError> {
+        auth.require_operator()?;
+        let filter = RefundFilter {
+            status: status.0.map(Into::into),
+            limit: super::page_limit(limit.0)?,
+            cursor: cursor.0,
+        };
+        let page = state.refunds.list(&filter).await?;
+        Ok(Json(RefundPage {
+            items: page.items.into_iter().map(Refund::from).collect(),
+            next_cursor: page.next_cursor,
+        }))
+    }
+
+    /// Approve a refund (operator)
+    ///
+    /// Sends a refund that was waiting for approval.
+    #[oai(path = "/refunds/:refund_id/approve", method = "post")]
+    async fn approve(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        refund_id: Path<String>,
+    ) -> Result<RefundAnswer, ApiError> {
+        auth.require_operator()?;
+        let refund = state
+            .refunds
+            .approve(&self::refund_id(refund_id.0)?)
+            .await?;
+        Ok(RefundAnswer::of(refund))
+    }
+
+    /// Reject a refund (operator)
+    ///
+    /// Refuses a refund that was waiting for approval; its amount is released.
+    #[oai(path = "/refunds/:refund_id/reject", method = "post")]
+    async fn reject(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        refund_id: Path<String>,
+        body: Json<RejectRefund>,
+    ) -> Result<Json<Refund>, ApiError> {
+        auth.require_operator()?;
+        let refund = state
+            .refunds
+            .reject(&self::refund_id(refund_id.0)?, body.0.reason)
+            .await?;
+        Ok(Json(refund.into()))
+    }
+
+    /// Sync a refund with Alipay
+    ///
+    /// For a `processing` refund: asks Alipay (refund query) and, if Alipay never got
+    /// it, sends it again with the same out_request_no. Settled refunds are returned
+    /// as they are.
+    #[oai(path = "/refunds/:refund_id/sync", method = "post")]
+    async fn sync(
+        &self,
+        state: Data<&Arc<AppState>>,
+        _auth: BearerAuth,
+        refund_id: Path<String>,
+    ) -> Result<RefundAnswer, ApiError> {
+        let refund = state.refunds.sync(&self::refund_id(refund_id.0)?).await?;
+        Ok(RefundAnswer::of(refund))
+    }
+}

@@ -1,0 +1,127 @@
+//! Alipay's callbacks: form-encoded in, plain `success`/`failure` out, and the buyer's
+//! browser coming back from the cashier. Public (no bearer token) but verified before
+//! anything in them is believed; the order of checks lives in the domain's
+//! `Notifications` use case.
+
+use std::sync::Arc;
+
+use payport_alipay_openapi::parse_form_urlencoded;
+use payport_domain::ports::IncomingNotification;
+use payport_domain::usecases::ServiceError;
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{handler, Request, Response};
+
+use crate::state::AppState;
+
+fn plain(text: &'static str) -> Response {
+    Response::builder()
+        .content_type("text/plain; charset=utf-8")
+        .body(text)
+}
+
+/// The exact 7 characters Alipay wants; anything else makes it send again.
+fn acknowledge(result: Result<(), ServiceError>, what: &str) -> Response {
+    match result {
+        Ok(()) => plain("success"),
+        Err(e) => {
+            tracing::warn!(callback = what, code = e.code(), reason = %e, "callback not accepted; Alipay will resend it");
+            plain("failure")
+        }
+    }
+}
+
+/// Decodes the body exactly once, whatever the (malformed) Content-Type says.
+fn incoming(body: &[u8]) -> Result<IncomingNotification, ServiceError> {
+    let fields = parse_form_urlencoded(body)
+        .map_err(|e| ServiceError::NotificationRefused(format!("not a form body: {e}")))?;
+    Ok(IncomingNotification {
+        raw_body: String::from_utf8_lossy(body).into_owned(),
+        fields,
+    })
+}
+
+/// `POST /callbacks/alipay/notify`: trade_status_sync (payments and refunds).
+#[handler]
+pub async fn trade_notify(body: Vec<u8>, state: Data<&Arc<AppState>>) -> Response {
+    let result = match incoming(&body) {
+        Ok(n) => state
+            .notifications
+            .handle_trade_notification(&n)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    acknowledge(result, "trade_status_sync")
+}
+
+/// `POST /callbacks/alipay/mapi/refund-notify`: legacy batch_refund_notify.
+#[handler]
+pub async fn mapi_refund_notify(body: Vec<u8>, state: Data<&Arc<AppState>>) -> Response {
+    let result = match incoming(&body) {
+        Ok(n) => state
+            .notifications
+            .handle_refund_notification(&n)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    acknowledge(result, "batch_refund_notify")
+}
+
+fn page(status: StatusCode, title: &str, text: &str) -> Response {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    Response::builder()
+        .status(status)
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{}</title></head>\
+             <body style=\"font-family:system-ui;max-width:30em;margin:3em auto\">\
+             <h1>{}</h1><p id=\"status\">{}</p></body></html>",
+            escape(title),
+            escape(title),
+            escape(text)
+        ))
+}
+
+/// `GET /callbacks/alipay/return`: verifies the return, syncs the order with Alipay,
+/// then sends the browser on to the shop's return_url (or shows the status).
+#[handler]
+pub async fn payment_return(req: &Request, state: Data<&Arc<AppState>>) -> Response {
+    let query = req.uri().query().unwrap_or("");
+    let params = match parse_form_urlencoded(query.as_bytes()) {
+        Ok(params) => params,
+        Err(_) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Payment not confirmed",
+                "The return from Alipay could not be read.",
+            )
+        }
+    };
+    match state.notifications.handle_return(&params).await {
+        Ok(order) => match &order.return_url {
+            Some(url) => Response::builder()
+                .status(StatusCode::FOUND)
+                .header("Location", url.as_str())
+                .finish(),
+            None => page(
+                StatusCode::OK,
+                "Payment",
+                &format!("Order {} is {}.", order.out_trade_no, order.status.as_str()),
+            ),
+        },
+        Err(e) => {
+            tracing::warn!(code = e.code(), reason = %e, "return refused");
+            page(
+                StatusCode::BAD_REQUEST,
+                "Payment not confirmed",
+                "The return from Alipay could not be verified.",
+            )
+        }
+    }
+}

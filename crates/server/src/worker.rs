@@ -1,0 +1,57 @@
+//! Background work: refunds whose outcome is unknown are synced (queried, or resent
+//! with the same out_request_no), and unpaid orders past their expiry are closed.
+//! Rows are claimed in the database, so several instances never work on one row.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::state::AppState;
+
+/// How long a claimed row stays with this instance before another may take it.
+const LEASE: Duration = Duration::from_secs(60);
+const BATCH: u32 = 20;
+
+/// One pass: sync due refunds, close expired orders. Returns how many rows it took.
+pub async fn run_once(state: &AppState) -> usize {
+    let now = state.clock.now();
+    let mut worked = 0;
+    match state.store.claim_due_refunds(now, BATCH, LEASE).await {
+        Ok(refunds) => {
+            for refund in refunds {
+                worked += 1;
+                if let Err(e) = state.refunds.sync(&refund.refund_id).await {
+                    tracing::warn!(refund_id = %refund.refund_id, code = e.code(), "refund sync failed; will retry");
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot claim refunds to sync"),
+    }
+    match state.store.claim_expired_orders(now, BATCH, LEASE).await {
+        Ok(orders) => {
+            for order in orders {
+                worked += 1;
+                if let Err(e) = state.orders.close(&order.out_trade_no).await {
+                    tracing::warn!(out_trade_no = %order.out_trade_no, code = e.code(), "expired order not closed; will retry");
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot claim expired orders"),
+    }
+    worked
+}
+
+/// Runs [`run_once`] every `interval` until `stop` fires.
+pub fn spawn(
+    state: Arc<AppState>,
+    interval: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => { run_once(&state).await; }
+                _ = stop.changed() => return,
+            }
+        }
+    });
+}
