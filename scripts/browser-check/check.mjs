@@ -36,11 +36,26 @@ const expect = (condition, message) => {
   condition ? passed++ : failed++;
 };
 
-const browser = await chromium.launch({
-  executablePath,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+// A loaded CI machine can kill a starting Chromium; one more try before failing.
+async function openPage() {
+  for (let attempt = 1; ; attempt++) {
+    const browser = await chromium.launch({
+      executablePath,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
+        '--no-first-run', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync'],
+    });
+    try {
+      return { browser, page: await browser.newPage() };
+    } catch (e) {
+      await browser.close().catch(() => {});
+      if (attempt >= 2) throw e;
+      console.log(`  (Chromium did not open a page: ${e.message}; retrying once)`);
+    }
+  }
+}
+
+const { browser, page } = await openPage();
 try {
   const sdk = new AlipaySdk({
     appId: '2021000000000001',
@@ -59,7 +74,6 @@ try {
     },
     returnUrl: `${base}/control/trades/${outTradeNo}`,
   });
-  const page = await browser.newPage();
   await page.goto(payUrl);
   expect(page.url().endsWith(`/cashier/${outTradeNo}`), 'the signed pay URL leads to the cashier');
   expect((await page.textContent('#subject')) === '龙井茶 Longjing tea', 'the cashier shows the subject');
