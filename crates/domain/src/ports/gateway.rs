@@ -238,6 +238,14 @@ pub struct RefundNotice {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait RefundGateway: Send + Sync {
+    /// A fresh batch number, for gateways whose results come back by batch (legacy
+    /// mapi no-password); `None` for the others. The domain stores it on the refund
+    /// BEFORE sending, so a result for a send whose answer was lost still finds it.
+    ///
+    /// # Errors
+    /// `Config` when no number can be made; nothing is sent then.
+    fn next_batch_no(&self) -> Result<Option<BatchNo>, GatewayError>;
+
     /// Sends the refund. Alipay deduplicates on out_request_no, so re-sending the same
     /// submission never refunds twice.
     ///

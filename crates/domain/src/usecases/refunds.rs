@@ -186,6 +186,14 @@ impl Refunds {
                 Err(e) => Err(e.into()),
             };
         }
+        let mut submission = submission;
+        if refund.batch_no.is_none() {
+            if let Some(batch_no) = gateway.next_batch_no()? {
+                refund.batch_no = Some(batch_no.clone());
+                submission.batch_no = Some(batch_no);
+            }
+        }
+        // Saved with its batch number before the call: see `next_batch_no`.
         refund.start_submission(now)?;
         self.save(&mut refund).await?;
         let outcome = gateway.submit_refund(&submission).await;

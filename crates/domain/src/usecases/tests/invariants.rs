@@ -87,6 +87,10 @@ impl FakeAlipay {
 
 #[async_trait]
 impl RefundGateway for FakeAlipay {
+    fn next_batch_no(&self) -> Result<Option<crate::ids::BatchNo>, GatewayError> {
+        Ok(None)
+    }
+
     async fn submit_refund(&self, r: &RefundSubmission) -> Result<RefundSubmitted, GatewayError> {
         let mut state = self.state.lock().unwrap();
         let key = r.out_request_no.to_string();

@@ -412,6 +412,57 @@ async fn a_mapi_batch_notification_applies_each_line() {
 }
 
 #[tokio::test]
+async fn a_batch_result_finds_a_refund_whose_send_was_never_answered() {
+    // The batch number is saved before the call, so the notification still finds the
+    // refund when the gateway's answer was lost (timeout, SYSTEM_ERROR after refunding).
+    let mut h = Harness::new();
+    h.store.put_order(paid_order("a", "10.00"));
+    let mut nopwd = MockRefundGateway::new();
+    nopwd
+        .expect_next_batch_no()
+        .times(1)
+        .returning(|| Ok(Some(BatchNo::parse("20261121001").unwrap())));
+    nopwd
+        .expect_submit_refund()
+        .withf(|s| s.batch_no.as_ref().map(|b| b.as_str()) == Some("20261121001"))
+        .times(1)
+        .returning(|_| Err(GatewayError::Unknown("timeout".into())));
+    nopwd.expect_verify_refund_notification().returning(|_| {
+        Ok(RefundNotice {
+            notify_id: "batch-n2".into(),
+            results: vec![batch_line(
+                "Ta",
+                RefundResultOutcome::Succeeded(RefundSuccess::default()),
+            )],
+        })
+    });
+    h.mapi_nopwd = Some(nopwd);
+    let app = h.build();
+    let refund = app
+        .refunds
+        .request(RefundRequest {
+            out_trade_no: otn("a"),
+            amount: yuan("2.00"),
+            reason: None,
+            out_request_no: None,
+            gateway: Some(RefundGatewayKind::MapiNoPwd),
+        })
+        .await
+        .unwrap();
+    assert_eq!(refund.status, RefundStatus::Processing);
+    assert_eq!(
+        refund.batch_no.as_ref().map(|b| b.as_str()),
+        Some("20261121001")
+    );
+    app.notifications
+        .handle_refund_notification(&incoming("batch"))
+        .await
+        .unwrap();
+    assert_eq!(app.store.refund_list()[0].status, RefundStatus::Succeeded);
+    assert_eq!(app.store.order("a").refunded_amount, yuan("2.00"));
+}
+
+#[tokio::test]
 async fn mapi_notifications_need_a_mapi_gateway_and_a_valid_signature() {
     let app = Harness::new().build();
     let err = app

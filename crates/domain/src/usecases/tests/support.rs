@@ -307,7 +307,15 @@ impl Harness {
         }
     }
 
-    pub fn build(self) -> Built {
+    pub fn build(mut self) -> Built {
+        // Gateways that answer per out_request_no have no batch numbers; tests that
+        // need one set their own expectation first (mockall takes the earliest match).
+        let no_batches = |g: &mut MockRefundGateway| {
+            g.expect_next_batch_no().returning(|| Ok(None));
+        };
+        no_batches(&mut self.openapi);
+        self.mapi_nopwd.as_mut().map(no_batches);
+        self.mapi_pwd.as_mut().map(no_batches);
         let mut clock = MockClock::new();
         let now = self.now.clone();
         clock.expect_now().returning(move || *lock(&now));
