@@ -38,6 +38,11 @@ fn refund_biz(refund: &RefundSubmission) -> Value {
 
 #[async_trait]
 impl RefundGateway for AlipayOpenApiGateway {
+    /// Refund results come back per out_request_no, not by batch.
+    fn next_batch_no(&self) -> Result<Option<payport_domain::BatchNo>, GatewayError> {
+        Ok(None)
+    }
+
     async fn submit_refund(
         &self,
         refund: &RefundSubmission,

@@ -1,0 +1,247 @@
+//! `AlipayMapiGateway`: the domain's `RefundGateway` over the legacy services.
+//!
+//! - Password mode: `submit_refund` builds and signs the batch and returns the
+//!   operator's auto-submitting form (`AwaitingOperator`); nothing is sent.
+//! - No-password mode: it POSTs the batch and maps the XML answer (see
+//!   [`crate::answer`]); `Accepted` leaves the refund processing until the notify.
+//! - Either mode verifies `batch_refund_notify`: MD5 first, then the content, then
+//!   `notify_verify` at the gateway; only then is anything in it believed.
+//! - There is no refund query on this gateway (PROTOCOL C), so `query_refund` is
+//!   always `Unknown`.
+//!
+//! A refund that already carries a `batch_no` is re-sent under that number, never a
+//! new one, so Alipay can refuse it as a duplicate rather than refund it twice.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use payport_domain::ports::{
+    Clock, ExchangeLog, IncomingNotification, RefundGateway, RefundLookup, RefundNotice,
+    RefundSubmission, RefundSubmitted,
+};
+use payport_domain::{BatchNo, GatewayError};
+
+use crate::answer::SyncAnswer;
+use crate::batch::{build_batch, Batch, BatchError, BatchLine};
+use crate::batch_no::{BatchNoSource, ProcessBatchNos};
+use crate::client::{Client, LogContext, Reply};
+use crate::config::{MapiConfig, MapiMode};
+use crate::md5;
+use crate::notify::BatchRefundNotify;
+use crate::request::{auto_submit_form, post_url, refund_request};
+
+/// Implements [`RefundGateway`] for one partner in one [`MapiMode`].
+pub struct AlipayMapiGateway {
+    config: MapiConfig,
+    mode: MapiMode,
+    clock: Arc<dyn Clock>,
+    client: Client,
+    batch_nos: Arc<dyn BatchNoSource>,
+}
+
+impl AlipayMapiGateway {
+    /// # Errors
+    /// `Config` when the configuration cannot work (see [`MapiConfig`]), the HTTP
+    /// client cannot be built, or the OS has no randomness for batch numbers.
+    pub fn new(
+        config: MapiConfig,
+        mode: MapiMode,
+        clock: Arc<dyn Clock>,
+    ) -> Result<AlipayMapiGateway, GatewayError> {
+        config.check()?;
+        let client = Client::new(&config, clock.clone())?;
+        let batch_nos = ProcessBatchNos::new().map_err(|e| GatewayError::Config(e.to_string()))?;
+        Ok(AlipayMapiGateway {
+            config,
+            mode,
+            clock,
+            client,
+            batch_nos: Arc::new(batch_nos),
+        })
+    }
+
+    /// Records every exchange (raw request and answer, never the key) through this log.
+    pub fn with_exchange_log(mut self, log: Arc<dyn ExchangeLog>) -> AlipayMapiGateway {
+        self.client.set_log(log);
+        self
+    }
+
+    /// Takes new batch numbers from `source` instead of [`ProcessBatchNos`].
+    pub fn with_batch_nos(mut self, source: Arc<dyn BatchNoSource>) -> AlipayMapiGateway {
+        self.batch_nos = source;
+        self
+    }
+
+    pub fn mode(&self) -> MapiMode {
+        self.mode
+    }
+
+    pub fn config(&self) -> &MapiConfig {
+        &self.config
+    }
+
+    /// A batch number never used before, dated today in Beijing.
+    ///
+    /// # Errors
+    /// `Config` when the number source fails.
+    pub fn next_batch_no(&self) -> Result<BatchNo, GatewayError> {
+        self.batch_nos.next_batch_no(self.clock.now())
+    }
+
+    /// The batch `batch_no` with these refunds, dated now: one refund, or several
+    /// approved refunds an operator sends together.
+    ///
+    /// # Errors
+    /// [`BatchError`] when Alipay would refuse its shape.
+    pub fn build_batch(&self, batch_no: BatchNo, lines: &[BatchLine]) -> Result<Batch, BatchError> {
+        build_batch(batch_no, self.clock.now(), lines)
+    }
+
+    /// Sends a batch (no-password mode) or returns its operator form (password mode).
+    /// `resent` says whether this batch_no was handed to Alipay before.
+    ///
+    /// # Errors
+    /// As [`RefundGateway::submit_refund`].
+    pub async fn submit_batch(
+        &self,
+        batch: &Batch,
+        resent: bool,
+    ) -> Result<RefundSubmitted, GatewayError> {
+        self.submit(batch, resent, LogContext::default()).await
+    }
+
+    async fn submit(
+        &self,
+        batch: &Batch,
+        resent: bool,
+        context: LogContext<'_>,
+    ) -> Result<RefundSubmitted, GatewayError> {
+        let signed = refund_request(&self.config, self.mode, batch);
+        let url = post_url(&self.config.gateway_url);
+        if self.mode == MapiMode::Password {
+            return Ok(RefundSubmitted::AwaitingOperator {
+                batch_no: batch.batch_no().clone(),
+                form_html: auto_submit_form(&url, &signed.params),
+            });
+        }
+        let service = self.mode.service();
+        let batch_no = batch.batch_no();
+        let text = match self
+            .client
+            .post_form(service, &url, &signed.params, context)
+            .await
+        {
+            Reply::Body(text) => text,
+            Reply::Failed(why) => {
+                return Err(GatewayError::Unknown(format!("batch {batch_no}: {why}")))
+            }
+        };
+        let answer = SyncAnswer::parse(&text).map_err(|why| {
+            GatewayError::Unknown(format!("batch {batch_no}: unreadable answer: {why}"))
+        })?;
+        if answer.error.as_deref() == Some("ILLEGAL_SIGN") {
+            tracing::warn!(
+                service,
+                string_to_sign = %signed.string_to_sign,
+                "Alipay refused our MD5 signature; check the key, and compare this exact signed string"
+            );
+        }
+        answer.outcome(batch_no, resent)
+    }
+
+    /// B4: the local MD5 check, the content, then the gateway's `notify_verify`.
+    async fn verify_notify(
+        &self,
+        notification: &IncomingNotification,
+    ) -> Result<BatchRefundNotify, GatewayError> {
+        let check = md5::verify(&notification.fields, &self.config.md5_key);
+        if !check.is_valid() {
+            return Err(GatewayError::BadSignature(format!(
+                "batch_refund_notify: MD5 check failed ({})",
+                check.verdict.as_str()
+            )));
+        }
+        // Read before asking Alipay, so that junk costs no outgoing call.
+        let notify = BatchRefundNotify::from_fields(&notification.fields)
+            .map_err(|e| GatewayError::Unknown(format!("batch_refund_notify: {e}")))?;
+        let reply = self
+            .client
+            .notify_verify(
+                &self.config.gateway_url,
+                &self.config.partner,
+                &notify.notify_id,
+            )
+            .await;
+        match reply {
+            // Exactly `true`, as the official Java demo compares: `false` is unknown or
+            // expired, `invalid` is bad parameters, and anything else proves nothing.
+            Reply::Body(text) if text == "true" => Ok(notify),
+            Reply::Body(text) => Err(GatewayError::BadSignature(format!(
+                "notify_verify answered {:?}",
+                text.chars().take(64).collect::<String>()
+            ))),
+            Reply::Failed(why) => Err(GatewayError::BadSignature(format!(
+                "notify_verify could not be asked: {why}"
+            ))),
+        }
+    }
+}
+
+fn config_error(e: BatchError) -> GatewayError {
+    GatewayError::Config(format!("nothing was sent: {e}"))
+}
+
+#[async_trait]
+impl RefundGateway for AlipayMapiGateway {
+    /// Results come back by batch: the domain keeps the number before sending.
+    fn next_batch_no(&self) -> Result<Option<BatchNo>, GatewayError> {
+        match self.mode {
+            // The password flow sends nothing; its batch comes with the operator form.
+            MapiMode::Password => Ok(None),
+            MapiMode::NoPassword => self.batch_nos.next_batch_no(self.clock.now()).map(Some),
+        }
+    }
+
+    async fn submit_refund(
+        &self,
+        refund: &RefundSubmission,
+    ) -> Result<RefundSubmitted, GatewayError> {
+        let line = BatchLine::for_refund(refund).map_err(config_error)?;
+        // One clock reading, so that batch_no's date and refund_date agree at midnight.
+        let now = self.clock.now();
+        let (batch_no, resent) = match &refund.batch_no {
+            Some(batch_no) => (batch_no.clone(), true),
+            None => (self.batch_nos.next_batch_no(now)?, false),
+        };
+        let batch = build_batch(batch_no, now, &[line]).map_err(config_error)?;
+        let context = LogContext {
+            out_trade_no: Some(refund.out_trade_no.as_str()),
+            out_request_no: Some(refund.out_request_no.as_str()),
+        };
+        self.submit(&batch, resent, context).await
+    }
+
+    async fn query_refund(&self, _refund: &RefundSubmission) -> Result<RefundLookup, GatewayError> {
+        Err(GatewayError::Unknown(
+            "the legacy gateway has no refund query; wait for batch_refund_notify".into(),
+        ))
+    }
+
+    async fn verify_refund_notification(
+        &self,
+        notification: &IncomingNotification,
+    ) -> Result<RefundNotice, GatewayError> {
+        let notify = self.verify_notify(notification).await?;
+        let succeeded = notify.succeeded();
+        if usize::try_from(notify.success_num).ok() != Some(succeeded) {
+            // Informational: each record's own result is what is applied.
+            tracing::warn!(
+                batch_no = %notify.batch_no,
+                success_num = notify.success_num,
+                succeeded,
+                "batch_refund_notify's success_num differs from its SUCCESS records"
+            );
+        }
+        Ok(notify.into_notice())
+    }
+}
