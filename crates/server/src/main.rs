@@ -52,9 +52,30 @@ enum Command {
         #[arg(long)]
         faults: Option<PathBuf>,
     },
+    /// Reproduce and check legacy mapi MD5 signatures.
+    #[command(subcommand)]
+    Mapi(MapiTool),
     /// Reproduce and check Alipay OpenAPI signatures (RSA2/RSA).
     #[command(subcommand)]
     Alipay(AlipayTool),
+}
+
+#[derive(Subcommand)]
+enum MapiTool {
+    /// stdin: a JSON object of request params (string values);
+    /// stdout: {"string_to_sign", "sign"} (lowercase MD5 hex).
+    Sign {
+        /// A file holding the partner's MD5 key.
+        #[arg(long)]
+        key_file: PathBuf,
+    },
+    /// stdin: the raw form body of a batch_refund_notify; stdout: {"valid",
+    /// "string_to_verify"}. Checks the MD5 signature only (no notify_verify call).
+    /// Exit 0 valid, 1 invalid, 2 unusable input.
+    VerifyNotify {
+        #[arg(long)]
+        key_file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -129,6 +150,17 @@ fn main() -> ExitCode {
                 faults,
             };
             run_sim(&options)
+        }
+        Command::Mapi(tool) => {
+            let input = match cli::read_stdin() {
+                Ok(input) => input,
+                Err(why) => return cli::ToolOutcome::Unusable(why).finish(),
+            };
+            match tool {
+                MapiTool::Sign { key_file } => cli::mapi::sign(&key_file, &input),
+                MapiTool::VerifyNotify { key_file } => cli::mapi::verify_notify(&key_file, &input),
+            }
+            .finish()
         }
         Command::Alipay(tool) => {
             let input = match cli::read_stdin() {

@@ -58,6 +58,56 @@ fn approval(text: &str) -> anyhow::Result<ApprovalPolicy> {
     })
 }
 
+type MapiPair = (Arc<dyn RefundGateway>, Arc<dyn RefundGateway>);
+
+/// The legacy gateways (no-password and password), when a partner and MD5 key are
+/// configured; in simulator mode, the simulator's DEV partner is used by default.
+fn mapi_gateways(
+    config: &Config,
+    public_url: &str,
+    clock: &Arc<dyn Clock>,
+    store: &DieselStore,
+) -> anyhow::Result<Option<MapiPair>> {
+    use payport_alipay_mapi::{AlipayMapiGateway, MapiConfig, MapiMode, Md5Key};
+    use payport_alipay_sim::config::{DEV_MD5_KEY, DEV_PARTNER, DEV_SELLER_EMAIL};
+    let mapi = &config.mapi;
+    let sim = config.is_simulator();
+    let (partner, key) = match (&mapi.partner, &mapi.md5_key) {
+        (Some(partner), Some(key)) => (partner.clone(), key.clone()),
+        (None, None) if sim => (DEV_PARTNER.to_owned(), DEV_MD5_KEY.to_owned()),
+        (None, None) => return Ok(None),
+        _ => bail!("the legacy gateway needs both mapi.partner and mapi.md5_key"),
+    };
+    let gateway_url = match (&mapi.gateway_url, sim) {
+        (Some(url), _) => url.clone(),
+        (None, true) => format!("{public_url}/sim/mapi/gateway.do"),
+        (None, false) => MapiConfig::PRODUCTION_GATEWAY.to_owned(),
+    };
+    let md5_key = Md5Key::new(key).context("mapi.md5_key")?;
+    let mut mapi_config = MapiConfig::new(
+        gateway_url,
+        partner,
+        md5_key,
+        format!("{public_url}/callbacks/alipay/mapi/refund-notify"),
+    );
+    mapi_config.seller_email = mapi
+        .seller_email
+        .clone()
+        .or_else(|| sim.then(|| DEV_SELLER_EMAIL.to_owned()));
+    mapi_config.connect_timeout = Duration::from_millis(config.alipay.connect_timeout_ms);
+    mapi_config.timeout = Duration::from_millis(config.alipay.timeout_ms);
+    let build = |mode| -> anyhow::Result<Arc<dyn RefundGateway>> {
+        let gateway = AlipayMapiGateway::new(mapi_config.clone(), mode, clock.clone())
+            .context("mapi settings")?
+            .with_exchange_log(Arc::new(store.clone()));
+        Ok(Arc::new(gateway))
+    };
+    Ok(Some((
+        build(MapiMode::NoPassword)?,
+        build(MapiMode::Password)?,
+    )))
+}
+
 /// Builds the application from the configuration; `public_url` is where Alipay can
 /// reach this instance (notify and return callbacks, and the in-process simulator).
 ///
@@ -139,10 +189,14 @@ pub async fn wire(config: &Config, public_url: &str) -> anyhow::Result<Wired> {
     } else {
         None
     };
+    let (mapi_nopwd, mapi_pwd) = match mapi_gateways(config, public_url, &clock, &store)? {
+        Some((nopwd, pwd)) => (Some(nopwd), Some(pwd)),
+        None => (None, None),
+    };
     let refund_gateways = RefundGateways {
         openapi: Some(Arc::new(gateway.clone()) as Arc<dyn RefundGateway>),
-        mapi_nopwd: None,
-        mapi_pwd: None,
+        mapi_nopwd,
+        mapi_pwd,
     };
     let default_gateway = RefundGatewayKind::parse(&config.refunds.default_gateway)
         .context("refunds.default_gateway must be openapi, mapi_nopwd or mapi_pwd")?;

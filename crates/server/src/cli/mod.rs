@@ -1,6 +1,7 @@
 //! The `payport` command line: the service and its troubleshooting tools.
 
 pub mod alipay;
+pub mod mapi;
 pub mod sim;
 
 use std::io::Read;
