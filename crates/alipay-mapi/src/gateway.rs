@@ -221,6 +221,25 @@ impl RefundGateway for AlipayMapiGateway {
         self.submit(&batch, resent, context).await
     }
 
+    async fn submit_batch(
+        &self,
+        refunds: &[RefundSubmission],
+    ) -> Result<RefundSubmitted, GatewayError> {
+        let lines = refunds
+            .iter()
+            .map(BatchLine::for_refund)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(config_error)?;
+        let now = self.clock.now();
+        let batch =
+            build_batch(self.batch_nos.next_batch_no(now)?, now, &lines).map_err(config_error)?;
+        let context = LogContext {
+            out_trade_no: None,
+            out_request_no: None,
+        };
+        self.submit(&batch, false, context).await
+    }
+
     async fn query_refund(&self, _refund: &RefundSubmission) -> Result<RefundLookup, GatewayError> {
         Err(GatewayError::Unknown(
             "the legacy gateway has no refund query; wait for batch_refund_notify".into(),

@@ -69,6 +69,15 @@ impl RefundGateway for AlipayOpenApiGateway {
         }
     }
 
+    async fn submit_batch(
+        &self,
+        _refunds: &[RefundSubmission],
+    ) -> Result<RefundSubmitted, GatewayError> {
+        Err(GatewayError::Config(
+            "alipay.trade.refund has no batches: send each refund on its own".into(),
+        ))
+    }
+
     async fn query_refund(&self, refund: &RefundSubmission) -> Result<RefundLookup, GatewayError> {
         let mut biz = json!({
             "out_trade_no": refund.out_trade_no.as_str(),

@@ -393,6 +393,21 @@ impl RefundRepository for DieselStore {
             .map_err(|e| e.into_repo(format_args!("update refund {}", refund.refund_id)))
     }
 
+    async fn update_all(&self, refunds: &[Refund]) -> Result<(), RepoError> {
+        // A fixed lock order (by id) keeps two batches from deadlocking on PostgreSQL.
+        let mut sorted: Vec<&Refund> = refunds.iter().collect();
+        sorted.sort_by(|a, b| a.refund_id.cmp(&b.refund_id));
+        write_tx!(self, |conn| {
+            for refund in &sorted {
+                conn.update_refund(refund).await?;
+            }
+            Ok(())
+        })
+        .map_err(|e: Abort<RepoError>| {
+            e.into_repo(format_args!("update {} refunds together", refunds.len()))
+        })
+    }
+
     async fn update_with_order(&self, refund: &Refund, order: &Order) -> Result<(), RepoError> {
         if refund.out_trade_no != order.out_trade_no {
             return Err(RepoError::NotFound(format!(

@@ -257,6 +257,16 @@ pub trait RefundGateway: Send + Sync {
         refund: &RefundSubmission,
     ) -> Result<RefundSubmitted, GatewayError>;
 
+    /// Sends several refunds as one batch (legacy mapi; an operator confirms the
+    /// password-flow batch on Alipay's page).
+    ///
+    /// # Errors
+    /// `Config` for gateways without batches (OpenAPI); otherwise as `submit_refund`.
+    async fn submit_batch(
+        &self,
+        refunds: &[RefundSubmission],
+    ) -> Result<RefundSubmitted, GatewayError>;
+
     /// # Errors
     /// [`GatewayError`]; `Unknown` where the gateway has no query (mapi).
     async fn query_refund(&self, refund: &RefundSubmission) -> Result<RefundLookup, GatewayError>;

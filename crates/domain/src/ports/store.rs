@@ -114,6 +114,13 @@ pub trait RefundRepository: Send + Sync {
     /// [`RepoError::Conflict`], [`RepoError::NotFound`].
     async fn update(&self, refund: &Refund) -> Result<(), RepoError>;
 
+    /// Saves several refunds in one transaction, each conditional on its version: all
+    /// of them or none (an operator's batch must never be half recorded).
+    ///
+    /// # Errors
+    /// [`RepoError::Conflict`] if any changed; then none is saved.
+    async fn update_all(&self, refunds: &[Refund]) -> Result<(), RepoError>;
+
     /// Saves a refund that succeeded together with its order's new refunded amount, in
     /// one transaction, both conditional on their versions.
     ///

@@ -107,3 +107,14 @@ impl Example for Order {
         }
     }
 }
+
+impl Example for CreateOperatorBatch {
+    fn example() -> Self {
+        CreateOperatorBatch {
+            refund_ids: vec![
+                "rf_5f1c0e3a9b7d4c2e8f6a1b3c5d7e9f01".into(),
+                "rf_0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d".into(),
+            ],
+        }
+    }
+}

@@ -332,3 +332,19 @@ pub struct CreateRefund {
 pub struct RejectRefund {
     pub reason: String,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(example)]
+pub struct CreateOperatorBatch {
+    /// `mapi_pwd` refunds pending approval or approved, of different orders.
+    pub refund_ids: Vec<String>,
+}
+
+/// One legacy password-flow batch: the operator opens `operator_form_html` and
+/// confirms all its refunds on Alipay with the payment password.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct OperatorBatch {
+    pub batch_no: String,
+    pub operator_form_html: String,
+    pub refunds: Vec<Refund>,
+}

@@ -13,7 +13,10 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::auth::BearerAuth;
 use super::error::ApiError;
-use super::models::{CreateRefund, Refund, RefundPage, RefundStatus, RejectRefund};
+use super::models::{
+    CreateOperatorBatch, CreateRefund, OperatorBatch, Refund, RefundPage, RefundStatus,
+    RejectRefund,
+};
 use super::{parse_amount, parse_id, ApiTags};
 use crate::state::AppState;
 
@@ -30,6 +33,13 @@ pub enum RefundCreated {
     /// background), never guessed.
     #[oai(status = 202)]
     Processing(Json<Refund>),
+}
+
+#[derive(ApiResponse)]
+pub enum OperatorBatchCreated {
+    /// The batch and its form; every refund in it is `awaiting_operator`.
+    #[oai(status = 201)]
+    Created(Json<OperatorBatch>),
 }
 
 #[derive(ApiResponse)]
@@ -178,6 +188,42 @@ impl RefundsApi {
             .reject(&self::refund_id(refund_id.0)?, body.0.reason)
             .await?;
         Ok(Json(refund.into()))
+    }
+
+    /// Batch refunds for an operator (operator, legacy password flow)
+    ///
+    /// Puts several `mapi_pwd` refunds (pending approval or approved, of different
+    /// orders) into one `refund_fastpay_by_platform_pwd` batch. They are approved and
+    /// all wait for the operator together, with the one form that confirms them on
+    /// Alipay. Nothing is sent until the operator submits the form.
+    #[oai(path = "/refunds/operator-batches", method = "post")]
+    async fn operator_batch(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        #[oai(name = "Idempotency-Key")] _idempotency_key: Header<Option<String>>,
+        body: Json<CreateOperatorBatch>,
+    ) -> Result<OperatorBatchCreated, ApiError> {
+        auth.require_operator()?;
+        let ids = body
+            .0
+            .refund_ids
+            .into_iter()
+            .map(refund_id)
+            .collect::<Result<Vec<_>, _>>()?;
+        let refunds = state.refunds.batch_for_operator(&ids).await?;
+        let first = refunds.first();
+        let batch = OperatorBatch {
+            batch_no: first
+                .and_then(|r| r.batch_no.as_ref())
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            operator_form_html: first
+                .and_then(|r| r.operator_form_html.clone())
+                .unwrap_or_default(),
+            refunds: refunds.into_iter().map(Refund::from).collect(),
+        };
+        Ok(OperatorBatchCreated::Created(Json(batch)))
     }
 
     /// Sync a refund with Alipay

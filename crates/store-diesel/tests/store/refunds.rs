@@ -13,6 +13,7 @@ store_tests!(
     every_field_round_trips,
     refund_updates_are_conditional,
     update_with_order_saves_both_or_neither,
+    update_all_saves_every_refund_or_none,
     lists_refunds_of_an_order_and_in_pages,
 );
 
@@ -261,4 +262,35 @@ async fn lists_refunds_of_an_order_and_in_pages(db: &TestDb) {
         ids(&refunds.list(&pending).await.unwrap().items),
         ["rf_o1_r2"]
     );
+}
+
+async fn update_all_saves_every_refund_or_none(db: &TestDb) {
+    let (_, refunds) = repos(&db.store);
+    insert_paid(&db.store, "o1", 1_000).await;
+    insert_paid(&db.store, "o2", 1_000).await;
+    let a = refunds.reserve(&new_refund("o1", "r1", 100)).await.unwrap();
+    let b = refunds.reserve(&new_refund("o2", "r2", 200)).await.unwrap();
+    let batch = BatchNo::parse("20261121001").unwrap();
+    let in_batch = |r: &Refund| {
+        let mut r = r.clone();
+        r.batch_no = Some(batch.clone());
+        r
+    };
+    // One of them is stale: neither is saved.
+    let mut stale_b = in_batch(&b);
+    stale_b.version = 7;
+    assert!(matches!(
+        refunds.update_all(&[in_batch(&a), stale_b]).await,
+        Err(RepoError::Conflict(_))
+    ));
+    assert_eq!(refunds.get(&a.refund_id).await.unwrap(), Some(a.clone()));
+    refunds
+        .update_all(&[in_batch(&b), in_batch(&a)])
+        .await
+        .unwrap();
+    for r in [&a, &b] {
+        let stored = refunds.get(&r.refund_id).await.unwrap().unwrap();
+        assert_eq!(stored.batch_no.as_ref(), Some(&batch));
+        assert_eq!(stored.version, 1);
+    }
 }

@@ -132,6 +132,10 @@ impl RefundGateway for FakeAlipay {
         }
     }
 
+    async fn submit_batch(&self, _: &[RefundSubmission]) -> Result<RefundSubmitted, GatewayError> {
+        Err(GatewayError::Config("not used".into()))
+    }
+
     async fn query_refund(&self, r: &RefundSubmission) -> Result<RefundLookup, GatewayError> {
         let state = self.state.lock().unwrap();
         Ok(if state.refunded.contains_key(r.out_request_no.as_str()) {

@@ -569,3 +569,119 @@ async fn a_password_flow_that_cannot_build_its_form_leaves_the_refund_approved()
     assert_eq!(err.code(), "GATEWAY_UNAVAILABLE");
     assert_eq!(app.store.refund_list()[0].status, RefundStatus::Approved);
 }
+
+fn batch_harness() -> Harness {
+    let mut h = Harness::new();
+    h.settings.refund_policy.approval = ApprovalPolicy::Manual;
+    h.settings.refund_policy.default_gateway = RefundGatewayKind::MapiPwd;
+    for id in ["a", "b"] {
+        h.store.put_order(paid_order(id, "10.00"));
+    }
+    h
+}
+
+async fn pending(app: &super::support::Built, order: &str, amount: &str) -> crate::refund::Refund {
+    app.refunds
+        .request(RefundRequest {
+            out_trade_no: otn(order),
+            amount: yuan(amount),
+            reason: None,
+            out_request_no: None,
+            gateway: None,
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_operator_batch_moves_every_refund_to_the_same_form_at_once() {
+    let mut h = batch_harness();
+    let mut pwd = MockRefundGateway::new();
+    pwd.expect_submit_batch()
+        .withf(|subs| subs.len() == 2 && subs[0].out_trade_no.as_str() == "a")
+        .times(1)
+        .returning(|_| {
+            Ok(RefundSubmitted::AwaitingOperator {
+                batch_no: BatchNo::parse("20261121123").unwrap(),
+                form_html: "<form>two</form>".into(),
+            })
+        });
+    h.mapi_pwd = Some(pwd);
+    let app = h.build();
+    let a = pending(&app, "a", "1.00").await;
+    let b = pending(&app, "b", "2.00").await;
+    let batch = app
+        .refunds
+        .batch_for_operator(&[a.refund_id.clone(), b.refund_id.clone()])
+        .await
+        .unwrap();
+    for refund in app.store.refund_list() {
+        assert_eq!(refund.status, RefundStatus::AwaitingOperator);
+        assert_eq!(refund.batch_no.as_ref().unwrap().as_str(), "20261121123");
+        assert_eq!(
+            refund.operator_form_html.as_deref(),
+            Some("<form>two</form>")
+        );
+    }
+    assert_eq!(batch.len(), 2);
+    let history = app.store.history.lock().unwrap()[&a.refund_id].clone();
+    assert_eq!(
+        history,
+        vec![
+            RefundStatus::PendingApproval,
+            RefundStatus::AwaitingOperator
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_operator_batch_refuses_mixed_or_settled_refunds_and_changes_nothing() {
+    let mut h = batch_harness();
+    let mut pwd = MockRefundGateway::new();
+    pwd.expect_submit_batch().never();
+    h.mapi_pwd = Some(pwd);
+    let mut nopwd = MockRefundGateway::new();
+    nopwd.expect_submit_refund().never();
+    h.mapi_nopwd = Some(nopwd);
+    let app = h.build();
+    let a = pending(&app, "a", "1.00").await;
+    let a2 = pending(&app, "a", "2.00").await;
+    let err = app
+        .refunds
+        .batch_for_operator(&[a.refund_id.clone(), a2.refund_id.clone()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "VALIDATION_FAILED", "{err}");
+    let mut other = RefundRequest {
+        out_trade_no: otn("b"),
+        amount: yuan("1.00"),
+        reason: None,
+        out_request_no: None,
+        gateway: Some(RefundGatewayKind::MapiNoPwd),
+    };
+    let nopwd_refund = app.refunds.request(other.clone()).await.unwrap();
+    let err = app
+        .refunds
+        .batch_for_operator(&[a.refund_id.clone(), nopwd_refund.refund_id])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "VALIDATION_FAILED", "{err}");
+    other.gateway = None;
+    let b = app.refunds.request(other).await.unwrap();
+    app.refunds.reject(&b.refund_id, "no".into()).await.unwrap();
+    let err = app
+        .refunds
+        .batch_for_operator(&[a.refund_id.clone(), b.refund_id])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "INVALID_STATE", "{err}");
+    assert_eq!(
+        app.refunds
+            .batch_for_operator(&[])
+            .await
+            .unwrap_err()
+            .code(),
+        "VALIDATION_FAILED"
+    );
+    assert!(app.store.refund_list().iter().all(|r| r.batch_no.is_none()));
+}

@@ -216,6 +216,23 @@ impl RefundRepository for MemoryStore {
         Ok(())
     }
 
+    async fn update_all(&self, refunds: &[Refund]) -> Result<(), RepoError> {
+        {
+            let stored = lock(&self.refunds);
+            for refund in refunds {
+                let current = stored.iter().find(|r| r.refund_id == refund.refund_id);
+                if current.map(|r| r.version) != Some(refund.version) {
+                    return Err(RepoError::Conflict(refund.refund_id.to_string()));
+                }
+            }
+        }
+        for refund in refunds {
+            self.replace_refund(refund)?;
+            self.record_history(refund);
+        }
+        Ok(())
+    }
+
     async fn update_with_order(&self, refund: &Refund, order: &Order) -> Result<(), RepoError> {
         let current = lock(&self.orders)
             .get(&order.out_trade_no)
