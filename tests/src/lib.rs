@@ -1,91 +1,123 @@
-//! Helpers for black-box tests: start payport in-process on a free loopback port and
-//! talk to it over real HTTP, as a shop's backend would.
+//! Helpers for black-box tests: start payport in-process on a free loopback port, on
+//! SQLite or a fresh PostgreSQL database, and talk to it over real HTTP as a shop's
+//! backend, an operator, a buyer's browser, Alipay (the in-process simulator under
+//! `/sim`) or an attacker would.
+//!
+//! - [`app`]: [`TestApp`] and its configuration; [`db`]: the databases.
+//! - [`http`]: callers with a merchant/operator/no token, browser-like requests.
+//! - [`sim`]: the simulator's control API; [`notify`]: hand-signed notifications.
+//! - [`shop`]: the steps a shop repeats (create, pay, refund, wait); [`html`]: an
+//!   operator's browser submitting a form.
+//! - [`both_backends!`]: runs each scenario on SQLite and on PostgreSQL.
 
-use std::net::SocketAddr;
+pub mod app;
+pub mod db;
+pub mod html;
+pub mod http;
+pub mod notify;
+pub mod shop;
+pub mod sim;
 
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
-/// A running payport; stops when dropped.
-pub struct TestApp {
-    pub addr: SocketAddr,
-    /// Holds the SQLite database; removed when the app is dropped.
-    _data: tempfile::TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<anyhow_free::Result>>,
+pub use app::{TestApp, GATEWAY_TIMEOUT_MS, MERCHANT_TOKEN, OPERATOR_TOKEN};
+pub use db::Backend;
+pub use http::{Caller, Reply};
+pub use shop::{assert_same_second, refund_id};
+
+/// How long anything asynchronous (a notification landing) may take.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(50);
+
+/// A bound on polling.
+pub struct Deadline(Instant);
+
+impl Deadline {
+    pub fn start() -> Deadline {
+        Deadline(Instant::now() + PATIENCE)
+    }
+
+    /// Waits a little before the next look; `false` once the time is up.
+    pub async fn wait(&self) -> bool {
+        if Instant::now() >= self.0 {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+        true
+    }
 }
 
-mod anyhow_free {
-    /// The server's own result, kept opaque so tests need no error crate.
-    pub type Result = std::result::Result<(), String>;
+/// Polls `check` until it holds or [`PATIENCE`] runs out; returns whether it held.
+pub async fn wait_until<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Deadline::start();
+    loop {
+        if check().await {
+            return true;
+        }
+        if !deadline.wait().await {
+            return false;
+        }
+    }
 }
 
-impl TestApp {
-    /// Starts payport on 127.0.0.1, port chosen by the OS.
-    ///
-    /// # Panics
-    /// When the server cannot start: the test cannot go on.
-    pub async fn spawn() -> TestApp {
-        let data = tempfile::tempdir().expect("temp dir");
-        let keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys");
-        let defaults = payport_server::config::Config::default();
-        let config = payport_server::config::Config {
-            listen: "127.0.0.1:0".into(),
-            database_url: format!("sqlite://{}", data.path().join("payport.db").display()),
-            alipay: payport_server::config::AlipayConfig {
-                app_private_key: keys.join("dev_app_private_pkcs8.pem"),
-                alipay_public_key: keys.join("dev_alipay_public_spki.pem"),
-                ..defaults.alipay.clone()
-            },
-            keys_dir: keys,
-            ..defaults
-        };
-        let (bound_tx, bound_rx) = oneshot::channel();
-        let (stop, stop_rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            payport_server::serve::serve(
-                &config,
-                move |addr, _| {
-                    let _ = bound_tx.send(addr);
-                },
-                async move {
-                    let _ = stop_rx.await;
-                },
-            )
-            .await
-            .map_err(|e| format!("{e:#}"))
+/// Runs the futures concurrently on this task and returns their outputs in order
+/// (parallel requests without spawning, so they may borrow the app).
+///
+/// # Panics
+/// Never: every output is set before it is read.
+pub async fn join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let tasks: Vec<_> = futures.map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = tasks.iter().map(|_| None).collect();
+    let mut pending: Vec<_> = tasks.into_iter().enumerate().collect();
+    std::future::poll_fn(|cx| {
+        pending.retain_mut(|(i, task)| match task.as_mut().poll(cx) {
+            std::task::Poll::Ready(out) => {
+                outputs[*i] = Some(out);
+                false
+            }
+            std::task::Poll::Pending => true,
         });
-        let addr = bound_rx.await.expect("payport did not start");
-        TestApp {
-            addr,
-            _data: data,
-            stop: Some(stop),
-            server: Some(server),
+        if pending.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
         }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    /// Stops the server and waits for it to finish serving.
-    ///
-    /// # Panics
-    /// When the server ended with an error.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await.expect("server task").expect("clean shutdown");
-        }
-    }
+    })
+    .await;
+    outputs
+        .into_iter()
+        .map(|o| o.expect("every future finished"))
+        .collect()
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+/// Runs each named `async fn name(backend: Backend)` of the calling module on both
+/// backends, as `sqlite::name` and `postgres::name`. Attributes before a name (e.g.
+/// `#[ignore = "BUG: ..."]`) apply to both.
+#[macro_export]
+macro_rules! both_backends {
+    ($($(#[$meta:meta])* $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                $(#[$meta])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await;
+                }
+            )*
         }
-    }
+        mod postgres {
+            $(
+                $(#[$meta])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
 }

@@ -1,0 +1,133 @@
+//! Idempotent replays: the same `Idempotency-Key` with the same body replays the first
+//! answer (and nothing is created twice); with another body it is refused.
+
+use payport_blackbox::{both_backends, refund_id, Backend, TestApp};
+use serde_json::json;
+
+both_backends!(
+    order_creation_replays,
+    refund_creation_replays,
+    without_a_key_each_request_counts,
+    keys_belong_to_their_caller
+);
+
+async fn order_creation_replays(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else {
+        return;
+    };
+    // No out_trade_no: payport picks one, so only a replay can give the same order.
+    let body = json!({ "subject": "Oolong", "total_amount": "8.80" });
+    let first = app
+        .merchant()
+        .post_keyed("/v1/orders", "order-key-1", &body)
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let again = app
+        .merchant()
+        .post_keyed("/v1/orders", "order-key-1", &body)
+        .await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(again.json, first.json, "the replay is the first answer");
+    assert_eq!(again.header("idempotency-replayed"), Some("true"));
+    let (_, page) = app.get("/v1/orders").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+
+    // The same key with another body.
+    let other = json!({ "subject": "Oolong", "total_amount": "9.90" });
+    let reused = app
+        .merchant()
+        .post_keyed("/v1/orders", "order-key-1", &other)
+        .await;
+    assert_eq!(reused.status, 422, "{}", reused.text);
+    assert_eq!(reused.json["code"], "IDEMPOTENCY_KEY_REUSED");
+    assert!(reused.json["message"].is_string());
+    let (_, page) = app.get("/v1/orders").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+
+    // The same key on another path is another request, too.
+    let id = first.json["out_trade_no"].as_str().unwrap();
+    let elsewhere = app
+        .merchant()
+        .post_keyed(&format!("/v1/orders/{id}/refunds"), "order-key-1", &body)
+        .await;
+    assert_eq!(elsewhere.status, 422, "{}", elsewhere.text);
+    assert_eq!(elsewhere.json["code"], "IDEMPOTENCY_KEY_REUSED");
+
+    // A new key makes a new order.
+    let second = app
+        .merchant()
+        .post_keyed("/v1/orders", "order-key-2", &body)
+        .await;
+    assert_eq!(second.status, 201);
+    assert_ne!(second.json["out_trade_no"], first.json["out_trade_no"]);
+}
+
+async fn refund_creation_replays(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else {
+        return;
+    };
+    let id = "IDEM_REFUND";
+    app.paid_order(id, "20.00").await;
+    let path = format!("/v1/orders/{id}/refunds");
+    let body = json!({ "amount": "5.00", "reason": "late delivery" });
+    let first = app.merchant().post_keyed(&path, "refund-key", &body).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.json["status"], "succeeded");
+    let again = app.merchant().post_keyed(&path, "refund-key", &body).await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(again.json, first.json);
+
+    let order = app.order(id).await;
+    assert_eq!(order["refunds"].as_array().unwrap().len(), 1, "{order}");
+    assert_eq!(order["refunded_amount"], "5.00");
+    assert_eq!(
+        app.sim_refunds_of(id).await.len(),
+        1,
+        "Alipay saw one refund"
+    );
+
+    let other = json!({ "amount": "6.00", "reason": "late delivery" });
+    let reused = app.merchant().post_keyed(&path, "refund-key", &other).await;
+    assert_eq!(reused.status, 422, "{}", reused.text);
+    assert_eq!(reused.json["code"], "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(app.order(id).await["refunded_amount"], "5.00");
+    assert_eq!(app.sim_refunds_of(id).await.len(), 1);
+}
+
+async fn without_a_key_each_request_counts(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else {
+        return;
+    };
+    let id = "NO_KEY";
+    app.paid_order(id, "20.00").await;
+    let (status, first) = app.refund(id, "3.00").await;
+    assert_eq!(status, 201, "{first}");
+    let (status, second) = app.refund(id, "3.00").await;
+    assert_eq!(status, 201, "{second}");
+    assert_ne!(refund_id(&first), refund_id(&second));
+    assert_ne!(first["out_request_no"], second["out_request_no"]);
+    let order = app.order(id).await;
+    assert_eq!(order["refunds"].as_array().unwrap().len(), 2);
+    assert_eq!(order["refunded_amount"], "6.00");
+    assert_eq!(app.sim_refunds_of(id).await.len(), 2);
+}
+
+async fn keys_belong_to_their_caller(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else {
+        return;
+    };
+    let body = json!({ "subject": "Pu-erh", "total_amount": "1.00" });
+    let merchant = app
+        .merchant()
+        .post_keyed("/v1/orders", "shared-key", &body)
+        .await;
+    assert_eq!(merchant.status, 201, "{}", merchant.text);
+    // The operator's request with the same key is its own: a new order, not a replay.
+    let operator = app
+        .operator()
+        .post_keyed("/v1/orders", "shared-key", &body)
+        .await;
+    assert_eq!(operator.status, 201, "{}", operator.text);
+    assert_eq!(operator.header("idempotency-replayed"), None);
+    assert_ne!(operator.json["out_trade_no"], merchant.json["out_trade_no"]);
+}

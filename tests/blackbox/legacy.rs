@@ -1,0 +1,154 @@
+//! Legacy refunds over the mapi gateway (MD5), against the simulator's mapi side: the
+//! no-password flow (accepted, then `batch_refund_notify`), the password flow (an
+//! operator confirms the form on Alipay), and operator batches of several refunds.
+
+use payport_blackbox::html::first_form;
+use payport_blackbox::{both_backends, refund_id, Backend, TestApp};
+use serde_json::{json, Value};
+
+both_backends!(
+    no_password_refunds_settle_by_notification,
+    password_refunds_wait_for_the_operator,
+    operator_batches_confirm_several_refunds
+);
+
+async fn legacy_refund(app: &TestApp, id: &str, amount: &str, gateway: &str) -> (u16, Value) {
+    app.post(
+        &format!("/v1/orders/{id}/refunds"),
+        &json!({ "amount": amount, "reason": "returned", "gateway": gateway }),
+    )
+    .await
+}
+
+/// Polls the refund until it has `status`.
+async fn refund_with_status(app: &TestApp, refund: &Value, status: &str) -> Value {
+    let id = refund_id(refund);
+    let deadline = payport_blackbox::Deadline::start();
+    loop {
+        let now = app.refund_by_id(&id).await;
+        if now["status"] == status {
+            return now;
+        }
+        assert!(deadline.wait().await, "refund never {status}: {now:#}");
+    }
+}
+
+/// The operator opens the form, then confirms with the payment password.
+async fn operator_confirms(app: &TestApp, form_html: &str, batch_no: &str) {
+    let (action, fields) = first_form(form_html);
+    assert!(
+        action.starts_with(&app.url("/sim/mapi/gateway.do")),
+        "{action}"
+    );
+    assert!(fields.iter().any(|(k, v)| k == "batch_no" && v == batch_no));
+    let page = app.submit_form(&action, &fields).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let (confirm, _) = first_form(&page.text);
+    assert!(
+        confirm.ends_with(&format!("/mapi/confirm/{batch_no}")),
+        "{confirm}"
+    );
+    let done = app
+        .submit_form(&confirm, &[("password".into(), "any-dev-password".into())])
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+}
+
+async fn no_password_refunds_settle_by_notification(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else {
+        return;
+    };
+    let id = "LEGACY_NOPWD";
+    app.paid_order(id, "20.00").await;
+    let (status, refund) = legacy_refund(&app, id, "5.00", "mapi_nopwd").await;
+    assert_eq!(status, 202, "{refund}");
+    assert_eq!(refund["status"], "processing", "{refund}");
+    assert_eq!(refund["gateway"], "mapi_nopwd");
+    let batch_no = refund["batch_no"].as_str().expect("batch_no").to_owned();
+
+    let settled = refund_with_status(&app, &refund, "succeeded").await;
+    assert_eq!(settled["batch_no"], batch_no.as_str());
+    let order = app.order(id).await;
+    assert_eq!(order["status"], "partially_refunded", "{order}");
+    assert_eq!(order["refunded_amount"], "5.00");
+    assert_eq!(order["refundable_amount"], "15.00");
+    let sim = app.sim_refunds_of(id).await;
+    assert_eq!(sim.len(), 1, "{sim:#?}");
+    assert_eq!(sim[0]["batch_no"], batch_no.as_str());
+    assert_eq!(sim[0]["amount_fen"], 500);
+}
+
+async fn password_refunds_wait_for_the_operator(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else {
+        return;
+    };
+    let id = "LEGACY_PWD";
+    app.paid_order(id, "20.00").await;
+    let (status, refund) = legacy_refund(&app, id, "4.00", "mapi_pwd").await;
+    assert_eq!(status, 201, "{refund}");
+    assert_eq!(refund["status"], "awaiting_operator", "{refund}");
+    let batch_no = refund["batch_no"].as_str().expect("batch_no").to_owned();
+    let form = refund["operator_form_html"]
+        .as_str()
+        .expect("operator_form_html")
+        .to_owned();
+    assert!(app.sim_refunds().await.is_empty(), "nothing sent yet");
+    assert_eq!(app.order(id).await["refundable_amount"], "16.00");
+
+    operator_confirms(&app, &form, &batch_no).await;
+    refund_with_status(&app, &refund, "succeeded").await;
+    let order = app.order(id).await;
+    assert_eq!(order["status"], "partially_refunded", "{order}");
+    assert_eq!(order["refunded_amount"], "4.00");
+    assert_eq!(app.sim_refunds_of(id).await.len(), 1);
+}
+
+async fn operator_batches_confirm_several_refunds(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |c| c.refunds.approval = "manual".into()).await else {
+        return;
+    };
+    let mut asked = Vec::new();
+    for (id, amount) in [("BATCH_A", "3.00"), ("BATCH_B", "7.00")] {
+        app.paid_order(id, "10.00").await;
+        let (status, refund) = legacy_refund(&app, id, amount, "mapi_pwd").await;
+        assert_eq!(status, 201, "{refund}");
+        assert_eq!(refund["status"], "pending_approval", "{refund}");
+        asked.push(refund);
+    }
+    let ids: Vec<String> = asked.iter().map(refund_id).collect();
+    let (status, body) = app
+        .merchant()
+        .post(
+            "/v1/refunds/operator-batches",
+            &json!({ "refund_ids": ids }),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["code"], "FORBIDDEN");
+
+    let (status, batch) = app
+        .operator()
+        .post(
+            "/v1/refunds/operator-batches",
+            &json!({ "refund_ids": ids }),
+        )
+        .await;
+    assert_eq!(status, 201, "{batch}");
+    let batch_no = batch["batch_no"].as_str().unwrap().to_owned();
+    let refunds = batch["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 2, "{batch}");
+    for refund in refunds {
+        assert_eq!(refund["status"], "awaiting_operator", "{refund}");
+        assert_eq!(refund["batch_no"], batch_no.as_str());
+    }
+    assert!(app.sim_refunds().await.is_empty());
+
+    let form = batch["operator_form_html"].as_str().unwrap().to_owned();
+    operator_confirms(&app, &form, &batch_no).await;
+    for (refund, (id, refunded)) in asked.iter().zip([("BATCH_A", "3.00"), ("BATCH_B", "7.00")]) {
+        refund_with_status(&app, refund, "succeeded").await;
+        let order = app.order(id).await;
+        assert_eq!(order["refunded_amount"], refunded, "{order}");
+    }
+    assert_eq!(app.sim_refunds().await.len(), 2);
+}

@@ -1,0 +1,111 @@
+//! The in-process Alipay simulator's control API (`/sim/control/...`): act as the
+//! buyer, read its books, inject faults.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::app::TestApp;
+use crate::http::{read, Reply};
+
+impl TestApp {
+    async fn sim_call(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        let mut request = self
+            .http
+            .request(method, self.url(&format!("/sim/control{path}")));
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        read(request.send().await.expect("simulator control call")).await
+    }
+
+    /// The buyer pays the trade (as through the cashier or the app).
+    pub async fn sim_pay(&self, out_trade_no: &str) -> Reply {
+        self.sim_call(Method::POST, &format!("/trades/{out_trade_no}/pay"), None)
+            .await
+    }
+
+    /// The trade closes at Alipay without payment.
+    pub async fn sim_close(&self, out_trade_no: &str) -> Reply {
+        self.sim_call(Method::POST, &format!("/trades/{out_trade_no}/close"), None)
+            .await
+    }
+
+    /// Every trade in the simulator's books.
+    ///
+    /// # Panics
+    /// When the answer is not a list.
+    pub async fn sim_trades(&self) -> Vec<Value> {
+        let reply = self.sim_call(Method::GET, "/trades", None).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.json.as_array().expect("trades").clone()
+    }
+
+    /// One trade, or `None` if the simulator has none under that number.
+    pub async fn sim_trade(&self, out_trade_no: &str) -> Option<Value> {
+        self.sim_trades()
+            .await
+            .into_iter()
+            .find(|t| t["out_trade_no"] == out_trade_no)
+    }
+
+    /// Every refund the simulator made.
+    ///
+    /// # Panics
+    /// When the answer is not a list.
+    pub async fn sim_refunds(&self) -> Vec<Value> {
+        let reply = self.sim_call(Method::GET, "/refunds", None).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.json.as_array().expect("refunds").clone()
+    }
+
+    /// The refunds the simulator made for one order.
+    pub async fn sim_refunds_of(&self, out_trade_no: &str) -> Vec<Value> {
+        self.sim_refunds()
+            .await
+            .into_iter()
+            .filter(|r| r["out_trade_no"] == out_trade_no)
+            .collect()
+    }
+
+    /// Every notification delivery attempt, with payport's answer.
+    ///
+    /// # Panics
+    /// When the answer is not a list.
+    pub async fn sim_notifications(&self) -> Vec<Value> {
+        let reply = self.sim_call(Method::GET, "/notifications", None).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.json.as_array().expect("notifications").clone()
+    }
+
+    /// Replaces the simulator's faults, e.g.
+    /// `{"methods":{"alipay.trade.refund":{"kind":"system_error","performed":true,"times":1}}}`.
+    ///
+    /// # Panics
+    /// When the simulator refuses them.
+    pub async fn sim_faults(&self, faults: Value) {
+        let reply = self.sim_call(Method::PUT, "/faults", Some(&faults)).await;
+        assert_eq!(reply.status, 200, "faults refused: {}", reply.text);
+    }
+
+    /// Holds every notification until [`TestApp::sim_release`].
+    pub async fn sim_hold_notifications(&self) {
+        self.sim_faults(json!({ "notify": { "hold": true } })).await;
+    }
+
+    /// Sends the held notifications (newest first when `reverse`); returns how many.
+    ///
+    /// # Panics
+    /// When the simulator does not answer with a count.
+    pub async fn sim_release(&self, reverse: bool) -> u64 {
+        let path = if reverse {
+            "/notifications/release?order=reverse"
+        } else {
+            "/notifications/release"
+        };
+        let reply = self.sim_call(Method::POST, path, None).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.json["released"].as_u64().expect("released")
+    }
+}
