@@ -16,9 +16,7 @@ both_backends!(
     a_timeout_is_resolved_by_a_sync,
     a_refund_alipay_never_made_is_resent_with_the_same_number,
     the_worker_resolves_processing_refunds_when_due,
-    #[ignore = "BUG: a refund notification racing the refund's answer makes the final refund answer 409 INVALID_STATE, or the notification `failure`"]
     refund_notifications_racing_the_answers,
-    #[ignore = "BUG: a refund notification landing while payport waits for Alipay's late answer makes POST /refunds answer 409 CONFLICT"]
     a_notification_racing_an_unknown_outcome
 );
 

@@ -79,9 +79,9 @@ impl Orders {
     }
 
     /// # Errors
-    /// `Storage`.
+    /// `Validation` for a cursor payport did not issue; `Storage`.
     pub async fn list(&self, filter: &OrderFilter) -> Result<Page<Order>, ServiceError> {
-        Ok(self.ports.orders.list(filter).await?)
+        self.ports.orders.list(filter).await.map_err(bad_cursor)
     }
 
     /// Asks Alipay for a way to pay: a URL/form, an app order string or a QR code.
@@ -96,6 +96,11 @@ impl Orders {
         return_url: Option<String>,
         quit_url: Option<String>,
     ) -> Result<PaymentInstruction, ServiceError> {
+        for (field, url) in [("return_url", &return_url), ("quit_url", &quit_url)] {
+            if let Some(url) = url {
+                check_url(field, url)?;
+            }
+        }
         let order = retry_on_conflict(|| async {
             let mut order = load_order(&self.ports, out_trade_no).await?;
             match order.status {
@@ -249,6 +254,34 @@ pub(super) async fn save_order(ports: &Ports, order: &mut Order) -> Result<(), S
     ports.orders.update(order).await?;
     order.version += 1;
     Ok(())
+}
+
+/// The buyer's browser is sent to these URLs: only absolute http(s) URLs, so that a
+/// `javascript:` or `data:` URL can never be redirected to.
+fn check_url(field: &str, url: &str) -> Result<(), ServiceError> {
+    const MAX_URL: usize = 1024;
+    let scheme_ok = ["https://", "http://"].iter().any(|p| {
+        url.get(..p.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(p))
+            && url.len() > p.len()
+    });
+    if !scheme_ok || url.len() > MAX_URL || url.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(ServiceError::Validation(format!(
+            "{field} must be an absolute http(s) URL of at most {MAX_URL} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// A store answers NotFound for a page cursor it did not issue: the caller's mistake.
+pub(super) fn bad_cursor(e: RepoError) -> ServiceError {
+    match e {
+        RepoError::NotFound(what) => {
+            ServiceError::Validation(format!("cursor is not one payport issued ({what})"))
+        }
+        other => other.into(),
+    }
 }
 
 /// Free text that goes to Alipay: not blank (when required), not too long, no control

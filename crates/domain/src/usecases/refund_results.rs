@@ -17,12 +17,17 @@ impl Refunds {
     ) -> Result<Refund, ServiceError> {
         let refund_id = refund.refund_id;
         retry_on_conflict(|| async {
+            // The order is read BEFORE the refund: whoever completed the refund
+            // meanwhile also changed the order, so a fresher refund is seen as already
+            // succeeded, and a staler order fails the save as a conflict and is retried
+            // (never an order that looks refunded next to a refund that looks pending).
+            let out_trade_no = self.get(&refund_id).await?.out_trade_no;
+            let mut order = load_order(&self.ports, &out_trade_no).await?;
             let mut refund = self.get(&refund_id).await?;
             let now = self.ports.clock.now();
             if !refund.succeed(success.clone(), now)? {
                 return Ok(refund);
             }
-            let mut order = load_order(&self.ports, &refund.out_trade_no).await?;
             order.record_refund(refund.amount, now)?;
             self.ports
                 .refunds

@@ -126,9 +126,13 @@ impl Refunds {
     }
 
     /// # Errors
-    /// `Storage`.
+    /// `Validation` for a cursor payport did not issue; `Storage`.
     pub async fn list(&self, filter: &RefundFilter) -> Result<Page<Refund>, ServiceError> {
-        Ok(self.ports.refunds.list(filter).await?)
+        self.ports
+            .refunds
+            .list(filter)
+            .await
+            .map_err(super::orders::bad_cursor)
     }
 
     /// An operator approves a refund; it is sent at once.
@@ -301,12 +305,34 @@ impl Refunds {
                 let outcome = gateway.submit_refund(&submission).await;
                 self.apply_submit_outcome(refund, outcome).await
             }
-            // A failed query says nothing about the refund itself.
-            Err(e) => self.still_unknown(refund, &e).await,
+            // A failed query says nothing about the refund itself: it stays unknown
+            // (unless another path settled it meanwhile).
+            Err(e) => {
+                let refund_id = refund.refund_id.clone();
+                match self.still_unknown(refund, &e).await {
+                    Err(ServiceError::Conflict) => self.get(&refund_id).await,
+                    other => other,
+                }
+            }
         }
     }
 
+    /// Records what the gateway answered. A conflicting save means another path (a
+    /// notification, another sync) recorded the outcome while the call was under way:
+    /// what is stored then is the answer, not an error.
     async fn apply_submit_outcome(
+        &self,
+        refund: Refund,
+        outcome: Result<RefundSubmitted, GatewayError>,
+    ) -> Result<Refund, ServiceError> {
+        let refund_id = refund.refund_id.clone();
+        match self.record_submit_outcome(refund, outcome).await {
+            Err(ServiceError::Conflict) => self.get(&refund_id).await,
+            other => other,
+        }
+    }
+
+    async fn record_submit_outcome(
         &self,
         mut refund: Refund,
         outcome: Result<RefundSubmitted, GatewayError>,

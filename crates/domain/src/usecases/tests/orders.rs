@@ -387,3 +387,32 @@ async fn concurrent_update_conflicts_are_retried() {
     assert_eq!(order.status, OrderStatus::Paid);
     assert_eq!(store.order("o1").status, OrderStatus::Paid);
 }
+
+#[tokio::test]
+async fn return_and_quit_urls_must_be_http_urls() {
+    let mut h = Harness::new();
+    h.store.put_order(pending_order("o1", "1.00"));
+    h.payments.expect_create_payment().never();
+    let app = h.build();
+    for (ret, quit) in [
+        (Some("javascript:alert(1)"), None),
+        (Some("data:text/html,hi"), None),
+        (Some("//evil.example/"), None),
+        (Some("https://"), None),
+        (Some("https://shop.example/a b"), None),
+        (None, Some("ftp://shop.example/")),
+    ] {
+        let err = app
+            .orders
+            .start_payment(
+                &otn("o1"),
+                PaymentMethod::Wap,
+                ret.map(Into::into),
+                quit.map(Into::into),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "VALIDATION_FAILED", "{ret:?} {quit:?}");
+    }
+    assert_eq!(app.store.order("o1").return_url, None);
+}

@@ -685,3 +685,27 @@ async fn an_operator_batch_refuses_mixed_or_settled_refunds_and_changes_nothing(
     );
     assert!(app.store.refund_list().iter().all(|r| r.batch_no.is_none()));
 }
+
+#[tokio::test]
+async fn an_outcome_recorded_meanwhile_is_the_answer_not_a_conflict() {
+    // While the refund call is under way, a notification completes the refund; the
+    // call then times out. The caller gets the stored success, not a 409.
+    let mut h = paid();
+    let store = h.store.clone();
+    h.openapi
+        .expect_submit_refund()
+        .times(1)
+        .returning(move |s| {
+            let mut refunds = store.refunds.lock().unwrap();
+            let stored = refunds
+                .iter_mut()
+                .find(|r| r.out_request_no == s.out_request_no)
+                .unwrap();
+            stored.status = RefundStatus::Succeeded;
+            stored.version += 1;
+            Err(GatewayError::Unknown("timeout".into()))
+        });
+    let app = h.build();
+    let refund = app.refunds.request(request("1.00")).await.unwrap();
+    assert_eq!(refund.status, RefundStatus::Succeeded);
+}
