@@ -15,7 +15,7 @@ impl Example for CreateOrder {
     fn example() -> Self {
         CreateOrder {
             subject: "Longjing green tea, 250 g".into(),
-            total_amount: "88.88".into(),
+            total_amount: AmountText("88.88".into()),
             out_trade_no: Some("shop_20261121_0001".into()),
             body: None,
             timeout_minutes: Some(30),
@@ -49,7 +49,7 @@ impl Example for Payment {
 impl Example for CreateRefund {
     fn example() -> Self {
         CreateRefund {
-            amount: "20.00".into(),
+            amount: AmountText("20.00".into()),
             reason: Some("one box arrived damaged".into()),
             out_request_no: Some("shop_20261121_0001_r1".into()),
             gateway: Some(RefundGateway::Openapi),

@@ -4,7 +4,8 @@
 //! The key is reserved (stored "in flight") BEFORE the request runs, so two racing
 //! requests with one key cannot both create something; the second is told the key is
 //! in use. Keys are scoped to the caller's token, so callers cannot replay each other's
-//! answers. Answers that are not definitive (5xx, 401) release the key for a retry.
+//! answers. Answers that are not definitive (5xx, 401, a transient 409 CONFLICT)
+//! release the key for a retry.
 
 use payport_store_diesel::{DieselStore, IdempotencyInsert, IdempotencyRecord, IN_FLIGHT};
 use poem::http::{Method, StatusCode};
@@ -111,7 +112,9 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
         let status = response.status();
         let (parts, body) = response.into_parts();
         let bytes = body.into_bytes().await.unwrap_or_default();
-        let definitive = !(status.is_server_error() || status == StatusCode::UNAUTHORIZED);
+        let definitive = !(status.is_server_error()
+            || status == StatusCode::UNAUTHORIZED
+            || (status == StatusCode::CONFLICT && is_transient_conflict(&bytes)));
         let stored = if definitive {
             self.store
                 .idempotency_complete(
@@ -133,6 +136,15 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
         }
         Ok(Response::from_parts(parts, Body::from(bytes)))
     }
+}
+
+/// "Changed concurrently, try again" answers are not the request's answer: a retry
+/// with the same key must run again rather than replay them.
+fn is_transient_conflict(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+        .is_some_and(|code| code == "CONFLICT" || code == "IDEMPOTENCY_KEY_IN_USE")
 }
 
 fn replay(stored: &IdempotencyRecord, fingerprint: &str) -> Response {

@@ -1,6 +1,7 @@
 //! The `/v1` HTTP API (poem-openapi): one `#[OpenApi]` impl per resource, a typed
 //! error with a stable code for every failure, bearer auth with two roles.
 
+mod amount;
 pub mod auth;
 pub mod error;
 mod examples;

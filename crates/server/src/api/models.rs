@@ -10,6 +10,8 @@ use payport_domain::refund::{
 use payport_domain::{Amount, OrderStatus as DomainOrderStatus};
 use poem_openapi::{Enum, Object};
 
+pub use super::amount::AmountText;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
 pub enum OrderStatus {
@@ -280,7 +282,7 @@ pub struct CreateOrder {
     /// Shown to the buyer; 1 to 256 characters.
     pub subject: String,
     /// `"0.01"` to `"100000000.00"`, at most two decimals.
-    pub total_amount: String,
+    pub total_amount: AmountText,
     /// Your own order number (letters, digits, `_`; ≤64); payport picks one if absent.
     pub out_trade_no: Option<String>,
     pub body: Option<String>,
@@ -319,7 +321,7 @@ pub struct Payment {
 #[oai(example)]
 pub struct CreateRefund {
     /// `"0.01"` up to what is refundable.
-    pub amount: String,
+    pub amount: AmountText,
     pub reason: Option<String>,
     /// Your own retry key for this refund (letters, digits, `_`; ≤64); payport picks one.
     pub out_request_no: Option<String>,

@@ -73,7 +73,7 @@ impl OrdersApi {
                 .transpose()?,
             subject: body.subject,
             body: body.body,
-            total_amount: parse_amount("total_amount", &body.total_amount)?,
+            total_amount: parse_amount("total_amount", &body.total_amount.0)?,
             time_to_pay: timeout,
         };
         let order = state.orders.create(new).await?;

@@ -87,7 +87,7 @@ impl RefundsApi {
         let body = body.0;
         let request = RefundRequest {
             out_trade_no: parse_id(OutTradeNo::parse)(out_trade_no.0)?,
-            amount: parse_amount("amount", &body.amount)?,
+            amount: parse_amount("amount", &body.amount.0)?,
             reason: body.reason,
             out_request_no: body
                 .out_request_no
