@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 both_backends!(
     no_password_refunds_settle_by_notification,
     password_refunds_wait_for_the_operator,
-    operator_batches_confirm_several_refunds
+    operator_batches_confirm_several_refunds,
+    forged_batch_notifications_change_nothing
 );
 
 async fn legacy_refund(app: &TestApp, id: &str, amount: &str, gateway: &str) -> (u16, Value) {
@@ -151,4 +152,79 @@ async fn operator_batches_confirm_several_refunds(backend: Backend) {
         assert_eq!(order["refunded_amount"], refunded, "{order}");
     }
     assert_eq!(app.sim_refunds().await.len(), 2);
+}
+
+/// POSTs a legacy batch_refund_notify, MD5-signed with the DEV key, as a form.
+async fn post_batch_notify(app: &TestApp, fields: &[(&str, &str)], tamper: bool) -> String {
+    use payport_alipay_mapi::{md5, Md5Key};
+    let key = Md5Key::new(payport_alipay_sim::config::DEV_MD5_KEY).expect("key");
+    let owned: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut signed = md5::sign_params(&owned, &key).params;
+    if tamper {
+        for (k, v) in &mut signed {
+            if k == "success_num" {
+                *v = "9".into();
+            }
+        }
+    }
+    let body = signed
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.replace('^', "%5E").replace('#', "%23").replace(' ', "+")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    reqwest::Client::new()
+        .post(app.url("/callbacks/alipay/mapi/refund-notify"))
+        .header(
+            "Content-Type",
+            "application/x-www-form-urlencoded; text/html; charset=UTF-8",
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("callback")
+        .text()
+        .await
+        .expect("body")
+}
+
+async fn forged_batch_notifications_change_nothing(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else {
+        return;
+    };
+    let id = "LEGACY_FORGED";
+    let order = app.paid_order(id, "20.00").await;
+    // The genuine notification waits, so the refund stays processing meanwhile.
+    app.sim_hold_notifications().await;
+    let (status, refund) = legacy_refund(&app, id, "5.00", "mapi_nopwd").await;
+    assert_eq!(status, 202, "{refund}");
+    let batch_no = refund["batch_no"].as_str().expect("batch_no").to_owned();
+    let trade_no = order["trade_no"].as_str().expect("trade_no").to_owned();
+    let details = format!("{trade_no}^5.00^SUCCESS");
+    let fields = [
+        ("notify_time", "2026-11-22 08:00:00"),
+        ("notify_type", "batch_refund_notify"),
+        ("notify_id", "forged0000000000000000000000001"),
+        ("batch_no", batch_no.as_str()),
+        ("success_num", "1"),
+        ("result_details", details.as_str()),
+    ];
+    // Right MD5 key, but Alipay never sent it: notify_verify answers false.
+    assert_eq!(post_batch_notify(&app, &fields, false).await, "failure");
+    // Changed after signing: the MD5 check fails before anything is asked.
+    assert_eq!(post_batch_notify(&app, &fields, true).await, "failure");
+    let unchanged = app.refund_by_id(&refund_id(&refund)).await;
+    assert_eq!(unchanged["status"], "processing", "{unchanged}");
+    assert_eq!(app.order(id).await["refunded_amount"], "0.00");
+    // The genuine one settles it.
+    assert!(app.sim_release(false).await >= 1);
+    let settled = refund_with_status(&app, &refund, "succeeded").await;
+    assert_eq!(settled["batch_no"], batch_no.as_str());
 }
