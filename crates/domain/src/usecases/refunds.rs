@@ -56,6 +56,22 @@ impl Refunds {
         let gateway = request.gateway.unwrap_or(policy.default_gateway);
         self.gateway(gateway)?;
         let order = load_order(&self.ports, &request.out_trade_no).await?;
+        // A retry of a request whose answer was lost must get that refund back, even
+        // when the order has since become refunded or finished, or the window closed.
+        if let Some(number) = &request.out_request_no {
+            let existing = self
+                .ports
+                .refunds
+                .get_by_out_request_no(&request.out_trade_no, number)
+                .await?;
+            if let Some(existing) = existing {
+                return if existing.amount == request.amount && existing.gateway == gateway {
+                    Ok(existing)
+                } else {
+                    Err(ServiceError::OutRequestNoReused(existing.refund_id))
+                };
+            }
+        }
         let now = self.ports.clock.now();
         match order.status {
             OrderStatus::Paid | OrderStatus::PartiallyRefunded => {}

@@ -709,3 +709,45 @@ async fn an_outcome_recorded_meanwhile_is_the_answer_not_a_conflict() {
     let refund = app.refunds.request(request("1.00")).await.unwrap();
     assert_eq!(refund.status, RefundStatus::Succeeded);
 }
+
+#[tokio::test]
+async fn a_retry_after_a_full_refund_gets_the_refund_back_not_a_refusal() {
+    let mut h = paid();
+    h.openapi
+        .expect_submit_refund()
+        .times(1)
+        .returning(|_| succeeded("10.00"));
+    let app = h.build();
+    let mut r = request("10.00");
+    r.out_request_no = Some(orn("shop_full"));
+    let first = app.refunds.request(r.clone()).await.unwrap();
+    assert_eq!(app.store.order("o1").status, OrderStatus::Refunded);
+    // The answer was lost; the shop retries with the same number.
+    assert_eq!(app.refunds.request(r).await.unwrap(), first);
+}
+
+#[tokio::test]
+async fn sync_sends_a_refund_that_was_approved_but_never_sent() {
+    // A crash between approval and sending leaves it approved; the worker's sync sends it.
+    let mut h = paid();
+    h.openapi
+        .expect_submit_refund()
+        .times(1)
+        .returning(|_| succeeded("1.00"));
+    let app = h.build();
+    let stuck = crate::refund::NewRefund {
+        refund_id: rid("rf_stuck"),
+        out_trade_no: otn("o1"),
+        out_request_no: orn("stuck"),
+        amount: yuan("1.00"),
+        reason: None,
+        gateway: RefundGatewayKind::OpenApi,
+        status: RefundStatus::Approved,
+        created_at: t0(),
+    };
+    RefundRepository::reserve(app.store.as_ref(), &stuck)
+        .await
+        .unwrap();
+    let synced = app.refunds.sync(&rid("rf_stuck")).await.unwrap();
+    assert_eq!(synced.status, RefundStatus::Succeeded);
+}
