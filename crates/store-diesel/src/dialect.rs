@@ -38,14 +38,28 @@ pub(crate) trait Dialect {
 }
 
 /// The filter of due refunds; `FOR UPDATE SKIP LOCKED` is appended on PostgreSQL.
+/// Besides `processing` refunds due for a sync, `approved` ones untouched for a lease:
+/// approval is followed at once by sending, so an old `approved` refund is one whose
+/// sending never happened (a crash or an error in between) and must be sent now.
 macro_rules! due_refunds {
     ($now:expr, $stale_before:expr, $limit:expr) => {
         refunds::table
-            .filter(refunds::status.eq(payport_domain::RefundStatus::Processing.as_str()))
             .filter(
-                refunds::next_sync_at.le($now).or(refunds::next_sync_at
-                    .is_null()
-                    .and(refunds::updated_at.le($stale_before))),
+                refunds::status
+                    .eq(payport_domain::RefundStatus::Processing.as_str())
+                    .and(
+                        refunds::next_sync_at.le($now).or(refunds::next_sync_at
+                            .is_null()
+                            .and(refunds::updated_at.le($stale_before))),
+                    )
+                    .or(refunds::status
+                        .eq(payport_domain::RefundStatus::Approved.as_str())
+                        .and(refunds::updated_at.le($stale_before))
+                        .and(
+                            refunds::next_sync_at
+                                .is_null()
+                                .or(refunds::next_sync_at.le($now)),
+                        )),
             )
             .order((refunds::next_sync_at.asc(), refunds::refund_id.asc()))
             .limit($limit)

@@ -1,5 +1,6 @@
 //! Claiming background work: due refunds and expired orders, never twice at once.
 
+use payport_domain::refund::RefundSuccess;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -31,11 +32,18 @@ async fn due_refunds_are_claimed_once_per_lease(db: &TestDb) {
     let mut crashed = processing_refund(store, "o1", "crashed", None).await;
     crashed.updated_at = at(980);
     RefundRepository::update(store, &crashed).await.unwrap();
-    // Not processing: never claimed.
-    refunds
+    // Approved but never sent (a crash between approval and sending, at 990): due once
+    // untouched for a lease, like the crashed submission.
+    let mut approved = refunds
         .reserve(&new_refund("o1", "approved", 1))
         .await
         .unwrap();
+    approved.updated_at = at(990);
+    RefundRepository::update(store, &approved).await.unwrap();
+    // Settled refunds are never claimed.
+    let mut settled = processing_refund(store, "o1", "settled", Some(at(1_000))).await;
+    settled.succeed(RefundSuccess::default(), at(999)).unwrap();
+    RefundRepository::update(store, &settled).await.unwrap();
 
     let now = at(1_000);
     let claimed = store.claim_due_refunds(now, 10, LEASE).await.unwrap();
@@ -68,10 +76,23 @@ async fn due_refunds_are_claimed_once_per_lease(db: &TestDb) {
         .unwrap()
         .is_empty());
     let claimed = store.claim_due_refunds(at(1_060), 10, LEASE).await.unwrap();
-    assert_eq!(ids(&claimed), ["rf_o1_crashed", "rf_o1_due"]);
+    assert_eq!(
+        ids(&claimed),
+        ["rf_o1_approved", "rf_o1_crashed", "rf_o1_due"]
+    );
     let claimed = store.claim_due_refunds(at(5_000), 10, LEASE).await.unwrap();
-    assert_eq!(ids(&claimed), ["rf_o1_crashed", "rf_o1_due", "rf_o1_later"]);
-    assert!(claimed.iter().all(|r| r.status == RefundStatus::Processing));
+    assert_eq!(
+        ids(&claimed),
+        [
+            "rf_o1_approved",
+            "rf_o1_crashed",
+            "rf_o1_due",
+            "rf_o1_later"
+        ]
+    );
+    assert!(claimed
+        .iter()
+        .all(|r| matches!(r.status, RefundStatus::Processing | RefundStatus::Approved)));
     let later_now = claimed
         .iter()
         .find(|r| r.refund_id == later.refund_id)
