@@ -8,7 +8,8 @@ both_backends!(
     order_creation_replays,
     refund_creation_replays,
     without_a_key_each_request_counts,
-    keys_belong_to_their_caller
+    keys_belong_to_their_caller,
+    a_refund_retried_under_its_key_is_never_made_twice
 );
 
 async fn order_creation_replays(backend: Backend) {
@@ -130,4 +131,31 @@ async fn keys_belong_to_their_caller(backend: Backend) {
     assert_eq!(operator.status, 201, "{}", operator.text);
     assert_eq!(operator.header("idempotency-replayed"), None);
     assert_ne!(operator.json["out_trade_no"], merchant.json["out_trade_no"]);
+}
+
+/// Even when a key's stored answer is gone (a 5xx after the refund went out releases
+/// the key; here: a second caller, whose keys are its own), a refund retried under the
+/// same key is the same refund: its number comes from the key.
+async fn a_refund_retried_under_its_key_is_never_made_twice(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else {
+        return;
+    };
+    app.paid_order("KEYED_REFUND", "10.00").await;
+    let body = json!({ "amount": "4.00" });
+    let path = "/v1/orders/KEYED_REFUND/refunds";
+    let first = app.merchant().post_keyed(path, "refund-key-1", &body).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert!(first.json["out_request_no"]
+        .as_str()
+        .unwrap()
+        .starts_with("ik"));
+    let again = app.operator().post_keyed(path, "refund-key-1", &body).await;
+    assert_eq!(again.header("idempotency-replayed"), None, "not a replay");
+    assert_eq!(
+        again.json["refund_id"], first.json["refund_id"],
+        "{}",
+        again.text
+    );
+    assert_eq!(app.sim_refunds_of("KEYED_REFUND").await.len(), 1);
+    assert_eq!(app.order("KEYED_REFUND").await["refunded_amount"], "4.00");
 }

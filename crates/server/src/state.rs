@@ -140,6 +140,11 @@ pub async fn wire(config: &Config, public_url: &str) -> anyhow::Result<Wired> {
         if no_tokens {
             bail!("refusing to start in production mode without tokens: set auth.merchant_tokens and auth.operator_tokens");
         }
+        if alipay.app_id == payport_alipay_sim::config::DEV_APP_ID
+            || alipay.seller_id.as_deref() == Some(payport_alipay_sim::config::DEV_SELLER_ID)
+        {
+            bail!("refusing to start in production mode with the DEV app id or seller id: set alipay.app_id and alipay.seller_id");
+        }
     }
     let gateway_url = match (alipay.mode, &alipay.gateway_url) {
         (AlipayMode::Simulator, _) => format!("{public_url}/sim/gateway.do"),

@@ -63,6 +63,19 @@ async fn production_mode_refuses_to_run_without_tokens() {
 }
 
 #[tokio::test]
+async fn production_mode_refuses_the_dev_app_and_seller() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = production(
+        dir.path(),
+        "testdata/vectors/keys/forger_private_pkcs8.pem",
+        "testdata/vectors/keys/forger_public_spki.pem",
+    );
+    config.auth.merchant_tokens = vec!["m".into()];
+    let err = refusal(&config).await;
+    assert!(err.contains("DEV app id"), "{err}");
+}
+
+#[tokio::test]
 async fn a_missing_key_file_names_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = production(

@@ -53,6 +53,38 @@ fn answer(e: ApiError) -> Response {
     e.into_response()
 }
 
+/// Longer than any request can take (the gateway timeout is 15 s): an in-flight key
+/// older than this belongs to a request that died with its process.
+const IN_FLIGHT_LEASE: chrono::Duration = chrono::Duration::minutes(2);
+
+impl<E> IdempotencyEndpoint<E> {
+    /// Reserves the key; returns the stored record when it is someone else's. An
+    /// abandoned in-flight reservation is taken over, so a crash does not lock a key
+    /// forever (a retried refund is still the same refund: its number comes from
+    /// the key).
+    async fn reserve(
+        &self,
+        reservation: &IdempotencyRecord,
+    ) -> Result<Option<IdempotencyRecord>, payport_domain::RepoError> {
+        match self.store.idempotency_insert(reservation).await? {
+            IdempotencyInsert::Inserted => Ok(None),
+            IdempotencyInsert::Duplicate(stored)
+                if stored.http_status == IN_FLIGHT
+                    && reservation.created_at - stored.created_at > IN_FLIGHT_LEASE
+                    && stored.matches(&reservation.request_hash) =>
+            {
+                tracing::warn!("taking over an Idempotency-Key whose request never finished");
+                self.store.idempotency_release(&stored.key).await?;
+                match self.store.idempotency_insert(reservation).await? {
+                    IdempotencyInsert::Inserted => Ok(None),
+                    IdempotencyInsert::Duplicate(again) => Ok(Some(again)),
+                }
+            }
+            IdempotencyInsert::Duplicate(stored) => Ok(Some(stored)),
+        }
+    }
+}
+
 impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
     type Output = Response;
 
@@ -94,9 +126,9 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
             response_body: String::new(),
             created_at: self.clock.now(),
         };
-        match self.store.idempotency_insert(&reservation).await {
-            Ok(IdempotencyInsert::Inserted) => {}
-            Ok(IdempotencyInsert::Duplicate(stored)) => return Ok(replay(&stored, &fingerprint)),
+        match self.reserve(&reservation).await {
+            Ok(None) => {}
+            Ok(Some(stored)) => return Ok(replay(&stored, &fingerprint)),
             Err(e) => {
                 return Ok(answer(ApiError::from(
                     payport_domain::usecases::ServiceError::from(e),

@@ -323,7 +323,8 @@ pub struct CreateRefund {
     /// `"0.01"` up to what is refundable.
     pub amount: AmountText,
     pub reason: Option<String>,
-    /// Your own retry key for this refund (letters, digits, `_`; ≤64); payport picks one.
+    /// Your own retry key for this refund (letters, digits, `_`; ≤64). When absent,
+    /// payport derives it from the `Idempotency-Key` if one is sent, else picks one.
     pub out_request_no: Option<String>,
     /// Defaults to the configured gateway (`openapi`).
     pub gateway: Option<RefundGateway>,

@@ -61,6 +61,17 @@ impl RefundAnswer {
     }
 }
 
+/// `ik` + 32 hex digits of SHA-256(order, key): the same request retried under the
+/// same key reserves, and sends, the same refund, even if the key's stored answer was
+/// lost (a 5xx after the refund went out releases the key).
+fn number_from_key(out_trade_no: &OutTradeNo, key: &str) -> OutRequestNo {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{out_trade_no}\n{key}").as_bytes());
+    let number = format!("ik{}", &hex::encode(digest)[..32]);
+    // 34 letters and digits always parse; the fallback only keeps the types honest.
+    OutRequestNo::parse(number).unwrap_or_else(|_| number_from_key(out_trade_no, "fallback"))
+}
+
 fn refund_id(text: String) -> Result<RefundId, ApiError> {
     RefundId::parse(text).map_err(|e| ApiError::validation(e.to_string()))
 }
@@ -79,20 +90,25 @@ impl RefundsApi {
         state: Data<&Arc<AppState>>,
         _auth: BearerAuth,
         out_trade_no: Path<String>,
-        /// Replays the stored answer for a repeated key with the same body.
+        /// Replays the stored answer for a repeated key with the same body; without an
+        /// `out_request_no`, the refund's number is derived from it, so that no retry
+        /// can ever create a second refund.
         #[oai(name = "Idempotency-Key")]
-        _idempotency_key: Header<Option<String>>,
+        idempotency_key: Header<Option<String>>,
         body: Json<CreateRefund>,
     ) -> Result<RefundCreated, ApiError> {
         let body = body.0;
+        let out_trade_no = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
+        let out_request_no = match (body.out_request_no, idempotency_key.0) {
+            (Some(number), _) => Some(parse_id(OutRequestNo::parse)(number)?),
+            (None, Some(key)) => Some(number_from_key(&out_trade_no, &key)),
+            (None, None) => None,
+        };
         let request = RefundRequest {
-            out_trade_no: parse_id(OutTradeNo::parse)(out_trade_no.0)?,
+            out_trade_no,
             amount: parse_amount("amount", &body.amount.0)?,
             reason: body.reason,
-            out_request_no: body
-                .out_request_no
-                .map(parse_id(OutRequestNo::parse))
-                .transpose()?,
+            out_request_no,
             gateway: body.gateway.map(Into::into),
         };
         let refund = state.refunds.request(request).await?;
