@@ -389,13 +389,25 @@ impl Refunds {
         error: &GatewayError,
     ) -> Result<Refund, ServiceError> {
         let now = self.ports.clock.now();
-        refund.outcome_unknown(
-            error.to_string(),
-            now + self.settings.refund_sync_delay,
-            now,
-        )?;
+        let ask_again_at = now + self.ask_again_after(&refund, now);
+        refund.outcome_unknown(error.to_string(), ask_again_at, now)?;
         self.save(&mut refund).await?;
         Ok(refund)
+    }
+
+    /// First after `refund_sync_delay` (Alipay: query at least 10 s after refunding),
+    /// then half the time since it was sent, at most an hour: a refund whose answer
+    /// only a notification can bring (legacy mapi has no query) is not asked about
+    /// every few seconds forever.
+    fn ask_again_after(
+        &self,
+        refund: &Refund,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::Duration {
+        let first = self.settings.refund_sync_delay;
+        let cap = chrono::Duration::hours(1).max(first);
+        let since_sent = now - refund.submitted_at.unwrap_or(now);
+        (since_sent / 2).max(first).min(cap)
     }
 
     fn gateway(&self, kind: RefundGatewayKind) -> Result<&Arc<dyn RefundGateway>, ServiceError> {

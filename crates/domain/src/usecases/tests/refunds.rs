@@ -369,7 +369,15 @@ async fn sync_with_no_answer_keeps_processing() {
         synced.last_error.as_deref(),
         Some("outcome unknown: HTTP 503")
     );
-    assert_eq!(synced.next_sync_at, Some(t0() + Duration::seconds(40)));
+    // Asked again after half the time since it was sent (30 s), at least 10 s.
+    assert_eq!(synced.next_sync_at, Some(t0() + Duration::seconds(45)));
+    app.advance(Duration::hours(5));
+    let much_later = app.refunds.sync(&refund.refund_id).await.unwrap();
+    assert_eq!(
+        much_later.next_sync_at,
+        Some(t0() + Duration::seconds(30) + Duration::hours(6)),
+        "at most an hour between questions"
+    );
 }
 
 #[tokio::test]
