@@ -3,8 +3,6 @@
 //! An unknown wire value is an error, never a silent "pending": an Alipay status we do
 //! not understand must stop processing, not be guessed.
 
-use crate::order::OrderStatus;
-
 /// `trade_status` as Alipay sends it in notifications and `alipay.trade.query`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlipayTradeStatus {
@@ -47,23 +45,6 @@ impl AlipayTradeStatus {
             Self::TradeSuccess => "TRADE_SUCCESS",
             Self::TradeClosed => "TRADE_CLOSED",
             Self::TradeFinished => "TRADE_FINISHED",
-        }
-    }
-
-    /// Whether this status proves the buyer paid (PROTOCOL A5: only TRADE_SUCCESS and
-    /// TRADE_FINISHED mean paid; TRADE_CLOSED may follow a payment but does not prove one).
-    pub fn proves_payment(self) -> bool {
-        match self {
-            Self::TradeSuccess | Self::TradeFinished => true,
-            Self::WaitBuyerPay | Self::TradeClosed => false,
-        }
-    }
-
-    /// Whether a locally pending order in this state may be closed by this status alone.
-    pub fn closes_unpaid_order(self, local: OrderStatus) -> bool {
-        match self {
-            Self::TradeClosed => local == OrderStatus::Pending,
-            Self::WaitBuyerPay | Self::TradeSuccess | Self::TradeFinished => false,
         }
     }
 }
@@ -118,14 +99,6 @@ mod tests {
             );
         }
         assert!(AlipayRefundStatus::parse(Some("REFUND_PROCESSING")).is_err());
-    }
-
-    #[test]
-    fn only_success_and_finished_prove_payment() {
-        assert!(AlipayTradeStatus::TradeSuccess.proves_payment());
-        assert!(AlipayTradeStatus::TradeFinished.proves_payment());
-        assert!(!AlipayTradeStatus::TradeClosed.proves_payment());
-        assert!(!AlipayTradeStatus::WaitBuyerPay.proves_payment());
     }
 
     #[test]

@@ -51,22 +51,6 @@ impl OrderStatus {
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
-
-    /// The edges of the state machine above (a status never "moves" to itself).
-    pub fn can_become(self, next: OrderStatus) -> bool {
-        use OrderStatus::*;
-        matches!(
-            (self, next),
-            (Pending, Paid)
-                | (Pending, Closed)
-                | (Closed, Paid)
-                | (Paid, PartiallyRefunded)
-                | (Paid, Refunded)
-                | (PartiallyRefunded, Refunded)
-                | (Paid, Finished)
-                | (PartiallyRefunded, Finished)
-        )
-    }
 }
 
 /// Proof of payment, taken from a verified notification, return or trade query.

@@ -230,7 +230,7 @@ pub(super) fn apply_trade_status(
         // After a payment, TRADE_CLOSED means fully refunded: that is learned from the
         // refunds themselves, never inferred here.
         AlipayTradeStatus::TradeClosed => {
-            if status.closes_unpaid_order(order.status) {
+            if order.status == OrderStatus::Pending {
                 order.close(now)?;
             }
         }

@@ -15,13 +15,12 @@ impl Refunds {
         refund: Refund,
         success: RefundSuccess,
     ) -> Result<Refund, ServiceError> {
-        let refund_id = refund.refund_id;
+        let (refund_id, out_trade_no) = (refund.refund_id, refund.out_trade_no);
         retry_on_conflict(|| async {
             // The order is read BEFORE the refund: whoever completed the refund
             // meanwhile also changed the order, so a fresher refund is seen as already
             // succeeded, and a staler order fails the save as a conflict and is retried
             // (never an order that looks refunded next to a refund that looks pending).
-            let out_trade_no = self.get(&refund_id).await?.out_trade_no;
             let mut order = load_order(&self.ports, &out_trade_no).await?;
             let mut refund = self.get(&refund_id).await?;
             let now = self.ports.clock.now();

@@ -187,7 +187,7 @@ impl Refunds {
     /// Gateway trouble is not an error: it is recorded on the refund.
     pub async fn submit(&self, mut refund: Refund) -> Result<Refund, ServiceError> {
         let gateway = self.gateway(refund.gateway)?.clone();
-        let submission = self.submission(&refund).await?;
+        let mut submission = self.submission(&refund).await?;
         let now = self.ports.clock.now();
         if refund.gateway == RefundGatewayKind::MapiPwd {
             // Building the operator's form sends nothing: no `processing` step.
@@ -206,7 +206,6 @@ impl Refunds {
                 Err(e) => Err(e.into()),
             };
         }
-        let mut submission = submission;
         if refund.batch_no.is_none() {
             if let Some(batch_no) = gateway.next_batch_no()? {
                 refund.batch_no = Some(batch_no.clone());

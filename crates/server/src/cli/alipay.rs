@@ -9,7 +9,7 @@ use payport_alipay_openapi::{
 };
 use serde_json::{json, Value};
 
-use super::{read_key_file, read_stdin, ToolOutcome};
+use super::{read_key_file, ToolOutcome};
 
 fn sign_type(text: &str) -> Result<SignType, String> {
     text.parse::<SignType>()
@@ -134,9 +134,4 @@ fn trim_line_end(input: &[u8]) -> &[u8] {
         end -= 1;
     }
     &input[..end]
-}
-
-/// Reads stdin, or says why it cannot.
-pub fn stdin_or_unusable() -> Result<Vec<u8>, ToolOutcome> {
-    read_stdin().map_err(ToolOutcome::Unusable)
 }
