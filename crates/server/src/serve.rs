@@ -86,14 +86,15 @@ pub fn announce(addr: SocketAddr, config: &Config, wired: &Wired) {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    tracing::info!(
-        "payport listening on http://{addr} ; API docs {public}/docs , spec {public}/openapi.json"
-    );
-    if wired.sim.is_some() {
-        tracing::info!(
-            "Alipay simulator (offline, no real money) at {public}/sim : cashier pages {public}/sim/cashier/<out_trade_no> , trades {public}/sim/control/trades"
-        );
-    }
+    // One line with everything a newcomer opens first.
+    let simulator = if wired.sim.is_some() {
+        format!(
+            " ; Alipay simulator cashier {public}/sim/cashier/<out_trade_no> (offline, no real money)"
+        )
+    } else {
+        String::new()
+    };
+    tracing::info!("payport listening on http://{addr} ; API docs {public}/docs{simulator}");
     if let Some(tokens) = &wired.dev_tokens {
         tracing::warn!(
             "no auth tokens configured: using DEV tokens (merchant {}, operator {}); set PAYPORT_AUTH__MERCHANT_TOKENS and PAYPORT_AUTH__OPERATOR_TOKENS",

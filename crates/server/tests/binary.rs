@@ -15,8 +15,9 @@ impl Drop for Running {
     }
 }
 
-/// Starts `payport args...` in `dir` and waits for the log line naming its address.
-fn start(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running, String) {
+/// Starts `payport args...` in `dir` and waits for the log line naming its address;
+/// returns the address and the whole line.
+fn start_logged(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running, String, String) {
     let mut child = Running(
         Command::new(env!("CARGO_BIN_EXE_payport"))
             .args(args)
@@ -36,15 +37,15 @@ fn start(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running, String
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(rest) = line.split(marker.as_str()).nth(1) {
                 let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
-                let _ = tx.send(addr);
+                let _ = tx.send((addr, line.clone()));
                 return;
             }
         }
     });
     let started = Instant::now();
-    let addr = loop {
+    let (addr, line) = loop {
         match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(addr) => break addr,
+            Ok(found) => break found,
             Err(_) if started.elapsed() < Duration::from_secs(30) => {
                 assert!(
                     child.0.try_wait().expect("poll").is_none(),
@@ -54,6 +55,11 @@ fn start(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running, String
             Err(_) => panic!("payport did not log its address within 30 s"),
         }
     };
+    (child, addr, line)
+}
+
+fn start(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running, String) {
+    let (child, addr, _) = start_logged(args, dir, marker);
     (child, addr)
 }
 
@@ -76,7 +82,13 @@ fn checkout_like_dir() -> tempfile::TempDir {
 #[tokio::test]
 async fn the_binary_starts_with_no_config_and_answers_healthz() {
     let dir = checkout_like_dir();
-    let (child, addr) = start(&[], dir.path(), "listening on http://");
+    let (child, addr, line) = start_logged(&[], dir.path(), "listening on http://");
+    // One line gives the docs and the simulator's cashier.
+    assert!(line.contains(&format!("http://{addr}/docs")), "{line}");
+    assert!(
+        line.contains(&format!("http://{addr}/sim/cashier/")),
+        "{line}"
+    );
     let body = reqwest::get(format!("http://{addr}/healthz"))
         .await
         .expect("request")
