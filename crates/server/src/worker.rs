@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use payport_domain::ports::WorkQueue;
+
 use crate::state::AppState;
 
 /// How long a claimed row stays with this instance before another may take it.

@@ -9,9 +9,11 @@
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use payport_domain::ports::WorkQueue;
 use payport_domain::{Order, Refund, RepoError};
 
 use crate::dialect::Dialect;
@@ -31,19 +33,9 @@ fn lease_window(now: DateTime<Utc>, lease: Duration) -> Result<(DbTime, DbTime),
     Ok((DbTime(until), DbTime(stale_before)))
 }
 
-impl DieselStore {
-    /// Claims up to `limit` refunds to sync with Alipay, oldest due first, and returns
-    /// them as they are after the claim.
-    ///
-    /// Due means `processing` with `next_sync_at <= now`, or `processing` with no
-    /// `next_sync_at` and untouched for `lease` (a submission that crashed between
-    /// saving `processing` and recording the gateway's answer). Claiming sets
-    /// `next_sync_at = now + lease` and bumps `version`, so a stale copy elsewhere
-    /// cannot undo the claim; the worker saves its result with the returned version.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`]; a corrupt row (then nothing is claimed).
-    pub async fn claim_due_refunds(
+#[async_trait]
+impl WorkQueue for DieselStore {
+    async fn claim_due_refunds(
         &self,
         now: DateTime<Utc>,
         limit: u32,
@@ -73,14 +65,7 @@ impl DieselStore {
         to_refunds(rows)
     }
 
-    /// Claims up to `limit` pending orders whose payment time ran out (`expires_at <=
-    /// now`), oldest expiry first, for the expiry worker to close. The claim is held
-    /// in a column of its own (`claimed_until = now + lease`), so it leaves the order's
-    /// `version` alone; a claimed order is skipped by other claimers until then.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`]; a corrupt row (then nothing is claimed).
-    pub async fn claim_expired_orders(
+    async fn claim_expired_orders(
         &self,
         now: DateTime<Utc>,
         limit: u32,

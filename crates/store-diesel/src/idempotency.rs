@@ -1,14 +1,10 @@
-//! Idempotency keys of the HTTP API: the first response to a key is stored, so a
-//! retried POST gets the same answer instead of creating something twice.
-//!
-//! The key is unique in the database. The HTTP layer looks a key up before doing the
-//! work and stores the response after; when two requests with one key race, the second
-//! insert gets [`IdempotencyInsert::Duplicate`] with the stored record, to replay it
-//! (same `request_hash`) or refuse the request (a different one).
+//! [`IdempotencyStore`] over the `idempotency_keys` table: the key is the primary key,
+//! so of two racing inserts exactly one wins and the other reads the winner's record.
 
-use chrono::{DateTime, Utc};
+use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use payport_domain::ports::{IdempotencyInsert, IdempotencyRecord, IdempotencyStore, IN_FLIGHT};
 use payport_domain::RepoError;
 
 use crate::error::{corrupt, db_error};
@@ -16,33 +12,6 @@ use crate::pool::{for_each_backend, with_conn};
 use crate::schema::idempotency_keys as keys;
 use crate::time::DbTime;
 use crate::DieselStore;
-
-/// A stored response to an idempotent request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyRecord {
-    /// The client's `Idempotency-Key`.
-    pub key: String,
-    /// A fingerprint of the request (method, path, body ...), chosen by the caller.
-    pub request_hash: String,
-    pub http_status: u16,
-    pub response_body: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl IdempotencyRecord {
-    /// Whether a retried request is the same request as the stored one.
-    pub fn matches(&self, request_hash: &str) -> bool {
-        self.request_hash == request_hash
-    }
-}
-
-/// What storing a record came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdempotencyInsert {
-    Inserted,
-    /// The key was stored already (by a concurrent request); nothing was overwritten.
-    Duplicate(IdempotencyRecord),
-}
 
 #[derive(Insertable, Queryable, Selectable)]
 #[diesel(table_name = keys)]
@@ -74,9 +43,6 @@ impl TryFrom<KeyRow> for IdempotencyRecord {
         })
     }
 }
-
-/// The status a key is stored with while its request is being handled.
-pub const IN_FLIGHT: u16 = 102;
 
 trait KeyQueries {
     async fn find_key(&mut self, key: &str) -> QueryResult<Option<KeyRow>>;
@@ -133,13 +99,14 @@ for_each_backend! {
     }
 }
 
-impl DieselStore {
+#[async_trait]
+impl IdempotencyStore for DieselStore {
     /// Records the final response of a request whose key was stored [`IN_FLIGHT`].
     /// Returns `false` when the key was not in flight (nothing changed).
     ///
     /// # Errors
     /// [`RepoError::Unavailable`].
-    pub async fn idempotency_complete(
+    async fn idempotency_complete(
         &self,
         key: &str,
         http_status: u16,
@@ -157,7 +124,7 @@ impl DieselStore {
     ///
     /// # Errors
     /// [`RepoError::Unavailable`].
-    pub async fn idempotency_release(&self, key: &str) -> Result<bool, RepoError> {
+    async fn idempotency_release(&self, key: &str) -> Result<bool, RepoError> {
         with_conn!(self, |conn| conn.release_key(key).await)
             .map_err(|e| db_error(format_args!("release idempotency key {key:?}"), e))
     }
@@ -166,10 +133,7 @@ impl DieselStore {
     ///
     /// # Errors
     /// [`RepoError::Unavailable`].
-    pub async fn idempotency_lookup(
-        &self,
-        key: &str,
-    ) -> Result<Option<IdempotencyRecord>, RepoError> {
+    async fn idempotency_lookup(&self, key: &str) -> Result<Option<IdempotencyRecord>, RepoError> {
         with_conn!(self, |conn| conn.find_key(key).await)
             .map_err(|e| db_error(format_args!("read idempotency key {key:?}"), e))?
             .map(IdempotencyRecord::try_from)
@@ -180,7 +144,7 @@ impl DieselStore {
     ///
     /// # Errors
     /// [`RepoError::Unavailable`].
-    pub async fn idempotency_insert(
+    async fn idempotency_insert(
         &self,
         record: &IdempotencyRecord,
     ) -> Result<IdempotencyInsert, RepoError> {

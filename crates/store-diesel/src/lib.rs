@@ -47,7 +47,6 @@ mod schema;
 mod time;
 
 pub use error::StoreError;
-pub use idempotency::{IdempotencyInsert, IdempotencyRecord, IN_FLIGHT};
 pub use migrate::MigrationReport;
 pub use pool::Backend;
 

@@ -5,9 +5,13 @@
 //! `mocks` feature.
 
 mod gateway;
+mod idempotency;
 mod store;
 mod system;
+mod work;
 
 pub use gateway::*;
+pub use idempotency::*;
 pub use store::*;
 pub use system::*;
+pub use work::*;

@@ -7,7 +7,8 @@
 //! answers. Answers that are not definitive (5xx, 401, a transient 409 CONFLICT)
 //! release the key for a retry.
 
-use payport_store_diesel::{DieselStore, IdempotencyInsert, IdempotencyRecord, IN_FLIGHT};
+use payport_domain::ports::{IdempotencyInsert, IdempotencyRecord, IdempotencyStore, IN_FLIGHT};
+use payport_store_diesel::DieselStore;
 use poem::http::{Method, StatusCode};
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response};
 use sha2::{Digest, Sha256};

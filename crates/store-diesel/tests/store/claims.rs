@@ -4,7 +4,7 @@ use payport_domain::refund::RefundSuccess;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use payport_domain::ports::{OrderRepository, RefundRepository};
+use payport_domain::ports::{OrderRepository, RefundRepository, WorkQueue};
 use payport_domain::{Refund, RefundStatus};
 use payport_store_diesel::DieselStore;
 

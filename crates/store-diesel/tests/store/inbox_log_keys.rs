@@ -3,8 +3,8 @@
 use payport_domain::ports::{
     ExchangeLog, GatewayExchange, InboxEntry, InboxState, NotificationInbox, NotificationSource,
 };
+use payport_domain::ports::{IdempotencyInsert, IdempotencyRecord, IdempotencyStore, IN_FLIGHT};
 use payport_domain::RepoError;
-use payport_store_diesel::{IdempotencyInsert, IdempotencyRecord, IN_FLIGHT};
 
 use crate::support::{at, no, store_tests, TestDb};
 

@@ -1,0 +1,49 @@
+//! Background work shared by every instance: refunds to sync and orders to expire.
+//!
+//! A claim takes due rows out of other claimers' reach for a lease. A worker that dies
+//! holding a claim loses it when the lease runs out, and the row is due again, so any
+//! number of instances share the work and none is lost.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::RepoError;
+use crate::order::Order;
+use crate::refund::Refund;
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WorkQueue: Send + Sync {
+    /// Claims up to `limit` refunds to sync with Alipay, oldest due first, as they are
+    /// after the claim.
+    ///
+    /// Due means `processing` with `next_sync_at <= now`, or `processing` with no
+    /// `next_sync_at` and untouched for `lease` (a submission that crashed between
+    /// saving `processing` and recording the gateway's answer). Claiming sets
+    /// `next_sync_at = now + lease` and bumps `version`, so a stale copy elsewhere
+    /// cannot undo the claim.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`]; a corrupt row (then nothing is claimed).
+    async fn claim_due_refunds(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Refund>, RepoError>;
+
+    /// Claims up to `limit` pending orders whose payment time ran out (`expires_at <=
+    /// now`), oldest expiry first. The claim leaves the order's `version` alone; a
+    /// claimed order is skipped by other claimers until `now + lease`.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`]; a corrupt row (then nothing is claimed).
+    async fn claim_expired_orders(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Order>, RepoError>;
+}
