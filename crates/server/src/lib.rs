@@ -1,6 +1,45 @@
 //! payport-server: wires the domain to its adapters and serves HTTP. The only crate
 //! that knows every adapter, and within it only [`wiring`] names one.
 //!
+//! # Embedding payport
+//! A program can run payport with parts of its own in place of the built-in ones:
+//! a [`Store`] (every storage port), a payment gateway, refund gateways (wrapping or
+//! replacing the Alipay ones), a clock or an id source. Everything else, including
+//! the configuration's checks, the HTTP API and the background worker, is as
+//! `payport serve` runs it. `examples/custom-gateway` is a complete program.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use payport_domain::ports::{Clock, PaymentGateway};
+//! use payport_server::config::Config;
+//! use payport_server::{Payport, Store};
+//!
+//! async fn run(
+//!     store: impl Store,
+//!     payments: Arc<dyn PaymentGateway>,
+//!     clock: Arc<dyn Clock>,
+//! ) -> anyhow::Result<()> {
+//!     let config = Config::load().map_err(anyhow::Error::msg)?;
+//!     Payport::builder(config)
+//!         .store(store)
+//!         .payment_gateway(payments)
+//!         .clock(clock)
+//!         // Receives the built-in Alipay refund gateways; returns those to use.
+//!         .map_refund_gateways(|gateways| gateways)
+//!         .serve(
+//!             |addr, _wired| println!("payport on http://{addr}"),
+//!             async {
+//!                 let _ = tokio::signal::ctrl_c().await;
+//!             },
+//!         )
+//!         .await
+//! }
+//! ```
+//!
+//! [`PayportBuilder::build`] wires without serving: mount [`app::app`] in a server
+//! of your own and run [`worker::spawn`] beside it.
+//!
 //! # Layout
 //! Modules form a tree; each depends only on those listed before it.
 //! - [`config`]: defaults, `payport.toml`, `PAYPORT_*` environment variables, parsed

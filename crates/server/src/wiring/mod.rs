@@ -96,7 +96,7 @@ impl Payport {
 }
 
 /// Replaces built-in parts of payport before it is wired ([`PayportBuilder::build`])
-/// or served (`PayportBuilder::serve`, in [`crate::serve`]).
+/// or served (`PayportBuilder::serve`, defined beside the server in `serve`).
 pub struct PayportBuilder {
     config: Config,
     pub(crate) public_url: Option<String>,
