@@ -2,6 +2,8 @@
 //! above an amount); listing orders and refunds page by page.
 
 use payport_blackbox::{assert_same_second, both_backends, refund_id, Backend, TestApp};
+use payport_server::config::values::approval;
+use payport_server::config::ApprovalPolicy;
 use serde_json::json;
 
 both_backends!(
@@ -70,7 +72,8 @@ async fn qr_code_flow(backend: Backend) {
 }
 
 async fn manual_approval_flow(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend, |c| c.refunds.approval = "manual".into()).await else {
+    let Some(app) = TestApp::spawn(backend, |c| c.refunds.approval = ApprovalPolicy::Manual).await
+    else {
         return;
     };
     let id = "APPROVE_1";
@@ -202,7 +205,11 @@ async fn manual_approval_flow(backend: Backend) {
 }
 
 async fn approval_above_an_amount(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend, |c| c.refunds.approval = "10.00".into()).await else {
+    let Some(app) = TestApp::spawn(backend, |c| {
+        c.refunds.approval = approval::parse("10.00").expect("amount")
+    })
+    .await
+    else {
         return;
     };
     let id = "APPROVE_2";
@@ -239,7 +246,8 @@ async fn approval_above_an_amount(backend: Backend) {
 }
 
 async fn orders_and_refunds_are_paged(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend, |c| c.refunds.approval = "manual".into()).await else {
+    let Some(app) = TestApp::spawn(backend, |c| c.refunds.approval = ApprovalPolicy::Manual).await
+    else {
         return;
     };
     for n in 0..5 {

@@ -4,6 +4,7 @@
 
 use payport_blackbox::html::first_form;
 use payport_blackbox::{both_backends, refund_id, Backend, TestApp};
+use payport_server::config::ApprovalPolicy;
 use serde_json::{json, Value};
 
 both_backends!(
@@ -105,7 +106,8 @@ async fn password_refunds_wait_for_the_operator(backend: Backend) {
 }
 
 async fn operator_batches_confirm_several_refunds(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend, |c| c.refunds.approval = "manual".into()).await else {
+    let Some(app) = TestApp::spawn(backend, |c| c.refunds.approval = ApprovalPolicy::Manual).await
+    else {
         return;
     };
     let mut asked = Vec::new();

@@ -15,6 +15,8 @@ fn healthz() -> &'static str {
     "ok"
 }
 
+/// The whole application as one endpoint, with its state attached; serve it with
+/// the background worker beside it ([`crate::worker::spawn`]).
 pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
     let service = api::service();
     let spec = service.spec_endpoint();
@@ -23,7 +25,7 @@ pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
         .into_endpoint()
         .catch_all_error(uniform_errors)
         .with(Idempotency {
-            store: wired.state.store.clone(),
+            store: wired.state.idempotency.clone(),
             clock: wired.state.clock.clone(),
         });
     let mut route = Route::new()
@@ -38,7 +40,7 @@ pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
         )
         .nest("/", v1);
     if let Some(sim) = &wired.sim {
-        route = route.nest("/sim", sim.endpoint());
+        route = route.nest("/sim", sim.clone());
     }
     route
         .data(wired.state.clone())

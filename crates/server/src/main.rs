@@ -231,11 +231,11 @@ fn migrate(database_url: &str) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    match runtime.block_on(payport_server::serve::open_store(database_url)) {
+    match runtime.block_on(payport_server::wiring::open_store(database_url)) {
         Ok(_) => {
             println!(
                 "database {} is up to date",
-                payport_server::serve::redact(database_url)
+                payport_server::wiring::redact(database_url)
             );
             ExitCode::SUCCESS
         }

@@ -1,5 +1,7 @@
-//! Running the HTTP server.
+//! Running the HTTP server: binding, wiring (which migrates the database first),
+//! serving, and the background worker beside it.
 
+use std::future::Future;
 use std::net::SocketAddr;
 
 use anyhow::Context;
@@ -8,75 +10,60 @@ use poem::Server;
 
 use crate::config::Config;
 use crate::state::Wired;
+use crate::wiring::{Payport, PayportBuilder};
 
-/// Opens the database and brings its schema up to date BEFORE binding, so that no
-/// request is ever served against an old schema.
-///
-/// # Errors
-/// The database cannot be reached or migrated.
-pub async fn open_store(database_url: &str) -> anyhow::Result<payport_store_diesel::DieselStore> {
-    let store = payport_store_diesel::DieselStore::connect(database_url)
-        .await
-        .with_context(|| format!("cannot open the database {}", redact(database_url)))?;
-    let report = store
-        .run_migrations()
-        .await
-        .context("cannot migrate the database")?;
-    if !report.applied.is_empty() {
-        tracing::info!(applied = ?report.applied, "database migrated");
-    }
-    Ok(store)
-}
-
-/// A database URL without its password, for logs and errors.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-/// Binds `config.listen`, wires payport (migrating the database first), reports the
-/// bound address, and serves until `shutdown` resolves; the background worker stops
-/// with it.
+/// Binds `config.listen`, wires payport with the built-in adapters (migrating the
+/// database first), reports the bound address, and serves until `shutdown` resolves;
+/// the background worker stops with it.
 ///
 /// # Errors
 /// The address cannot be bound, or wiring fails (keys, settings, database).
 pub async fn serve(
     config: &Config,
     on_ready: impl FnOnce(SocketAddr, &Wired),
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let listen = config.listen.as_str();
-    let acceptor = TcpListener::bind(listen)
-        .into_acceptor()
+    Payport::builder(config.clone())
+        .serve(on_ready, shutdown)
         .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    let bound = bound_addr(&acceptor)?;
-    let public_url = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{bound}"));
-    let wired = crate::state::wire(config, &public_url).await?;
-    on_ready(bound, &wired);
-    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-    crate::worker::spawn(
-        wired.state.clone(),
-        std::time::Duration::from_secs(config.worker_interval_secs.max(1)),
-        worker_stopped,
-    );
-    let served = Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(crate::app::app(&wired), shutdown, None)
-        .await
-        .context("the HTTP server failed");
-    let _ = stop_worker.send(true);
-    served
+}
+
+impl PayportBuilder {
+    /// Binds `listen`, wires payport ([`PayportBuilder::build`]; the public URL
+    /// defaults to the bound address), reports the bound address, and serves the HTTP
+    /// API with the background worker until `shutdown` resolves.
+    ///
+    /// # Errors
+    /// The address cannot be bound, or wiring fails (keys, settings, database).
+    pub async fn serve(
+        self,
+        on_ready: impl FnOnce(SocketAddr, &Wired),
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let config = self.config();
+        let listen = config.listen.clone();
+        let interval = std::time::Duration::from_secs(config.worker_interval_secs.max(1));
+        let acceptor = TcpListener::bind(listen.as_str())
+            .into_acceptor()
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let bound = bound_addr(&acceptor)?;
+        let public_url = self
+            .public_url
+            .clone()
+            .or_else(|| config.public_url.clone())
+            .unwrap_or_else(|| format!("http://{bound}"));
+        let wired = self.public_url(public_url).build().await?;
+        on_ready(bound, &wired);
+        let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+        crate::worker::spawn(wired.state.clone(), interval, worker_stopped);
+        let served = Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(crate::app::app(&wired), shutdown, None)
+            .await
+            .context("the HTTP server failed");
+        let _ = stop_worker.send(true);
+        served
+    }
 }
 
 /// The start-up lines: where the API, its docs and the simulator are, and the DEV
@@ -120,7 +107,7 @@ pub async fn serve_endpoint(
     listen: &str,
     endpoint: impl poem::Endpoint + 'static,
     on_bound: impl FnOnce(SocketAddr),
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let acceptor = TcpListener::bind(listen)
         .into_acceptor()
@@ -131,20 +118,4 @@ pub async fn serve_endpoint(
         .run_with_graceful_shutdown(endpoint, shutdown, None)
         .await
         .context("the HTTP server failed")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_passwords_are_not_shown() {
-        assert_eq!(
-            super::redact("postgres://payport:s3cret@db:5432/payport"),
-            "postgres://payport:***@db:5432/payport"
-        );
-        assert_eq!(
-            super::redact("postgres://postgres@127.0.0.1/x"),
-            "postgres://postgres@127.0.0.1/x"
-        );
-        assert_eq!(super::redact("sqlite://payport.db"), "sqlite://payport.db");
-    }
 }

@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use payport_domain::ports::WorkQueue;
-
 use crate::state::AppState;
 
 /// How long a claimed row stays with this instance before another may take it.
@@ -17,7 +15,7 @@ const BATCH: u32 = 20;
 pub async fn run_once(state: &AppState) -> usize {
     let now = state.clock.now();
     let mut worked = 0;
-    match state.store.claim_due_refunds(now, BATCH, LEASE).await {
+    match state.work.claim_due_refunds(now, BATCH, LEASE).await {
         Ok(refunds) => {
             for refund in refunds {
                 worked += 1;
@@ -28,7 +26,7 @@ pub async fn run_once(state: &AppState) -> usize {
         }
         Err(e) => tracing::warn!(error = %e, "cannot claim refunds to sync"),
     }
-    match state.store.claim_expired_orders(now, BATCH, LEASE).await {
+    match state.work.claim_expired_orders(now, BATCH, LEASE).await {
         Ok(orders) => {
             for order in orders {
                 worked += 1;

@@ -30,7 +30,7 @@ fn production(dir: &Path, private_key: &str, public_key: &str) -> Config {
 }
 
 async fn refusal(config: &Config) -> String {
-    match payport_server::state::wire(config, "https://payport.example").await {
+    match payport_server::wiring::wire(config, "https://payport.example").await {
         Ok(_) => panic!("production mode started"),
         Err(e) => format!("{e:#}"),
     }

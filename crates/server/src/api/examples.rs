@@ -52,7 +52,7 @@ impl Example for CreateRefund {
             amount: AmountText("20.00".into()),
             reason: Some("one box arrived damaged".into()),
             out_request_no: Some("shop_20261121_0001_r1".into()),
-            gateway: Some(RefundGateway::Openapi),
+            gateway: Some(RefundGateway::OpenApi),
         }
     }
 }
@@ -73,7 +73,7 @@ impl Example for Refund {
             out_request_no: "shop_20261121_0001_r1".into(),
             amount: "20.00".into(),
             reason: Some("one box arrived damaged".into()),
-            gateway: RefundGateway::Openapi,
+            gateway: RefundGateway::OpenApi,
             status: RefundStatus::Succeeded,
             failure: None,
             last_error: None,

@@ -7,8 +7,9 @@
 //! answers. Answers that are not definitive (5xx, 401, a transient 409 CONFLICT)
 //! release the key for a retry.
 
+use std::sync::Arc;
+
 use payport_domain::ports::{IdempotencyInsert, IdempotencyRecord, IdempotencyStore, IN_FLIGHT};
-use payport_store_diesel::DieselStore;
 use poem::http::{Method, StatusCode};
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response};
 use sha2::{Digest, Sha256};
@@ -19,8 +20,8 @@ pub const HEADER: &str = "Idempotency-Key";
 const MAX_KEY_LEN: usize = 255;
 
 pub struct Idempotency {
-    pub store: DieselStore,
-    pub clock: std::sync::Arc<dyn payport_domain::ports::Clock>,
+    pub store: Arc<dyn IdempotencyStore>,
+    pub clock: Arc<dyn payport_domain::ports::Clock>,
 }
 
 impl<E: Endpoint> Middleware<E> for Idempotency {
@@ -37,8 +38,8 @@ impl<E: Endpoint> Middleware<E> for Idempotency {
 
 pub struct IdempotencyEndpoint<E> {
     inner: E,
-    store: DieselStore,
-    clock: std::sync::Arc<dyn payport_domain::ports::Clock>,
+    store: Arc<dyn IdempotencyStore>,
+    clock: Arc<dyn payport_domain::ports::Clock>,
 }
 
 fn sha256_hex(parts: &[&[u8]]) -> String {

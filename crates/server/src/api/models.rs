@@ -3,17 +3,17 @@
 
 use chrono::{DateTime, Utc};
 use payport_domain::order::Order as DomainOrder;
-use payport_domain::ports::PaymentMethod as DomainMethod;
-use payport_domain::refund::{
-    Refund as DomainRefund, RefundGatewayKind, RefundStatus as DomainRefundStatus,
-};
+use payport_domain::refund::Refund as DomainRefund;
 use payport_domain::{Amount, OrderStatus as DomainOrderStatus};
 use poem_openapi::{Enum, Object};
 
 pub use super::amount::AmountText;
 
+// Mirrors of the domain's enums for the spec; poem-openapi derives the conversions
+// both ways (`remote`), so a variant added in the domain fails to compile here.
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "payport_domain::OrderStatus")]
 pub enum OrderStatus {
     Pending,
     Paid,
@@ -23,34 +23,11 @@ pub enum OrderStatus {
     Finished,
 }
 
-impl From<DomainOrderStatus> for OrderStatus {
-    fn from(s: DomainOrderStatus) -> Self {
-        match s {
-            DomainOrderStatus::Pending => Self::Pending,
-            DomainOrderStatus::Paid => Self::Paid,
-            DomainOrderStatus::PartiallyRefunded => Self::PartiallyRefunded,
-            DomainOrderStatus::Refunded => Self::Refunded,
-            DomainOrderStatus::Closed => Self::Closed,
-            DomainOrderStatus::Finished => Self::Finished,
-        }
-    }
-}
-
-impl From<OrderStatus> for DomainOrderStatus {
-    fn from(s: OrderStatus) -> Self {
-        match s {
-            OrderStatus::Pending => Self::Pending,
-            OrderStatus::Paid => Self::Paid,
-            OrderStatus::PartiallyRefunded => Self::PartiallyRefunded,
-            OrderStatus::Refunded => Self::Refunded,
-            OrderStatus::Closed => Self::Closed,
-            OrderStatus::Finished => Self::Finished,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
+#[oai(
+    rename_all = "snake_case",
+    remote = "payport_domain::refund::RefundStatus"
+)]
 pub enum RefundStatus {
     PendingApproval,
     Approved,
@@ -61,68 +38,28 @@ pub enum RefundStatus {
     Failed,
 }
 
-impl From<DomainRefundStatus> for RefundStatus {
-    fn from(s: DomainRefundStatus) -> Self {
-        match s {
-            DomainRefundStatus::PendingApproval => Self::PendingApproval,
-            DomainRefundStatus::Approved => Self::Approved,
-            DomainRefundStatus::Rejected => Self::Rejected,
-            DomainRefundStatus::Processing => Self::Processing,
-            DomainRefundStatus::AwaitingOperator => Self::AwaitingOperator,
-            DomainRefundStatus::Succeeded => Self::Succeeded,
-            DomainRefundStatus::Failed => Self::Failed,
-        }
-    }
-}
-
-impl From<RefundStatus> for DomainRefundStatus {
-    fn from(s: RefundStatus) -> Self {
-        match s {
-            RefundStatus::PendingApproval => Self::PendingApproval,
-            RefundStatus::Approved => Self::Approved,
-            RefundStatus::Rejected => Self::Rejected,
-            RefundStatus::Processing => Self::Processing,
-            RefundStatus::AwaitingOperator => Self::AwaitingOperator,
-            RefundStatus::Succeeded => Self::Succeeded,
-            RefundStatus::Failed => Self::Failed,
-        }
-    }
-}
-
 /// Which Alipay interface carries a refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
+#[oai(
+    rename_all = "snake_case",
+    remote = "payport_domain::refund::RefundGatewayKind"
+)]
 pub enum RefundGateway {
     /// `alipay.trade.refund` (RSA2).
-    Openapi,
+    #[oai(rename = "openapi")]
+    OpenApi,
     /// Legacy `refund_fastpay_by_platform_nopwd` (MD5), server to server.
-    MapiNopwd,
+    #[oai(rename = "mapi_nopwd")]
+    MapiNoPwd,
     /// Legacy `refund_fastpay_by_platform_pwd` (MD5): an operator confirms on Alipay.
     MapiPwd,
 }
 
-impl From<RefundGatewayKind> for RefundGateway {
-    fn from(k: RefundGatewayKind) -> Self {
-        match k {
-            RefundGatewayKind::OpenApi => Self::Openapi,
-            RefundGatewayKind::MapiNoPwd => Self::MapiNopwd,
-            RefundGatewayKind::MapiPwd => Self::MapiPwd,
-        }
-    }
-}
-
-impl From<RefundGateway> for RefundGatewayKind {
-    fn from(k: RefundGateway) -> Self {
-        match k {
-            RefundGateway::Openapi => Self::OpenApi,
-            RefundGateway::MapiNopwd => Self::MapiNoPwd,
-            RefundGateway::MapiPwd => Self::MapiPwd,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
+#[oai(
+    rename_all = "snake_case",
+    remote = "payport_domain::ports::PaymentMethod"
+)]
 pub enum PaymentMethod {
     /// Computer website: a pay URL and an auto-submit form.
     Page,
@@ -132,17 +69,6 @@ pub enum PaymentMethod {
     App,
     /// A QR code the buyer scans (`qr_code`, and `qr_svg` to show).
     Qr,
-}
-
-impl From<PaymentMethod> for DomainMethod {
-    fn from(m: PaymentMethod) -> Self {
-        match m {
-            PaymentMethod::Page => Self::Page,
-            PaymentMethod::Wap => Self::Wap,
-            PaymentMethod::App => Self::App,
-            PaymentMethod::Qr => Self::Qr,
-        }
-    }
 }
 
 /// Alipay's definitive refusal.

@@ -4,12 +4,20 @@
 //! With nothing set at all, payport runs on SQLite `payport.db` against the in-process
 //! simulator under `/sim` with the DEV keys from `keys/`.
 
+pub mod auth;
+pub mod values;
+
 use std::fmt;
 use std::path::PathBuf;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use serde::{Deserialize, Deserializer, Serialize};
+pub use payport_alipay_openapi::SignType;
+pub use payport_domain::policy::ApprovalPolicy;
+pub use payport_domain::refund::RefundGatewayKind;
+use serde::{Deserialize, Serialize};
+
+pub use self::auth::{AuthConfig, Role, Tokens};
 
 /// Which Alipay payport talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +42,8 @@ pub struct AlipayConfig {
     /// A file path.
     pub alipay_public_key: PathBuf,
     pub seller_id: Option<String>,
-    pub sign_type: String,
+    #[serde(with = "values::sign_type")]
+    pub sign_type: SignType,
     pub connect_timeout_ms: u64,
     pub timeout_ms: u64,
 }
@@ -48,7 +57,7 @@ impl Default for AlipayConfig {
             app_private_key: PathBuf::from("keys/dev_app_private_pkcs8.pem"),
             alipay_public_key: PathBuf::from("keys/dev_alipay_public_spki.pem"),
             seller_id: Some(payport_alipay_sim::config::DEV_SELLER_ID.to_owned()),
-            sign_type: "RSA2".to_owned(),
+            sign_type: SignType::Rsa2,
             connect_timeout_ms: 3_000,
             timeout_ms: 15_000,
         }
@@ -94,60 +103,22 @@ impl fmt::Debug for MapiConfig {
 #[serde(default)]
 pub struct RefundsConfig {
     /// `auto`, `manual`, or an amount above which an operator must approve.
-    pub approval: String,
+    #[serde(with = "values::approval")]
+    pub approval: ApprovalPolicy,
     pub window_days: i64,
     /// `openapi`, `mapi_nopwd` or `mapi_pwd`.
-    pub default_gateway: String,
+    #[serde(with = "values::gateway_kind")]
+    pub default_gateway: RefundGatewayKind,
 }
 
 impl Default for RefundsConfig {
     fn default() -> Self {
         RefundsConfig {
-            approval: "auto".to_owned(),
+            approval: ApprovalPolicy::Auto,
             window_days: payport_domain::policy::RefundPolicy::DEFAULT_WINDOW_DAYS,
-            default_gateway: "openapi".to_owned(),
+            default_gateway: RefundGatewayKind::OpenApi,
         }
     }
-}
-
-/// Bearer tokens; never printed (see `Debug`).
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AuthConfig {
-    #[serde(deserialize_with = "comma_separated")]
-    pub merchant_tokens: Vec<String>,
-    #[serde(deserialize_with = "comma_separated")]
-    pub operator_tokens: Vec<String>,
-}
-
-impl fmt::Debug for AuthConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "AuthConfig {{ merchant_tokens: {} redacted, operator_tokens: {} redacted }}",
-            self.merchant_tokens.len(),
-            self.operator_tokens.len()
-        )
-    }
-}
-
-/// Accepts `"a,b"` (environment) as well as `["a", "b"]` (TOML).
-fn comma_separated<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Tokens {
-        One(String),
-        Many(Vec<String>),
-    }
-    let tokens = match Tokens::deserialize(d)? {
-        Tokens::One(s) => s.split(',').map(str::to_owned).collect(),
-        Tokens::Many(v) => v,
-    };
-    Ok(tokens
-        .into_iter()
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .collect())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,7 +212,12 @@ mod tests {
                 "env wins, verbatim"
             );
             assert_eq!(config.refunds.window_days, 30);
-            assert_eq!(config.refunds.approval, "100.00");
+            assert_eq!(
+                config.refunds.approval,
+                ApprovalPolicy::ManualAbove(
+                    payport_domain::Amount::parse("100.00").expect("amount")
+                )
+            );
             assert_eq!(config.alipay.mode, AlipayMode::Simulator);
             Ok(())
         });
@@ -274,5 +250,38 @@ mod tests {
             !shown.contains("very-secret") && !shown.contains("md5-secret"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn typed_values_load_from_toml_and_environment_and_bad_ones_name_their_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "payport.toml",
+                "[refunds]\napproval = \"manual\"\ndefault_gateway = \"mapi_pwd\"\n",
+            )?;
+            jail.set_env("PAYPORT_ALIPAY__SIGN_TYPE", "RSA");
+            let config = Config::load().map_err(figment::Error::from)?;
+            assert_eq!(config.alipay.sign_type, SignType::Rsa);
+            assert_eq!(config.refunds.approval, ApprovalPolicy::Manual);
+            assert_eq!(config.refunds.default_gateway, RefundGatewayKind::MapiPwd);
+            Ok(())
+        });
+        for (variable, value, key) in [
+            ("PAYPORT_ALIPAY__SIGN_TYPE", "rsa2", "alipay.sign_type"),
+            ("PAYPORT_REFUNDS__APPROVAL", "sometimes", "refunds.approval"),
+            ("PAYPORT_REFUNDS__APPROVAL", "1.005", "refunds.approval"),
+            (
+                "PAYPORT_REFUNDS__DEFAULT_GATEWAY",
+                "mapi",
+                "refunds.default_gateway",
+            ),
+        ] {
+            figment::Jail::expect_with(|jail| {
+                jail.set_env(variable, value);
+                let err = Config::load().unwrap_err();
+                assert!(err.to_lowercase().contains(key), "{err}");
+                Ok(())
+            });
+        }
     }
 }

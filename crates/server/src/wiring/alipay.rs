@@ -1,0 +1,184 @@
+//! The built-in Alipay adapters: the OpenAPI gateway (payments and refunds), the legacy
+//! mapi refund gateways, and the in-process simulator.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use payport_alipay_mapi::AlipayMapiGateway;
+use payport_alipay_openapi::{
+    AlipayOpenApiGateway, Client, OpenApiConfig, PrivateKey, PublicKey, Signer, Verifier,
+};
+use payport_alipay_sim::{SimConfig, Simulator};
+use payport_domain::ports::{Clock, ExchangeLog, RefundGateway, RefundGateways};
+use payport_domain::usecases::MerchantIdentity;
+use payport_domain::{AppId, SellerId};
+use poem::endpoint::BoxEndpoint;
+use poem::EndpointExt;
+
+use crate::config::{AlipayMode, Config};
+
+fn read_key(path: &Path, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the {what} from {}", path.display()))
+}
+
+/// The OpenAPI gateway and who we are at Alipay. Refuses production mode with the
+/// DEV keys, ids, or without tokens.
+///
+/// # Errors
+/// Missing or unusable keys, ids or settings, with the setting named.
+pub(super) fn openapi(
+    config: &Config,
+    public_url: &str,
+    clock: &Arc<dyn Clock>,
+    exchanges: &Arc<dyn ExchangeLog>,
+) -> anyhow::Result<(AlipayOpenApiGateway, MerchantIdentity)> {
+    let alipay = &config.alipay;
+    let app_key_text = read_key(
+        &alipay.app_private_key,
+        "app private key (alipay.app_private_key)",
+    )?;
+    let alipay_key_text = read_key(
+        &alipay.alipay_public_key,
+        "Alipay public key (alipay.alipay_public_key)",
+    )?;
+    let dev_key = |name: &str| std::fs::read_to_string(config.keys_dir.join(name)).ok();
+    let uses_dev_keys = dev_key("dev_app_private_pkcs8.pem").as_deref()
+        == Some(app_key_text.as_str())
+        || dev_key("dev_alipay_public_spki.pem").as_deref() == Some(alipay_key_text.as_str());
+    if alipay.mode == AlipayMode::Production {
+        if uses_dev_keys {
+            bail!("refusing to start in production mode with the DEV keys from keys/: configure alipay.app_private_key and alipay.alipay_public_key");
+        }
+        if config.auth.is_empty() {
+            bail!("refusing to start in production mode without tokens: set auth.merchant_tokens and auth.operator_tokens");
+        }
+        if alipay.app_id == payport_alipay_sim::config::DEV_APP_ID
+            || alipay.seller_id.as_deref() == Some(payport_alipay_sim::config::DEV_SELLER_ID)
+        {
+            bail!("refusing to start in production mode with the DEV app id or seller id: set alipay.app_id and alipay.seller_id");
+        }
+    }
+    let gateway_url = match (alipay.mode, &alipay.gateway_url) {
+        (AlipayMode::Simulator, _) => format!("{public_url}/sim/gateway.do"),
+        (AlipayMode::Sandbox, url) => url
+            .clone()
+            .unwrap_or_else(|| OpenApiConfig::SANDBOX_GATEWAY.into()),
+        (AlipayMode::Production, url) => url
+            .clone()
+            .unwrap_or_else(|| OpenApiConfig::PRODUCTION_GATEWAY.into()),
+        (AlipayMode::Custom, Some(url)) => url.clone(),
+        (AlipayMode::Custom, None) => bail!("alipay.mode = custom needs alipay.gateway_url"),
+    };
+    let app_id = AppId::parse(alipay.app_id.clone()).context("alipay.app_id")?;
+    let seller_id = alipay
+        .seller_id
+        .clone()
+        .map(SellerId::parse)
+        .transpose()
+        .context("alipay.seller_id")?;
+    let signer = Signer::new(
+        &PrivateKey::parse(&app_key_text).context("alipay.app_private_key")?,
+        alipay.sign_type,
+    )?;
+    let verifier = Verifier::new(
+        &PublicKey::parse(&alipay_key_text).context("alipay.alipay_public_key")?,
+        alipay.sign_type,
+    )?;
+    let mut openapi = OpenApiConfig::new(gateway_url, app_id.clone());
+    openapi.notify_url = Some(format!("{public_url}/callbacks/alipay/notify"));
+    openapi.return_url = Some(format!("{public_url}/callbacks/alipay/return"));
+    openapi.connect_timeout = Duration::from_millis(alipay.connect_timeout_ms);
+    openapi.timeout = Duration::from_millis(alipay.timeout_ms);
+    let gateway = AlipayOpenApiGateway::new(
+        Client::new(openapi, signer, verifier, clock.clone())?.with_exchange_log(exchanges.clone()),
+    );
+    Ok((gateway, MerchantIdentity { app_id, seller_id }))
+}
+
+/// The legacy gateways (no-password, password), when a partner and MD5 key are
+/// configured; in simulator mode, the simulator's DEV partner is used by default.
+///
+/// # Errors
+/// Half a mapi configuration, or an unusable MD5 key.
+pub(super) fn mapi(
+    config: &Config,
+    public_url: &str,
+    clock: &Arc<dyn Clock>,
+    exchanges: &Arc<dyn ExchangeLog>,
+) -> anyhow::Result<Option<(AlipayMapiGateway, AlipayMapiGateway)>> {
+    use payport_alipay_mapi::{MapiConfig, MapiMode, Md5Key};
+    use payport_alipay_sim::config::{DEV_MD5_KEY, DEV_PARTNER, DEV_SELLER_EMAIL};
+    let mapi = &config.mapi;
+    let sim = config.is_simulator();
+    let (partner, key) = match (&mapi.partner, &mapi.md5_key) {
+        (Some(partner), Some(key)) => (partner.clone(), key.clone()),
+        (None, None) if sim => (DEV_PARTNER.to_owned(), DEV_MD5_KEY.to_owned()),
+        (None, None) => return Ok(None),
+        _ => bail!("the legacy gateway needs both mapi.partner and mapi.md5_key"),
+    };
+    let gateway_url = match (&mapi.gateway_url, sim) {
+        (Some(url), _) => url.clone(),
+        (None, true) => format!("{public_url}/sim/mapi/gateway.do"),
+        (None, false) => MapiConfig::PRODUCTION_GATEWAY.to_owned(),
+    };
+    let md5_key = Md5Key::new(key).context("mapi.md5_key")?;
+    let mut mapi_config = MapiConfig::new(
+        gateway_url,
+        partner,
+        md5_key,
+        format!("{public_url}/callbacks/alipay/mapi/refund-notify"),
+    );
+    mapi_config.seller_email = mapi
+        .seller_email
+        .clone()
+        .or_else(|| sim.then(|| DEV_SELLER_EMAIL.to_owned()));
+    mapi_config.connect_timeout = Duration::from_millis(config.alipay.connect_timeout_ms);
+    mapi_config.timeout = Duration::from_millis(config.alipay.timeout_ms);
+    let build = |mode| -> anyhow::Result<AlipayMapiGateway> {
+        Ok(
+            AlipayMapiGateway::new(mapi_config.clone(), mode, clock.clone())
+                .context("mapi settings")?
+                .with_exchange_log(exchanges.clone()),
+        )
+    };
+    Ok(Some((
+        build(MapiMode::NoPassword)?,
+        build(MapiMode::Password)?,
+    )))
+}
+
+/// The built-in refund gateways by kind: the one place that knows their shape.
+pub(super) fn refund_gateways(
+    openapi: &AlipayOpenApiGateway,
+    mapi: Option<(AlipayMapiGateway, AlipayMapiGateway)>,
+) -> RefundGateways {
+    let (mapi_nopwd, mapi_pwd) = match mapi {
+        Some((nopwd, pwd)) => (
+            Some(Arc::new(nopwd) as Arc<dyn RefundGateway>),
+            Some(Arc::new(pwd) as Arc<dyn RefundGateway>),
+        ),
+        None => (None, None),
+    };
+    RefundGateways {
+        openapi: Some(Arc::new(openapi.clone())),
+        mapi_nopwd,
+        mapi_pwd,
+    }
+}
+
+/// The in-process simulator's routes, in simulator mode.
+///
+/// # Errors
+/// The DEV keys cannot be read from `keys_dir`.
+pub(super) fn simulator(config: &Config) -> anyhow::Result<Option<Arc<BoxEndpoint<'static>>>> {
+    if !config.is_simulator() {
+        return Ok(None);
+    }
+    let sim_config = SimConfig::dev(&config.keys_dir).map_err(anyhow::Error::msg)?;
+    let sim = Simulator::new(sim_config, Arc::new(payport_alipay_sim::SystemClock))
+        .map_err(anyhow::Error::msg)?;
+    Ok(Some(Arc::new(sim.endpoint().map_to_response().boxed())))
+}

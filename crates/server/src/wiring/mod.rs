@@ -1,0 +1,238 @@
+//! Wiring: from [`Config`] to the use cases, their adapters and the simulator. The
+//! only module that names a concrete adapter; everything past it holds trait objects.
+//!
+//! [`Payport::builder`] wires the built-in adapters unless the program hands in its
+//! own store, payment gateway, refund gateways, clock or id source.
+
+mod alipay;
+mod store;
+
+use std::sync::Arc;
+
+use payport_domain::policy::RefundPolicy;
+use payport_domain::ports::{
+    Clock, ExchangeLog, IdSource, IdempotencyStore, NotificationInbox, OrderRepository,
+    PaymentGateway, RefundGateways, RefundRepository, WorkQueue,
+};
+use payport_domain::usecases::{Notifications, Orders, Ports, Refunds, Settings};
+
+pub use self::store::{open_store, redact};
+use crate::config::{Config, Tokens};
+use crate::runtime::{RandomIds, SystemClock};
+use crate::state::{AppState, Wired};
+
+/// Everything payport keeps: a store in place of the built-in Diesel one implements
+/// every storage port. Implemented for every type that does.
+pub trait Store:
+    OrderRepository
+    + RefundRepository
+    + NotificationInbox
+    + ExchangeLog
+    + WorkQueue
+    + IdempotencyStore
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: OrderRepository
+        + RefundRepository
+        + NotificationInbox
+        + ExchangeLog
+        + WorkQueue
+        + IdempotencyStore
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// One store, seen through each of its ports.
+#[derive(Clone)]
+struct StorePorts {
+    orders: Arc<dyn OrderRepository>,
+    refunds: Arc<dyn RefundRepository>,
+    inbox: Arc<dyn NotificationInbox>,
+    exchanges: Arc<dyn ExchangeLog>,
+    work: Arc<dyn WorkQueue>,
+    idempotency: Arc<dyn IdempotencyStore>,
+}
+
+impl StorePorts {
+    fn of<S: Store>(store: S) -> StorePorts {
+        let store = Arc::new(store);
+        StorePorts {
+            orders: store.clone(),
+            refunds: store.clone(),
+            inbox: store.clone(),
+            exchanges: store.clone(),
+            work: store.clone(),
+            idempotency: store,
+        }
+    }
+}
+
+type MapRefundGateways = Box<dyn FnOnce(RefundGateways) -> RefundGateways + Send>;
+
+/// The entry point for programs that embed payport: see [`Payport::builder`].
+pub struct Payport;
+
+impl Payport {
+    /// Starts wiring payport from `config`; every part not replaced on the builder is
+    /// the built-in one, exactly as `payport serve` runs it.
+    pub fn builder(config: Config) -> PayportBuilder {
+        PayportBuilder {
+            config,
+            public_url: None,
+            store: None,
+            payments: None,
+            map_refund_gateways: None,
+            clock: None,
+            ids: None,
+        }
+    }
+}
+
+/// Replaces built-in parts of payport before it is wired ([`PayportBuilder::build`])
+/// or served (`PayportBuilder::serve`, defined beside the server in `serve`).
+pub struct PayportBuilder {
+    config: Config,
+    pub(crate) public_url: Option<String>,
+    store: Option<StorePorts>,
+    payments: Option<Arc<dyn PaymentGateway>>,
+    map_refund_gateways: Option<MapRefundGateways>,
+    clock: Option<Arc<dyn Clock>>,
+    ids: Option<Arc<dyn IdSource>>,
+}
+
+impl PayportBuilder {
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where Alipay reaches this instance (notify and return callbacks, and the
+    /// in-process simulator). Default: `public_url` from the configuration, else
+    /// `http://{listen}` (when served, the address actually bound).
+    #[must_use]
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+
+    /// A store in place of the built-in one (`database_url` is then not opened). It
+    /// must be ready to use: payport does not migrate it.
+    #[must_use]
+    pub fn store(mut self, store: impl Store) -> Self {
+        self.store = Some(StorePorts::of(store));
+        self
+    }
+
+    /// A payment gateway in place of Alipay OpenAPI.
+    #[must_use]
+    pub fn payment_gateway(mut self, gateway: Arc<dyn PaymentGateway>) -> Self {
+        self.payments = Some(gateway);
+        self
+    }
+
+    /// Replaces the refund gateways: `map` receives the built-in ones (Alipay OpenAPI,
+    /// and the legacy mapi pair when configured) and returns those payport uses, e.g.
+    /// the same ones wrapped in a decorator.
+    #[must_use]
+    pub fn map_refund_gateways(
+        mut self,
+        map: impl FnOnce(RefundGateways) -> RefundGateways + Send + 'static,
+    ) -> Self {
+        self.map_refund_gateways = Some(Box::new(map));
+        self
+    }
+
+    /// The time the domain sees, in place of the system clock.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The source of new order, refund and request numbers, in place of random ones.
+    #[must_use]
+    pub fn ids(mut self, ids: Arc<dyn IdSource>) -> Self {
+        self.ids = Some(ids);
+        self
+    }
+
+    /// Wires payport: opens and migrates the database (unless a store was given),
+    /// builds the gateways, the simulator (in simulator mode) and the use cases.
+    ///
+    /// # Errors
+    /// Missing or unusable keys, ids or settings, with the setting named; production
+    /// mode with the DEV keys or without tokens; a database that cannot be opened or
+    /// migrated.
+    pub async fn build(self) -> anyhow::Result<Wired> {
+        let config = &self.config;
+        let public_url = self
+            .public_url
+            .clone()
+            .or_else(|| config.public_url.clone())
+            .unwrap_or_else(|| format!("http://{}", config.listen));
+        let public_url = public_url.trim_end_matches('/');
+        let store = match self.store {
+            Some(store) => store,
+            None => StorePorts::of(open_store(&config.database_url).await?),
+        };
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let (openapi, merchant) = alipay::openapi(config, public_url, &clock, &store.exchanges)?;
+        let sim = alipay::simulator(config)?;
+        let mapi = alipay::mapi(config, public_url, &clock, &store.exchanges)?;
+        let mut refund_gateways = alipay::refund_gateways(&openapi, mapi);
+        if let Some(map) = self.map_refund_gateways {
+            refund_gateways = map(refund_gateways);
+        }
+        let mut settings = Settings::new(merchant);
+        settings.refund_policy = RefundPolicy {
+            approval: config.refunds.approval,
+            window: chrono::Duration::days(config.refunds.window_days),
+            default_gateway: config.refunds.default_gateway,
+        };
+        let settings = Arc::new(settings);
+        let ports = Ports {
+            orders: store.orders,
+            refunds: store.refunds,
+            inbox: store.inbox,
+            payments: self.payments.unwrap_or_else(|| Arc::new(openapi)),
+            refund_gateways,
+            clock: clock.clone(),
+            ids: self.ids.unwrap_or_else(|| Arc::new(RandomIds)),
+        };
+        let dev_tokens = (config.auth.is_empty() && config.is_simulator()).then(Tokens::dev);
+        let tokens = dev_tokens
+            .clone()
+            .unwrap_or_else(|| Tokens::from(&config.auth));
+        Ok(Wired {
+            state: Arc::new(AppState {
+                orders: Orders::new(ports.clone(), settings.clone()),
+                refunds: Refunds::new(ports.clone(), settings.clone()),
+                notifications: Notifications::new(ports, settings),
+                idempotency: store.idempotency,
+                work: store.work,
+                tokens,
+                clock,
+            }),
+            sim,
+            dev_tokens,
+        })
+    }
+}
+
+/// Wires payport with every built-in adapter; `public_url` is where Alipay can reach
+/// this instance (notify and return callbacks, and the in-process simulator).
+///
+/// # Errors
+/// As [`PayportBuilder::build`].
+pub async fn wire(config: &Config, public_url: &str) -> anyhow::Result<Wired> {
+    Payport::builder(config.clone())
+        .public_url(public_url)
+        .build()
+        .await
+}
