@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use payport_alipay_mapi::AlipayMapiGateway;
 use payport_alipay_openapi::{
     AlipayOpenApiGateway, Client, OpenApiConfig, PrivateKey, PublicKey, SignType, Signer, Verifier,
 };
 use payport_alipay_sim::{SimConfig, Simulator};
 use payport_domain::policy::{ApprovalPolicy, RefundPolicy};
-use payport_domain::ports::{Clock, RefundGateway, RefundGateways};
+use payport_domain::ports::{Clock, RefundGateways, RefundRoute};
 use payport_domain::refund::RefundGatewayKind;
 use payport_domain::usecases::{MerchantIdentity, Notifications, Orders, Ports, Refunds, Settings};
 use payport_domain::{Amount, AppId, SellerId};
@@ -58,7 +59,7 @@ fn approval(text: &str) -> anyhow::Result<ApprovalPolicy> {
     })
 }
 
-type MapiPair = (Arc<dyn RefundGateway>, Arc<dyn RefundGateway>);
+type MapiPair = (Arc<AlipayMapiGateway>, Arc<AlipayMapiGateway>);
 
 /// The legacy gateways (no-password and password), when a partner and MD5 key are
 /// configured; in simulator mode, the simulator's DEV partner is used by default.
@@ -68,7 +69,7 @@ fn mapi_gateways(
     clock: &Arc<dyn Clock>,
     store: &DieselStore,
 ) -> anyhow::Result<Option<MapiPair>> {
-    use payport_alipay_mapi::{AlipayMapiGateway, MapiConfig, MapiMode, Md5Key};
+    use payport_alipay_mapi::{MapiConfig, MapiMode, Md5Key};
     use payport_alipay_sim::config::{DEV_MD5_KEY, DEV_PARTNER, DEV_SELLER_EMAIL};
     let mapi = &config.mapi;
     let sim = config.is_simulator();
@@ -96,7 +97,7 @@ fn mapi_gateways(
         .or_else(|| sim.then(|| DEV_SELLER_EMAIL.to_owned()));
     mapi_config.connect_timeout = Duration::from_millis(config.alipay.connect_timeout_ms);
     mapi_config.timeout = Duration::from_millis(config.alipay.timeout_ms);
-    let build = |mode| -> anyhow::Result<Arc<dyn RefundGateway>> {
+    let build = |mode| -> anyhow::Result<Arc<AlipayMapiGateway>> {
         let gateway = AlipayMapiGateway::new(mapi_config.clone(), mode, clock.clone())
             .context("mapi settings")?
             .with_exchange_log(Arc::new(store.clone()));
@@ -106,6 +107,23 @@ fn mapi_gateways(
         build(MapiMode::NoPassword)?,
         build(MapiMode::Password)?,
     )))
+}
+
+/// Each refund route with the capabilities its gateway has: OpenAPI sends and
+/// queries; the legacy gateways send and batch, have no query, and share one verifier
+/// of `batch_refund_notify`.
+fn refund_gateways(openapi: &AlipayOpenApiGateway, mapi: Option<MapiPair>) -> RefundGateways {
+    let openapi = Arc::new(openapi.clone());
+    let mut gateways = RefundGateways {
+        openapi: Some(RefundRoute::new(openapi.clone()).with_query(openapi)),
+        ..RefundGateways::default()
+    };
+    if let Some((nopwd, pwd)) = mapi {
+        gateways.mapi_nopwd = Some(RefundRoute::new(nopwd.clone()).with_batches(nopwd.clone()));
+        gateways.mapi_pwd = Some(RefundRoute::new(pwd.clone()).with_batches(pwd));
+        gateways.notifications = Some(nopwd);
+    }
+    gateways
 }
 
 /// Builds the application from the configuration; `public_url` is where Alipay can
@@ -194,15 +212,8 @@ pub async fn wire(config: &Config, public_url: &str) -> anyhow::Result<Wired> {
     } else {
         None
     };
-    let (mapi_nopwd, mapi_pwd) = match mapi_gateways(config, public_url, &clock, &store)? {
-        Some((nopwd, pwd)) => (Some(nopwd), Some(pwd)),
-        None => (None, None),
-    };
-    let refund_gateways = RefundGateways {
-        openapi: Some(Arc::new(gateway.clone()) as Arc<dyn RefundGateway>),
-        mapi_nopwd,
-        mapi_pwd,
-    };
+    let mapi = mapi_gateways(config, public_url, &clock, &store)?;
+    let refund_gateways = refund_gateways(&gateway, mapi);
     let default_gateway = RefundGatewayKind::parse(&config.refunds.default_gateway)
         .context("refunds.default_gateway must be openapi, mapi_nopwd or mapi_pwd")?;
     let mut settings = Settings::new(MerchantIdentity { app_id, seller_id });
