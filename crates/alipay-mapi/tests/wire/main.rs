@@ -321,6 +321,8 @@ async fn no_trade_no_is_a_config_error_and_nothing_is_sent() {
 }
 
 #[tokio::test]
+// The explicit `&probe` is what lets autoref fall back to `NotQueryable`.
+#[allow(clippy::needless_borrow)]
 async fn there_is_no_refund_query() {
     // The legacy gateway has no refund query, so it does not implement `RefundQuery`
     // (its refunds wait for batch_refund_notify). Autoref picks `Queryable` only for a

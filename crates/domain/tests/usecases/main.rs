@@ -2,6 +2,9 @@
 //! in-memory store with the real reservation rule; a property test of the refund
 //! invariant.
 
+// Helpers outside `#[test]` fns unwrap too; in tests an unwrap is the assertion.
+#![allow(clippy::unwrap_used)]
+
 mod invariants;
 mod notifications;
 mod orders;
