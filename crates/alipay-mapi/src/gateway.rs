@@ -1,13 +1,17 @@
-//! `AlipayMapiGateway`: the domain's `RefundGateway` over the legacy services.
+//! `AlipayMapiGateway`: the domain's refund ports over the legacy services.
 //!
-//! - Password mode: `submit_refund` builds and signs the batch and returns the
+//! - [`RefundSubmitter`], password mode: builds and signs the batch and returns the
 //!   operator's auto-submitting form (`AwaitingOperator`); nothing is sent.
-//! - No-password mode: it POSTs the batch and maps the XML answer (see
-//!   [`crate::answer`]); `Accepted` leaves the refund processing until the notify.
-//! - Either mode verifies `batch_refund_notify`: MD5 first, then the content, then
-//!   `notify_verify` at the gateway; only then is anything in it believed.
-//! - There is no refund query on this gateway (PROTOCOL C), so `query_refund` is
-//!   always `Unknown`.
+//! - [`RefundSubmitter`], no-password mode: POSTs the batch and maps the XML answer
+//!   (see [`crate::answer`]); `Accepted` leaves the refund processing until the notify.
+//! - [`RefundBatches`]: fresh batch numbers, and several refunds as one batch (the
+//!   operator's batch in password mode).
+//! - [`RefundNotificationVerifier`], either mode: verifies `batch_refund_notify`: MD5
+//!   first, then the content, then `notify_verify` at the gateway; only then is
+//!   anything in it believed.
+//!
+//! There is no refund query on this gateway (PROTOCOL C), so it implements no
+//! `RefundQuery`: its refunds wait for the notification.
 //!
 //! A refund that already carries a `batch_no` is re-sent under that number, never a
 //! new one, so Alipay can refuse it as a duplicate rather than refund it twice.
@@ -16,8 +20,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use payport_domain::ports::{
-    Clock, ExchangeLog, IncomingNotification, RefundGateway, RefundLookup, RefundNotice,
-    RefundSubmission, RefundSubmitted,
+    Clock, ExchangeLog, IncomingNotification, RefundBatches, RefundNotice,
+    RefundNotificationVerifier, RefundSubmission, RefundSubmitted, RefundSubmitter,
 };
 use payport_domain::{BatchNo, GatewayError};
 
@@ -30,7 +34,8 @@ use crate::md5;
 use crate::notify::BatchRefundNotify;
 use crate::request::{auto_submit_form, post_url, refund_request};
 
-/// Implements [`RefundGateway`] for one partner in one [`MapiMode`].
+/// Implements [`RefundSubmitter`], [`RefundBatches`] and [`RefundNotificationVerifier`]
+/// for one partner in one [`MapiMode`].
 pub struct AlipayMapiGateway {
     config: MapiConfig,
     mode: MapiMode,
@@ -80,14 +85,6 @@ impl AlipayMapiGateway {
         &self.config
     }
 
-    /// A batch number never used before, dated today in Beijing.
-    ///
-    /// # Errors
-    /// `Config` when the number source fails.
-    pub fn next_batch_no(&self) -> Result<BatchNo, GatewayError> {
-        self.batch_nos.next_batch_no(self.clock.now())
-    }
-
     /// The batch `batch_no` with these refunds, dated now: one refund, or several
     /// approved refunds an operator sends together.
     ///
@@ -101,7 +98,7 @@ impl AlipayMapiGateway {
     /// `resent` says whether this batch_no was handed to Alipay before.
     ///
     /// # Errors
-    /// As [`RefundGateway::submit_refund`].
+    /// As [`RefundSubmitter::submit_refund`].
     pub async fn submit_batch(
         &self,
         batch: &Batch,
@@ -192,16 +189,7 @@ fn config_error(e: BatchError) -> GatewayError {
 }
 
 #[async_trait]
-impl RefundGateway for AlipayMapiGateway {
-    /// Results come back by batch: the domain keeps the number before sending.
-    fn next_batch_no(&self) -> Result<Option<BatchNo>, GatewayError> {
-        match self.mode {
-            // The password flow sends nothing; its batch comes with the operator form.
-            MapiMode::Password => Ok(None),
-            MapiMode::NoPassword => self.batch_nos.next_batch_no(self.clock.now()).map(Some),
-        }
-    }
-
+impl RefundSubmitter for AlipayMapiGateway {
     async fn submit_refund(
         &self,
         refund: &RefundSubmission,
@@ -219,6 +207,14 @@ impl RefundGateway for AlipayMapiGateway {
             out_request_no: Some(refund.out_request_no.as_str()),
         };
         self.submit(&batch, resent, context).await
+    }
+}
+
+#[async_trait]
+impl RefundBatches for AlipayMapiGateway {
+    /// A batch number never used before, dated today in Beijing.
+    fn next_batch_no(&self) -> Result<BatchNo, GatewayError> {
+        self.batch_nos.next_batch_no(self.clock.now())
     }
 
     async fn submit_batch(
@@ -239,13 +235,10 @@ impl RefundGateway for AlipayMapiGateway {
         };
         self.submit(&batch, false, context).await
     }
+}
 
-    async fn query_refund(&self, _refund: &RefundSubmission) -> Result<RefundLookup, GatewayError> {
-        Err(GatewayError::Unknown(
-            "the legacy gateway has no refund query; wait for batch_refund_notify".into(),
-        ))
-    }
-
+#[async_trait]
+impl RefundNotificationVerifier for AlipayMapiGateway {
     async fn verify_refund_notification(
         &self,
         notification: &IncomingNotification,

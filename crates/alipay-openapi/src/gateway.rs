@@ -1,4 +1,5 @@
-//! `AlipayOpenApiGateway`: the domain's payment and refund ports over gateway.do.
+//! `AlipayOpenApiGateway`: the domain's payment and refund ports over gateway.do
+//! (payments in `payments`, refund sending and querying in `refunds`).
 
 use std::sync::Arc;
 
@@ -7,8 +8,9 @@ use serde_json::json;
 
 use crate::client::{Call, Client};
 
-/// Implements [`payport_domain::ports::PaymentGateway`] and
-/// [`payport_domain::ports::RefundGateway`]. Cheap to clone.
+/// Implements [`payport_domain::ports::PaymentGateway`],
+/// [`payport_domain::ports::RefundSubmitter`] and [`payport_domain::ports::RefundQuery`].
+/// Cheap to clone.
 #[derive(Clone)]
 pub struct AlipayOpenApiGateway {
     pub(crate) client: Arc<Client>,

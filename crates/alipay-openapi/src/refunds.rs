@@ -1,4 +1,7 @@
-//! The refund port: `alipay.trade.refund` and `alipay.trade.fastpay.refund.query`.
+//! The refund ports: [`RefundSubmitter`] over `alipay.trade.refund` and
+//! [`RefundQuery`] over `alipay.trade.fastpay.refund.query`. OpenAPI has no batches,
+//! and its refund results arrive inside trade notifications (the payment port), so
+//! it implements no other refund capability.
 //!
 //! A refund always carries its `out_request_no`, so a resend after an unknown outcome
 //! is deduplicated by Alipay. `fund_change=Y` is the only proof of money moving;
@@ -7,8 +10,7 @@
 use async_trait::async_trait;
 use payport_domain::alipay::AlipayRefundStatus;
 use payport_domain::ports::{
-    IncomingNotification, RefundGateway, RefundLookup, RefundNotice, RefundSubmission,
-    RefundSubmitted,
+    RefundLookup, RefundQuery, RefundSubmission, RefundSubmitted, RefundSubmitter,
 };
 use payport_domain::refund::RefundSuccess;
 use payport_domain::{Amount, GatewayError};
@@ -37,12 +39,7 @@ fn refund_biz(refund: &RefundSubmission) -> Value {
 }
 
 #[async_trait]
-impl RefundGateway for AlipayOpenApiGateway {
-    /// Refund results come back per out_request_no, not by batch.
-    fn next_batch_no(&self) -> Result<Option<payport_domain::BatchNo>, GatewayError> {
-        Ok(None)
-    }
-
+impl RefundSubmitter for AlipayOpenApiGateway {
     async fn submit_refund(
         &self,
         refund: &RefundSubmission,
@@ -68,16 +65,10 @@ impl RefundGateway for AlipayOpenApiGateway {
             ))),
         }
     }
+}
 
-    async fn submit_batch(
-        &self,
-        _refunds: &[RefundSubmission],
-    ) -> Result<RefundSubmitted, GatewayError> {
-        Err(GatewayError::Config(
-            "alipay.trade.refund has no batches: send each refund on its own".into(),
-        ))
-    }
-
+#[async_trait]
+impl RefundQuery for AlipayOpenApiGateway {
     async fn query_refund(&self, refund: &RefundSubmission) -> Result<RefundLookup, GatewayError> {
         let mut biz = json!({
             "out_trade_no": refund.out_trade_no.as_str(),
@@ -117,14 +108,5 @@ impl RefundGateway for AlipayOpenApiGateway {
                 }))
             }
         }
-    }
-
-    async fn verify_refund_notification(
-        &self,
-        _notification: &IncomingNotification,
-    ) -> Result<RefundNotice, GatewayError> {
-        Err(GatewayError::Config(
-            "OpenAPI refund results arrive inside trade notifications (out_biz_no)".into(),
-        ))
     }
 }

@@ -1,15 +1,12 @@
-//! A refund gateway of the program's own: a decorator around another one (here the
-//! built-in Alipay OpenAPI gateway) that keeps an audit trail of every refund it is
+//! A refund gateway of the program's own: a decorator around another one's sending
+//! capability (here the built-in Alipay OpenAPI gateway's) that keeps an audit trail of every refund it is
 //! asked to send, and refuses, definitively, any single refund above a limit.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use payport_domain::ports::{
-    IncomingNotification, RefundGateway, RefundLookup, RefundNotice, RefundSubmission,
-    RefundSubmitted,
-};
-use payport_domain::{Amount, BatchNo, GatewayError, GatewayFailure, OutTradeNo, RefundId};
+use payport_domain::ports::{RefundSubmission, RefundSubmitted, RefundSubmitter};
+use payport_domain::{Amount, GatewayError, GatewayFailure, OutTradeNo, RefundId};
 
 /// The code a refund refused by the limit fails with (its `failure.code`).
 pub const OVER_LIMIT: &str = "EXAMPLE_REFUND_OVER_LIMIT";
@@ -28,13 +25,13 @@ pub struct AuditEntry {
 pub type AuditTrail = Arc<Mutex<Vec<AuditEntry>>>;
 
 pub struct AuditedRefunds {
-    inner: Arc<dyn RefundGateway>,
+    inner: Arc<dyn RefundSubmitter>,
     trail: AuditTrail,
     limit: Amount,
 }
 
 impl AuditedRefunds {
-    pub fn new(inner: Arc<dyn RefundGateway>, trail: AuditTrail, limit: Amount) -> Self {
+    pub fn new(inner: Arc<dyn RefundSubmitter>, trail: AuditTrail, limit: Amount) -> Self {
         AuditedRefunds {
             inner,
             trail,
@@ -78,12 +75,10 @@ impl AuditedRefunds {
     }
 }
 
+/// Only sending is decorated: the route keeps the inner gateway's refund query, which
+/// sends no money and needs no audit.
 #[async_trait]
-impl RefundGateway for AuditedRefunds {
-    fn next_batch_no(&self) -> Result<Option<BatchNo>, GatewayError> {
-        self.inner.next_batch_no()
-    }
-
+impl RefundSubmitter for AuditedRefunds {
     async fn submit_refund(
         &self,
         refund: &RefundSubmission,
@@ -92,30 +87,5 @@ impl RefundGateway for AuditedRefunds {
         let result = self.inner.submit_refund(refund).await;
         self.record(refund, Self::outcome(&result));
         result
-    }
-
-    async fn submit_batch(
-        &self,
-        refunds: &[RefundSubmission],
-    ) -> Result<RefundSubmitted, GatewayError> {
-        for refund in refunds {
-            self.check(refund)?;
-        }
-        let result = self.inner.submit_batch(refunds).await;
-        for refund in refunds {
-            self.record(refund, Self::outcome(&result));
-        }
-        result
-    }
-
-    async fn query_refund(&self, refund: &RefundSubmission) -> Result<RefundLookup, GatewayError> {
-        self.inner.query_refund(refund).await
-    }
-
-    async fn verify_refund_notification(
-        &self,
-        notification: &IncomingNotification,
-    ) -> Result<RefundNotice, GatewayError> {
-        self.inner.verify_refund_notification(notification).await
     }
 }

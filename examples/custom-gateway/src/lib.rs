@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use payport_domain::ports::RefundGateway;
 use payport_domain::Amount;
 use payport_server::config::Config;
 use payport_server::state::Wired;
@@ -52,8 +51,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     Payport::builder(config)
         .map_refund_gateways(move |mut gateways| {
-            gateways.openapi = gateways.openapi.map(|alipay| {
-                Arc::new(AuditedRefunds::new(alipay, trail, limit)) as Arc<dyn RefundGateway>
+            gateways.openapi = gateways.openapi.map(|mut alipay| {
+                alipay.submit = Arc::new(AuditedRefunds::new(alipay.submit, trail, limit));
+                alipay
             });
             gateways
         })

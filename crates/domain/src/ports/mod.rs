@@ -6,12 +6,14 @@
 
 mod gateway;
 mod idempotency;
+mod refund_gateway;
 mod store;
 mod system;
 mod work;
 
 pub use gateway::*;
 pub use idempotency::*;
+pub use refund_gateway::*;
 pub use store::*;
 pub use system::*;
 pub use work::*;

@@ -2,21 +2,24 @@
 //!
 //! - [`Orders`]: create, start payment, sync with Alipay, close.
 //! - [`Refunds`]: request (reserve → policy → submit or wait), approve, reject, submit,
-//!   sync, and apply refund results from notifications.
+//!   sync (`refunds`); settle them from answers, queries and notifications (`settle`);
+//!   the operator's legacy batch (`operator_batch`).
 //! - [`Notifications`]: trade notifications, returns, legacy refund notifications.
+//!
+//! Helpers they share (loading and saving orders, input checks) live in `shared`.
 //!
 //! Gateway outcomes follow PROTOCOL.md section C: a rejection is final; an unknown
 //! outcome leaves a refund `processing`, to be queried or re-sent with the same
-//! out_request_no, never a new one.
+//! out_request_no, never a new one; where the gateway has no refund query (legacy
+//! mapi), it waits for Alipay's notification.
 
 mod error;
 mod notifications;
+mod operator_batch;
 mod orders;
-mod refund_results;
 mod refunds;
-
-#[cfg(test)]
-mod tests;
+mod settle;
+mod shared;
 
 use std::future::Future;
 use std::sync::Arc;

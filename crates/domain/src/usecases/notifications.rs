@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use super::orders::{apply_trade_status, load_order, Orders};
+use super::orders::Orders;
+use super::shared::{apply_trade_status, load_order, save_order};
 use super::{retry_on_conflict, Ports, Refunds, ServiceError, Settings};
 use crate::ids::{OutRequestNo, OutTradeNo};
 use crate::order::{Order, PaymentConfirmation};
@@ -115,15 +116,15 @@ impl Notifications {
     ///
     /// # Errors
     /// `NotificationRefused` when it does not verify (MD5 and `notify_verify`);
-    /// `GatewayNotConfigured` without a mapi gateway.
+    /// `GatewayNotConfigured` without a refund notification verifier (no mapi gateway).
     pub async fn handle_refund_notification(
         &self,
         incoming: &IncomingNotification,
     ) -> Result<NotificationHandled, ServiceError> {
-        let gateway = self.ports.refund_gateways.mapi_notifications().ok_or(
+        let verifier = self.ports.refund_gateways.notifications.as_ref().ok_or(
             ServiceError::GatewayNotConfigured(crate::refund::RefundGatewayKind::MapiNoPwd),
         )?;
-        let notice = gateway
+        let notice = verifier
             .verify_refund_notification(incoming)
             .await
             .map_err(|e| ServiceError::NotificationRefused(e.to_string()))?;
@@ -201,7 +202,7 @@ impl Notifications {
                 buyer_logon_id: notice.buyer_logon_id.clone(),
             };
             if apply_trade_status(&mut order, notice.trade_status, payment, now)? {
-                super::orders::save_order(&self.ports, &mut order).await?;
+                save_order(&self.ports, &mut order).await?;
             }
             Ok(())
         })

@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
+use super::shared::{
+    apply_trade_status, bad_cursor, check_text, check_url, load_order, save_order,
+};
 use super::{retry_on_conflict, Ports, ServiceError, Settings};
-use crate::alipay::AlipayTradeStatus;
 use crate::error::{RepoError, TransitionError};
 use crate::ids::OutTradeNo;
 use crate::money::Amount;
@@ -208,104 +210,4 @@ impl Orders {
         })
         .await
     }
-}
-
-/// Applies an Alipay trade status to the order. Returns whether the order changed.
-pub(super) fn apply_trade_status(
-    order: &mut Order,
-    status: AlipayTradeStatus,
-    payment: PaymentConfirmation,
-    now: DateTime<Utc>,
-) -> Result<bool, ServiceError> {
-    let before = order.status;
-    match status {
-        AlipayTradeStatus::WaitBuyerPay => return Ok(false),
-        AlipayTradeStatus::TradeSuccess => {
-            order.confirm_payment(payment, now)?;
-        }
-        AlipayTradeStatus::TradeFinished => {
-            order.confirm_payment(payment, now)?;
-            order.finish(now)?;
-        }
-        // After a payment, TRADE_CLOSED means fully refunded: that is learned from the
-        // refunds themselves, never inferred here.
-        AlipayTradeStatus::TradeClosed => {
-            if order.status == OrderStatus::Pending {
-                order.close(now)?;
-            }
-        }
-    }
-    Ok(order.status != before)
-}
-
-pub(super) async fn load_order(
-    ports: &Ports,
-    out_trade_no: &OutTradeNo,
-) -> Result<Order, ServiceError> {
-    ports
-        .orders
-        .get(out_trade_no)
-        .await?
-        .ok_or_else(|| ServiceError::OrderNotFound(out_trade_no.clone()))
-}
-
-/// Saves conditionally on the version read, then tracks the stored version.
-pub(super) async fn save_order(ports: &Ports, order: &mut Order) -> Result<(), ServiceError> {
-    ports.orders.update(order).await?;
-    order.version += 1;
-    Ok(())
-}
-
-/// The buyer's browser is sent to these URLs: only absolute http(s) URLs, so that a
-/// `javascript:` or `data:` URL can never be redirected to.
-fn check_url(field: &str, url: &str) -> Result<(), ServiceError> {
-    const MAX_URL: usize = 1024;
-    let scheme_ok = ["https://", "http://"].iter().any(|p| {
-        url.get(..p.len())
-            .is_some_and(|s| s.eq_ignore_ascii_case(p))
-            && url.len() > p.len()
-    });
-    if !scheme_ok || url.len() > MAX_URL || url.chars().any(|c| c.is_control() || c.is_whitespace())
-    {
-        return Err(ServiceError::Validation(format!(
-            "{field} must be an absolute http(s) URL of at most {MAX_URL} characters"
-        )));
-    }
-    Ok(())
-}
-
-/// A store answers NotFound for a page cursor it did not issue: the caller's mistake.
-pub(super) fn bad_cursor(e: RepoError) -> ServiceError {
-    match e {
-        RepoError::NotFound(what) => {
-            ServiceError::Validation(format!("cursor is not one payport issued ({what})"))
-        }
-        other => other.into(),
-    }
-}
-
-/// Free text that goes to Alipay: not blank (when required), not too long, no control
-/// characters (they break signatures and forms).
-pub(super) fn check_text(
-    field: &str,
-    value: &str,
-    max_chars: usize,
-    required: bool,
-) -> Result<(), ServiceError> {
-    if required && value.trim().is_empty() {
-        return Err(ServiceError::Validation(format!(
-            "{field} must not be empty"
-        )));
-    }
-    if value.chars().count() > max_chars {
-        return Err(ServiceError::Validation(format!(
-            "{field} must be at most {max_chars} characters"
-        )));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(ServiceError::Validation(format!(
-            "{field} must not contain control characters"
-        )));
-    }
-    Ok(())
 }

@@ -1,17 +1,19 @@
 //! Refund use cases: request, approve, reject, submit, sync.
+//!
+//! `impl Refunds` continues in `settle` (recording what Alipay answered or notified)
+//! and `operator_batch` (legacy password-flow batches). One request reads the order
+//! once and hands it down to sending and settling.
 
 use std::sync::Arc;
 
-use super::orders::{check_text, load_order};
+use super::shared::{bad_cursor, check_text, load_order};
 use super::{Ports, ServiceError, Settings};
-use crate::error::GatewayError;
 use crate::ids::{OutRequestNo, OutTradeNo, RefundId};
 use crate::money::Amount;
-use crate::order::OrderStatus;
+use crate::order::{Order, OrderStatus};
 use crate::policy::ReservationRefused;
 use crate::ports::{
-    Page, RefundFilter, RefundGateway, RefundLookup, RefundSubmission, RefundSubmitted,
-    ReserveError,
+    Page, RefundFilter, RefundLookup, RefundRoute, RefundSubmission, RefundSubmitted, ReserveError,
 };
 use crate::refund::{NewRefund, Refund, RefundGatewayKind, RefundStatus};
 
@@ -54,7 +56,7 @@ impl Refunds {
         }
         let policy = &self.settings.refund_policy;
         let gateway = request.gateway.unwrap_or(policy.default_gateway);
-        self.gateway(gateway)?;
+        let route = self.route(gateway)?.clone();
         let order = load_order(&self.ports, &request.out_trade_no).await?;
         // A retry of a request whose answer was lost must get that refund back, even
         // when the order has since become refunded or finished, or the window closed.
@@ -115,7 +117,7 @@ impl Refunds {
             Err(ReserveError::Repo(e)) => return Err(e.into()),
         };
         if refund.status == RefundStatus::Approved {
-            self.submit(refund).await
+            self.send(&route, refund, order).await
         } else {
             Ok(refund)
         }
@@ -144,11 +146,7 @@ impl Refunds {
     /// # Errors
     /// `Validation` for a cursor payport did not issue; `Storage`.
     pub async fn list(&self, filter: &RefundFilter) -> Result<Page<Refund>, ServiceError> {
-        self.ports
-            .refunds
-            .list(filter)
-            .await
-            .map_err(super::orders::bad_cursor)
+        self.ports.refunds.list(filter).await.map_err(bad_cursor)
     }
 
     /// An operator approves a refund; it is sent at once.
@@ -185,13 +183,24 @@ impl Refunds {
     /// # Errors
     /// `InvalidState` unless approved; `Conflict` when another process is sending it.
     /// Gateway trouble is not an error: it is recorded on the refund.
-    pub async fn submit(&self, mut refund: Refund) -> Result<Refund, ServiceError> {
-        let gateway = self.gateway(refund.gateway)?.clone();
-        let mut submission = self.submission(&refund).await?;
+    pub async fn submit(&self, refund: Refund) -> Result<Refund, ServiceError> {
+        let route = self.route(refund.gateway)?.clone();
+        let order = load_order(&self.ports, &refund.out_trade_no).await?;
+        self.send(&route, refund, order).await
+    }
+
+    /// [`Refunds::submit`] with the refund's order as the caller already read it.
+    async fn send(
+        &self,
+        route: &RefundRoute,
+        mut refund: Refund,
+        order: Order,
+    ) -> Result<Refund, ServiceError> {
+        let mut submission = submission(&refund, &order);
         let now = self.ports.clock.now();
         if refund.gateway == RefundGatewayKind::MapiPwd {
             // Building the operator's form sends nothing: no `processing` step.
-            return match gateway.submit_refund(&submission).await {
+            return match route.submit.submit_refund(&submission).await {
                 Ok(RefundSubmitted::AwaitingOperator {
                     batch_no,
                     form_html,
@@ -206,96 +215,22 @@ impl Refunds {
                 Err(e) => Err(e.into()),
             };
         }
-        if refund.batch_no.is_none() {
-            if let Some(batch_no) = gateway.next_batch_no()? {
-                refund.batch_no = Some(batch_no.clone());
-                submission.batch_no = Some(batch_no);
-            }
+        if let (None, Some(batches)) = (&refund.batch_no, &route.batches) {
+            let batch_no = batches.next_batch_no()?;
+            refund.batch_no = Some(batch_no.clone());
+            submission.batch_no = Some(batch_no);
         }
-        // Saved with its batch number before the call: see `next_batch_no`.
+        // Saved with its batch number before the call: see `RefundBatches::next_batch_no`.
         refund.start_submission(now)?;
         self.save(&mut refund).await?;
-        let outcome = gateway.submit_refund(&submission).await;
-        self.apply_submit_outcome(refund, outcome).await
+        let outcome = route.submit.submit_refund(&submission).await;
+        self.apply_submit_outcome(refund, order, outcome).await
     }
 
-    /// An operator sends several legacy password-flow refunds (`mapi_pwd`, pending
-    /// approval or approved) as ONE batch: they are approved, and all move to
-    /// `awaiting_operator` with the same batch and form in one transaction, so a form
-    /// never covers a refund payport has not recorded. Nothing is sent to Alipay here.
-    ///
-    /// # Errors
-    /// `Validation` for an empty list, other gateways, or two refunds of one order
-    /// (a trade appears once per batch); `InvalidState` for refunds past approval;
-    /// `Conflict` if one changed meanwhile. Nothing changes on error.
-    pub async fn batch_for_operator(&self, ids: &[RefundId]) -> Result<Vec<Refund>, ServiceError> {
-        const MAX_BATCH: usize = 1000;
-        if ids.is_empty() || ids.len() > MAX_BATCH {
-            return Err(ServiceError::Validation(format!(
-                "a batch holds 1 to {MAX_BATCH} refunds"
-            )));
-        }
-        let gateway = self.gateway(RefundGatewayKind::MapiPwd)?.clone();
-        let mut refunds = Vec::with_capacity(ids.len());
-        let mut submissions = Vec::with_capacity(ids.len());
-        for id in ids {
-            let refund = self.get(id).await?;
-            if refund.gateway != RefundGatewayKind::MapiPwd {
-                return Err(ServiceError::Validation(format!(
-                    "refund {id} goes through {}; only mapi_pwd refunds are batched",
-                    refund.gateway.as_str()
-                )));
-            }
-            if !matches!(
-                refund.status,
-                RefundStatus::PendingApproval | RefundStatus::Approved
-            ) {
-                return Err(crate::error::TransitionError::new(
-                    "refund",
-                    refund.status.as_str(),
-                    "put in an operator batch",
-                )
-                .into());
-            }
-            if refunds
-                .iter()
-                .any(|r: &Refund| r.out_trade_no == refund.out_trade_no)
-            {
-                return Err(ServiceError::Validation(format!(
-                    "order {} appears twice; a trade can be in a batch once",
-                    refund.out_trade_no
-                )));
-            }
-            submissions.push(self.submission(&refund).await?);
-            refunds.push(refund);
-        }
-        let (batch_no, form_html) = match gateway.submit_batch(&submissions).await? {
-            RefundSubmitted::AwaitingOperator {
-                batch_no,
-                form_html,
-            } => (batch_no, form_html),
-            other => {
-                return Err(ServiceError::GatewayDataMismatch(format!(
-                    "the password flow answered {other:?} instead of a form"
-                )))
-            }
-        };
-        let now = self.ports.clock.now();
-        for refund in &mut refunds {
-            if refund.status == RefundStatus::PendingApproval {
-                refund.approve(now)?;
-            }
-            refund.await_operator(batch_no.clone(), form_html.clone(), now)?;
-        }
-        self.ports.refunds.update_all(&refunds).await?;
-        for refund in &mut refunds {
-            refund.version += 1;
-        }
-        Ok(refunds)
-    }
-
-    /// Finds out what happened to a refund: sends it if approved, asks Alipay if
-    /// processing, and re-sends it with the SAME out_request_no if Alipay never got it.
+    /// Finds out what happened to a refund: sends it if approved; if processing, asks
+    /// Alipay where the gateway has a refund query, and re-sends it with the SAME
+    /// out_request_no if Alipay never got it; where it has none, keeps waiting for
+    /// Alipay's notification.
     ///
     /// # Errors
     /// `RefundNotFound`; storage errors. Gateway trouble is recorded on the refund.
@@ -310,128 +245,51 @@ impl Refunds {
             | RefundStatus::Succeeded
             | RefundStatus::Failed => return Ok(refund),
         }
-        let gateway = self.gateway(refund.gateway)?.clone();
-        let submission = self.submission(&refund).await?;
-        match gateway.query_refund(&submission).await {
-            Ok(RefundLookup::Succeeded(success)) => self.complete(refund, success).await,
+        let route = self.route(refund.gateway)?.clone();
+        let Some(query) = &route.query else {
+            return self.wait_for_notification(refund).await;
+        };
+        let order = load_order(&self.ports, &refund.out_trade_no).await?;
+        let submission = submission(&refund, &order);
+        match query.query_refund(&submission).await {
+            Ok(RefundLookup::Succeeded(success)) => {
+                self.complete(refund, Some(order), success).await
+            }
             Ok(RefundLookup::NotRefunded) => {
                 refund.start_resubmission(self.ports.clock.now())?;
                 self.save(&mut refund).await?;
-                let outcome = gateway.submit_refund(&submission).await;
-                self.apply_submit_outcome(refund, outcome).await
+                let outcome = route.submit.submit_refund(&submission).await;
+                self.apply_submit_outcome(refund, order, outcome).await
             }
             // A failed query says nothing about the refund itself: it stays unknown
             // (unless another path settled it meanwhile).
-            Err(e) => {
-                let refund_id = refund.refund_id.clone();
-                match self.still_unknown(refund, &e).await {
-                    Err(ServiceError::Conflict) => self.get(&refund_id).await,
-                    other => other,
-                }
-            }
+            Err(e) => self.unknown_unless_settled(refund, e.to_string()).await,
         }
     }
 
-    /// Records what the gateway answered. A conflicting save means another path (a
-    /// notification, another sync) recorded the outcome while the call was under way:
-    /// what is stored then is the answer, not an error.
-    async fn apply_submit_outcome(
-        &self,
-        refund: Refund,
-        outcome: Result<RefundSubmitted, GatewayError>,
-    ) -> Result<Refund, ServiceError> {
-        let refund_id = refund.refund_id.clone();
-        match self.record_submit_outcome(refund, outcome).await {
-            Err(ServiceError::Conflict) => self.get(&refund_id).await,
-            other => other,
-        }
-    }
-
-    async fn record_submit_outcome(
-        &self,
-        mut refund: Refund,
-        outcome: Result<RefundSubmitted, GatewayError>,
-    ) -> Result<Refund, ServiceError> {
-        match outcome {
-            Ok(RefundSubmitted::Succeeded(success)) => self.complete(refund, success).await,
-            Ok(RefundSubmitted::Accepted { batch_no }) => {
-                let now = self.ports.clock.now();
-                refund.batch_no = batch_no.or(refund.batch_no);
-                refund.outcome_unknown(
-                    "accepted by the gateway; waiting for its notification".into(),
-                    now + self.settings.refund_sync_delay,
-                    now,
-                )?;
-                self.save(&mut refund).await?;
-                Ok(refund)
-            }
-            Ok(RefundSubmitted::AwaitingOperator { .. }) => {
-                let e = GatewayError::Unknown("unexpected operator form for a sent refund".into());
-                self.still_unknown(refund, &e).await
-            }
-            Err(GatewayError::Rejected(failure)) => {
-                refund.fail(failure, self.ports.clock.now())?;
-                self.save(&mut refund).await?;
-                Ok(refund)
-            }
-            Err(
-                e @ (GatewayError::Unknown(_)
-                | GatewayError::BadSignature(_)
-                | GatewayError::Config(_)),
-            ) => self.still_unknown(refund, &e).await,
-        }
-    }
-
-    async fn still_unknown(
-        &self,
-        mut refund: Refund,
-        error: &GatewayError,
-    ) -> Result<Refund, ServiceError> {
-        let now = self.ports.clock.now();
-        let ask_again_at = now + self.ask_again_after(&refund, now);
-        refund.outcome_unknown(error.to_string(), ask_again_at, now)?;
-        self.save(&mut refund).await?;
-        Ok(refund)
-    }
-
-    /// First after `refund_sync_delay` (Alipay: query at least 10 s after refunding),
-    /// then half the time since it was sent, at most an hour: a refund whose answer
-    /// only a notification can bring (legacy mapi has no query) is not asked about
-    /// every few seconds forever.
-    fn ask_again_after(
-        &self,
-        refund: &Refund,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> chrono::Duration {
-        let first = self.settings.refund_sync_delay;
-        let cap = chrono::Duration::hours(1).max(first);
-        let since_sent = now - refund.submitted_at.unwrap_or(now);
-        (since_sent / 2).max(first).min(cap)
-    }
-
-    fn gateway(&self, kind: RefundGatewayKind) -> Result<&Arc<dyn RefundGateway>, ServiceError> {
+    pub(super) fn route(&self, kind: RefundGatewayKind) -> Result<&RefundRoute, ServiceError> {
         self.ports
             .refund_gateways
             .get(kind)
             .ok_or(ServiceError::GatewayNotConfigured(kind))
     }
 
-    async fn submission(&self, refund: &Refund) -> Result<RefundSubmission, ServiceError> {
-        let order = load_order(&self.ports, &refund.out_trade_no).await?;
-        Ok(RefundSubmission {
-            refund_id: refund.refund_id.clone(),
-            out_trade_no: refund.out_trade_no.clone(),
-            trade_no: order.trade_no,
-            out_request_no: refund.out_request_no.clone(),
-            amount: refund.amount,
-            reason: refund.reason.clone(),
-            batch_no: refund.batch_no.clone(),
-        })
-    }
-
     pub(super) async fn save(&self, refund: &mut Refund) -> Result<(), ServiceError> {
         self.ports.refunds.update(refund).await?;
         refund.version += 1;
         Ok(())
+    }
+}
+
+/// The refund as sent (and re-sent, identically) to the gateway.
+pub(super) fn submission(refund: &Refund, order: &Order) -> RefundSubmission {
+    RefundSubmission {
+        refund_id: refund.refund_id.clone(),
+        out_trade_no: refund.out_trade_no.clone(),
+        trade_no: order.trade_no.clone(),
+        out_request_no: refund.out_request_no.clone(),
+        amount: refund.amount,
+        reason: refund.reason.clone(),
+        batch_no: refund.batch_no.clone(),
     }
 }

@@ -11,7 +11,7 @@ use payport_alipay_openapi::{
     AlipayOpenApiGateway, Client, OpenApiConfig, PrivateKey, PublicKey, Signer, Verifier,
 };
 use payport_alipay_sim::{SimConfig, Simulator};
-use payport_domain::ports::{Clock, ExchangeLog, RefundGateway, RefundGateways};
+use payport_domain::ports::{Clock, ExchangeLog, RefundGateways, RefundRoute};
 use payport_domain::usecases::MerchantIdentity;
 use payport_domain::{AppId, SellerId};
 use poem::endpoint::BoxEndpoint;
@@ -150,23 +150,25 @@ pub(super) fn mapi(
     )))
 }
 
-/// The built-in refund gateways by kind: the one place that knows their shape.
+/// The built-in refund gateways by kind, each with the capabilities it has: OpenAPI
+/// sends and queries; the legacy gateways send and batch, have no query, and share
+/// one verifier of `batch_refund_notify`. The one place that knows their shape.
 pub(super) fn refund_gateways(
     openapi: &AlipayOpenApiGateway,
     mapi: Option<(AlipayMapiGateway, AlipayMapiGateway)>,
 ) -> RefundGateways {
-    let (mapi_nopwd, mapi_pwd) = match mapi {
-        Some((nopwd, pwd)) => (
-            Some(Arc::new(nopwd) as Arc<dyn RefundGateway>),
-            Some(Arc::new(pwd) as Arc<dyn RefundGateway>),
-        ),
-        None => (None, None),
+    let openapi = Arc::new(openapi.clone());
+    let mut gateways = RefundGateways {
+        openapi: Some(RefundRoute::new(openapi.clone()).with_query(openapi)),
+        ..RefundGateways::default()
     };
-    RefundGateways {
-        openapi: Some(Arc::new(openapi.clone())),
-        mapi_nopwd,
-        mapi_pwd,
+    if let Some((nopwd, pwd)) = mapi {
+        let (nopwd, pwd) = (Arc::new(nopwd), Arc::new(pwd));
+        gateways.mapi_nopwd = Some(RefundRoute::new(nopwd.clone()).with_batches(nopwd.clone()));
+        gateways.mapi_pwd = Some(RefundRoute::new(pwd.clone()).with_batches(pwd));
+        gateways.notifications = Some(nopwd);
     }
+    gateways
 }
 
 /// The in-process simulator's routes, in simulator mode.

@@ -12,12 +12,12 @@ use async_trait::async_trait;
 use proptest::prelude::*;
 
 use super::support::*;
-use crate::error::GatewayError;
-use crate::money::Amount;
-use crate::policy::ApprovalPolicy;
-use crate::ports::*;
-use crate::refund::{GatewayFailure, RefundStatus, RefundSuccess};
-use crate::usecases::RefundRequest;
+use payport_domain::error::GatewayError;
+use payport_domain::money::Amount;
+use payport_domain::policy::ApprovalPolicy;
+use payport_domain::ports::*;
+use payport_domain::refund::{GatewayFailure, RefundStatus, RefundSuccess};
+use payport_domain::usecases::RefundRequest;
 
 const TOTAL_FEN: i64 = 1_000;
 
@@ -86,11 +86,7 @@ impl FakeAlipay {
 }
 
 #[async_trait]
-impl RefundGateway for FakeAlipay {
-    fn next_batch_no(&self) -> Result<Option<crate::ids::BatchNo>, GatewayError> {
-        Ok(None)
-    }
-
+impl RefundSubmitter for FakeAlipay {
     async fn submit_refund(&self, r: &RefundSubmission) -> Result<RefundSubmitted, GatewayError> {
         let mut state = self.state.lock().unwrap();
         let key = r.out_request_no.to_string();
@@ -131,11 +127,10 @@ impl RefundGateway for FakeAlipay {
             }
         }
     }
+}
 
-    async fn submit_batch(&self, _: &[RefundSubmission]) -> Result<RefundSubmitted, GatewayError> {
-        Err(GatewayError::Config("not used".into()))
-    }
-
+#[async_trait]
+impl RefundQuery for FakeAlipay {
     async fn query_refund(&self, r: &RefundSubmission) -> Result<RefundLookup, GatewayError> {
         let state = self.state.lock().unwrap();
         Ok(if state.refunded.contains_key(r.out_request_no.as_str()) {
@@ -143,13 +138,6 @@ impl RefundGateway for FakeAlipay {
         } else {
             RefundLookup::NotRefunded
         })
-    }
-
-    async fn verify_refund_notification(
-        &self,
-        _: &IncomingNotification,
-    ) -> Result<RefundNotice, GatewayError> {
-        Err(GatewayError::Config("not used".into()))
     }
 }
 
@@ -162,7 +150,7 @@ fn run(ops: Vec<Op>, script: Vec<Alipay>, approval_above_fen: i64) -> Result<(),
     h.settings.refund_policy.approval =
         ApprovalPolicy::ManualAbove(Amount::from_fen(approval_above_fen).unwrap());
     h.store.put_order(paid_order("o1", "10.00"));
-    h.openapi_override = Some(fake.clone());
+    h.openapi_override = Some(RefundRoute::new(fake.clone()).with_query(fake.clone()));
     let app = h.build();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()

@@ -3,11 +3,11 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::support::*;
-use crate::alipay::AlipayTradeStatus;
-use crate::error::{GatewayError, RepoError};
-use crate::order::OrderStatus;
-use crate::ports::*;
-use crate::usecases::{NewOrder, ServiceError};
+use payport_domain::alipay::AlipayTradeStatus;
+use payport_domain::error::{GatewayError, RepoError};
+use payport_domain::order::OrderStatus;
+use payport_domain::ports::*;
+use payport_domain::usecases::{NewOrder, ServiceError};
 
 fn new_order(subject: &str) -> NewOrder {
     NewOrder {

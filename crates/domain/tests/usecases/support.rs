@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use crate::error::RepoError;
-use crate::ids::{AppId, OutRequestNo, OutTradeNo, RefundId, SellerId, TradeNo};
-use crate::money::Amount;
-use crate::order::{Order, PaymentConfirmation};
-use crate::policy::check_reservation;
-use crate::ports::*;
-use crate::refund::{NewRefund, Refund, RefundStatus};
-use crate::usecases::{MerchantIdentity, Notifications, Orders, Ports, Refunds, Settings};
+use payport_domain::error::RepoError;
+use payport_domain::ids::{AppId, OutRequestNo, OutTradeNo, RefundId, SellerId, TradeNo};
+use payport_domain::money::Amount;
+use payport_domain::order::{Order, PaymentConfirmation};
+use payport_domain::policy::check_reservation;
+use payport_domain::ports::*;
+use payport_domain::refund::{NewRefund, Refund, RefundStatus};
+use payport_domain::usecases::{MerchantIdentity, Notifications, Orders, Ports, Refunds, Settings};
 
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 8, 0, 0).unwrap()
@@ -278,16 +278,24 @@ impl NotificationInbox for MemoryStore {
 pub struct Harness {
     pub store: Arc<MemoryStore>,
     pub payments: MockPaymentGateway,
-    pub openapi: MockRefundGateway,
-    pub mapi_nopwd: Option<MockRefundGateway>,
-    pub mapi_pwd: Option<MockRefundGateway>,
+    /// The OpenAPI route: it sends refunds and queries them.
+    pub openapi: MockRefundSubmitter,
+    pub openapi_query: MockRefundQuery,
+    /// A legacy route is configured when either of its parts is set; a part left
+    /// unset is a mock that expects nothing.
+    pub mapi_nopwd: Option<MockRefundSubmitter>,
+    pub mapi_nopwd_batches: Option<MockRefundBatches>,
+    pub mapi_pwd: Option<MockRefundSubmitter>,
+    pub mapi_pwd_batches: Option<MockRefundBatches>,
+    /// The verifier of legacy refund notifications.
+    pub refund_notifications: Option<MockRefundNotificationVerifier>,
     pub now: Arc<Mutex<DateTime<Utc>>>,
     pub settings: Settings,
     /// Replaces the store's order repository (for storage failure tests).
     pub orders_override: Option<Arc<dyn OrderRepository>>,
     pub refunds_override: Option<Arc<dyn RefundRepository>>,
-    /// Replaces the mocked OpenAPI refund gateway (for stateful fakes).
-    pub openapi_override: Option<Arc<dyn RefundGateway>>,
+    /// Replaces the mocked OpenAPI route (for stateful fakes).
+    pub openapi_override: Option<RefundRoute>,
 }
 
 pub struct Built {
@@ -310,9 +318,13 @@ impl Harness {
         Harness {
             store: Arc::new(MemoryStore::default()),
             payments: MockPaymentGateway::new(),
-            openapi: MockRefundGateway::new(),
+            openapi: MockRefundSubmitter::new(),
+            openapi_query: MockRefundQuery::new(),
             mapi_nopwd: None,
+            mapi_nopwd_batches: None,
             mapi_pwd: None,
+            mapi_pwd_batches: None,
+            refund_notifications: None,
             now: Arc::new(Mutex::new(t0())),
             settings: Settings::new(MerchantIdentity {
                 app_id: AppId::parse(APP_ID).unwrap(),
@@ -324,15 +336,17 @@ impl Harness {
         }
     }
 
-    pub fn build(mut self) -> Built {
-        // Gateways that answer per out_request_no have no batch numbers; tests that
-        // need one set their own expectation first (mockall takes the earliest match).
-        let no_batches = |g: &mut MockRefundGateway| {
-            g.expect_next_batch_no().returning(|| Ok(None));
+    pub fn build(self) -> Built {
+        let refund_gateways = RefundGateways {
+            openapi: Some(self.openapi_override.unwrap_or_else(|| {
+                RefundRoute::new(Arc::new(self.openapi)).with_query(Arc::new(self.openapi_query))
+            })),
+            mapi_nopwd: legacy_route(self.mapi_nopwd, self.mapi_nopwd_batches),
+            mapi_pwd: legacy_route(self.mapi_pwd, self.mapi_pwd_batches),
+            notifications: self
+                .refund_notifications
+                .map(|v| Arc::new(v) as Arc<dyn RefundNotificationVerifier>),
         };
-        no_batches(&mut self.openapi);
-        self.mapi_nopwd.as_mut().map(no_batches);
-        self.mapi_pwd.as_mut().map(no_batches);
         let mut clock = MockClock::new();
         let now = self.now.clone();
         clock.expect_now().returning(move || *lock(&now));
@@ -352,16 +366,7 @@ impl Harness {
             refunds: self.refunds_override.unwrap_or_else(|| self.store.clone()),
             inbox: self.store.clone(),
             payments: Arc::new(self.payments),
-            refund_gateways: RefundGateways {
-                openapi: Some(
-                    self.openapi_override
-                        .unwrap_or_else(|| Arc::new(self.openapi) as Arc<dyn RefundGateway>),
-                ),
-                mapi_nopwd: self
-                    .mapi_nopwd
-                    .map(|g| Arc::new(g) as Arc<dyn RefundGateway>),
-                mapi_pwd: self.mapi_pwd.map(|g| Arc::new(g) as Arc<dyn RefundGateway>),
-            },
+            refund_gateways,
             clock: Arc::new(clock),
             ids: Arc::new(ids),
         };
@@ -374,6 +379,21 @@ impl Harness {
             now: self.now,
         }
     }
+}
+
+/// A legacy route (no query) from its mocked parts, when any is set.
+fn legacy_route(
+    submit: Option<MockRefundSubmitter>,
+    batches: Option<MockRefundBatches>,
+) -> Option<RefundRoute> {
+    if submit.is_none() && batches.is_none() {
+        return None;
+    }
+    let route = RefundRoute::new(Arc::new(submit.unwrap_or_default()));
+    Some(match batches {
+        Some(batches) => route.with_batches(Arc::new(batches)),
+        None => route,
+    })
 }
 
 /// A pending order created at [`t0`], payable for 30 minutes.
@@ -409,8 +429,8 @@ pub fn paid_order(id: &str, total: &str) -> Order {
     order
 }
 
-pub fn rejected(sub_code: &str) -> crate::error::GatewayError {
-    crate::error::GatewayError::Rejected(crate::refund::GatewayFailure {
+pub fn rejected(sub_code: &str) -> payport_domain::error::GatewayError {
+    payport_domain::error::GatewayError::Rejected(payport_domain::refund::GatewayFailure {
         code: "40004".into(),
         sub_code: Some(sub_code.into()),
         message: "Business Failed".into(),

@@ -1,13 +1,13 @@
 use chrono::Duration;
 
 use super::support::*;
-use crate::alipay::AlipayTradeStatus;
-use crate::error::GatewayError;
-use crate::ids::{AppId, BatchNo, SellerId};
-use crate::order::OrderStatus;
-use crate::ports::*;
-use crate::refund::{GatewayFailure, RefundGatewayKind, RefundStatus, RefundSuccess};
-use crate::usecases::{NotificationHandled, RefundRequest, ServiceError};
+use payport_domain::alipay::AlipayTradeStatus;
+use payport_domain::error::GatewayError;
+use payport_domain::ids::{AppId, BatchNo, SellerId};
+use payport_domain::order::OrderStatus;
+use payport_domain::ports::*;
+use payport_domain::refund::{GatewayFailure, RefundGatewayKind, RefundStatus, RefundSuccess};
+use payport_domain::usecases::{NotificationHandled, RefundRequest, ServiceError};
 
 fn incoming(body: &str) -> IncomingNotification {
     IncomingNotification {
@@ -244,7 +244,7 @@ async fn a_refund_made_elsewhere_is_acknowledged_but_invents_nothing() {
     assert!(app.store.refund_list().is_empty());
     assert_eq!(
         app.store.order("o1").refunded_amount,
-        crate::money::Amount::ZERO
+        payport_domain::money::Amount::ZERO
     );
 }
 
@@ -347,13 +347,14 @@ async fn a_mapi_batch_notification_applies_each_line() {
     let mut h = Harness::new();
     h.store.put_order(paid_order("a", "10.00"));
     h.store.put_order(paid_order("b", "10.00"));
-    let mut nopwd = MockRefundGateway::new();
+    let mut nopwd = MockRefundSubmitter::new();
     nopwd.expect_submit_refund().returning(|_| {
         Ok(RefundSubmitted::Accepted {
             batch_no: Some(BatchNo::parse("20261121001").unwrap()),
         })
     });
-    nopwd.expect_verify_refund_notification().returning(|_| {
+    let mut verifier = MockRefundNotificationVerifier::new();
+    verifier.expect_verify_refund_notification().returning(|_| {
         Ok(RefundNotice {
             notify_id: "batch-n1".into(),
             results: vec![
@@ -373,6 +374,7 @@ async fn a_mapi_batch_notification_applies_each_line() {
         })
     });
     h.mapi_nopwd = Some(nopwd);
+    h.refund_notifications = Some(verifier);
     let app = h.build();
     for id in ["a", "b"] {
         app.refunds
@@ -401,7 +403,7 @@ async fn a_mapi_batch_notification_applies_each_line() {
     assert_eq!(app.store.order("a").refunded_amount, yuan("2.00"));
     assert_eq!(
         app.store.order("b").refunded_amount,
-        crate::money::Amount::ZERO
+        payport_domain::money::Amount::ZERO
     );
     let again = app
         .notifications
@@ -417,17 +419,19 @@ async fn a_batch_result_finds_a_refund_whose_send_was_never_answered() {
     // refund when the gateway's answer was lost (timeout, SYSTEM_ERROR after refunding).
     let mut h = Harness::new();
     h.store.put_order(paid_order("a", "10.00"));
-    let mut nopwd = MockRefundGateway::new();
-    nopwd
+    let mut batches = MockRefundBatches::new();
+    batches
         .expect_next_batch_no()
         .times(1)
-        .returning(|| Ok(Some(BatchNo::parse("20261121001").unwrap())));
+        .returning(|| Ok(BatchNo::parse("20261121001").unwrap()));
+    let mut nopwd = MockRefundSubmitter::new();
     nopwd
         .expect_submit_refund()
         .withf(|s| s.batch_no.as_ref().map(|b| b.as_str()) == Some("20261121001"))
         .times(1)
         .returning(|_| Err(GatewayError::Unknown("timeout".into())));
-    nopwd.expect_verify_refund_notification().returning(|_| {
+    let mut verifier = MockRefundNotificationVerifier::new();
+    verifier.expect_verify_refund_notification().returning(|_| {
         Ok(RefundNotice {
             notify_id: "batch-n2".into(),
             results: vec![batch_line(
@@ -437,6 +441,8 @@ async fn a_batch_result_finds_a_refund_whose_send_was_never_answered() {
         })
     });
     h.mapi_nopwd = Some(nopwd);
+    h.mapi_nopwd_batches = Some(batches);
+    h.refund_notifications = Some(verifier);
     let app = h.build();
     let refund = app
         .refunds
@@ -473,13 +479,13 @@ async fn mapi_notifications_need_a_mapi_gateway_and_a_valid_signature() {
     assert_eq!(err.code(), "GATEWAY_NOT_CONFIGURED");
 
     let mut h = Harness::new();
-    let mut pwd = MockRefundGateway::new();
-    pwd.expect_verify_refund_notification().returning(|_| {
+    let mut verifier = MockRefundNotificationVerifier::new();
+    verifier.expect_verify_refund_notification().returning(|_| {
         Err(GatewayError::BadSignature(
             "notify_verify said false".into(),
         ))
     });
-    h.mapi_pwd = Some(pwd);
+    h.refund_notifications = Some(verifier);
     let app = h.build();
     let err = app
         .notifications

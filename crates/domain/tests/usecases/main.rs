@@ -1,0 +1,12 @@
+//! Use-case tests through the public API: mocked gateways, clock and ids; an
+//! in-memory store with the real reservation rule; a property test of the refund
+//! invariant.
+
+// Helpers outside `#[test]` fns unwrap too; in tests an unwrap is the assertion.
+#![allow(clippy::unwrap_used)]
+
+mod invariants;
+mod notifications;
+mod orders;
+mod refunds;
+mod support;

@@ -1,0 +1,246 @@
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+
+use super::{paid, request, rid, succeeded};
+use crate::support::*;
+use payport_domain::error::GatewayError;
+use payport_domain::policy::ApprovalPolicy;
+use payport_domain::ports::*;
+use payport_domain::refund::{RefundGatewayKind, RefundStatus, RefundSuccess};
+
+#[tokio::test]
+async fn unknown_outcomes_stay_processing_and_are_asked_about_later() {
+    for error in [
+        GatewayError::Unknown("timeout after 15s".into()),
+        GatewayError::Unknown("ACQ.SYSTEM_ERROR".into()),
+        GatewayError::BadSignature("response signature".into()),
+        GatewayError::Config("no private key".into()),
+    ] {
+        let mut h = paid();
+        let answer = error.clone();
+        h.openapi
+            .expect_submit_refund()
+            .times(1)
+            .returning(move |_| Err(answer.clone()));
+        let app = h.build();
+        let refund = app.refunds.request(request("1.00")).await.unwrap();
+        assert_eq!(refund.status, RefundStatus::Processing);
+        assert_eq!(refund.last_error, Some(error.to_string()));
+        assert_eq!(refund.next_sync_at, Some(t0() + Duration::seconds(10)));
+        assert_eq!(
+            app.store.order("o1").refunded_amount,
+            payport_domain::money::Amount::ZERO
+        );
+    }
+}
+
+#[tokio::test]
+async fn sync_confirms_an_unknown_refund_by_query() {
+    let mut h = paid();
+    h.openapi
+        .expect_submit_refund()
+        .times(1)
+        .returning(|_| Err(GatewayError::Unknown("timeout".into())));
+    h.openapi_query
+        .expect_query_refund()
+        .withf(|s| s.out_request_no.as_str() == "rq2")
+        .times(1)
+        .returning(|_| {
+            Ok(RefundLookup::Succeeded(RefundSuccess {
+                refund_fee: Some(yuan("1.00")),
+                refunded_at: None,
+            }))
+        });
+    let app = h.build();
+    let refund = app.refunds.request(request("1.00")).await.unwrap();
+    let synced = app.refunds.sync(&refund.refund_id).await.unwrap();
+    assert_eq!(synced.status, RefundStatus::Succeeded);
+    assert_eq!(synced.attempts, 1);
+    assert_eq!(app.store.order("o1").refunded_amount, yuan("1.00"));
+}
+
+#[tokio::test]
+async fn sync_resends_with_the_same_out_request_no_when_alipay_never_got_it() {
+    let mut h = paid();
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let log = sent.clone();
+    let mut seq = mockall::Sequence::new();
+    h.openapi
+        .expect_submit_refund()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |s| {
+            log.lock().unwrap().push(s.clone());
+            Err(GatewayError::Unknown("connection reset".into()))
+        });
+    h.openapi_query
+        .expect_query_refund()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(RefundLookup::NotRefunded));
+    let log = sent.clone();
+    h.openapi
+        .expect_submit_refund()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |s| {
+            log.lock().unwrap().push(s.clone());
+            succeeded("1.00")
+        });
+    let app = h.build();
+    let refund = app.refunds.request(request("1.00")).await.unwrap();
+    let synced = app.refunds.sync(&refund.refund_id).await.unwrap();
+    assert_eq!(synced.status, RefundStatus::Succeeded);
+    assert_eq!(synced.attempts, 2);
+    let sent = sent.lock().unwrap();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        sent[0], sent[1],
+        "a resend is byte-for-byte the same refund"
+    );
+}
+
+#[tokio::test]
+async fn sync_with_no_answer_keeps_processing() {
+    let mut h = paid();
+    h.openapi
+        .expect_submit_refund()
+        .times(1)
+        .returning(|_| Err(GatewayError::Unknown("timeout".into())));
+    h.openapi_query
+        .expect_query_refund()
+        .returning(|_| Err(GatewayError::Unknown("HTTP 503".into())));
+    let app = h.build();
+    let refund = app.refunds.request(request("1.00")).await.unwrap();
+    app.advance(Duration::seconds(30));
+    let synced = app.refunds.sync(&refund.refund_id).await.unwrap();
+    assert_eq!(synced.status, RefundStatus::Processing);
+    assert_eq!(
+        synced.last_error.as_deref(),
+        Some("outcome unknown: HTTP 503")
+    );
+    // Asked again after half the time since it was sent (30 s), at least 10 s.
+    assert_eq!(synced.next_sync_at, Some(t0() + Duration::seconds(45)));
+    app.advance(Duration::hours(5));
+    let much_later = app.refunds.sync(&refund.refund_id).await.unwrap();
+    assert_eq!(
+        much_later.next_sync_at,
+        Some(t0() + Duration::seconds(30) + Duration::hours(6)),
+        "at most an hour between questions"
+    );
+}
+
+#[tokio::test]
+async fn a_refund_through_a_gateway_without_a_query_waits_for_its_notification() {
+    // The legacy route has no refund query: sync asks nothing and resends nothing, and
+    // looks again on the same schedule as an unknown outcome.
+    let mut h = paid();
+    let mut nopwd = MockRefundSubmitter::new();
+    nopwd
+        .expect_submit_refund()
+        .times(1)
+        .returning(|_| Err(GatewayError::Unknown("timeout".into())));
+    h.mapi_nopwd = Some(nopwd);
+    let app = h.build();
+    let mut r = request("1.00");
+    r.gateway = Some(RefundGatewayKind::MapiNoPwd);
+    let refund = app.refunds.request(r).await.unwrap();
+    assert_eq!(refund.next_sync_at, Some(t0() + Duration::seconds(10)));
+    app.advance(Duration::seconds(30));
+    let synced = app.refunds.sync(&refund.refund_id).await.unwrap();
+    assert_eq!(synced.status, RefundStatus::Processing);
+    assert_eq!(synced.attempts, 1);
+    assert_eq!(
+        synced.last_error.as_deref(),
+        Some("waiting for Alipay's refund notification; this gateway has no refund query")
+    );
+    assert_eq!(synced.next_sync_at, Some(t0() + Duration::seconds(45)));
+}
+
+#[tokio::test]
+async fn a_resend_that_alipay_rejects_fails_the_refund() {
+    let mut h = paid();
+    let mut seq = mockall::Sequence::new();
+    h.openapi
+        .expect_submit_refund()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Err(GatewayError::Unknown("timeout".into())));
+    h.openapi_query
+        .expect_query_refund()
+        .returning(|_| Ok(RefundLookup::NotRefunded));
+    h.openapi
+        .expect_submit_refund()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Err(rejected("ACQ.TRADE_HAS_FINISHED")));
+    let app = h.build();
+    let refund = app.refunds.request(request("1.00")).await.unwrap();
+    let synced = app.refunds.sync(&refund.refund_id).await.unwrap();
+    assert_eq!(synced.status, RefundStatus::Failed);
+}
+
+#[tokio::test]
+async fn sync_of_settled_or_waiting_refunds_asks_nothing() {
+    let mut h = paid();
+    h.settings.refund_policy.approval = ApprovalPolicy::Manual;
+    h.openapi_query.expect_query_refund().never();
+    h.openapi.expect_submit_refund().never();
+    let app = h.build();
+    let refund = app.refunds.request(request("1.00")).await.unwrap();
+    let same = app.refunds.sync(&refund.refund_id).await.unwrap();
+    assert_eq!(same, refund);
+    let err = app.refunds.sync(&rid("rf_404")).await.unwrap_err();
+    assert_eq!(err.code(), "REFUND_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn an_outcome_recorded_meanwhile_is_the_answer_not_a_conflict() {
+    // While the refund call is under way, a notification completes the refund; the
+    // call then times out. The caller gets the stored success, not a 409.
+    let mut h = paid();
+    let store = h.store.clone();
+    h.openapi
+        .expect_submit_refund()
+        .times(1)
+        .returning(move |s| {
+            let mut refunds = store.refunds.lock().unwrap();
+            let stored = refunds
+                .iter_mut()
+                .find(|r| r.out_request_no == s.out_request_no)
+                .unwrap();
+            stored.status = RefundStatus::Succeeded;
+            stored.version += 1;
+            Err(GatewayError::Unknown("timeout".into()))
+        });
+    let app = h.build();
+    let refund = app.refunds.request(request("1.00")).await.unwrap();
+    assert_eq!(refund.status, RefundStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn sync_sends_a_refund_that_was_approved_but_never_sent() {
+    // A crash between approval and sending leaves it approved; the worker's sync sends it.
+    let mut h = paid();
+    h.openapi
+        .expect_submit_refund()
+        .times(1)
+        .returning(|_| succeeded("1.00"));
+    let app = h.build();
+    let stuck = payport_domain::refund::NewRefund {
+        refund_id: rid("rf_stuck"),
+        out_trade_no: otn("o1"),
+        out_request_no: orn("stuck"),
+        amount: yuan("1.00"),
+        reason: None,
+        gateway: RefundGatewayKind::OpenApi,
+        status: RefundStatus::Approved,
+        created_at: t0(),
+    };
+    RefundRepository::reserve(app.store.as_ref(), &stuck)
+        .await
+        .unwrap();
+    let synced = app.refunds.sync(&rid("rf_stuck")).await.unwrap();
+    assert_eq!(synced.status, RefundStatus::Succeeded);
+}
