@@ -1,4 +1,5 @@
-//! Escaping for the auto-submit form's attribute values.
+//! Escaping for the auto-submit forms' attribute values (the OpenAPI page-pay form and
+//! the mapi operator form).
 
 /// Escapes text for a double-quoted HTML attribute.
 pub fn escape(text: &str) -> String {
@@ -23,6 +24,10 @@ mod tests {
         assert_eq!(
             super::escape(r#"{"subject":"<b>&'"}"#),
             "{&quot;subject&quot;:&quot;&lt;b&gt;&amp;&#39;&quot;}"
+        );
+        assert_eq!(
+            super::escape(r#"a"><script>&'"#),
+            "a&quot;&gt;&lt;script&gt;&amp;&#39;"
         );
     }
 }
