@@ -20,11 +20,15 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn attribute_values_cannot_break_out() {
+    fn page_pay_form_values_cannot_break_out() {
         assert_eq!(
             super::escape(r#"{"subject":"<b>&'"}"#),
             "{&quot;subject&quot;:&quot;&lt;b&gt;&amp;&#39;&quot;}"
         );
+    }
+
+    #[test]
+    fn operator_form_values_cannot_break_out() {
         assert_eq!(
             super::escape(r#"a"><script>&'"#),
             "a&quot;&gt;&lt;script&gt;&amp;&#39;"
