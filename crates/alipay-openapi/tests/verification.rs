@@ -17,7 +17,8 @@ fn alipay_verifier(backend: Backend, sign_type: SignType) -> Verifier {
     Verifier::with_backend(&public_key("alipay_public_spki.pem"), sign_type, backend).unwrap()
 }
 
-/// Alipay's side. SHA-1 signing exists only on the `rsa` backend (see aws_lc.rs).
+/// Alipay's side. SHA-1 signing exists only on the `rsa` backend (see
+/// payport-alipay-crypto's backend/aws_lc.rs).
 fn alipay_signer(sign_type: SignType) -> Signer {
     Signer::with_backend(
         &private_key("alipay_private_pkcs8.pem"),
