@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use payport_alipay_common::transport::transport_error;
 use payport_domain::ports::{Clock, ExchangeLog, GatewayExchange};
 use payport_domain::GatewayError;
 
@@ -149,15 +150,5 @@ impl Client {
                 tracing::warn!(operation = %exchange.operation, error = %e, "could not record a gateway exchange");
             }
         }
-    }
-}
-
-fn transport_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timeout".to_owned()
-    } else if e.is_connect() {
-        format!("connection failed: {e}")
-    } else {
-        format!("transport error: {e}")
     }
 }

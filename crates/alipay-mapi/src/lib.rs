@@ -23,20 +23,23 @@
 //! - [`config`]: `MapiConfig`, `MapiMode`.
 //! - [`gateway`]: `AlipayMapiGateway` and its `RefundGateway` implementation.
 //! - `client` (private): reqwest with timeouts and no retries, and the exchange log.
-//! - `beijing`, `html` (private): UTC+8 times, attribute escaping.
+//!
+//! Beijing time, attribute escaping and transport error text come from
+//! `payport-alipay-common` (shared with the OpenAPI adapter); `crate::beijing` and
+//! `crate::html` name its modules.
 
 pub mod answer;
 pub mod batch;
 pub mod batch_no;
-mod beijing;
 mod client;
 pub mod config;
 pub mod gateway;
-mod html;
 pub mod key;
 pub mod md5;
 pub mod notify;
 pub mod request;
+
+use payport_alipay_common::{beijing, html};
 
 pub use answer::SyncAnswer;
 pub use batch::{build_batch, clean_reason, Batch, BatchError, BatchLine, BatchRecord};

@@ -14,12 +14,13 @@ use payport_domain::ports::{Clock, ExchangeLog, GatewayExchange};
 use payport_domain::GatewayError;
 use serde_json::Value;
 
-use crate::beijing;
+use payport_alipay_common::beijing;
+use payport_alipay_common::transport::transport_error;
+use payport_alipay_crypto::{Signer, Verifier};
+
 use crate::outcome::{unsigned_failure_believable, Answer};
-use crate::response::ResponseCheck;
+use crate::response::{verify_response, ResponseCheck};
 use crate::sign_content::request_sign_content;
-use crate::signer::Signer;
-use crate::verifier::Verifier;
 
 /// Where and how to reach Alipay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,9 +238,7 @@ impl Client {
 
     /// Verifies a raw response body and classifies it (PROTOCOL A4).
     fn believe(&self, method: &str, body: &str) -> Result<Answer, GatewayError> {
-        let check = self
-            .verifier
-            .verify_response(body, method)
+        let check = verify_response(&self.verifier, body, method)
             .map_err(|e| GatewayError::Unknown(format!("unparsable response: {e}")))?;
         match check {
             ResponseCheck::Verified { content, .. } => Answer::parse(content)?.into_success(),
@@ -279,14 +278,4 @@ pub(crate) fn encode<'a>(pairs: impl IntoIterator<Item = &'a (String, String)>) 
         serializer.append_pair(k, v);
     }
     serializer.finish()
-}
-
-fn transport_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timeout".to_owned()
-    } else if e.is_connect() {
-        format!("connection failed: {e}")
-    } else {
-        format!("transport error: {e}")
-    }
 }

@@ -7,9 +7,11 @@ use chrono::{DateTime, Utc};
 use payport_domain::GatewayError;
 use serde_json::Value;
 
-use crate::beijing;
+use payport_alipay_common::beijing;
+use payport_alipay_crypto::Verifier;
+
+use crate::notify::verify_notify;
 use crate::outcome::Answer;
-use crate::verifier::Verifier;
 
 pub(crate) struct Fields(Vec<(String, String)>);
 
@@ -21,7 +23,7 @@ pub(crate) fn verified_fields(
     fields: &[(String, String)],
     verifier: &Verifier,
 ) -> Result<Fields, GatewayError> {
-    let check = verifier.verify_notify(fields);
+    let check = verify_notify(verifier, fields);
     if !check.is_valid() {
         return Err(GatewayError::BadSignature(format!(
             "the notification did not verify: {:?}",
@@ -58,7 +60,7 @@ impl Fields {
     }
 
     pub(crate) fn time(&self, key: &str) -> Option<DateTime<Utc>> {
-        self.get(key).and_then(beijing::parse)
+        self.get(key).and_then(beijing::parse_allowing_fraction)
     }
 
     pub(crate) fn required<'a, T, E: Display>(

@@ -8,8 +8,9 @@
 //! not UTF-8: a notification that cannot be read exactly cannot be verified.
 //!
 //! Why once: Alipay signs the decoded values, and a second decoding turns a literal
-//! `%3d` in e.g. `passback_params` into `=` and breaks the signature (PROTOCOL.md A5;
-//! Node SDK issue #45).
+//! `%3d` in e.g. `passback_params` into `=` and breaks the signature. Alipay's Node
+//! SDK once did exactly that: it decoded notification values a second time, so
+//! notifications whose values held an encoded `%` failed to verify (PROTOCOL.md A5).
 
 /// Why a form body could not be decoded. Positions, never content.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

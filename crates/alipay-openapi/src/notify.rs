@@ -11,14 +11,14 @@
 //! Likewise every other field stays in, `alipay_cert_sn` included (smartwalle drops it;
 //! the vectors' rule is "all received fields except sign and sign_type").
 //!
-//! [`Verifier::verify_notify`] checks with the configured sign type only: a
+//! [`verify_notify`] (also `VerifierExt::verify_notify`) checks with the configured sign type only: a
 //! notification whose own `sign_type` names another type is refused unverified (no
 //! SHA-1 downgrade of an `RSA2` app), and one without a `sign` is invalid. A missing
 //! `sign_type` field is tolerated, since the configured type is used either way.
 
 use crate::form::{parse_form_urlencoded, FormError};
 use crate::sign_content::join_pairs;
-use crate::verifier::Verifier;
+use payport_alipay_crypto::Verifier;
 
 /// The verdict on a notification's signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,43 +61,46 @@ pub fn notify_verify_content(fields: &[(String, String)]) -> String {
     join_pairs(kept.into_iter())
 }
 
-impl Verifier {
-    /// Verifies a notification (or return_url query) from its once-decoded fields.
-    pub fn verify_notify(&self, fields: &[(String, String)]) -> NotifyCheck {
-        let content = notify_verify_content(fields);
-        let verdict = self.notify_verdict(fields, &content);
-        NotifyCheck { verdict, content }
-    }
+/// Verifies a notification (or return_url query) from its once-decoded fields, with
+/// `verifier` (Alipay's public key, configured sign type).
+pub fn verify_notify(verifier: &Verifier, fields: &[(String, String)]) -> NotifyCheck {
+    let content = notify_verify_content(fields);
+    let verdict = notify_verdict(verifier, fields, &content);
+    NotifyCheck { verdict, content }
+}
 
-    /// Decodes a raw form body once ([`parse_form_urlencoded`]) and verifies it.
-    ///
-    /// # Errors
-    /// [`FormError`] if the body cannot be decoded exactly.
-    pub fn verify_notify_body(&self, body: &[u8]) -> Result<NotifyCheck, FormError> {
-        Ok(self.verify_notify(&parse_form_urlencoded(body)?))
-    }
+/// Decodes a raw form body once ([`parse_form_urlencoded`]) and verifies it.
+///
+/// # Errors
+/// [`FormError`] if the body cannot be decoded exactly.
+pub fn verify_notify_body(verifier: &Verifier, body: &[u8]) -> Result<NotifyCheck, FormError> {
+    Ok(verify_notify(verifier, &parse_form_urlencoded(body)?))
+}
 
-    fn notify_verdict(&self, fields: &[(String, String)], content: &str) -> NotifyVerdict {
-        let mut signs = fields.iter().filter(|(k, _)| k == "sign");
-        let sign = match (signs.next(), signs.next()) {
-            (None, _) => return NotifyVerdict::MissingSign,
-            (Some(_), Some(_)) => return NotifyVerdict::RepeatedSign,
-            (Some((_, sign)), None) if sign.is_empty() => return NotifyVerdict::MissingSign,
-            (Some((_, sign)), None) => sign,
+fn notify_verdict(
+    verifier: &Verifier,
+    fields: &[(String, String)],
+    content: &str,
+) -> NotifyVerdict {
+    let mut signs = fields.iter().filter(|(k, _)| k == "sign");
+    let sign = match (signs.next(), signs.next()) {
+        (None, _) => return NotifyVerdict::MissingSign,
+        (Some(_), Some(_)) => return NotifyVerdict::RepeatedSign,
+        (Some((_, sign)), None) if sign.is_empty() => return NotifyVerdict::MissingSign,
+        (Some((_, sign)), None) => sign,
+    };
+    let expected = verifier.sign_type().as_str();
+    if let Some((_, other)) = fields
+        .iter()
+        .find(|(k, v)| k == "sign_type" && v != expected)
+    {
+        return NotifyVerdict::SignTypeMismatch {
+            received: other.clone(),
         };
-        let expected = self.sign_type().as_str();
-        if let Some((_, other)) = fields
-            .iter()
-            .find(|(k, v)| k == "sign_type" && v != expected)
-        {
-            return NotifyVerdict::SignTypeMismatch {
-                received: other.clone(),
-            };
-        }
-        if self.verify(content.as_bytes(), sign) {
-            NotifyVerdict::Valid
-        } else {
-            NotifyVerdict::BadSignature
-        }
+    }
+    if verifier.verify(content.as_bytes(), sign) {
+        NotifyVerdict::Valid
+    } else {
+        NotifyVerdict::BadSignature
     }
 }

@@ -11,11 +11,11 @@ use payport_domain::ports::{
 use payport_domain::{Amount, GatewayError, OutTradeNo};
 use serde_json::{json, Value};
 
-use crate::beijing;
 use crate::client::{encode, Call};
 use crate::fields::{verified_fields, Fields};
 use crate::gateway::{is_trade_not_exist, AlipayOpenApiGateway};
-use crate::html::escape;
+use payport_alipay_common::beijing;
+use payport_alipay_common::html::escape;
 
 impl AlipayOpenApiGateway {
     fn biz_for(request: &PaymentRequest, product_code: Option<&str>) -> Value {

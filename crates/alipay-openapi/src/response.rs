@@ -12,14 +12,14 @@
 //!   JSON parser would pick must be the span that was verified;
 //! - `sign` is the top-level member's string value (JSON escapes such as `\/` decoded).
 //!
-//! [`Verifier::verify_response`] checks `sign` over the content with the configured sign
+//! [`verify_response`] (also `VerifierExt::verify_response`) checks `sign` over the content with the configured sign
 //! type; if that fails and the content contains `\/`, it retries once with `\/` replaced
 //! by `/` (Java SDK `checkResponseSign`). A response without `sign` (or with `""`) is
 //! [`ResponseCheck::Unsigned`]: Alipay does not sign some errors, so the caller may
 //! believe from it only that the call failed, never a success (PROTOCOL.md A4).
 
 use crate::json_scan::{top_level_members, unescape, Member};
-use crate::verifier::Verifier;
+use payport_alipay_crypto::Verifier;
 
 const ERROR_NODE: &str = "error_response";
 
@@ -44,7 +44,7 @@ pub struct SignedResponse<'a> {
     pub alipay_cert_sn: Option<String>,
 }
 
-/// The outcome of [`Verifier::verify_response`]. Only `Verified` content is Alipay's word.
+/// The outcome of [`verify_response`]. Only `Verified` content is Alipay's word.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResponseCheck<'a> {
     Verified {
@@ -187,44 +187,43 @@ fn string_value(body: &str, m: &Member) -> Option<String> {
     unescape(inner)
 }
 
-impl Verifier {
-    /// Takes a gateway response apart ([`extract_response`]) and checks its signature.
-    ///
-    /// # Errors
-    /// [`ResponseError`] if the body cannot be taken apart; a bad or missing signature
-    /// is not an error but a [`ResponseCheck`].
-    pub fn verify_response<'a>(
-        &self,
-        body: &'a str,
-        method: &str,
-    ) -> Result<ResponseCheck<'a>, ResponseError> {
-        let SignedResponse {
+/// Takes a gateway response apart ([`extract_response`]) and checks its signature
+/// with `verifier` (Alipay's public key, configured sign type).
+///
+/// # Errors
+/// [`ResponseError`] if the body cannot be taken apart; a bad or missing signature
+/// is not an error but a [`ResponseCheck`].
+pub fn verify_response<'a>(
+    verifier: &Verifier,
+    body: &'a str,
+    method: &str,
+) -> Result<ResponseCheck<'a>, ResponseError> {
+    let SignedResponse {
+        node,
+        content,
+        sign,
+        ..
+    } = extract_response(body, method)?;
+    let Some(sign) = sign else {
+        return Ok(ResponseCheck::Unsigned { node, content });
+    };
+    if verifier.verify(content.as_bytes(), &sign) {
+        return Ok(ResponseCheck::Verified {
             node,
             content,
-            sign,
-            ..
-        } = extract_response(body, method)?;
-        let Some(sign) = sign else {
-            return Ok(ResponseCheck::Unsigned { node, content });
-        };
-        if self.verify(content.as_bytes(), &sign) {
-            return Ok(ResponseCheck::Verified {
-                node,
-                content,
-                slashes_unescaped: false,
-            });
-        }
-        // Java SDK checkResponseSign: some gateway paths signed the text before JSON
-        // escaping of '/', so retry once with "\/" read as "/".
-        if content.contains("\\/") && self.verify(content.replace("\\/", "/").as_bytes(), &sign) {
-            return Ok(ResponseCheck::Verified {
-                node,
-                content,
-                slashes_unescaped: true,
-            });
-        }
-        Ok(ResponseCheck::BadSignature { node, content })
+            slashes_unescaped: false,
+        });
     }
+    // Java SDK checkResponseSign: some gateway paths signed the text before JSON
+    // escaping of '/', so retry once with "\/" read as "/".
+    if content.contains("\\/") && verifier.verify(content.replace("\\/", "/").as_bytes(), &sign) {
+        return Ok(ResponseCheck::Verified {
+            node,
+            content,
+            slashes_unescaped: true,
+        });
+    }
+    Ok(ResponseCheck::BadSignature { node, content })
 }
 
 #[cfg(test)]

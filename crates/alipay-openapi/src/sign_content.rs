@@ -1,4 +1,4 @@
-//! The string to sign for an OpenAPI request (PROTOCOL.md A2).
+//! The string to sign for an OpenAPI request, and signing it (PROTOCOL.md A2).
 //!
 //! Contract of [`request_sign_content`]: every param except `sign` (`sign_type` stays
 //! in); pairs with an empty key or an empty value are dropped; pairs sorted by key in
@@ -10,6 +10,53 @@
 //! official Node and Python SDKs keep `k=` instead, so the conformance vectors carry both
 //! (`string_to_sign_drop_empty` is ours). The request builder never sends an empty
 //! value, which makes the two rules agree on the wire.
+
+use payport_alipay_crypto::{SignError, SignType, Signer};
+
+/// Why request params could not be signed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestSignError {
+    #[error("the request has no sign_type param; it is signed, so it must be sent")]
+    MissingSignType,
+    #[error("the request's sign_type is {found:?} but this signer signs {expected}")]
+    SignTypeMismatch { found: String, expected: SignType },
+    #[error(transparent)]
+    Sign(#[from] SignError),
+}
+
+/// Signs request params: [`request_sign_content`], then `Signer::sign`. Returns the
+/// value of the `sign` param. The params' own `sign_type` must equal the signer's,
+/// since that value is signed and Alipay checks the signature with the algorithm it
+/// names.
+///
+/// # Errors
+/// [`RequestSignError::MissingSignType`] / [`RequestSignError::SignTypeMismatch`] if
+/// the params' `sign_type` is not the signer's, [`RequestSignError::Sign`] if the
+/// backend fails.
+pub fn sign_request<I, K, V>(signer: &Signer, params: I) -> Result<String, RequestSignError>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let params: Vec<(K, V)> = params.into_iter().collect();
+    let mut sign_type_seen = false;
+    for (k, v) in &params {
+        if k.as_ref() == "sign_type" {
+            sign_type_seen = true;
+            if v.as_ref() != signer.sign_type().as_str() {
+                return Err(RequestSignError::SignTypeMismatch {
+                    found: v.as_ref().to_owned(),
+                    expected: signer.sign_type(),
+                });
+            }
+        }
+    }
+    if !sign_type_seen {
+        return Err(RequestSignError::MissingSignType);
+    }
+    Ok(signer.sign(request_sign_content(params).as_bytes())?)
+}
 
 /// The exact text that is signed for a request with these params.
 pub fn request_sign_content<I, K, V>(params: I) -> String

@@ -11,7 +11,7 @@ mod common;
 use common::*;
 use payport_alipay_openapi::{
     extract_response, notify_verify_content, parse_form_urlencoded, request_sign_content, Backend,
-    NotifyVerdict, ResponseCheck, SignType, Signer, Verifier,
+    NotifyVerdict, ResponseCheck, SignType, Signer, SignerExt, Verifier, VerifierExt,
 };
 
 #[test]

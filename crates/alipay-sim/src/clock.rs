@@ -1,9 +1,16 @@
 //! The simulator's clock: the system clock for demos, a settable one for tests.
+//!
+//! Its own trait rather than the domain's `Clock` port: the simulator stands in for
+//! Alipay, outside payport, and depends on nothing of payport but the RSA primitives.
 
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
-use payport_domain::ports::Clock;
+
+/// What time it is at Alipay.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
 
 pub struct SystemClock;
 

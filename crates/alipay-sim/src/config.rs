@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use payport_alipay_openapi::{PrivateKey, PublicKey};
+use payport_alipay_crypto::{PrivateKey, PublicKey};
 
 #[derive(Clone)]
 pub struct MapiConfig {

@@ -3,8 +3,10 @@
 //! It verifies the merchant's signatures, keeps trades and refunds by Alipay's rules,
 //! signs its answers over the exact response text, shows a cashier with a QR code and
 //! Pay/Cancel buttons, and sends signed notifications on Alipay's retry schedule. It is
-//! written from PROTOCOL.md, not from payport's adapters: it shares only the RSA
-//! primitives (`Signer`, `Verifier`, keys) with them.
+//! written from PROTOCOL.md, not from payport's adapters: it depends on nothing of
+//! payport but `payport-alipay-crypto` (keys, `Signer`, `Verifier`), and has its own
+//! amount format, Beijing time, escaping and clock, so that an adapter bug cannot hide
+//! behind the same code here.
 //!
 //! # Layout
 //! - [`ledger`]: trades and refunds, and Alipay's rules over them (no IO).
@@ -15,7 +17,8 @@
 //! - `mapi` (private): the legacy MD5 gateway (`/mapi/gateway.do`).
 //! - `control` (private): the control API under `/control`.
 //! - [`faults`]: fault injection. [`config`]: keys and ids. [`signing`]: Alipay's side
-//!   of the signature rules. [`clock`]: system or manual time.
+//!   of the signature rules. [`clock`]: its own `Clock` trait, system or manual time.
+//! - [`money`]: fen to and from Alipay's `0.01`..`100000000.00` amount text.
 //!
 //! # Routes (relative to where it is mounted, e.g. `/sim`)
 //! `GET|POST /gateway.do`, `GET /cashier/:out_trade_no`, `POST /cashier/:id/pay`,
@@ -32,13 +35,14 @@ pub mod faults;
 mod ids;
 pub mod ledger;
 mod mapi;
+pub mod money;
 pub mod notify;
 mod openapi;
 mod routes;
 pub mod signing;
 pub mod sim;
 
-pub use clock::{ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{MapiConfig, SimConfig};
 pub use faults::{FaultRule, Faults, MethodFault, NotifyFaults};
 pub use ledger::{Ledger, SimRefund, Trade, TradeStatus};

@@ -3,7 +3,6 @@
 //! merchant answers exactly `success`.
 
 use chrono::{DateTime, Utc};
-use payport_domain::Amount;
 
 use crate::ledger::{Event, Trade};
 use crate::signing::{encode, notify_content};
@@ -30,10 +29,9 @@ impl Outgoing {
     }
 }
 
+/// Fen as Alipay writes amounts (`20.00`); see [`crate::money::format_fen`].
 pub fn fen(fen: i64) -> String {
-    Amount::from_fen(fen)
-        .map(|a| a.to_string())
-        .unwrap_or_default()
+    crate::money::format_fen(fen)
 }
 
 pub fn time(at: DateTime<Utc>) -> String {

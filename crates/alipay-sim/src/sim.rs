@@ -4,10 +4,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use payport_alipay_openapi::{PublicKey, SignType, Signer, Verifier};
-use payport_domain::ports::Clock;
+use payport_alipay_crypto::{PublicKey, SignType, Signer, Verifier};
 use serde::Serialize;
 
+use crate::clock::Clock;
 use crate::config::SimConfig;
 use crate::faults::Faults;
 use crate::ledger::{Event, Ledger};

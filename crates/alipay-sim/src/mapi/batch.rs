@@ -8,8 +8,8 @@
 //! is missing or not this partner). Whether the batch_no date must be *today* (B3) is
 //! unconfirmed, so only a real calendar date is required.
 
+use crate::money::parse_fen;
 use chrono::{NaiveDate, NaiveDateTime};
-use payport_domain::Amount;
 
 use super::request::{Params, PWD};
 use crate::config::MapiConfig;
@@ -129,10 +129,10 @@ fn parse_record(text: &str, service: &str) -> Result<MapiRecord, &'static str> {
     if !trade_no_ok || !reason_ok {
         return Err(FORMAT);
     }
-    let amount = Amount::parse(amount).map_err(|_| FORMAT)?;
+    let amount_fen = parse_fen(amount).ok_or(FORMAT)?;
     Ok(MapiRecord {
         trade_no: trade_no.to_owned(),
-        amount_fen: amount.fen(),
+        amount_fen,
         reason: reason.to_owned(),
     })
 }

@@ -1,13 +1,13 @@
 //! The OpenAPI methods the simulator speaks, over the ledger's rules.
 
 use chrono::{NaiveDateTime, TimeZone};
-use payport_domain::Amount;
 use poem::Response;
 use serde_json::{json, Map, Value};
 
 use super::{Answer, Call};
 use crate::error::AlipayError;
 use crate::ledger::{Event, NewTrade, Product, RefundAsk, Trade, TradeStatus};
+use crate::money::parse_fen;
 use crate::notify::{beijing, fen, time};
 use crate::sim::Simulator;
 
@@ -41,9 +41,8 @@ fn parse_amount(call: &Call, key: &str) -> Result<i64, AlipayError> {
     let text = call
         .biz_str(key)
         .ok_or_else(|| AlipayError::business("ACQ.INVALID_PARAMETER", &format!("缺少 {key}")))?;
-    Amount::parse(text)
-        .map(Amount::fen)
-        .map_err(|_| AlipayError::business("ACQ.INVALID_PARAMETER", &format!("{key} 格式错误")))
+    parse_fen(text)
+        .ok_or_else(|| AlipayError::business("ACQ.INVALID_PARAMETER", &format!("{key} 格式错误")))
 }
 
 fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {

@@ -124,10 +124,20 @@ pub fn adapter(
             config,
             Signer::new(&app_key, SignType::Rsa2).unwrap(),
             Verifier::new(&alipay_public, SignType::Rsa2).unwrap(),
-            Arc::new(payport_alipay_sim::SystemClock),
+            Arc::new(MerchantClock),
         )
         .unwrap(),
     )
+}
+
+/// The merchant's wall clock, for the adapter (a domain `Clock`; the simulator has its
+/// own clock trait).
+struct MerchantClock;
+
+impl payport_domain::ports::Clock for MerchantClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
 }
 
 impl Rig {

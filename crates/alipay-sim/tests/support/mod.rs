@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use payport_alipay_openapi::{PrivateKey, SignType, Signer};
+use payport_alipay_crypto::{PrivateKey, SignType, Signer};
 use payport_alipay_sim::config::{DEV_APP_ID, DEV_MD5_KEY, DEV_PARTNER, DEV_SELLER_EMAIL};
 use payport_alipay_sim::signing::{decode, encode, md5_sign, request_content};
 use payport_alipay_sim::{ManualClock, SimConfig, Simulator};

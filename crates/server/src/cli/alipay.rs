@@ -5,7 +5,7 @@ use std::path::Path;
 
 use payport_alipay_openapi::sign_content::request_sign_content;
 use payport_alipay_openapi::{
-    parse_form_urlencoded, PrivateKey, PublicKey, SignType, Signer, Verifier,
+    parse_form_urlencoded, PrivateKey, PublicKey, SignType, Signer, Verifier, VerifierExt,
 };
 use serde_json::{json, Value};
 

@@ -1,10 +1,10 @@
-//! [`Verifier`]: Alipay's public key plus the app's configured sign type.
+//! [`Verifier`]: a public key plus the configured sign type; verifies bytes.
 //!
 //! Contract: a signature is checked with the configured sign type only, never with one
 //! named by the message being checked, so a forged `sign_type=RSA` cannot downgrade an
 //! `RSA2` app to SHA-1. `sign` must be standard base64 with padding; anything else is
-//! simply not a valid signature. Notification and response checks build on
-//! [`Verifier::verify`] (see `notify` and `response`).
+//! simply not a valid signature. The OpenAPI adapter's notification and response
+//! checks build on [`Verifier::verify`].
 
 use std::fmt;
 
@@ -15,7 +15,7 @@ use crate::backend::{Backend, VerifyingKey};
 use crate::keys::{KeyError, PublicKey};
 use crate::sign_type::SignType;
 
-/// Checks Alipay's signatures. Build once at start-up and share (`Send + Sync`).
+/// Checks signatures (Alipay's, or the merchant's in the simulator). Build once at start-up and share (`Send + Sync`).
 pub struct Verifier {
     key: VerifyingKey,
     sign_type: SignType,

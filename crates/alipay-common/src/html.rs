@@ -1,4 +1,5 @@
-//! Escaping for the auto-submit form's attribute values.
+//! Escaping for the auto-submit forms' attribute values (the OpenAPI page-pay form and
+//! the mapi operator form).
 
 /// Escapes text for a double-quoted HTML attribute.
 pub fn escape(text: &str) -> String {
@@ -19,10 +20,18 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn attribute_values_cannot_break_out() {
+    fn page_pay_form_values_cannot_break_out() {
         assert_eq!(
             super::escape(r#"{"subject":"<b>&'"}"#),
             "{&quot;subject&quot;:&quot;&lt;b&gt;&amp;&#39;&quot;}"
+        );
+    }
+
+    #[test]
+    fn operator_form_values_cannot_break_out() {
+        assert_eq!(
+            super::escape(r#"a"><script>&'"#),
+            "a&quot;&gt;&lt;script&gt;&amp;&#39;"
         );
     }
 }
