@@ -1,0 +1,165 @@
+//! The reservation: the over-refund invariant at the database.
+
+use payport_domain::policy::ReservationRefused;
+use payport_domain::ports::ReserveError;
+use payport_domain::{GatewayFailure, OrderStatus, RefundStatus};
+
+use super::fixtures::{at, fen, insert_paid, new_refund, no, paid_order, pending_order, repos};
+use super::StoreUnderTest;
+
+
+fn exceeds(refundable_fen: i64) -> ReserveError {
+    ReserveError::Refused(ReservationRefused::ExceedsRefundable {
+        refundable: fen(refundable_fen),
+    })
+}
+
+pub async fn an_exact_fit_is_accepted_and_one_fen_more_is_refused<D: StoreUnderTest>(db: &D) {
+    let (orders, refunds) = repos(db.store());
+    insert_paid(db.store(), "o1", 1_000).await;
+    refunds.reserve(&new_refund("o1", "r1", 600)).await.unwrap();
+    assert_eq!(
+        refunds
+            .reserve(&new_refund("o1", "r2", 401))
+            .await
+            .unwrap_err(),
+        exceeds(400)
+    );
+    refunds.reserve(&new_refund("o1", "r3", 400)).await.unwrap();
+    assert_eq!(
+        refunds
+            .reserve(&new_refund("o1", "r4", 1))
+            .await
+            .unwrap_err(),
+        exceeds(0)
+    );
+    let stored = refunds.list_for_order(&no("o1")).await.unwrap();
+    let amounts: Vec<i64> = stored.iter().map(|r| r.amount.fen()).collect();
+    assert_eq!(amounts, [600, 400], "refused reservations store nothing");
+
+    // A refunded order has nothing left, said as such.
+    let mut refunded = paid_order("o2", 100);
+    refunded.record_refund(fen(100), at(70)).unwrap();
+    assert_eq!(refunded.status, OrderStatus::Refunded);
+    orders.insert(&refunded).await.unwrap();
+    assert_eq!(
+        refunds
+            .reserve(&new_refund("o2", "r1", 1))
+            .await
+            .unwrap_err(),
+        exceeds(0)
+    );
+}
+
+pub async fn unpaid_closed_finished_and_missing_orders_refuse<D: StoreUnderTest>(db: &D) {
+    let (orders, refunds) = repos(db.store());
+    orders.insert(&pending_order("pending", 100)).await.unwrap();
+    let mut closed = pending_order("closed", 100);
+    closed.close(at(5)).unwrap();
+    orders.insert(&closed).await.unwrap();
+    let mut finished = paid_order("finished", 100);
+    finished.finish(at(70)).unwrap();
+    orders.insert(&finished).await.unwrap();
+
+    for (order, status) in [
+        ("pending", OrderStatus::Pending),
+        ("closed", OrderStatus::Closed),
+        ("finished", OrderStatus::Finished),
+    ] {
+        assert_eq!(
+            refunds
+                .reserve(&new_refund(order, "r1", 1))
+                .await
+                .unwrap_err(),
+            ReserveError::Refused(ReservationRefused::OrderNotRefundable(status)),
+            "{order}"
+        );
+        assert!(refunds.list_for_order(&no(order)).await.unwrap().is_empty());
+    }
+    assert_eq!(
+        refunds
+            .reserve(&new_refund("missing", "r1", 1))
+            .await
+            .unwrap_err(),
+        ReserveError::OrderNotFound
+    );
+}
+
+pub async fn a_used_out_request_no_returns_the_existing_refund<D: StoreUnderTest>(db: &D) {
+    let (_, refunds) = repos(db.store());
+    insert_paid(db.store(), "o1", 1_000).await;
+    insert_paid(db.store(), "o2", 1_000).await;
+    let first = refunds.reserve(&new_refund("o1", "r1", 300)).await.unwrap();
+
+    let mut retry = new_refund("o1", "r1", 700);
+    retry.refund_id = payport_domain::RefundId::parse("rf_other").unwrap();
+    assert_eq!(
+        refunds.reserve(&retry).await.unwrap_err(),
+        ReserveError::DuplicateOutRequestNo(Box::new(first.clone()))
+    );
+    // Still only the first holds anything: 700 fits.
+    let mut fresh = new_refund("o1", "r2", 700);
+    fresh.refund_id = payport_domain::RefundId::parse("rf_fresh").unwrap();
+    refunds.reserve(&fresh).await.unwrap();
+
+    // out_request_no is unique per order, not globally.
+    refunds.reserve(&new_refund("o2", "r1", 300)).await.unwrap();
+
+    // A refund_id used twice is a plain duplicate.
+    let mut same_id = new_refund("o2", "r2", 1);
+    same_id.refund_id = first.refund_id.clone();
+    assert!(matches!(
+        refunds.reserve(&same_id).await,
+        Err(ReserveError::Repo(payport_domain::RepoError::Duplicate(_)))
+    ));
+}
+
+pub async fn rejected_and_failed_refunds_release_their_amount<D: StoreUnderTest>(db: &D) {
+    let (_, refunds) = repos(db.store());
+    insert_paid(db.store(), "o1", 1_000).await;
+
+    let mut asked = new_refund("o1", "r1", 1_000);
+    asked.status = RefundStatus::PendingApproval;
+    let mut rejected = refunds.reserve(&asked).await.unwrap();
+    assert_eq!(
+        refunds
+            .reserve(&new_refund("o1", "r2", 1))
+            .await
+            .unwrap_err(),
+        exceeds(0)
+    );
+    rejected
+        .reject("duplicate request".into(), at(200))
+        .unwrap();
+    refunds.update(&rejected).await.unwrap();
+
+    let mut failed = refunds
+        .reserve(&new_refund("o1", "r3", 1_000))
+        .await
+        .unwrap();
+    failed.start_submission(at(210)).unwrap();
+    failed
+        .fail(
+            GatewayFailure {
+                code: "40004".into(),
+                sub_code: Some("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL".into()),
+                message: "Business Failed".into(),
+            },
+            at(220),
+        )
+        .unwrap();
+    refunds.update(&failed).await.unwrap();
+
+    // Both released: the whole total is refundable again, and not a fen more.
+    refunds
+        .reserve(&new_refund("o1", "r4", 1_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        refunds
+            .reserve(&new_refund("o1", "r5", 1))
+            .await
+            .unwrap_err(),
+        exceeds(0)
+    );
+}
