@@ -4,7 +4,7 @@
 //! `postgres::*`. The tests about Diesel itself (migrations, corrupt rows) follow. See
 //! `support.rs` for how the databases are made and when PostgreSQL tests are skipped.
 
-// The suite's test bodies are plain async fns (instantiated per backend by
+// The Diesel-only test bodies are plain async fns (instantiated per backend by
 // `store_tests!`), which clippy's allow-unwrap-in-tests does not see as tests.
 #![allow(clippy::unwrap_used)]
 

@@ -8,9 +8,10 @@ use payport_domain::ports::{OrderRepository, RefundRepository, WorkQueue};
 use payport_domain::{Refund, RefundStatus};
 use std::sync::Arc;
 
-use super::fixtures::{at, insert_paid, new_refund, paid_order, pending_order, processing_refund, repos};
+use super::fixtures::{
+    at, insert_paid, new_refund, paid_order, pending_order, processing_refund, repos,
+};
 use super::StoreUnderTest;
-
 
 const LEASE: Duration = Duration::from_secs(60);
 

@@ -1,6 +1,6 @@
-//! Concurrency over real pools (and two store instances on one database): parallel
-//! reservations never exceed the total; of two concurrent saves of one version,
-//! exactly one wins.
+//! Concurrency over real pools (and two store instances on one database; for the memory
+//! store, two handles on one store): parallel reservations never exceed the total; of
+//! two concurrent saves of one version, exactly one wins.
 
 use std::sync::Arc;
 
@@ -11,7 +11,6 @@ use tokio::sync::Barrier;
 
 use super::fixtures::{at, insert_paid, new_refund, no, repos, Rng};
 use super::StoreUnderTest;
-
 
 const TOTAL_FEN: i64 = 10_000;
 const REQUESTS: usize = 50;

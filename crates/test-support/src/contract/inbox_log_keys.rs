@@ -9,7 +9,6 @@ use payport_domain::RepoError;
 use super::fixtures::{at, no};
 use super::StoreUnderTest;
 
-
 fn entry(source: NotificationSource, notify_id: &str, body: &str) -> InboxEntry {
     InboxEntry {
         source,

@@ -7,6 +7,9 @@
 //! Tests about one backend's machinery (migrations, corrupt rows, raw SQL) live with
 //! that backend, not here.
 
+// Test bodies: a failed unwrap is a failed test, with the value in the message.
+#![allow(clippy::unwrap_used)]
+
 pub mod claims;
 pub mod concurrency;
 pub mod fixtures;

@@ -6,7 +6,6 @@ use payport_domain::{Order, OrderStatus, RepoError, TradeNo};
 use super::fixtures::{at, fen, no, paid_order, pending_order};
 use super::StoreUnderTest;
 
-
 /// An order with every optional field set (and a microsecond in its timestamps).
 fn full_order() -> Order {
     let mut order = paid_order("full_1", 8888);

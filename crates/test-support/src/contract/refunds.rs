@@ -10,7 +10,6 @@ use payport_domain::{
 use super::fixtures::{at, fen, insert_paid, new_refund, no, repos};
 use super::StoreUnderTest;
 
-
 pub async fn every_field_round_trips<D: StoreUnderTest>(db: &D) {
     let (orders, refunds) = repos(db.store());
     insert_paid(db.store(), "o1", 10_000).await;

@@ -7,7 +7,6 @@ use payport_domain::{GatewayFailure, OrderStatus, RefundStatus};
 use super::fixtures::{at, fen, insert_paid, new_refund, no, paid_order, pending_order, repos};
 use super::StoreUnderTest;
 
-
 fn exceeds(refundable_fen: i64) -> ReserveError {
     ReserveError::Refused(ReservationRefused::ExceedsRefundable {
         refundable: fen(refundable_fen),

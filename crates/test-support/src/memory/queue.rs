@@ -147,7 +147,13 @@ impl WorkQueue for MemoryStore {
             .collect();
         // Oldest due first; a refund without a sync time last (PostgreSQL's NULLS LAST).
         due.sort_by(|a, b| {
-            let key = |r: &Refund| (r.next_sync_at.is_none(), r.next_sync_at, r.refund_id.clone());
+            let key = |r: &Refund| {
+                (
+                    r.next_sync_at.is_none(),
+                    r.next_sync_at,
+                    r.refund_id.clone(),
+                )
+            };
             key(a).cmp(&key(b))
         });
         let take = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -179,9 +185,14 @@ impl WorkQueue for MemoryStore {
         let mut expired: Vec<&Order> = orders
             .values()
             .filter(|o| o.status == OrderStatus::Pending && o.expires_at <= now)
-            .filter(|o| claims.get(&o.out_trade_no).is_none_or(|until| *until <= now))
+            .filter(|o| {
+                claims
+                    .get(&o.out_trade_no)
+                    .is_none_or(|until| *until <= now)
+            })
             .collect();
-        expired.sort_by(|a, b| (a.expires_at, &a.out_trade_no).cmp(&(b.expires_at, &b.out_trade_no)));
+        expired
+            .sort_by(|a, b| (a.expires_at, &a.out_trade_no).cmp(&(b.expires_at, &b.out_trade_no)));
         expired.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         for order in &expired {
             claims.insert(order.out_trade_no.clone(), until);

@@ -109,9 +109,7 @@ impl RefundRepository for MemoryStore {
             .filter(|r| &r.out_trade_no == out_trade_no)
             .cloned()
             .collect();
-        of_order.sort_by(|a, b| {
-            (a.created_at, &a.refund_id).cmp(&(b.created_at, &b.refund_id))
-        });
+        of_order.sort_by(|a, b| (a.created_at, &a.refund_id).cmp(&(b.created_at, &b.refund_id)));
         Ok(of_order)
     }
 
