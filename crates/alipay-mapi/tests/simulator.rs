@@ -21,6 +21,7 @@ use payport_domain::ports::*;
 use payport_domain::{
     Amount, AppId, BatchNo, GatewayError, OutRequestNo, OutTradeNo, RefundId, TradeNo,
 };
+use payport_test_support::FixedClock;
 use poem::listener::TcpAcceptor;
 use poem::web::Data;
 use poem::{handler, post, EndpointExt, Route, Server};
@@ -66,14 +67,6 @@ async fn serve(endpoint: impl poem::Endpoint + 'static) -> String {
     let acceptor = TcpAcceptor::from_tokio(listener).unwrap();
     tokio::spawn(Server::new_with_acceptor(acceptor).run(endpoint));
     format!("http://{addr}")
-}
-
-struct FixedClock(DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
 }
 
 struct Rig {

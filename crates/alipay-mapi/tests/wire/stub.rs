@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use payport_alipay_mapi::{AlipayMapiGateway, MapiConfig, MapiMode, Md5Key, ProcessBatchNos};
-use payport_domain::ports::{Clock, ExchangeLog, GatewayExchange};
-use payport_domain::RepoError;
+pub use payport_test_support::{FixedClock, MemoryLog};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::Data;
 use poem::{handler, EndpointExt, Request, Response, Route, Server};
@@ -127,34 +126,9 @@ async fn gateway_do(req: &Request, body: Vec<u8>, state: Data<&Arc<StubState>>) 
     }
 }
 
-pub struct FixedClock(pub DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
-
 /// 2024-05-14 10:00:00 in Beijing (02:00 UTC).
 pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 14, 2, 0, 0).unwrap()
-}
-
-#[derive(Default)]
-pub struct MemoryLog(pub Mutex<Vec<GatewayExchange>>);
-
-#[async_trait::async_trait]
-impl ExchangeLog for MemoryLog {
-    async fn record(&self, exchange: &GatewayExchange) -> Result<(), RepoError> {
-        self.0.lock().unwrap().push(exchange.clone());
-        Ok(())
-    }
-}
-
-impl MemoryLog {
-    pub fn all(&self) -> Vec<GatewayExchange> {
-        self.0.lock().unwrap().clone()
-    }
 }
 
 pub fn config(gateway_url: &str) -> MapiConfig {

@@ -13,8 +13,8 @@ use payport_alipay_openapi::{
     parse_form_urlencoded, AlipayOpenApiGateway, Client, OpenApiConfig, PrivateKey, PublicKey,
     SignType, Signer, Verifier,
 };
-use payport_domain::ports::{Clock, ExchangeLog, GatewayExchange};
-use payport_domain::{AppId, RepoError};
+use payport_domain::AppId;
+pub use payport_test_support::{FixedClock, MemoryLog};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::Data;
 use poem::{handler, post, EndpointExt, Request, Response, Route, Server};
@@ -183,28 +183,9 @@ async fn gateway(req: &Request, body: Vec<u8>, state: Data<&Arc<StubState>>) -> 
         .body(text)
 }
 
-pub struct FixedClock(pub DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
-
 /// 2026-11-21 16:30:05 UTC, i.e. 2026-11-22 00:30:05 in Beijing.
 pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 16, 30, 5).unwrap()
-}
-
-#[derive(Default)]
-pub struct MemoryLog(pub Mutex<Vec<GatewayExchange>>);
-
-#[async_trait::async_trait]
-impl ExchangeLog for MemoryLog {
-    async fn record(&self, exchange: &GatewayExchange) -> Result<(), RepoError> {
-        self.0.lock().unwrap().push(exchange.clone());
-        Ok(())
-    }
 }
 
 pub struct Wire {

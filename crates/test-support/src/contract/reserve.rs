@@ -1,19 +1,11 @@
 //! The reservation: the over-refund invariant at the database.
 
 use payport_domain::policy::ReservationRefused;
-use payport_domain::ports::{OrderRepository, ReserveError};
+use payport_domain::ports::ReserveError;
 use payport_domain::{GatewayFailure, OrderStatus, RefundStatus};
 
-use crate::support::{
-    at, fen, insert_paid, new_refund, no, paid_order, pending_order, repos, store_tests, TestDb,
-};
-
-store_tests!(
-    an_exact_fit_is_accepted_and_one_fen_more_is_refused,
-    unpaid_closed_finished_and_missing_orders_refuse,
-    a_used_out_request_no_returns_the_existing_refund,
-    rejected_and_failed_refunds_release_their_amount,
-);
+use super::fixtures::{at, fen, insert_paid, new_refund, no, paid_order, pending_order, repos};
+use super::StoreUnderTest;
 
 fn exceeds(refundable_fen: i64) -> ReserveError {
     ReserveError::Refused(ReservationRefused::ExceedsRefundable {
@@ -21,9 +13,9 @@ fn exceeds(refundable_fen: i64) -> ReserveError {
     })
 }
 
-async fn an_exact_fit_is_accepted_and_one_fen_more_is_refused(db: &TestDb) {
-    let (_, refunds) = repos(&db.store);
-    insert_paid(&db.store, "o1", 1_000).await;
+pub async fn an_exact_fit_is_accepted_and_one_fen_more_is_refused<D: StoreUnderTest>(db: &D) {
+    let (orders, refunds) = repos(db.store());
+    insert_paid(db.store(), "o1", 1_000).await;
     refunds.reserve(&new_refund("o1", "r1", 600)).await.unwrap();
     assert_eq!(
         refunds
@@ -48,7 +40,7 @@ async fn an_exact_fit_is_accepted_and_one_fen_more_is_refused(db: &TestDb) {
     let mut refunded = paid_order("o2", 100);
     refunded.record_refund(fen(100), at(70)).unwrap();
     assert_eq!(refunded.status, OrderStatus::Refunded);
-    db.store.insert(&refunded).await.unwrap();
+    orders.insert(&refunded).await.unwrap();
     assert_eq!(
         refunds
             .reserve(&new_refund("o2", "r1", 1))
@@ -58,8 +50,8 @@ async fn an_exact_fit_is_accepted_and_one_fen_more_is_refused(db: &TestDb) {
     );
 }
 
-async fn unpaid_closed_finished_and_missing_orders_refuse(db: &TestDb) {
-    let (orders, refunds) = repos(&db.store);
+pub async fn unpaid_closed_finished_and_missing_orders_refuse<D: StoreUnderTest>(db: &D) {
+    let (orders, refunds) = repos(db.store());
     orders.insert(&pending_order("pending", 100)).await.unwrap();
     let mut closed = pending_order("closed", 100);
     closed.close(at(5)).unwrap();
@@ -92,10 +84,10 @@ async fn unpaid_closed_finished_and_missing_orders_refuse(db: &TestDb) {
     );
 }
 
-async fn a_used_out_request_no_returns_the_existing_refund(db: &TestDb) {
-    let (_, refunds) = repos(&db.store);
-    insert_paid(&db.store, "o1", 1_000).await;
-    insert_paid(&db.store, "o2", 1_000).await;
+pub async fn a_used_out_request_no_returns_the_existing_refund<D: StoreUnderTest>(db: &D) {
+    let (_, refunds) = repos(db.store());
+    insert_paid(db.store(), "o1", 1_000).await;
+    insert_paid(db.store(), "o2", 1_000).await;
     let first = refunds.reserve(&new_refund("o1", "r1", 300)).await.unwrap();
 
     let mut retry = new_refund("o1", "r1", 700);
@@ -121,9 +113,9 @@ async fn a_used_out_request_no_returns_the_existing_refund(db: &TestDb) {
     ));
 }
 
-async fn rejected_and_failed_refunds_release_their_amount(db: &TestDb) {
-    let (_, refunds) = repos(&db.store);
-    insert_paid(&db.store, "o1", 1_000).await;
+pub async fn rejected_and_failed_refunds_release_their_amount<D: StoreUnderTest>(db: &D) {
+    let (_, refunds) = repos(db.store());
+    insert_paid(db.store(), "o1", 1_000).await;
 
     let mut asked = new_refund("o1", "r1", 1_000);
     asked.status = RefundStatus::PendingApproval;

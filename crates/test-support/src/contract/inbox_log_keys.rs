@@ -6,14 +6,8 @@ use payport_domain::ports::{
 use payport_domain::ports::{IdempotencyInsert, IdempotencyRecord, IdempotencyStore, IN_FLIGHT};
 use payport_domain::RepoError;
 
-use crate::support::{at, no, store_tests, TestDb};
-
-store_tests!(
-    the_inbox_dedupes_redeliveries,
-    the_exchange_log_keeps_raw_exchanges,
-    idempotency_keys_are_unique,
-    in_flight_keys_are_completed_or_released,
-);
+use super::fixtures::{at, no};
+use super::StoreUnderTest;
 
 fn entry(source: NotificationSource, notify_id: &str, body: &str) -> InboxEntry {
     InboxEntry {
@@ -25,8 +19,8 @@ fn entry(source: NotificationSource, notify_id: &str, body: &str) -> InboxEntry 
     }
 }
 
-async fn the_inbox_dedupes_redeliveries(db: &TestDb) {
-    let inbox: &dyn NotificationInbox = &db.store;
+pub async fn the_inbox_dedupes_redeliveries<D: StoreUnderTest>(db: &D) {
+    let inbox: &dyn NotificationInbox = db.store();
     let trade = NotificationSource::TradeStatus;
     let first = entry(trade, "n1", "trade_status=TRADE_SUCCESS&sign=...");
     assert_eq!(inbox.record(&first).await.unwrap(), InboxState::ToHandle);
@@ -60,8 +54,8 @@ async fn the_inbox_dedupes_redeliveries(db: &TestDb) {
     ));
 }
 
-async fn the_exchange_log_keeps_raw_exchanges(db: &TestDb) {
-    let log: &dyn ExchangeLog = &db.store;
+pub async fn the_exchange_log_keeps_raw_exchanges<D: StoreUnderTest>(db: &D) {
+    let log: &dyn ExchangeLog = db.store();
     let answered = GatewayExchange {
         operation: "alipay.trade.refund".into(),
         out_trade_no: Some("o1".into()),
@@ -88,13 +82,13 @@ async fn the_exchange_log_keeps_raw_exchanges(db: &TestDb) {
         log.record(exchange).await.unwrap();
     }
     assert_eq!(
-        db.store.exchanges_for_order("o1").await.unwrap(),
+        db.exchanges_for_order("o1").await.unwrap(),
         vec![answered, timed_out]
     );
 }
 
-async fn idempotency_keys_are_unique(db: &TestDb) {
-    let store = &db.store;
+pub async fn idempotency_keys_are_unique<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
     assert_eq!(store.idempotency_lookup("k1").await.unwrap(), None);
     let record = IdempotencyRecord {
         key: "k1".into(),
@@ -130,8 +124,8 @@ async fn idempotency_keys_are_unique(db: &TestDb) {
     assert_eq!(store.idempotency_lookup("k1").await.unwrap(), Some(record));
 }
 
-async fn in_flight_keys_are_completed_or_released(db: &TestDb) {
-    let store = &db.store;
+pub async fn in_flight_keys_are_completed_or_released<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
     let pending = |key: &str| IdempotencyRecord {
         key: key.into(),
         request_hash: "sha256:cccc".into(),

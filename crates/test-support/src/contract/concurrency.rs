@@ -1,6 +1,6 @@
-//! Concurrency over real pools (and two store instances on one database): parallel
-//! reservations never exceed the total; of two concurrent saves of one version,
-//! exactly one wins.
+//! Concurrency over real pools (and two store instances on one database; for the memory
+//! store, two handles on one store): parallel reservations never exceed the total; of
+//! two concurrent saves of one version, exactly one wins.
 
 use std::sync::Arc;
 
@@ -9,19 +9,15 @@ use payport_domain::ports::{RefundRepository, ReserveError};
 use payport_domain::{RefundStatus, RepoError};
 use tokio::sync::Barrier;
 
-use crate::support::{at, insert_paid, new_refund, no, repos, store_tests, Rng, TestDb};
-
-store_tests!(
-    fifty_parallel_reservations_never_exceed_the_total,
-    of_two_concurrent_saves_exactly_one_wins,
-);
+use super::fixtures::{at, insert_paid, new_refund, no, repos, Rng};
+use super::StoreUnderTest;
 
 const TOTAL_FEN: i64 = 10_000;
 const REQUESTS: usize = 50;
 
-async fn fifty_parallel_reservations_never_exceed_the_total(db: &TestDb) {
-    insert_paid(&db.store, "o1", TOTAL_FEN).await;
-    let stores = [db.store.clone(), db.another_instance().await];
+pub async fn fifty_parallel_reservations_never_exceed_the_total<D: StoreUnderTest>(db: &D) {
+    insert_paid(db.store(), "o1", TOTAL_FEN).await;
+    let stores = [db.shared(), db.another_instance().await];
     let mut rng = Rng::from_time();
     // 50 requests of 1 fen .. 6.00 yuan: about 150 yuan asked of a 100 yuan order.
     let amounts: Vec<i64> = (0..REQUESTS)
@@ -81,19 +77,19 @@ async fn fifty_parallel_reservations_never_exceed_the_total(db: &TestDb) {
     }
 
     // The database agrees.
-    let (_, refunds) = repos(&db.store);
+    let (_, refunds) = repos(db.store());
     let stored = refunds.list_for_order(&no("o1")).await.unwrap();
     assert_eq!(stored.len(), accepted.len());
     assert_eq!(stored.iter().map(|r| r.amount.fen()).sum::<i64>(), reserved);
 }
 
-async fn of_two_concurrent_saves_exactly_one_wins(db: &TestDb) {
-    insert_paid(&db.store, "o1", TOTAL_FEN).await;
+pub async fn of_two_concurrent_saves_exactly_one_wins<D: StoreUnderTest>(db: &D) {
+    insert_paid(db.store(), "o1", TOTAL_FEN).await;
     let other = db.another_instance().await;
     for round in 0..10 {
         let mut new = new_refund("o1", &format!("r{round}"), 1);
         new.status = RefundStatus::PendingApproval;
-        let refund = db.store.reserve(&new).await.unwrap();
+        let refund = db.store().reserve(&new).await.unwrap();
 
         // Two operators act on the same version at once, through two instances.
         let mut approved = refund.clone();
@@ -101,18 +97,18 @@ async fn of_two_concurrent_saves_exactly_one_wins(db: &TestDb) {
         let mut rejected = refund.clone();
         rejected.reject("duplicate".into(), at(200)).unwrap();
         let barrier = Arc::new(Barrier::new(2));
-        let save = |store: payport_store_diesel::DieselStore, refund: payport_domain::Refund| {
+        let save = |store: Arc<D::Store>, refund: payport_domain::Refund| {
             let barrier = barrier.clone();
             tokio::spawn(async move {
                 barrier.wait().await;
-                RefundRepository::update(&store, &refund).await
+                RefundRepository::update(&*store, &refund).await
             })
         };
-        let a = save(db.store.clone(), approved.clone());
+        let a = save(db.shared(), approved.clone());
         let b = save(other.clone(), rejected.clone());
         let (a, b) = (a.await.unwrap(), b.await.unwrap());
 
-        let stored = RefundRepository::get(&db.store, &refund.refund_id)
+        let stored = RefundRepository::get(db.store(), &refund.refund_id)
             .await
             .unwrap()
             .unwrap();

@@ -3,15 +3,8 @@
 use payport_domain::ports::{OrderFilter, OrderRepository};
 use payport_domain::{Order, OrderStatus, RepoError, TradeNo};
 
-use crate::support::{at, fen, no, paid_order, pending_order, store_tests, TestDb};
-
-store_tests!(
-    every_field_round_trips,
-    out_trade_no_is_unique,
-    updates_are_conditional_on_the_version,
-    total_amount_cannot_change,
-    lists_newest_first_in_pages,
-);
+use super::fixtures::{at, fen, no, paid_order, pending_order};
+use super::StoreUnderTest;
 
 /// An order with every optional field set (and a microsecond in its timestamps).
 fn full_order() -> Order {
@@ -28,8 +21,8 @@ fn full_order() -> Order {
     order
 }
 
-async fn every_field_round_trips(db: &TestDb) {
-    let store = &db.store;
+pub async fn every_field_round_trips<D: StoreUnderTest>(db: &D) {
+    let store: &dyn OrderRepository = db.store();
     let order = full_order();
     store.insert(&order).await.unwrap();
     assert_eq!(
@@ -51,8 +44,8 @@ async fn every_field_round_trips(db: &TestDb) {
     assert_eq!(store.find_by_trade_no(&unknown).await.unwrap(), None);
 }
 
-async fn out_trade_no_is_unique(db: &TestDb) {
-    let store = &db.store;
+pub async fn out_trade_no_is_unique<D: StoreUnderTest>(db: &D) {
+    let store: &dyn OrderRepository = db.store();
     store.insert(&paid_order("o1", 100)).await.unwrap();
     let mut again = pending_order("o1", 999);
     again.subject = "Another".into();
@@ -74,8 +67,8 @@ async fn out_trade_no_is_unique(db: &TestDb) {
     ));
 }
 
-async fn updates_are_conditional_on_the_version(db: &TestDb) {
-    let store = &db.store;
+pub async fn updates_are_conditional_on_the_version<D: StoreUnderTest>(db: &D) {
+    let store: &dyn OrderRepository = db.store();
     let order = pending_order("o1", 100);
     store.insert(&order).await.unwrap();
 
@@ -118,8 +111,8 @@ async fn updates_are_conditional_on_the_version(db: &TestDb) {
     }
 }
 
-async fn total_amount_cannot_change(db: &TestDb) {
-    let store = &db.store;
+pub async fn total_amount_cannot_change<D: StoreUnderTest>(db: &D) {
+    let store: &dyn OrderRepository = db.store();
     let order = paid_order("o1", 100);
     store.insert(&order).await.unwrap();
     let mut bigger = order.clone();
@@ -131,8 +124,8 @@ async fn total_amount_cannot_change(db: &TestDb) {
     assert_eq!(store.get(&no("o1")).await.unwrap(), Some(order));
 }
 
-async fn lists_newest_first_in_pages(db: &TestDb) {
-    let store = &db.store;
+pub async fn lists_newest_first_in_pages<D: StoreUnderTest>(db: &D) {
+    let store: &dyn OrderRepository = db.store();
     let mut inserted = Vec::new();
     for i in 0..5 {
         let mut order = if i % 2 == 0 {

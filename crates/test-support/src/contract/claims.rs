@@ -6,24 +6,17 @@ use std::time::Duration;
 
 use payport_domain::ports::{OrderRepository, RefundRepository, WorkQueue};
 use payport_domain::{Refund, RefundStatus};
-use payport_store_diesel::DieselStore;
+use std::sync::Arc;
 
-use crate::support::{
-    at, insert_paid, new_refund, paid_order, pending_order, processing_refund, repos, store_tests,
-    TestDb,
+use super::fixtures::{
+    at, insert_paid, new_refund, paid_order, pending_order, processing_refund, repos,
 };
-
-store_tests!(
-    due_refunds_are_claimed_once_per_lease,
-    concurrent_refund_claimers_never_share_a_refund,
-    expired_orders_are_claimed_once_per_lease,
-    concurrent_order_claimers_never_share_an_order,
-);
+use super::StoreUnderTest;
 
 const LEASE: Duration = Duration::from_secs(60);
 
-async fn due_refunds_are_claimed_once_per_lease(db: &TestDb) {
-    let store = &db.store;
+pub async fn due_refunds_are_claimed_once_per_lease<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
     let (_, refunds) = repos(store);
     insert_paid(store, "o1", 10_000).await;
     let due = processing_refund(store, "o1", "due", Some(at(1_000))).await;
@@ -107,7 +100,7 @@ async fn due_refunds_are_claimed_once_per_lease(db: &TestDb) {
 }
 
 /// Claims until nothing is left, returning what this claimer got.
-async fn drain_refunds(store: DieselStore) -> Vec<String> {
+async fn drain_refunds<S: WorkQueue + ?Sized>(store: Arc<S>) -> Vec<String> {
     let mut mine = Vec::new();
     loop {
         let batch = store.claim_due_refunds(at(1_000), 3, LEASE).await.unwrap();
@@ -118,15 +111,15 @@ async fn drain_refunds(store: DieselStore) -> Vec<String> {
     }
 }
 
-async fn concurrent_refund_claimers_never_share_a_refund(db: &TestDb) {
-    insert_paid(&db.store, "o1", 10_000).await;
+pub async fn concurrent_refund_claimers_never_share_a_refund<D: StoreUnderTest>(db: &D) {
+    insert_paid(db.store(), "o1", 10_000).await;
     for i in 0..30 {
-        processing_refund(&db.store, "o1", &format!("r{i}"), Some(at(i))).await;
+        processing_refund(db.store(), "o1", &format!("r{i}"), Some(at(i))).await;
     }
     let other = db.another_instance().await;
     let claimers = [
-        tokio::spawn(drain_refunds(db.store.clone())),
-        tokio::spawn(drain_refunds(db.store.clone())),
+        tokio::spawn(drain_refunds(db.shared())),
+        tokio::spawn(drain_refunds(db.shared())),
         tokio::spawn(drain_refunds(other.clone())),
         tokio::spawn(drain_refunds(other)),
     ];
@@ -143,8 +136,8 @@ async fn concurrent_refund_claimers_never_share_a_refund(db: &TestDb) {
     assert_eq!(unique.len(), 30);
 }
 
-async fn expired_orders_are_claimed_once_per_lease(db: &TestDb) {
-    let store = &db.store;
+pub async fn expired_orders_are_claimed_once_per_lease<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
     let expired = pending_order("expired", 100); // expires at(1800)
     store.insert(&expired).await.unwrap();
     let mut fresh = pending_order("fresh", 100);
@@ -195,7 +188,7 @@ async fn expired_orders_are_claimed_once_per_lease(db: &TestDb) {
     assert_eq!(again, vec![abandoned]);
 }
 
-async fn drain_orders(store: DieselStore) -> Vec<String> {
+async fn drain_orders<S: WorkQueue + ?Sized>(store: Arc<S>) -> Vec<String> {
     let mut mine = Vec::new();
     loop {
         let batch = store
@@ -209,16 +202,16 @@ async fn drain_orders(store: DieselStore) -> Vec<String> {
     }
 }
 
-async fn concurrent_order_claimers_never_share_an_order(db: &TestDb) {
+pub async fn concurrent_order_claimers_never_share_an_order<D: StoreUnderTest>(db: &D) {
     for i in 0..30 {
         let mut order = pending_order(&format!("o{i}"), 100);
         order.expires_at = at(i);
-        db.store.insert(&order).await.unwrap();
+        OrderRepository::insert(db.store(), &order).await.unwrap();
     }
     let other = db.another_instance().await;
     let claimers = [
-        tokio::spawn(drain_orders(db.store.clone())),
-        tokio::spawn(drain_orders(db.store.clone())),
+        tokio::spawn(drain_orders(db.shared())),
+        tokio::spawn(drain_orders(db.shared())),
         tokio::spawn(drain_orders(other.clone())),
         tokio::spawn(drain_orders(other)),
     ];

@@ -7,19 +7,12 @@ use payport_domain::{
     RepoError,
 };
 
-use crate::support::{at, fen, insert_paid, new_refund, no, repos, store_tests, TestDb};
+use super::fixtures::{at, fen, insert_paid, new_refund, no, repos};
+use super::StoreUnderTest;
 
-store_tests!(
-    every_field_round_trips,
-    refund_updates_are_conditional,
-    update_with_order_saves_both_or_neither,
-    update_all_saves_every_refund_or_none,
-    lists_refunds_of_an_order_and_in_pages,
-);
-
-async fn every_field_round_trips(db: &TestDb) {
-    let (orders, refunds) = repos(&db.store);
-    insert_paid(&db.store, "o1", 10_000).await;
+pub async fn every_field_round_trips<D: StoreUnderTest>(db: &D) {
+    let (orders, refunds) = repos(db.store());
+    insert_paid(db.store(), "o1", 10_000).await;
     let mut new = new_refund("o1", "r1", 2_500);
     new.status = RefundStatus::PendingApproval;
     new.gateway = RefundGatewayKind::MapiPwd;
@@ -99,9 +92,9 @@ async fn every_field_round_trips(db: &TestDb) {
     assert!(orders.get(&no("o1")).await.unwrap().is_some());
 }
 
-async fn refund_updates_are_conditional(db: &TestDb) {
-    let (_, refunds) = repos(&db.store);
-    insert_paid(&db.store, "o1", 1_000).await;
+pub async fn refund_updates_are_conditional<D: StoreUnderTest>(db: &D) {
+    let (_, refunds) = repos(db.store());
+    insert_paid(db.store(), "o1", 1_000).await;
     let reserved = refunds.reserve(&new_refund("o1", "r1", 500)).await.unwrap();
 
     let mut sent = reserved.clone();
@@ -136,9 +129,9 @@ async fn refund_updates_are_conditional(db: &TestDb) {
     ));
 }
 
-async fn update_with_order_saves_both_or_neither(db: &TestDb) {
-    let (orders, refunds) = repos(&db.store);
-    let order = insert_paid(&db.store, "o1", 1_000).await;
+pub async fn update_with_order_saves_both_or_neither<D: StoreUnderTest>(db: &D) {
+    let (orders, refunds) = repos(db.store());
+    let order = insert_paid(db.store(), "o1", 1_000).await;
     let mut refund = refunds.reserve(&new_refund("o1", "r1", 400)).await.unwrap();
     refund.start_submission(at(200)).unwrap();
     refunds.update(&refund).await.unwrap();
@@ -208,17 +201,17 @@ async fn update_with_order_saves_both_or_neither(db: &TestDb) {
     assert_eq!(order_after.version, credited.version + 1);
 
     // A refund of another order is refused outright.
-    let other = insert_paid(&db.store, "o2", 1_000).await;
+    let other = insert_paid(db.store(), "o2", 1_000).await;
     assert!(matches!(
         refunds.update_with_order(&done, &other).await,
         Err(RepoError::NotFound(_))
     ));
 }
 
-async fn lists_refunds_of_an_order_and_in_pages(db: &TestDb) {
-    let (_, refunds) = repos(&db.store);
-    insert_paid(&db.store, "o1", 10_000).await;
-    insert_paid(&db.store, "o2", 10_000).await;
+pub async fn lists_refunds_of_an_order_and_in_pages<D: StoreUnderTest>(db: &D) {
+    let (_, refunds) = repos(db.store());
+    insert_paid(db.store(), "o1", 10_000).await;
+    insert_paid(db.store(), "o2", 10_000).await;
     let mut made = Vec::new();
     for (i, (order, request)) in [("o1", "r1"), ("o2", "r1"), ("o1", "r2"), ("o1", "r3")]
         .into_iter()
@@ -264,10 +257,10 @@ async fn lists_refunds_of_an_order_and_in_pages(db: &TestDb) {
     );
 }
 
-async fn update_all_saves_every_refund_or_none(db: &TestDb) {
-    let (_, refunds) = repos(&db.store);
-    insert_paid(&db.store, "o1", 1_000).await;
-    insert_paid(&db.store, "o2", 1_000).await;
+pub async fn update_all_saves_every_refund_or_none<D: StoreUnderTest>(db: &D) {
+    let (_, refunds) = repos(db.store());
+    insert_paid(db.store(), "o1", 1_000).await;
+    insert_paid(db.store(), "o2", 1_000).await;
     let a = refunds.reserve(&new_refund("o1", "r1", 100)).await.unwrap();
     let b = refunds.reserve(&new_refund("o2", "r2", 200)).await.unwrap();
     let batch = BatchNo::parse("20261121001").unwrap();

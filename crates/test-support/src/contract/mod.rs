@@ -1,0 +1,171 @@
+//! The storage contract suite: what every store behind the domain's storage ports must
+//! do, written once as `async fn`s over a [`StoreUnderTest`] and run on each backend by
+//! [`store_contract!`](crate::store_contract) (store-diesel: SQLite and PostgreSQL;
+//! this crate's `tests/contract.rs`: the [`MemoryStore`]), so the backends cannot drift
+//! apart.
+//!
+//! Tests about one backend's machinery (migrations, corrupt rows, raw SQL) live with
+//! that backend, not here.
+
+// Test bodies: a failed unwrap is a failed test, with the value in the message.
+#![allow(clippy::unwrap_used)]
+
+pub mod claims;
+pub mod concurrency;
+pub mod fixtures;
+pub mod inbox_log_keys;
+pub mod orders;
+pub mod refunds;
+pub mod reserve;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use payport_domain::ports::{
+    ExchangeLog, GatewayExchange, IdempotencyStore, NotificationInbox, OrderRepository,
+    RefundRepository, WorkQueue,
+};
+use payport_domain::RepoError;
+
+use crate::MemoryStore;
+
+/// Every storage port the server needs from one store.
+pub trait Ports:
+    OrderRepository
+    + RefundRepository
+    + NotificationInbox
+    + ExchangeLog
+    + WorkQueue
+    + IdempotencyStore
+    + 'static
+{
+}
+
+impl<T> Ports for T where
+    T: OrderRepository
+        + RefundRepository
+        + NotificationInbox
+        + ExchangeLog
+        + WorkQueue
+        + IdempotencyStore
+        + 'static
+{
+}
+
+/// One backend, freshly emptied for one test.
+#[async_trait]
+pub trait StoreUnderTest: Send + Sync {
+    type Store: Ports;
+
+    fn store(&self) -> &Self::Store;
+
+    /// This store, as a handle to move into spawned tasks.
+    fn shared(&self) -> Arc<Self::Store>;
+
+    /// A second store on the same data: another payport instance.
+    async fn another_instance(&self) -> Arc<Self::Store>;
+
+    /// The exchanges logged for an order, oldest first (what support staff read; not
+    /// a port, so each backend says how).
+    async fn exchanges_for_order(
+        &self,
+        out_trade_no: &str,
+    ) -> Result<Vec<GatewayExchange>, RepoError>;
+}
+
+/// The memory backend: one [`MemoryStore`]; "another instance" shares it, as two
+/// payport processes share one database.
+#[derive(Default)]
+pub struct MemoryDb {
+    pub store: Arc<MemoryStore>,
+}
+
+impl MemoryDb {
+    /// Always `Some`: the signature [`store_contract!`](crate::store_contract) expects.
+    pub async fn open() -> Option<MemoryDb> {
+        Some(MemoryDb::default())
+    }
+}
+
+#[async_trait]
+impl StoreUnderTest for MemoryDb {
+    type Store = MemoryStore;
+
+    fn store(&self) -> &MemoryStore {
+        &self.store
+    }
+
+    fn shared(&self) -> Arc<MemoryStore> {
+        self.store.clone()
+    }
+
+    async fn another_instance(&self) -> Arc<MemoryStore> {
+        self.store.clone()
+    }
+
+    async fn exchanges_for_order(
+        &self,
+        out_trade_no: &str,
+    ) -> Result<Vec<GatewayExchange>, RepoError> {
+        Ok(self.store.exchanges_for_order(out_trade_no))
+    }
+}
+
+/// Instantiates the whole contract suite for one backend: `$open` is the absolute
+/// path (`crate::...`) of an `async fn() -> Option<impl StoreUnderTest>` making a
+/// fresh store for each test (`None`: skipped, the test passes). Gives
+/// `<module>::<test>` tests in the calling module; the caller needs tokio.
+#[macro_export]
+macro_rules! store_contract {
+    ($open:path) => {
+        $crate::store_contract!(@module $open, orders:
+            every_field_round_trips,
+            out_trade_no_is_unique,
+            updates_are_conditional_on_the_version,
+            total_amount_cannot_change,
+            lists_newest_first_in_pages,
+        );
+        $crate::store_contract!(@module $open, refunds:
+            every_field_round_trips,
+            refund_updates_are_conditional,
+            update_with_order_saves_both_or_neither,
+            update_all_saves_every_refund_or_none,
+            lists_refunds_of_an_order_and_in_pages,
+        );
+        $crate::store_contract!(@module $open, reserve:
+            an_exact_fit_is_accepted_and_one_fen_more_is_refused,
+            unpaid_closed_finished_and_missing_orders_refuse,
+            a_used_out_request_no_returns_the_existing_refund,
+            rejected_and_failed_refunds_release_their_amount,
+        );
+        $crate::store_contract!(@module $open, claims:
+            due_refunds_are_claimed_once_per_lease,
+            concurrent_refund_claimers_never_share_a_refund,
+            expired_orders_are_claimed_once_per_lease,
+            concurrent_order_claimers_never_share_an_order,
+        );
+        $crate::store_contract!(@module $open, concurrency:
+            fifty_parallel_reservations_never_exceed_the_total,
+            of_two_concurrent_saves_exactly_one_wins,
+        );
+        $crate::store_contract!(@module $open, inbox_log_keys:
+            the_inbox_dedupes_redeliveries,
+            the_exchange_log_keeps_raw_exchanges,
+            idempotency_keys_are_unique,
+            in_flight_keys_are_completed_or_released,
+        );
+    };
+    (@module $open:path, $module:ident: $($name:ident),* $(,)?) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(db) = $open().await else {
+                        return;
+                    };
+                    $crate::contract::$module::$name(&db).await;
+                }
+            )*
+        }
+    };
+}

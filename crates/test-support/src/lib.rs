@@ -1,0 +1,29 @@
+//! payport-test-support: what payport's test suites share, so each backend and adapter
+//! is tested against the same doubles and the same contract.
+//!
+//! # Layout
+//! - [`db`] (feature `db`): throwaway databases: PostgreSQL copies of a migrated
+//!   template, empty PostgreSQL databases, temporary SQLite files; and the policy for
+//!   an unreachable PostgreSQL (skip locally, fail in CI).
+//! - [`MemoryStore`] (`memory/`): every storage port in memory, with the same contract
+//!   as `DieselStore`: the over-refund rule applied atomically, version-conditional
+//!   saves, unique keys, lease-based claims, in-flight idempotency keys.
+//! - [`contract`]: the storage contract suite, generic over a [`contract::StoreUnderTest`],
+//!   and [`store_contract!`] to instantiate it for one backend (store-diesel runs it on
+//!   SQLite and PostgreSQL, `tests/contract.rs` here on the memory store).
+//! - [`FixedClock`], [`MemoryLog`] (`fakes.rs`): a stopped clock and an exchange log
+//!   that keeps what it is given, for the gateway adapters' tests.
+
+pub mod contract;
+#[cfg(feature = "db")]
+pub mod db;
+mod fakes;
+mod memory;
+
+pub use fakes::{FixedClock, MemoryLog};
+pub use memory::MemoryStore;
+
+/// A poisoned lock still holds good data here (a test panicked holding it): use it.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,202 @@
+//! The smaller ports in memory: the notification inbox, the exchange log, idempotency
+//! keys, and lease-based claims of background work.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use payport_domain::ports::{
+    ExchangeLog, GatewayExchange, IdempotencyInsert, IdempotencyRecord, IdempotencyStore,
+    InboxEntry, InboxState, NotificationInbox, NotificationSource, WorkQueue, IN_FLIGHT,
+};
+use payport_domain::{Order, OrderStatus, Refund, RefundStatus, RepoError};
+
+use super::MemoryStore;
+use crate::lock;
+
+#[async_trait]
+impl NotificationInbox for MemoryStore {
+    async fn record(&self, entry: &InboxEntry) -> Result<InboxState, RepoError> {
+        let mut inbox = lock(&self.inbox);
+        let key = (entry.source, entry.notify_id.clone());
+        let handled = *inbox.entry(key).or_insert_with(|| {
+            lock(&self.raw_notifications).push(entry.raw_body.clone());
+            false
+        });
+        Ok(if handled {
+            InboxState::AlreadyHandled
+        } else {
+            InboxState::ToHandle
+        })
+    }
+
+    async fn mark_handled(
+        &self,
+        source: NotificationSource,
+        notify_id: &str,
+        _at: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        match lock(&self.inbox).get_mut(&(source, notify_id.to_owned())) {
+            Some(handled) => {
+                *handled = true;
+                Ok(())
+            }
+            None => Err(RepoError::NotFound(format!(
+                "mark notification {} {notify_id} handled",
+                source.as_str()
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl ExchangeLog for MemoryStore {
+    async fn record(&self, exchange: &GatewayExchange) -> Result<(), RepoError> {
+        self.exchanges.record(exchange).await
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for MemoryStore {
+    async fn idempotency_insert(
+        &self,
+        record: &IdempotencyRecord,
+    ) -> Result<IdempotencyInsert, RepoError> {
+        let mut keys = lock(&self.idempotency);
+        if let Some(existing) = keys.get(&record.key) {
+            return Ok(IdempotencyInsert::Duplicate(existing.clone()));
+        }
+        keys.insert(record.key.clone(), record.clone());
+        Ok(IdempotencyInsert::Inserted)
+    }
+
+    async fn idempotency_lookup(&self, key: &str) -> Result<Option<IdempotencyRecord>, RepoError> {
+        Ok(lock(&self.idempotency).get(key).cloned())
+    }
+
+    async fn idempotency_complete(
+        &self,
+        key: &str,
+        http_status: u16,
+        response_body: &str,
+    ) -> Result<bool, RepoError> {
+        match lock(&self.idempotency).get_mut(key) {
+            Some(record) if record.http_status == IN_FLIGHT => {
+                record.http_status = http_status;
+                response_body.clone_into(&mut record.response_body);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn idempotency_release(&self, key: &str) -> Result<bool, RepoError> {
+        let mut keys = lock(&self.idempotency);
+        if keys.get(key).is_some_and(|r| r.http_status == IN_FLIGHT) {
+            keys.remove(key);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
+
+/// `(now + lease, now - lease)`: until when a claim holds, and since when an untouched
+/// row counts as abandoned.
+fn lease_window(
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), RepoError> {
+    let out_of_range = || RepoError::Unavailable(format!("claim lease {lease:?} is out of range"));
+    let lease = chrono::Duration::from_std(lease).map_err(|_| out_of_range())?;
+    let until = now.checked_add_signed(lease).ok_or_else(out_of_range)?;
+    let stale_before = now.checked_sub_signed(lease).ok_or_else(out_of_range)?;
+    Ok((until, stale_before))
+}
+
+/// The port's "due": a `processing` refund whose sync time came, or that was left
+/// untouched for a lease without one (a crashed submission); an `approved` one left
+/// untouched for a lease (a crash between approval and sending), unless claimed.
+fn is_due(refund: &Refund, now: DateTime<Utc>, stale_before: DateTime<Utc>) -> bool {
+    let untouched = refund.updated_at <= stale_before;
+    match refund.status {
+        RefundStatus::Processing => match refund.next_sync_at {
+            Some(at) => at <= now,
+            None => untouched,
+        },
+        RefundStatus::Approved => untouched && refund.next_sync_at.is_none_or(|at| at <= now),
+        _ => false,
+    }
+}
+
+#[async_trait]
+impl WorkQueue for MemoryStore {
+    async fn claim_due_refunds(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Refund>, RepoError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (until, stale_before) = lease_window(now, lease)?;
+        let mut refunds = lock(&self.refunds);
+        let mut due: Vec<&mut Refund> = refunds
+            .iter_mut()
+            .filter(|r| is_due(r, now, stale_before))
+            .collect();
+        // Oldest due first; a refund without a sync time last (PostgreSQL's NULLS LAST).
+        due.sort_by(|a, b| {
+            let key = |r: &Refund| {
+                (
+                    r.next_sync_at.is_none(),
+                    r.next_sync_at,
+                    r.refund_id.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+        let take = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut claimed: Vec<Refund> = due
+            .into_iter()
+            .take(take)
+            .map(|r| {
+                r.next_sync_at = Some(until);
+                r.version += 1;
+                r.clone()
+            })
+            .collect();
+        claimed.sort_by(|a, b| (a.created_at, &a.refund_id).cmp(&(b.created_at, &b.refund_id)));
+        Ok(claimed)
+    }
+
+    async fn claim_expired_orders(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Order>, RepoError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (until, _) = lease_window(now, lease)?;
+        let orders = lock(&self.orders);
+        let mut claims = lock(&self.order_claims);
+        let mut expired: Vec<&Order> = orders
+            .values()
+            .filter(|o| o.status == OrderStatus::Pending && o.expires_at <= now)
+            .filter(|o| {
+                claims
+                    .get(&o.out_trade_no)
+                    .is_none_or(|until| *until <= now)
+            })
+            .collect();
+        expired
+            .sort_by(|a, b| (a.expires_at, &a.out_trade_no).cmp(&(b.expires_at, &b.out_trade_no)));
+        expired.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        for order in &expired {
+            claims.insert(order.out_trade_no.clone(), until);
+        }
+        Ok(expired.into_iter().cloned().collect())
+    }
+}
