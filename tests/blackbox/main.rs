@@ -1,5 +1,5 @@
 //! payport as a shop, an operator, a buyer and Alipay see it: over real HTTP, against
-//! the in-process simulator, on SQLite and on PostgreSQL (issue 6, "Tests").
+//! the in-process simulator, on SQLite and on PostgreSQL.
 //!
 //! Each module runs its scenarios on both backends (`both_backends!`). A scenario that
 //! shows a payport bug is `#[ignore = "BUG: ..."]` until the server is fixed.

@@ -166,7 +166,7 @@ async fn the_worker_resolves_processing_refunds_when_due(backend: Backend) {
     let id = "UNKNOWN_WORKER";
     let fault = json!({ "kind": "system_error", "performed": true, "times": 1 });
     let refund = processing_refund(&app, id, "3.00", fault).await;
-    // Not due yet: PROTOCOL A7 asks to wait 10 s before querying a refund.
+    // Not due yet: PROTOCOL.md A7 asks to wait 10 s before querying a refund.
     assert_eq!(app.run_worker_once().await, 0);
     assert_eq!(
         app.refund_by_id(&refund_id(&refund)).await["status"],

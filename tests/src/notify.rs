@@ -65,7 +65,7 @@ pub fn set(fields: &mut Fields, key: &str, value: &str) {
     }
 }
 
-/// Adds `sign_type` and `sign` over the fields (content per PROTOCOL A5).
+/// Adds `sign_type` and `sign` over the fields (content per PROTOCOL.md A5).
 ///
 /// # Panics
 /// When the test key cannot be read or used.

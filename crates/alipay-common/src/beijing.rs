@@ -1,5 +1,5 @@
 //! Alipay's timestamps: `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8), whatever the
-//! server's zone (PROTOCOL A1: JAVA/EASY use GMT+8; local-time SDKs break abroad).
+//! server's zone (PROTOCOL.md A1: JAVA/EASY use GMT+8; local-time SDKs break abroad).
 //! The OpenAPI `timestamp` and `gmt_*` fields, and mapi's `refund_date`, the date in
 //! `batch_no` and `notify_time`, all use it.
 

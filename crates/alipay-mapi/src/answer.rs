@@ -1,4 +1,4 @@
-//! The nopwd service's synchronous answer (PROTOCOL B4), and what it means (C).
+//! The nopwd service's synchronous answer (PROTOCOL.md B4), and what it means (C).
 //!
 //! The answer is unsigned XML: `<alipay><is_success>T</is_success></alipay>`, or
 //! `F` with `<error>CODE</error>`. `T` means *accepted* only; the result of every

@@ -1,4 +1,4 @@
-//! A refund batch as the legacy services take it (PROTOCOL B3): pure, no IO.
+//! A refund batch as the legacy services take it (PROTOCOL.md B3): pure, no IO.
 //!
 //! `detail_data` is `trade_no^amount^reason` records joined by `#`; `batch_num` is the
 //! record count (≤ 1000); a trade appears at most once (else DUBL_TRADE_NO_IN_SAME_BATCH);

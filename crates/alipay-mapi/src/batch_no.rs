@@ -1,4 +1,4 @@
-//! Fresh `batch_no`s: Beijing date `yyyyMMdd` plus a serial (PROTOCOL B3: 3–24 digits,
+//! Fresh `batch_no`s: Beijing date `yyyyMMdd` plus a serial (PROTOCOL.md B3: 3–24 digits,
 //! not `000`, unique per partner for good — a used number is DUPLICATE_BATCH_NO).
 //!
 //! [`ProcessBatchNos`] makes `yyyyMMdd` + `SSSSS` + `IIIIIIII` + `CCCCCC` (27 digits):

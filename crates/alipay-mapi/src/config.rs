@@ -6,7 +6,7 @@ use payport_domain::GatewayError;
 
 use crate::key::Md5Key;
 
-/// The two legacy refund services (PROTOCOL B3, B4).
+/// The two legacy refund services (PROTOCOL.md B3, B4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MapiMode {
     /// `refund_fastpay_by_platform_nopwd`: server to server; the result arrives by
@@ -39,7 +39,7 @@ pub struct MapiConfig {
     pub seller_email: Option<String>,
     pub seller_user_id: Option<String>,
     /// Where `batch_refund_notify` goes. Required: the legacy gateway has no refund
-    /// query, so without it no refund result would ever arrive (PROTOCOL C).
+    /// query, so without it no refund result would ever arrive (PROTOCOL.md C).
     pub notify_url: String,
     pub connect_timeout: Duration,
     /// The whole request, connect included.

@@ -10,7 +10,7 @@
 //!   first, then the content, then `notify_verify` at the gateway; only then is
 //!   anything in it believed.
 //!
-//! There is no refund query on this gateway (PROTOCOL C), so it implements no
+//! There is no refund query on this gateway (PROTOCOL.md C), so it implements no
 //! `RefundQuery`: its refunds wait for the notification.
 //!
 //! A refund that already carries a `batch_no` is re-sent under that number, never a

@@ -1,9 +1,10 @@
 //! payport-alipay-mapi: Alipay's legacy mapi gateway (`mapi.alipay.com/gateway.do`, MD5).
 //!
-//! Implements the domain's `RefundGateway` port ([`AlipayMapiGateway`]) for
+//! Implements the domain's refund capabilities `RefundSubmitter`, `RefundBatches` and
+//! `RefundNotificationVerifier` ([`AlipayMapiGateway`]; it has no refund query) for
 //! `refund_fastpay_by_platform_pwd` (an operator confirms with the payment password)
 //! and `refund_fastpay_by_platform_nopwd` (server to server), and verifies
-//! `batch_refund_notify` — PROTOCOL.md section B, mapped onto the domain's outcomes per
+//! `batch_refund_notify` — PROTOCOL.md B, mapped onto the domain's outcomes per
 //! section C.
 //!
 //! The MD5 signer reproduces `testdata/vectors/mapi_md5.json` byte for byte.
@@ -21,7 +22,7 @@
 //! - [`answer`]: the nopwd XML answer and its outcome table.
 //! - [`notify`]: `batch_refund_notify` fields and `result_details` → `RefundNotice`.
 //! - [`config`]: `MapiConfig`, `MapiMode`.
-//! - [`gateway`]: `AlipayMapiGateway` and its `RefundGateway` implementation.
+//! - [`gateway`]: `AlipayMapiGateway` and its refund capability implementations.
 //! - `client` (private): reqwest with timeouts and no retries, and the exchange log.
 //!
 //! Beijing time, attribute escaping and transport error text come from

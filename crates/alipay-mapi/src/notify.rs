@@ -1,4 +1,4 @@
-//! The content of `batch_refund_notify` (PROTOCOL B4), once its signature is checked.
+//! The content of `batch_refund_notify` (PROTOCOL.md B4), once its signature is checked.
 //!
 //! `result_details` holds one record per trade, joined by `#`:
 //! `trade_no^amount^RESULT`, optionally followed by `$email^user_id^amount^RESULT`
@@ -234,7 +234,7 @@ mod tests {
 
     use super::*;
 
-    /// PROTOCOL B4's real sample.
+    /// PROTOCOL.md B4's real sample.
     const SAMPLE: &str =
         "2015042100001000760048511054^1.00^SUCCESS$cnonlinegroup@lanecrawford.com^2088711824364505^0.01^SUCCESS";
 

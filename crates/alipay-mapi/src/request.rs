@@ -1,7 +1,7 @@
 //! The signed parameters of a refund batch, and the two ways they travel: a
 //! server-to-server POST (nopwd) or the operator's auto-submitting form (pwd).
 //!
-//! PROTOCOL B1: a POST body is decoded in the charset named in the URL, so the URL
+//! PROTOCOL.md B1: a POST body is decoded in the charset named in the URL, so the URL
 //! always carries `?_input_charset=utf-8`, and the same lowercase `utf-8` is signed and
 //! sent in the body. One string everywhere, and the bytes hashed are UTF-8.
 

@@ -2,7 +2,7 @@
 //! answer over its raw response node, classify it, and log the exchange.
 //!
 //! Like the official SDKs, system parameters and `sign` travel in the URL query and
-//! `biz_content` in the form body (PROTOCOL A3); each parameter is sent exactly once.
+//! `biz_content` in the form body (PROTOCOL.md A3); each parameter is sent exactly once.
 //! Nothing is retried here: a non-idempotent call that times out is the caller's to
 //! query or re-send with the same business key.
 
@@ -118,7 +118,7 @@ impl Client {
         &self.verifier
     }
 
-    /// Builds and signs the parameters of `method` (PROTOCOL A1/A2).
+    /// Builds and signs the parameters of `method` (PROTOCOL.md A1/A2).
     pub(crate) fn sign(
         &self,
         method: &str,
@@ -139,7 +139,7 @@ impl Client {
         ]
         .into_iter()
         .chain(extra.iter().copied())
-        // Empty values are neither sent nor signed (PROTOCOL A2 step 2).
+        // Empty values are neither sent nor signed (PROTOCOL.md A2 step 2).
         .filter_map(|(k, v)| {
             v.filter(|v| !v.is_empty())
                 .map(|v| (k.to_owned(), v.to_owned()))
@@ -236,7 +236,7 @@ impl Client {
         result
     }
 
-    /// Verifies a raw response body and classifies it (PROTOCOL A4).
+    /// Verifies a raw response body and classifies it (PROTOCOL.md A4).
     fn believe(&self, method: &str, body: &str) -> Result<Answer, GatewayError> {
         let check = verify_response(&self.verifier, body, method)
             .map_err(|e| GatewayError::Unknown(format!("unparsable response: {e}")))?;

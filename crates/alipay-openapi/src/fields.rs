@@ -15,7 +15,7 @@ use crate::outcome::Answer;
 
 pub(crate) struct Fields(Vec<(String, String)>);
 
-/// Verifies a notification or return (PROTOCOL A5) and gives access to its fields.
+/// Verifies a notification or return (PROTOCOL.md A5) and gives access to its fields.
 ///
 /// # Errors
 /// `BadSignature` unless the signature verifies with the configured sign type.

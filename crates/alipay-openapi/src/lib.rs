@@ -1,9 +1,9 @@
 //! payport-alipay-openapi: Alipay's current OpenAPI gateway (`gateway.do`, RSA2/RSA).
 //!
-//! Implements the domain's `PaymentGateway` and `RefundGateway` ports
-//! ([`AlipayOpenApiGateway`]): request signing, response and notification
-//! verification, and the trade APIs of `PROTOCOL.md` section A, mapped onto the
-//! domain's outcomes per section C.
+//! Implements the domain's `PaymentGateway` port and the refund capabilities
+//! `RefundSubmitter` and `RefundQuery` ([`AlipayOpenApiGateway`]): request signing, response and notification
+//! verification, and the trade APIs of docs/PROTOCOL.md A, mapped onto the
+//! domain's outcomes per docs/PROTOCOL.md C.
 //!
 //! The core reproduces the conformance vectors in `testdata/vectors/` (made with
 //! Alipay's official SDK) byte for byte, on every backend. Where those vectors and

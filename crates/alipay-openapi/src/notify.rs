@@ -4,10 +4,10 @@
 //! minus `sign` and `sign_type`; sorted by name in byte order (a stable sort, so
 //! repeated names keep their arrival order); `k=v` joined by `&`; values verbatim.
 //!
-//! Empty values are KEPT as `k=`. PROTOCOL.md A5 says "drop empty values", but the
+//! Empty values are KEPT as `k=`. The SDKs disagree here (PROTOCOL.md A5); the
 //! conformance vectors (testdata/vectors/README.md, case `ntf_empty_value_field`) show
-//! that Alipay signs `body=` and that Java `rsaCheckV1`, the Node SDK and
-//! python-alipay-sdk all keep it; dropping it breaks verification. The vectors win.
+//! that Alipay signs `body=` and that the Node SDK and python-alipay-sdk keep it, so
+//! dropping it would break verification. The vectors win.
 //! Likewise every other field stays in, `alipay_cert_sn` included (smartwalle drops it;
 //! the vectors' rule is "all received fields except sign and sign_type").
 //!

@@ -36,7 +36,7 @@ impl AlipayOpenApiGateway {
     }
 
     /// Page and wap pay: a GET URL and the same as an auto-submitting POST form
-    /// (PROTOCOL A3 pageExecute). Nothing is sent to Alipay here.
+    /// (PROTOCOL.md A3 pageExecute). Nothing is sent to Alipay here.
     fn redirect(
         &self,
         method: &str,

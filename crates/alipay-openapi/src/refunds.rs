@@ -5,7 +5,7 @@
 //!
 //! A refund always carries its `out_request_no`, so a resend after an unknown outcome
 //! is deduplicated by Alipay. `fund_change=Y` is the only proof of money moving;
-//! `N` or nothing means "confirm by query" (PROTOCOL A7).
+//! `N` or nothing means "confirm by query" (PROTOCOL.md A7).
 
 use async_trait::async_trait;
 use payport_domain::alipay::AlipayRefundStatus;

@@ -51,7 +51,7 @@ pub struct Trade {
     pub return_url: Option<String>,
     pub quit_url: Option<String>,
     /// Alipay answers ACQ.TRADE_NOT_EXIST for a page/precreate trade until the buyer
-    /// opens the cashier or scans the code (PROTOCOL A7).
+    /// opens the cashier or scans the code (PROTOCOL.md A7).
     pub seen_by_buyer: bool,
     pub created_at: DateTime<Utc>,
     pub time_expire: Option<DateTime<Utc>>,
@@ -127,7 +127,7 @@ pub struct Ledger {
     /// Counter behind every generated id, so runs are reproducible.
     pub sequence: u64,
     /// Legacy mapi `refund_fastpay_by_platform_pwd` batches waiting for the operator's
-    /// payment password (PROTOCOL B3).
+    /// payment password (PROTOCOL.md B3).
     #[serde(default)]
     pub pending_mapi_batches: Vec<PendingMapiBatch>,
 }
@@ -145,7 +145,7 @@ impl Ledger {
     }
 
     fn index(&self, out_trade_no: Option<&str>, trade_no: Option<&str>) -> Option<usize> {
-        // If both are given, trade_no wins (PROTOCOL A7).
+        // If both are given, trade_no wins (PROTOCOL.md A7).
         match (trade_no, out_trade_no) {
             (Some(t), _) => self.trades.iter().position(|x| x.trade_no == t),
             (None, Some(o)) => self.trades.iter().position(|x| x.out_trade_no == o),
@@ -332,7 +332,7 @@ impl Ledger {
     /// `alipay.trade.refund` (and each line of a mapi batch).
     ///
     /// # Errors
-    /// The sub_codes of PROTOCOL A7's table.
+    /// The sub_codes of PROTOCOL.md A7's table.
     pub fn refund(
         &mut self,
         ask: RefundAsk,
@@ -409,7 +409,7 @@ impl Ledger {
         let trade = &mut self.trades[i];
         trade.refunded_fen += ask.amount_fen;
         if trade.refunded_fen == trade.total_fen {
-            // A full refund closes the trade (PROTOCOL A5).
+            // A full refund closes the trade (PROTOCOL.md A5).
             trade.status = TradeStatus::TradeClosed;
             trade.closed_at = Some(now);
         }
@@ -448,7 +448,7 @@ fn not_exist() -> AlipayError {
 #[cfg(test)]
 mod tests;
 
-/// One record of a legacy mapi refund batch: `trade_no^amount^reason` (PROTOCOL B3).
+/// One record of a legacy mapi refund batch: `trade_no^amount^reason` (PROTOCOL.md B3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MapiRecord {
     pub trade_no: String,
@@ -457,7 +457,7 @@ pub struct MapiRecord {
 }
 
 /// A `refund_fastpay_by_platform_pwd` batch the gateway accepted, waiting for the
-/// operator to confirm it with the payment password (PROTOCOL B3).
+/// operator to confirm it with the payment password (PROTOCOL.md B3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingMapiBatch {
     pub batch_no: String,
@@ -469,7 +469,7 @@ pub struct PendingMapiBatch {
 
 impl Ledger {
     /// Takes `batch_no` for a legacy mapi batch: `false` when it was used before
-    /// (DUPLICATE_BATCH_NO; batch numbers are unique per partner, PROTOCOL B3/C).
+    /// (DUPLICATE_BATCH_NO; batch numbers are unique per partner, PROTOCOL.md B3/C).
     pub fn use_mapi_batch_no(&mut self, batch_no: &str) -> bool {
         if self.batch_nos.iter().any(|b| b == batch_no) {
             return false;

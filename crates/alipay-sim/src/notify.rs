@@ -1,4 +1,4 @@
-//! Notifications to the merchant: signed `trade_status_sync` forms (PROTOCOL A5), sent
+//! Notifications to the merchant: signed `trade_status_sync` forms (PROTOCOL.md A5), sent
 //! with the real malformed Content-Type and retried on Alipay's schedule until the
 //! merchant answers exactly `success`.
 

@@ -51,7 +51,7 @@ impl AlipayTradeStatus {
 
 /// `refund_status` of `alipay.trade.fastpay.refund.query`.
 ///
-/// PROTOCOL A7: `REFUND_SUCCESS` means refunded; an absent status means Alipay did not
+/// PROTOCOL.md A7: `REFUND_SUCCESS` means refunded; an absent status means Alipay did not
 /// receive the refund or it failed, which is safe to retry with the same out_request_no.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlipayRefundStatus {

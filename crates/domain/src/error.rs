@@ -24,7 +24,7 @@ impl TransitionError {
 }
 
 /// What a payment or refund gateway call came to, split by what the caller must do
-/// (PROTOCOL.md section C).
+/// (PROTOCOL.md C).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GatewayError {
     /// Alipay definitively refused; nothing happened. Final.

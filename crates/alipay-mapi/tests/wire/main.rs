@@ -100,7 +100,7 @@ async fn nopwd_posts_one_signed_batch_with_the_charset_in_url_and_body() {
     }
 }
 
-/// PROTOCOL B4/C: the synchronous answer, row by row.
+/// PROTOCOL.md B4/C: the synchronous answer, row by row.
 #[tokio::test]
 async fn the_nopwd_outcome_table() {
     let wire = start(MapiMode::NoPassword).await;
@@ -380,7 +380,7 @@ fn incoming(fields: Form) -> IncomingNotification {
     IncomingNotification { raw_body, fields }
 }
 
-/// PROTOCOL B4's real sample, with its service-fee part.
+/// PROTOCOL.md B4's real sample, with its service-fee part.
 const SAMPLE: &str = "2015042100001000760048511054^1.00^SUCCESS$cnonlinegroup@lanecrawford.com^2088711824364505^0.01^SUCCESS";
 
 #[tokio::test]

@@ -27,7 +27,7 @@ async fn precreate_sends_a_signed_request_and_returns_the_qr_code() {
         sent.content_type,
         "application/x-www-form-urlencoded;charset=utf-8"
     );
-    // System parameters in the query, biz_content alone in the body (PROTOCOL A3).
+    // System parameters in the query, biz_content alone in the body (PROTOCOL.md A3).
     assert_eq!(sent.body.len(), 1);
     assert_eq!(sent.body[0].0, "biz_content");
     for (key, value) in [

@@ -1,5 +1,5 @@
 //! The batch a refund request carries, and the whole-batch checks shared by the pwd and
-//! nopwd services (PROTOCOL B3, B4). Any failure here refuses the whole batch and
+//! nopwd services (PROTOCOL.md B3, B4). Any failure here refuses the whole batch and
 //! records nothing; the merchant may send it again, corrected, under the same batch_no.
 //!
 //! Codes are B4's list, plus two from the same official error table (doc-copy in

@@ -1,4 +1,4 @@
-//! `batch_refund_notify` and the `notify_verify` service (PROTOCOL B4).
+//! `batch_refund_notify` and the `notify_verify` service (PROTOCOL.md B4).
 //!
 //! The notify is a POST form to the request's `notify_url` (not `dback_notify_url`),
 //! MD5-signed per B2 over every field but `sign`/`sign_type`, and delivered like the

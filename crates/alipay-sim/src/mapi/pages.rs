@@ -1,4 +1,4 @@
-//! The operator's pages of the pwd refund flow (PROTOCOL B3): an error page, the
+//! The operator's pages of the pwd refund flow (PROTOCOL.md B3): an error page, the
 //! confirmation page with the payment password, and the result. They look like the
 //! cashier. There is no return_url in this flow: the merchant learns the outcome only
 //! from `batch_refund_notify`.

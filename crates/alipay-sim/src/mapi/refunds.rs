@@ -1,4 +1,4 @@
-//! Carrying out an accepted batch, record by record (PROTOCOL B3, B4, C).
+//! Carrying out an accepted batch, record by record (PROTOCOL.md B3, B4, C).
 //!
 //! Each record is one refund through the same books and rules as
 //! `alipay.trade.refund`, with `out_request_no = batch_no`: a trade appears at most

@@ -1,4 +1,4 @@
-//! A mapi request's parameters and their authentication (PROTOCOL B1, B2).
+//! A mapi request's parameters and their authentication (PROTOCOL.md B1, B2).
 //!
 //! Parameters come from the URL query and the form body, each decoded once. A key
 //! sent in both places (or twice) with different values is refused as ILLEGAL_SIGN:

@@ -233,7 +233,7 @@ fn refund_query(sim: &Simulator, call: &Call) -> Result<Map<String, Value>, Alip
                     "out_request_no": out_request_no,
                     "total_amount": fen(trade.total_fen),
                 }));
-                // No refund under this number: no refund_status (PROTOCOL A7).
+                // No refund under this number: no refund_status (PROTOCOL.md A7).
                 if let Some(refund) = refund {
                     node.insert("refund_amount".into(), fen(refund.amount_fen).into());
                     node.insert("refund_status".into(), "REFUND_SUCCESS".into());

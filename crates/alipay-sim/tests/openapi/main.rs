@@ -1,4 +1,4 @@
-//! The simulator's OpenAPI side over loopback: every rule of PROTOCOL.md section A
+//! The simulator's OpenAPI side over loopback: every rule of PROTOCOL.md A
 //! (signatures, trades, refunds, notifications, faults, control), checked through a
 //! real client, with signatures from the vectors' keys. One module per topic.
 

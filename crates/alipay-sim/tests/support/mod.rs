@@ -1,6 +1,6 @@
 //! Test rig for the legacy mapi side: the simulator nested at `/sim` on a loopback
 //! port, a merchant notify receiver on another, paid trades made through the OpenAPI
-//! gateway and the control API, and MD5-signed mapi requests built per PROTOCOL B2.
+//! gateway and the control API, and MD5-signed mapi requests built per PROTOCOL.md B2.
 
 #![allow(dead_code)]
 

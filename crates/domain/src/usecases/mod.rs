@@ -8,7 +8,7 @@
 //!
 //! Helpers they share (loading and saving orders, input checks) live in `shared`.
 //!
-//! Gateway outcomes follow PROTOCOL.md section C: a rejection is final; an unknown
+//! Gateway outcomes follow PROTOCOL.md C: a rejection is final; an unknown
 //! outcome leaves a refund `processing`, to be queried or re-sent with the same
 //! out_request_no, never a new one; where the gateway has no refund query (legacy
 //! mapi), it waits for Alipay's notification.
@@ -64,7 +64,7 @@ pub struct Settings {
     pub refund_policy: RefundPolicy,
     /// How long a new order may wait for payment when the request does not say.
     pub default_time_to_pay: Duration,
-    /// How long after an unknown refund outcome to ask Alipay again (PROTOCOL A7:
+    /// How long after an unknown refund outcome to ask Alipay again (PROTOCOL.md A7:
     /// query at least 10 s after the refund).
     pub refund_sync_delay: Duration,
 }

@@ -82,7 +82,7 @@ impl Notifications {
     }
 
     /// Handles the buyer's browser coming back from the cashier. The return is not
-    /// proof of payment (PROTOCOL A6), so the order is synced with Alipay; if that
+    /// proof of payment (PROTOCOL.md A6), so the order is synced with Alipay; if that
     /// query fails, the order is returned as it is.
     ///
     /// # Errors

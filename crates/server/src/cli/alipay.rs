@@ -17,7 +17,7 @@ fn sign_type(text: &str) -> Result<SignType, String> {
 }
 
 /// stdin: a JSON object of request parameters (string values).
-/// stdout: `{"string_to_sign": ..., "sign": ...}` by PROTOCOL A2.
+/// stdout: `{"string_to_sign": ..., "sign": ...}` by PROTOCOL.md A2.
 pub fn sign(private_key: &Path, sign_type_name: &str, input: &[u8]) -> ToolOutcome {
     let run = || -> Result<Value, String> {
         let sign_type = sign_type(sign_type_name)?;

@@ -24,7 +24,7 @@ fn md5_key(key_file: &Path) -> Result<Md5Key, String> {
 }
 
 /// stdin: a JSON object of request parameters (string values).
-/// stdout: `{"string_to_sign": ..., "sign": ...}` by PROTOCOL B2 (sign, sign_type and
+/// stdout: `{"string_to_sign": ..., "sign": ...}` by PROTOCOL.md B2 (sign, sign_type and
 /// empty values left out; the key appended with no separator; lowercase hex MD5).
 pub fn sign(key_file: &Path, input: &[u8]) -> ToolOutcome {
     let run = || -> Result<Value, String> {
