@@ -13,12 +13,16 @@
 //!   SQLite and PostgreSQL, `tests/contract.rs` here on the memory store).
 //! - [`FixedClock`], [`MemoryLog`] (`fakes.rs`): a stopped clock and an exchange log
 //!   that keeps what it is given, for the gateway adapters' tests.
+//! - [`vectors`] (feature `vectors`): the official SDK's conformance vectors and their
+//!   DEV keys, for the crypto and OpenAPI tests.
 
 pub mod contract;
 #[cfg(feature = "db")]
 pub mod db;
 mod fakes;
 mod memory;
+#[cfg(feature = "vectors")]
+pub mod vectors;
 
 pub use fakes::{FixedClock, MemoryLog};
 pub use memory::MemoryStore;

@@ -3,59 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
-use payport_alipay_openapi::{PrivateKey, PublicKey};
+pub use payport_test_support::vectors::*;
 use serde_json::Value;
-
-pub const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/vectors");
-
-pub fn vectors(file: &str) -> Value {
-    let path = format!("{VECTORS}/{file}");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
-
-pub fn cases(file: &str) -> Vec<Value> {
-    let cases = vectors(file)["cases"].as_array().unwrap().clone();
-    assert!(!cases.is_empty(), "{file} has no cases");
-    cases
-}
-
-pub fn key_text(file: &str) -> String {
-    let path = format!("{VECTORS}/keys/{file}");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// `who`'s private key loaded from every file: PKCS#1 and PKCS#8, PEM and bare base64.
-pub fn private_keys(who: &str) -> Vec<(String, PrivateKey)> {
-    ["pkcs1.pem", "pkcs8.pem", "pkcs1.b64", "pkcs8.b64"]
-        .iter()
-        .map(|suffix| {
-            let file = format!("{who}_private_{suffix}");
-            let key = PrivateKey::parse(&key_text(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-            (file, key)
-        })
-        .collect()
-}
-
-/// `who`'s public key loaded from every file: SPKI PEM and bare base64.
-pub fn public_keys(who: &str) -> Vec<(String, PublicKey)> {
-    ["spki.pem", "spki.b64"]
-        .iter()
-        .map(|suffix| {
-            let file = format!("{who}_public_{suffix}");
-            let key = PublicKey::parse(&key_text(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-            (file, key)
-        })
-        .collect()
-}
-
-pub fn private_key(file: &str) -> PrivateKey {
-    PrivateKey::parse(&key_text(file)).unwrap()
-}
-
-pub fn public_key(file: &str) -> PublicKey {
-    PublicKey::parse(&key_text(file)).unwrap()
-}
 
 /// A JSON object of strings as `(name, value)` pairs, in file order.
 pub fn string_pairs(object: &Value) -> Vec<(String, String)> {
@@ -65,12 +14,6 @@ pub fn string_pairs(object: &Value) -> Vec<(String, String)> {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
         .collect()
-}
-
-pub fn str_field<'a>(case: &'a Value, field: &str) -> &'a str {
-    case[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("case {} has no string {field}", case["id"]))
 }
 
 /// Form-encodes pairs the way a sender would: every byte outside the unreserved set
