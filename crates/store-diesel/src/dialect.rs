@@ -61,7 +61,13 @@ macro_rules! due_refunds {
                                 .or(refunds::next_sync_at.le($now)),
                         )),
             )
-            .order((refunds::next_sync_at.asc(), refunds::refund_id.asc()))
+            // NULLs sort first on SQLite and last on PostgreSQL: say where they go, so
+            // both backends (and the memory store) claim the same refunds first.
+            .order((
+                refunds::next_sync_at.is_null().asc(),
+                refunds::next_sync_at.asc(),
+                refunds::refund_id.asc(),
+            ))
             .limit($limit)
             .select(refunds::refund_id)
     };

@@ -111,6 +111,21 @@ async fn drain_refunds<S: WorkQueue + ?Sized>(store: Arc<S>) -> Vec<String> {
     }
 }
 
+/// The order of claims is the same on every backend: refunds due by their sync time,
+/// oldest first, then stale ones without one (SQL leaves where NULLs sort to the
+/// database, so the store must say it).
+pub async fn refunds_with_a_sync_time_are_claimed_before_stale_ones<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
+    insert_paid(store, "o1", 10_000).await;
+    let mut stale = processing_refund(store, "o1", "a_stale", None).await;
+    stale.updated_at = at(900);
+    RefundRepository::update(store, &stale).await.unwrap();
+    let due = processing_refund(store, "o1", "b_due", Some(at(1_000))).await;
+    let claimed = store.claim_due_refunds(at(1_000), 1, LEASE).await.unwrap();
+    let ids: Vec<_> = claimed.iter().map(|r| r.refund_id.clone()).collect();
+    assert_eq!(ids, [due.refund_id]);
+}
+
 pub async fn concurrent_refund_claimers_never_share_a_refund<D: StoreUnderTest>(db: &D) {
     insert_paid(db.store(), "o1", 10_000).await;
     for i in 0..30 {

@@ -140,6 +140,7 @@ macro_rules! store_contract {
         );
         $crate::store_contract!(@module $open, claims:
             due_refunds_are_claimed_once_per_lease,
+            refunds_with_a_sync_time_are_claimed_before_stale_ones,
             concurrent_refund_claimers_never_share_a_refund,
             expired_orders_are_claimed_once_per_lease,
             concurrent_order_claimers_never_share_an_order,
