@@ -1,5 +1,7 @@
 //! payport-server: wires the domain to its adapters and serves HTTP. The only crate
-//! that knows every adapter, and within it only [`wiring`] names one.
+//! that knows every adapter, and within it only [`wiring`] builds one: everything
+//! else holds trait objects, and takes from the adapter crates only value types and
+//! pure helpers (`SignType`, the simulator's DEV ids, the form parser).
 //!
 //! # Embedding payport
 //! A program can run payport with parts of its own in place of the built-in ones:

@@ -1,6 +1,6 @@
 //! Embedding payport: a program that serves payport's HTTP API with a refund gateway
-//! of its own ([`audit::AuditedRefunds`], wrapped around the built-in Alipay OpenAPI
-//! one) through [`payport_server::Payport::builder`], against the in-process
+//! of its own ([`audit::AuditedRefunds`], wrapped around the sending capability of
+//! each built-in Alipay refund gateway) through [`payport_server::Payport::builder`], against the in-process
 //! simulator on SQLite.
 
 pub mod audit;
@@ -37,7 +37,7 @@ pub fn example_config(data_dir: &Path, listen: &str) -> Config {
     config
 }
 
-/// Serves payport until `shutdown`, with the OpenAPI refund gateway audited into
+/// Serves payport until `shutdown`, with every refund gateway's sending audited into
 /// `trail` and refusing single refunds above `limit`.
 ///
 /// # Errors
@@ -51,10 +51,22 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     Payport::builder(config)
         .map_refund_gateways(move |mut gateways| {
-            gateways.openapi = gateways.openapi.map(|mut alipay| {
-                alipay.submit = Arc::new(AuditedRefunds::new(alipay.submit, trail, limit));
-                alipay
-            });
+            // Every route that sends money gets the audit and the limit: a refund asked
+            // for through the legacy gateways must not slip past them.
+            for route in [
+                &mut gateways.openapi,
+                &mut gateways.mapi_nopwd,
+                &mut gateways.mapi_pwd,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                route.submit = Arc::new(AuditedRefunds::new(
+                    route.submit.clone(),
+                    trail.clone(),
+                    limit,
+                ));
+            }
             gateways
         })
         .serve(on_ready, shutdown)

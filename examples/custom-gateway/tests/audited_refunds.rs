@@ -143,6 +143,17 @@ async fn refunds_go_through_the_audited_gateway_and_its_limit() {
         assert_eq!(trail[1].outcome, format!("refused: {OVER_LIMIT}"));
     }
 
+    // The legacy gateways are decorated too: asking for one does not skip the limit.
+    let (status, legacy) = client
+        .post(
+            "/v1/orders/AUDIT_1/refunds",
+            json!({"amount": "51.00", "gateway": "mapi_nopwd"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{legacy}");
+    assert_eq!(legacy["failure"]["code"], OVER_LIMIT, "{legacy}");
+    assert_eq!(trail.lock().expect("trail").len(), 3);
+
     let _ = stop.send(());
     server.await.expect("joined").expect("served");
 }

@@ -320,37 +320,6 @@ async fn no_trade_no_is_a_config_error_and_nothing_is_sent() {
     }
 }
 
-#[tokio::test]
-// The explicit `&probe` is what lets autoref fall back to `NotQueryable`.
-#[allow(clippy::needless_borrow)]
-async fn there_is_no_refund_query() {
-    // The legacy gateway has no refund query, so it does not implement `RefundQuery`
-    // (its refunds wait for batch_refund_notify). Autoref picks `Queryable` only for a
-    // gateway that implements the trait.
-    struct Probe<T>(std::marker::PhantomData<T>);
-    trait Queryable {
-        fn has_query(&self) -> bool {
-            true
-        }
-    }
-    impl<T: RefundQuery> Queryable for Probe<T> {}
-    trait NotQueryable {
-        fn has_query(&self) -> bool {
-            false
-        }
-    }
-    impl<T> NotQueryable for &Probe<T> {}
-    let openapi = Probe::<payport_alipay_openapi::AlipayOpenApiGateway>(std::marker::PhantomData);
-    assert!(
-        (&openapi).has_query(),
-        "the probe sees a query where there is one"
-    );
-    let mapi = Probe::<payport_alipay_mapi::AlipayMapiGateway>(std::marker::PhantomData);
-    assert!(!(&mapi).has_query());
-    let wire = start(MapiMode::NoPassword).await;
-    assert!(wire.state.requests().is_empty());
-}
-
 // ---- batch_refund_notify ----
 
 const NOTIFY_ID: &str = "70fec0c2730b27528665af4517c27b95";

@@ -19,9 +19,12 @@ pub trait WorkQueue: Send + Sync {
     /// Claims up to `limit` refunds to sync with Alipay, oldest due first, as they are
     /// after the claim.
     ///
-    /// Due means `processing` with `next_sync_at <= now`, or `processing` with no
+    /// Due means `processing` with `next_sync_at <= now`; `processing` with no
     /// `next_sync_at` and untouched for `lease` (a submission that crashed between
-    /// saving `processing` and recording the gateway's answer). Claiming sets
+    /// saving `processing` and recording the gateway's answer); or `approved` and
+    /// untouched for `lease` (approval is followed at once by sending, so such a refund
+    /// was never sent). Refunds with a `next_sync_at` come first, oldest first, then
+    /// those without one. Claiming sets
     /// `next_sync_at = now + lease` and bumps `version`, so a stale copy elsewhere
     /// cannot undo the claim.
     ///

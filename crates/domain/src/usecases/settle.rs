@@ -116,8 +116,8 @@ impl Refunds {
 
     /// Marks the refund succeeded and adds its amount to the order, in one atomic save.
     /// A refund that already succeeded is returned unchanged. `order`, when the caller
-    /// read it already, is the refund's order as read BEFORE `refund` was last read
-    /// or saved.
+    /// read it already, is the refund's order; if it and `refund` turn out to be out
+    /// of step, the first attempt is a conflict and the retry reads both afresh.
     pub(super) async fn complete(
         &self,
         refund: Refund,
@@ -137,6 +137,7 @@ impl Refunds {
             let held = held.take();
             let (refund_id, out_trade_no, success) = (&refund_id, &out_trade_no, &success);
             async move {
+                let from_caller = held.is_some();
                 let (mut order, mut refund) = match held {
                     Some(pair) => pair,
                     None => {
@@ -148,7 +149,13 @@ impl Refunds {
                 if !refund.succeed(success.clone(), now)? {
                     return Ok(refund);
                 }
-                order.record_refund(refund.amount, now)?;
+                // The caller's copies may be out of step (an order that already counts
+                // this refund, settled by a notification meanwhile): that is a
+                // conflict to retry on fresh reads, not a broken state machine.
+                match order.record_refund(refund.amount, now) {
+                    Err(_) if from_caller => return Err(ServiceError::Conflict),
+                    other => other?,
+                }
                 self.ports
                     .refunds
                     .update_with_order(&refund, &order)

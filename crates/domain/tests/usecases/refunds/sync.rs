@@ -4,7 +4,9 @@ use chrono::Duration;
 
 use super::{paid, request, rid, succeeded};
 use crate::support::*;
-use payport_domain::error::GatewayError;
+use payport_domain::error::{GatewayError, RepoError};
+use payport_domain::ids::{OutTradeNo, TradeNo};
+use payport_domain::order::Order;
 use payport_domain::policy::ApprovalPolicy;
 use payport_domain::ports::*;
 use payport_domain::refund::{RefundGatewayKind, RefundStatus, RefundSuccess};
@@ -243,4 +245,77 @@ async fn sync_sends_a_refund_that_was_approved_but_never_sent() {
         .unwrap();
     let synced = app.refunds.sync(&rid("rf_stuck")).await.unwrap();
     assert_eq!(synced.status, RefundStatus::Succeeded);
+}
+
+/// The order repository of the store, except that a notification settles every
+/// processing refund just before the order is read once `armed`: the moment between a
+/// sync's read of the refund and its read of the order.
+struct NotifiedBeforeOrderRead {
+    store: Arc<payport_test_support::MemoryStore>,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl OrderRepository for NotifiedBeforeOrderRead {
+    async fn insert(&self, order: &Order) -> Result<(), RepoError> {
+        self.store.insert(order).await
+    }
+
+    async fn get(&self, out_trade_no: &OutTradeNo) -> Result<Option<Order>, RepoError> {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            let mut order = OrderRepository::get(&*self.store, out_trade_no)
+                .await?
+                .unwrap();
+            for mut refund in self.store.refund_list() {
+                if refund.status == RefundStatus::Processing {
+                    refund.succeed(RefundSuccess::default(), t0()).unwrap();
+                    order.record_refund(refund.amount, t0()).unwrap();
+                    self.store.update_with_order(&refund, &order).await?;
+                    order.version += 1;
+                }
+            }
+        }
+        OrderRepository::get(&*self.store, out_trade_no).await
+    }
+
+    async fn find_by_trade_no(&self, trade_no: &TradeNo) -> Result<Option<Order>, RepoError> {
+        self.store.find_by_trade_no(trade_no).await
+    }
+
+    async fn update(&self, order: &Order) -> Result<(), RepoError> {
+        OrderRepository::update(&*self.store, order).await
+    }
+
+    async fn list(&self, filter: &OrderFilter) -> Result<Page<Order>, RepoError> {
+        OrderRepository::list(&*self.store, filter).await
+    }
+}
+
+#[tokio::test]
+async fn a_sync_racing_the_notification_that_refunds_the_order_in_full_returns_the_refund() {
+    let mut h = paid();
+    let orders = Arc::new(NotifiedBeforeOrderRead {
+        store: h.store.clone(),
+        armed: false.into(),
+    });
+    h.orders_override = Some(orders.clone());
+    h.openapi
+        .expect_submit_refund()
+        .times(1)
+        .returning(|_| Err(GatewayError::Unknown("timeout".into())));
+    h.openapi_query
+        .expect_query_refund()
+        .returning(|_| Ok(RefundLookup::Succeeded(RefundSuccess::default())));
+    let app = h.build();
+    let refund = app.refunds.request(request("10.00")).await.unwrap();
+    assert_eq!(refund.status, RefundStatus::Processing);
+
+    orders
+        .armed
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let synced = app.refunds.sync(&refund.refund_id).await.unwrap();
+    assert_eq!(synced.status, RefundStatus::Succeeded);
+    let order = app.store.order("o1");
+    assert_eq!(order.refunded_amount, yuan("10.00"));
+    assert_eq!(order.status, payport_domain::order::OrderStatus::Refunded);
 }
