@@ -14,6 +14,7 @@ pub mod claims;
 pub mod concurrency;
 pub mod fixtures;
 pub mod inbox_log_keys;
+pub mod keys;
 pub mod orders;
 pub mod refunds;
 pub mod reserve;
@@ -153,6 +154,10 @@ macro_rules! store_contract {
             the_exchange_log_keeps_raw_exchanges,
             idempotency_keys_are_unique,
             in_flight_keys_are_completed_or_released,
+        );
+        $crate::store_contract!(@module $open, keys:
+            a_reservation_reported_as_won_is_stored,
+            keys_older_than_the_cut_off_are_purged,
         );
     };
     (@module $open:path, $module:ident: $($name:ident),* $(,)?) => {
