@@ -12,7 +12,7 @@ use payport_domain::error::RepoError;
 use payport_domain::ids::{AppId, OutRequestNo, OutTradeNo, RefundId, SellerId, TradeNo};
 use payport_domain::money::Amount;
 use payport_domain::order::{Order, PaymentConfirmation};
-use payport_domain::policy::check_reservation;
+use payport_domain::policy::admit_refund;
 use payport_domain::ports::*;
 use payport_domain::refund::{NewRefund, Refund, RefundStatus};
 use payport_domain::usecases::{MerchantIdentity, Notifications, Orders, Ports, Refunds, Settings};
@@ -164,8 +164,7 @@ impl RefundRepository for MemoryStore {
                 .map(|r| r.amount),
         )
         .expect("reserved sum fits");
-        check_reservation(order.status, order.total_amount, reserved, new.amount)?;
-        let refund = new.clone().into_refund();
+        let refund = admit_refund(order.status, order.total_amount, reserved, new)?;
         refunds.push(refund.clone());
         drop(refunds);
         self.record_history(&refund);

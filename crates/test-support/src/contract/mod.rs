@@ -138,6 +138,7 @@ macro_rules! store_contract {
             unpaid_closed_finished_and_missing_orders_refuse,
             a_used_out_request_no_returns_the_existing_refund,
             rejected_and_failed_refunds_release_their_amount,
+            the_approval_threshold_counts_what_the_order_holds,
         );
         $crate::store_contract!(@module $open, claims:
             due_refunds_are_claimed_once_per_lease,
@@ -148,6 +149,7 @@ macro_rules! store_contract {
         $crate::store_contract!(@module $open, concurrency:
             fifty_parallel_reservations_never_exceed_the_total,
             of_two_concurrent_saves_exactly_one_wins,
+            parallel_reservations_share_one_approval_threshold,
         );
         $crate::store_contract!(@module $open, inbox_log_keys:
             the_inbox_dedupes_redeliveries,
