@@ -1,15 +1,16 @@
 //! Refund policy (approval, window) and the over-refund invariant.
 //!
-//! [`check_reservation`] is the one rule every `RefundRepository::reserve`
-//! implementation runs inside its transaction, with the order row locked, so that the
-//! invariant holds across concurrent requests and several payport instances:
-//! for every order, the refunds not rejected or failed never exceed its total.
+//! [`admit_refund`] is the one rule every `RefundRepository::reserve` implementation
+//! runs inside its transaction, with the order row locked, so that it holds across
+//! concurrent requests and several payport instances: for every order, the refunds
+//! not rejected or failed never exceed its total ([`check_reservation`]), and the
+//! approval threshold applies to all of them together, not to each one alone.
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::money::Amount;
 use crate::order::{Order, OrderStatus};
-use crate::refund::{RefundGatewayKind, RefundStatus};
+use crate::refund::{NewRefund, Refund, RefundGatewayKind, RefundStatus};
 
 /// Whether a refund request needs an operator's approval before it is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,16 +19,23 @@ pub enum ApprovalPolicy {
     Auto,
     /// Every refund waits for an operator.
     Manual,
-    /// Refunds above this amount wait for an operator; others are sent at once.
+    /// A refund waits for an operator when it takes the order's refunds above this
+    /// amount: what earlier refunds hold (refunded, or reserved and not rejected or
+    /// failed) plus this one. Splitting a refund into small ones cannot avoid it.
     ManualAbove(Amount),
 }
 
 impl ApprovalPolicy {
-    pub fn initial_status(self, amount: Amount) -> RefundStatus {
+    /// The first status of a refund of `amount` when the order's other refunds already
+    /// hold `held`.
+    pub fn initial_status(self, held: Amount, amount: Amount) -> RefundStatus {
         let needs_operator = match self {
             ApprovalPolicy::Auto => false,
             ApprovalPolicy::Manual => true,
-            ApprovalPolicy::ManualAbove(limit) => amount > limit,
+            // An overflowing sum is far above any limit.
+            ApprovalPolicy::ManualAbove(limit) => {
+                held.checked_add(amount).is_none_or(|sum| sum > limit)
+            }
         };
         if needs_operator {
             RefundStatus::PendingApproval
@@ -105,6 +113,22 @@ pub fn check_reservation(
     Ok(())
 }
 
+/// What a reservation runs under its lock: the invariant ([`check_reservation`]),
+/// then the refund's first status from `held`, the sum the order's refunds hold.
+///
+/// # Errors
+/// [`ReservationRefused`]; nothing is to be stored then.
+pub fn admit_refund(
+    order_status: OrderStatus,
+    total: Amount,
+    held: Amount,
+    new: &NewRefund,
+) -> Result<Refund, ReservationRefused> {
+    check_reservation(order_status, total, held, new.amount)?;
+    let status = new.approval.initial_status(held, new.amount);
+    Ok(new.clone().into_refund(status))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,20 +139,80 @@ mod tests {
 
     #[test]
     fn approval_policies() {
-        let ten = yuan("10.00");
+        let (none, ten) = (Amount::ZERO, yuan("10.00"));
         assert_eq!(
-            ApprovalPolicy::Auto.initial_status(ten),
+            ApprovalPolicy::Auto.initial_status(yuan("99.00"), ten),
             RefundStatus::Approved
         );
         assert_eq!(
-            ApprovalPolicy::Manual.initial_status(yuan("0.01")),
+            ApprovalPolicy::Manual.initial_status(none, yuan("0.01")),
             RefundStatus::PendingApproval
         );
         let above = ApprovalPolicy::ManualAbove(ten);
-        assert_eq!(above.initial_status(ten), RefundStatus::Approved);
+        assert_eq!(above.initial_status(none, ten), RefundStatus::Approved);
         assert_eq!(
-            above.initial_status(yuan("10.01")),
+            above.initial_status(none, yuan("10.01")),
             RefundStatus::PendingApproval
+        );
+    }
+
+    #[test]
+    fn the_threshold_counts_what_the_order_already_holds() {
+        let above = ApprovalPolicy::ManualAbove(yuan("5.00"));
+        let five = yuan("5.00");
+        // Four refunds of 5.00 in a row: only the first stays within 5.00.
+        let mut held = Amount::ZERO;
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            statuses.push(above.initial_status(held, five));
+            held = held.checked_add(five).unwrap();
+        }
+        assert_eq!(
+            statuses,
+            [
+                RefundStatus::Approved,
+                RefundStatus::PendingApproval,
+                RefundStatus::PendingApproval,
+                RefundStatus::PendingApproval
+            ]
+        );
+        assert_eq!(
+            above.initial_status(yuan("4.99"), yuan("0.01")),
+            RefundStatus::Approved
+        );
+        assert_eq!(
+            above.initial_status(yuan("4.99"), yuan("0.02")),
+            RefundStatus::PendingApproval
+        );
+        assert_eq!(
+            above.initial_status(Amount::MAX, yuan("0.01")),
+            RefundStatus::PendingApproval
+        );
+    }
+
+    #[test]
+    fn admitting_a_refund_checks_the_total_then_chooses_its_status() {
+        use crate::ids::{OutRequestNo, OutTradeNo, RefundId};
+        let new = NewRefund {
+            refund_id: RefundId::parse("rf_1").unwrap(),
+            out_trade_no: OutTradeNo::parse("o1").unwrap(),
+            out_request_no: OutRequestNo::parse("r1").unwrap(),
+            amount: yuan("5.00"),
+            reason: None,
+            gateway: RefundGatewayKind::OpenApi,
+            approval: ApprovalPolicy::ManualAbove(yuan("5.00")),
+            created_at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+        };
+        let paid = OrderStatus::Paid;
+        let first = admit_refund(paid, yuan("20.00"), Amount::ZERO, &new).unwrap();
+        assert_eq!(first.status, RefundStatus::Approved);
+        let second = admit_refund(paid, yuan("20.00"), yuan("5.00"), &new).unwrap();
+        assert_eq!(second.status, RefundStatus::PendingApproval);
+        assert_eq!(
+            admit_refund(paid, yuan("20.00"), yuan("15.01"), &new),
+            Err(ReservationRefused::ExceedsRefundable {
+                refundable: yuan("4.99")
+            })
         );
     }
 

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use crate::error::TransitionError;
 use crate::ids::{BatchNo, OutRequestNo, OutTradeNo, RefundId};
 use crate::money::Amount;
+use crate::policy::ApprovalPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RefundStatus {
@@ -189,13 +190,15 @@ pub struct NewRefund {
     pub amount: Amount,
     pub reason: Option<String>,
     pub gateway: RefundGatewayKind,
-    /// `pending_approval` or `approved`, from the refund policy.
-    pub status: RefundStatus,
+    /// Chooses `pending_approval` or `approved` inside the reservation, against what
+    /// the order's refunds already hold ([`crate::policy::admit_refund`]).
+    pub approval: ApprovalPolicy,
     pub created_at: DateTime<Utc>,
 }
 
 impl NewRefund {
-    pub fn into_refund(self) -> Refund {
+    /// The refund as first stored, with the status the approval policy chose.
+    pub fn into_refund(self, status: RefundStatus) -> Refund {
         Refund {
             refund_id: self.refund_id,
             out_trade_no: self.out_trade_no,
@@ -203,7 +206,7 @@ impl NewRefund {
             amount: self.amount,
             reason: self.reason,
             gateway: self.gateway,
-            status: self.status,
+            status,
             failure: None,
             last_error: None,
             rejection_reason: None,
@@ -379,10 +382,10 @@ mod tests {
             amount: Amount::parse("1.00").unwrap(),
             reason: None,
             gateway: RefundGatewayKind::OpenApi,
-            status,
+            approval: ApprovalPolicy::Auto,
             created_at: at(0),
         }
-        .into_refund()
+        .into_refund(status)
     }
 
     fn failure() -> GatewayFailure {

@@ -1,5 +1,6 @@
 //! Background work: refunds whose outcome is unknown are synced (queried, or resent
-//! with the same out_request_no), and unpaid orders past their expiry are closed.
+//! with the same out_request_no), unpaid orders past their expiry are closed, and
+//! expired `Idempotency-Key`s are deleted.
 //! Rows are claimed in the database, so several instances never work on one row.
 
 use std::sync::Arc;
@@ -11,7 +12,8 @@ use crate::state::AppState;
 const LEASE: Duration = Duration::from_secs(60);
 const BATCH: u32 = 20;
 
-/// One pass: sync due refunds, close expired orders. Returns how many rows it took.
+/// One pass: sync due refunds, close expired orders, delete expired idempotency keys.
+/// Returns how many refunds and orders it took.
 pub async fn run_once(state: &AppState) -> usize {
     let now = state.clock.now();
     let mut worked = 0;
@@ -36,6 +38,10 @@ pub async fn run_once(state: &AppState) -> usize {
             }
         }
         Err(e) => tracing::warn!(error = %e, "cannot claim expired orders"),
+    }
+    let expired_before = now - crate::api::idempotency::KEY_LIFETIME;
+    if let Err(e) = state.idempotency.idempotency_purge(expired_before).await {
+        tracing::warn!(error = %e, "cannot delete expired idempotency keys");
     }
     worked
 }

@@ -2,6 +2,7 @@
 //! so of two racing inserts exactly one wins and the other reads the winner's record.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use payport_domain::ports::{IdempotencyInsert, IdempotencyRecord, IdempotencyStore, IN_FLIGHT};
@@ -52,6 +53,8 @@ trait KeyQueries {
     async fn complete_key(&mut self, key: &str, status: i32, body: &str) -> QueryResult<bool>;
     /// Deletes an in-flight record; `Ok(false)` if it was not in flight.
     async fn release_key(&mut self, key: &str) -> QueryResult<bool>;
+    /// Deletes the records created before `cut_off`; how many.
+    async fn purge_keys(&mut self, cut_off: &DbTime) -> QueryResult<u64>;
 }
 
 for_each_backend! {
@@ -95,6 +98,13 @@ for_each_backend! {
             .execute(self)
             .await
             .map(|deleted| deleted == 1)
+        }
+
+        async fn purge_keys(&mut self, cut_off: &DbTime) -> QueryResult<u64> {
+            diesel::delete(keys::table.filter(keys::created_at.lt(*cut_off)))
+                .execute(self)
+                .await
+                .map(|deleted| deleted as u64)
         }
     }
 }
@@ -142,6 +152,9 @@ impl IdempotencyStore for DieselStore {
 
     /// Stores `record` unless its key exists; then returns the stored one.
     ///
+    /// A conflicting key can vanish before it is read (its request released it): the
+    /// insert is then tried again, so that `Inserted` always means "stored".
+    ///
     /// # Errors
     /// [`RepoError::Unavailable`].
     async fn idempotency_insert(
@@ -157,22 +170,41 @@ impl IdempotencyStore for DieselStore {
             response_body: record.response_body.clone(),
             created_at: DbTime(record.created_at),
         };
-        let existing = with_conn!(self, |conn| {
-            if conn
-                .insert_key(&row)
-                .await
-                .map_err(|e| db_error(context(), e))?
-            {
-                None
-            } else {
+        for _ in 0..INSERT_ATTEMPTS {
+            let existing = with_conn!(self, |conn| {
+                if conn
+                    .insert_key(&row)
+                    .await
+                    .map_err(|e| db_error(context(), e))?
+                {
+                    return Ok(IdempotencyInsert::Inserted);
+                }
                 conn.find_key(key)
                     .await
                     .map_err(|e| db_error(context(), e))?
+            });
+            if let Some(row) = existing {
+                return Ok(IdempotencyInsert::Duplicate(row.try_into()?));
             }
-        });
-        match existing {
-            None => Ok(IdempotencyInsert::Inserted),
-            Some(row) => Ok(IdempotencyInsert::Duplicate(row.try_into()?)),
         }
+        // Each lost round means another request took and released the key meanwhile.
+        Err(RepoError::Unavailable(format!(
+            "{}: the key kept changing hands",
+            context()
+        )))
+    }
+
+    /// Deletes every record created before `created_before`, in flight or not.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn idempotency_purge(&self, created_before: DateTime<Utc>) -> Result<u64, RepoError> {
+        let cut_off = DbTime(created_before);
+        with_conn!(self, |conn| conn.purge_keys(&cut_off).await)
+            .map_err(|e| db_error("purge expired idempotency keys", e))
     }
 }
+
+/// How often a reservation is retried when its key is released under it (each round
+/// needs another request to take the key and let it go again: a handful is plenty).
+const INSERT_ATTEMPTS: usize = 8;

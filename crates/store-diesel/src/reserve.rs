@@ -2,12 +2,13 @@
 //!
 //! One write transaction (`write_tx!`): lock the order (PostgreSQL `SELECT ... FOR
 //! UPDATE`; SQLite `BEGIN IMMEDIATE`), look for a refund with the same out_request_no,
-//! sum the amounts the order's refunds still hold, run the domain's
-//! [`check_reservation`], insert. Every reservation of one order (from any process on
+//! sum the amounts the order's refunds still hold, run the domain's [`admit_refund`]
+//! (the over-refund check, and the approval threshold over the order's refunds),
+//! insert. Every reservation of one order (from any process on
 //! the same database) queues on that lock, so each one sees all the others that
 //! committed before it, and the sum can never pass the total.
 
-use payport_domain::policy::check_reservation;
+use payport_domain::policy::admit_refund;
 use payport_domain::ports::ReserveError;
 use payport_domain::refund::NewRefund;
 use payport_domain::{Amount, OrderStatus, Refund, RepoError};
@@ -20,7 +21,6 @@ use crate::DieselStore;
 
 pub(crate) async fn reserve(store: &DieselStore, new: &NewRefund) -> Result<Refund, ReserveError> {
     let no = new.out_trade_no.as_str();
-    let refund = new.clone().into_refund();
     write_tx!(store, |conn| {
         let Some((status, total)) = conn.lock_order(no).await? else {
             return Err(Abort::Stop(ReserveError::OrderNotFound));
@@ -46,7 +46,7 @@ pub(crate) async fn reserve(store: &DieselStore, new: &NewRefund) -> Result<Refu
             .collect::<Option<Vec<Amount>>>()
             .and_then(Amount::sum)
             .ok_or_else(|| corrupt(format!("refund amounts of order {no:?} are out of range")))?;
-        check_reservation(status, total, reserved, new.amount).map_err(ReserveError::Refused)?;
+        let refund = admit_refund(status, total, reserved, new).map_err(ReserveError::Refused)?;
         conn.insert_refund(&refund).await?;
         // Read back what was stored (timestamps to the microsecond), as `get` will.
         let stored = conn

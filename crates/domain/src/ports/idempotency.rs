@@ -45,6 +45,8 @@ pub enum IdempotencyInsert {
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
     /// Stores `record` unless its key exists; then returns the stored one.
+    /// `Inserted` means `record` is stored: a key released by its request between the
+    /// conflict and the read is not a won race (the insert is tried again).
     ///
     /// # Errors
     /// [`RepoError::Unavailable`].
@@ -77,4 +79,11 @@ pub trait IdempotencyStore: Send + Sync {
     /// # Errors
     /// [`RepoError::Unavailable`].
     async fn idempotency_release(&self, key: &str) -> Result<bool, RepoError>;
+
+    /// Deletes every record created before `created_before` (expired keys, and
+    /// reservations of requests that never finished); returns how many.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn idempotency_purge(&self, created_before: DateTime<Utc>) -> Result<u64, RepoError>;
 }

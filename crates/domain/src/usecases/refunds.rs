@@ -93,7 +93,7 @@ impl Refunds {
             amount: request.amount,
             reason: request.reason,
             gateway,
-            status: policy.approval.initial_status(request.amount),
+            approval: policy.approval,
             created_at: now,
         };
         let refund = match self.ports.refunds.reserve(&new).await {

@@ -34,7 +34,8 @@ pub enum ApiError {
     /// UNAUTHORIZED: no or an unknown bearer token.
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
-    /// FORBIDDEN: the token's role may not do this.
+    /// FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
+    /// operator may choose this refund gateway.
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
     /// ORDER_NOT_FOUND, REFUND_NOT_FOUND.

@@ -103,7 +103,7 @@ impl Example for Order {
             expires_at: at(30),
             paid_at: Some(at(2)),
             closed_at: None,
-            refunds: vec![Refund::example()],
+            refunds: Some(vec![Refund::example()]),
         }
     }
 }

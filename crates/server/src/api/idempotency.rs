@@ -1,11 +1,16 @@
 //! `Idempotency-Key` on POSTs: the first answer to a key is stored and replayed for
 //! the same request; the same key with a different request is refused.
 //!
-//! The key is reserved (stored "in flight") BEFORE the request runs, so two racing
-//! requests with one key cannot both create something; the second is told the key is
-//! in use. Keys are scoped to the caller's token, so callers cannot replay each other's
-//! answers. Answers that are not definitive (5xx, 401, a transient 409 CONFLICT)
-//! release the key for a retry.
+//! The caller is authenticated first: a request without a valid token is answered
+//! 401 before its key is read, so strangers store nothing. The key is then reserved
+//! (stored "in flight") BEFORE the request runs, so two racing requests with one key
+//! cannot both create something; the second is told the key is in use. Keys are
+//! scoped to the caller's token, so callers cannot replay each other's answers.
+//! Answers that are not definitive (5xx, 401, a transient 409 CONFLICT) and answers
+//! that changed nothing and may change later (404, 405) release the key for a retry.
+//!
+//! A key is kept [`KEY_LIFETIME`] from its first use: after that the same key is a new
+//! request, and the background worker deletes it.
 
 use std::sync::Arc;
 
@@ -14,9 +19,19 @@ use poem::http::{Method, StatusCode};
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response};
 use sha2::{Digest, Sha256};
 
+use super::auth::{authenticate, bearer_token};
 use super::error::ApiError;
+use crate::state::AppState;
 
 pub const HEADER: &str = "Idempotency-Key";
+
+/// How long a key's answer is replayed (as Stripe does).
+pub const KEY_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
+
+/// The key as stored: the caller's scope ([`super::auth::caller_scope`]) and its key.
+pub fn stored_key(scope: &str, key: &str) -> String {
+    format!("{scope}:{key}")
+}
 const MAX_KEY_LEN: usize = 255;
 
 pub struct Idempotency {
@@ -68,7 +83,16 @@ impl<E> IdempotencyEndpoint<E> {
         &self,
         reservation: &IdempotencyRecord,
     ) -> Result<Option<IdempotencyRecord>, payport_domain::RepoError> {
+        let expired_before = reservation.created_at - KEY_LIFETIME;
         match self.store.idempotency_insert(reservation).await? {
+            IdempotencyInsert::Duplicate(stored) if stored.created_at < expired_before => {
+                // Expired: a new request. The worker purges such keys; do it now.
+                self.store.idempotency_purge(expired_before).await?;
+                match self.store.idempotency_insert(reservation).await? {
+                    IdempotencyInsert::Inserted => Ok(None),
+                    IdempotencyInsert::Duplicate(again) => Ok(Some(again)),
+                }
+            }
             IdempotencyInsert::Inserted => Ok(None),
             IdempotencyInsert::Duplicate(stored)
                 if stored.http_status == IN_FLIGHT
@@ -96,13 +120,19 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
             .get(HEADER)
             .map(|v| v.to_str().map(str::to_owned));
         let key = match (req.method() == Method::POST, key) {
-            (true, Some(Ok(key))) => key,
-            (true, Some(Err(_))) => {
-                return Ok(answer(ApiError::validation(
-                    "Idempotency-Key must be visible ASCII",
-                )))
-            }
+            (true, Some(key)) => key.unwrap_or_default(),
             _ => return self.inner.call(req).await.map(IntoResponse::into_response),
+        };
+        let caller = req
+            .data::<Arc<AppState>>()
+            .zip(bearer_token(&req))
+            .and_then(|(state, token)| authenticate(&state.tokens, token));
+        let Some(caller) = caller else {
+            return Ok(answer(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "a valid bearer token is required",
+            )));
         };
         if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
             return Ok(answer(ApiError::validation(format!(
@@ -110,12 +140,7 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
             ))));
         }
         let body = req.take_body().into_bytes().await?;
-        let caller = req
-            .headers()
-            .get("authorization")
-            .map(|v| v.as_bytes().to_vec())
-            .unwrap_or_default();
-        let stored_key = format!("{}:{key}", &sha256_hex(&[&caller])[..16]);
+        let stored_key = stored_key(&caller.scope, &key);
         let fingerprint = sha256_hex(&[
             req.method().as_str().as_bytes(),
             req.uri().path().as_bytes(),
@@ -148,6 +173,8 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
         let bytes = body.into_bytes().await.unwrap_or_default();
         let definitive = !(status.is_server_error()
             || status == StatusCode::UNAUTHORIZED
+            || status == StatusCode::NOT_FOUND
+            || status == StatusCode::METHOD_NOT_ALLOWED
             || (status == StatusCode::CONFLICT && is_transient_conflict(&bytes)));
         let stored = if definitive {
             self.store

@@ -8,6 +8,7 @@ use payport_domain::{Amount, OrderStatus as DomainOrderStatus};
 use poem_openapi::{Enum, Object};
 
 pub use super::amount::AmountText;
+use super::auth::Role;
 
 // Mirrors of the domain's enums for the spec; poem-openapi derives the conversions
 // both ways (`remote`), so a variant added in the domain fails to compile here.
@@ -96,7 +97,8 @@ pub struct Refund {
     pub last_error: Option<String>,
     /// Set when `rejected`.
     pub rejection_reason: Option<String>,
-    /// The form an operator submits to confirm on Alipay (`mapi_pwd` only).
+    /// The form an operator submits to confirm on Alipay (`mapi_pwd` only; shown to
+    /// operators only).
     pub operator_form_html: Option<String>,
     pub batch_no: Option<String>,
     /// How often it was sent to Alipay (always with the same out_request_no).
@@ -131,6 +133,16 @@ impl From<DomainRefund> for Refund {
     }
 }
 
+impl Refund {
+    /// The refund as `role` may see it: merchants never get the operator's form.
+    pub fn seen_by(mut self, role: Role) -> Refund {
+        if role == Role::Merchant {
+            self.operator_form_html = None;
+        }
+        self
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
 #[oai(example)]
 pub struct Order {
@@ -152,11 +164,16 @@ pub struct Order {
     pub expires_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
-    pub refunds: Vec<Refund>,
+    /// The order's refunds, oldest first. Left out of order lists answered to a
+    /// merchant: refunds across orders are the operator's (`GET /v1/refunds`); ask for
+    /// one order to see its refunds.
+    #[oai(skip_serializing_if_is_none)]
+    pub refunds: Option<Vec<Refund>>,
 }
 
 impl Order {
-    pub fn from_domain(order: DomainOrder, refunds: Vec<DomainRefund>) -> Order {
+    /// The order with its refunds, as `role` may see them.
+    pub fn from_domain(order: DomainOrder, refunds: Vec<DomainRefund>, role: Role) -> Order {
         let reserved = Amount::sum(
             refunds
                 .iter()
@@ -184,7 +201,12 @@ impl Order {
             expires_at: order.expires_at,
             paid_at: order.paid_at,
             closed_at: order.closed_at,
-            refunds: refunds.into_iter().map(Refund::from).collect(),
+            refunds: Some(
+                refunds
+                    .into_iter()
+                    .map(|r| Refund::from(r).seen_by(role))
+                    .collect(),
+            ),
         }
     }
 }

@@ -11,7 +11,7 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
-use super::auth::BearerAuth;
+use super::auth::{BearerAuth, Role};
 use super::error::ApiError;
 use super::models::{CreateOrder, Order, OrderPage, OrderStatus, Payment, StartPayment};
 use super::{parse_amount, parse_id, qr_svg, ApiTags};
@@ -32,10 +32,11 @@ const MAX_TIMEOUT_MINUTES: u32 = 15 * 24 * 60;
 pub(super) async fn order_view(
     state: &AppState,
     out_trade_no: &OutTradeNo,
+    role: Role,
 ) -> Result<Order, ApiError> {
     let order = state.orders.get(out_trade_no).await?;
     let refunds = state.refunds.list_for_order(out_trade_no).await?;
-    Ok(Order::from_domain(order, refunds))
+    Ok(Order::from_domain(order, refunds, role))
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Orders")]
@@ -48,7 +49,7 @@ impl OrdersApi {
     async fn create(
         &self,
         state: Data<&Arc<AppState>>,
-        _auth: BearerAuth,
+        auth: BearerAuth,
         /// Replays the stored answer for a repeated key with the same body.
         #[oai(name = "Idempotency-Key")]
         _idempotency_key: Header<Option<String>>,
@@ -80,6 +81,7 @@ impl OrdersApi {
         Ok(OrderCreated::Created(Json(Order::from_domain(
             order,
             Vec::new(),
+            auth.role(),
         ))))
     }
 
@@ -90,21 +92,22 @@ impl OrdersApi {
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
-        _auth: BearerAuth,
+        auth: BearerAuth,
         out_trade_no: Path<String>,
     ) -> Result<Json<Order>, ApiError> {
         let id = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
-        Ok(Json(order_view(&state, &id).await?))
+        Ok(Json(order_view(&state, &id, auth.role()).await?))
     }
 
     /// List orders
     ///
-    /// Newest first, `limit` per page (default 50, at most 200).
+    /// Newest first, `limit` per page (default 50, at most 200). Each order comes with
+    /// its refunds for operators only: a merchant asks for one order to see them.
     #[oai(path = "/orders", method = "get")]
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
-        _auth: BearerAuth,
+        auth: BearerAuth,
         status: Query<Option<OrderStatus>>,
         limit: Query<Option<u32>>,
         cursor: Query<Option<String>>,
@@ -117,8 +120,13 @@ impl OrdersApi {
         let page = state.orders.list(&filter).await?;
         let mut items = Vec::with_capacity(page.items.len());
         for order in page.items {
+            // The refunds still make refundable_amount, whoever asks.
             let refunds = state.refunds.list_for_order(&order.out_trade_no).await?;
-            items.push(Order::from_domain(order, refunds));
+            let mut item = Order::from_domain(order, refunds, auth.role());
+            if auth.role() == Role::Merchant {
+                item.refunds = None;
+            }
+            items.push(item);
         }
         Ok(Json(OrderPage {
             items,
@@ -174,12 +182,12 @@ impl OrdersApi {
     async fn sync(
         &self,
         state: Data<&Arc<AppState>>,
-        _auth: BearerAuth,
+        auth: BearerAuth,
         out_trade_no: Path<String>,
     ) -> Result<Json<Order>, ApiError> {
         let id = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
         state.orders.sync(&id).await?;
-        Ok(Json(order_view(&state, &id).await?))
+        Ok(Json(order_view(&state, &id, auth.role()).await?))
     }
 
     /// Close an order
@@ -189,11 +197,11 @@ impl OrdersApi {
     async fn close(
         &self,
         state: Data<&Arc<AppState>>,
-        _auth: BearerAuth,
+        auth: BearerAuth,
         out_trade_no: Path<String>,
     ) -> Result<Json<Order>, ApiError> {
         let id = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
         state.orders.close(&id).await?;
-        Ok(Json(order_view(&state, &id).await?))
+        Ok(Json(order_view(&state, &id, auth.role()).await?))
     }
 }

@@ -6,16 +6,17 @@ use payport_domain::ports::RefundFilter;
 use payport_domain::refund::{Refund as DomainRefund, RefundStatus as DomainStatus};
 use payport_domain::usecases::RefundRequest;
 use payport_domain::{OutRequestNo, OutTradeNo, RefundId};
+use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
-use super::auth::BearerAuth;
+use super::auth::{BearerAuth, Caller, Role};
 use super::error::ApiError;
 use super::models::{
-    CreateOperatorBatch, CreateRefund, OperatorBatch, Refund, RefundPage, RefundStatus,
-    RejectRefund,
+    CreateOperatorBatch, CreateRefund, OperatorBatch, Refund, RefundGateway, RefundPage,
+    RefundStatus, RejectRefund,
 };
 use super::{parse_amount, parse_id, ApiTags};
 use crate::state::AppState;
@@ -52,24 +53,32 @@ pub enum RefundAnswer {
 }
 
 impl RefundAnswer {
-    fn of(refund: DomainRefund) -> RefundAnswer {
+    fn of(refund: DomainRefund, role: Role) -> RefundAnswer {
         if refund.status == DomainStatus::Processing {
-            RefundAnswer::Processing(Json(refund.into()))
+            RefundAnswer::Processing(Json(shown(refund, role)))
         } else {
-            RefundAnswer::Ok(Json(refund.into()))
+            RefundAnswer::Ok(Json(shown(refund, role)))
         }
     }
 }
 
-/// `ik` + 32 hex digits of SHA-256(order, key): the same request retried under the
-/// same key reserves, and sends, the same refund, even if the key's stored answer was
-/// lost (a 5xx after the refund went out releases the key).
-fn number_from_key(out_trade_no: &OutTradeNo, key: &str) -> OutRequestNo {
+/// `ik` + 32 hex digits of SHA-256(caller, order, key): the same request retried by
+/// the same caller under the same key reserves, and sends, the same refund, even if
+/// the key's stored answer was lost (a 5xx after the refund went out releases the
+/// key); another caller's key is another refund, as its keys are its own. 34 letters
+/// and digits: a valid out_request_no (docs/PROTOCOL.md A7).
+fn number_from_key(caller: &Caller, out_trade_no: &OutTradeNo, key: &str) -> OutRequestNo {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{out_trade_no}\n{key}").as_bytes());
+    let digest = Sha256::digest(format!("{}\n{out_trade_no}\n{key}", caller.scope).as_bytes());
     let number = format!("ik{}", &hex::encode(digest)[..32]);
-    // 34 letters and digits always parse; the fallback only keeps the types honest.
-    OutRequestNo::parse(number).unwrap_or_else(|_| number_from_key(out_trade_no, "fallback"))
+    // Always parses; the fallback only keeps the types honest.
+    OutRequestNo::parse(number)
+        .unwrap_or_else(|_| number_from_key(caller, out_trade_no, "fallback"))
+}
+
+/// Merchants see refunds without the operator's form (only an operator confirms it).
+fn shown(refund: DomainRefund, role: Role) -> Refund {
+    Refund::from(refund).seen_by(role)
 }
 
 fn refund_id(text: String) -> Result<RefundId, ApiError> {
@@ -81,14 +90,16 @@ impl RefundsApi {
     /// Request a refund
     ///
     /// Reserves the amount (never more than is left, even under concurrent requests),
-    /// then sends it to Alipay or waits for an operator, per the approval policy.
-    /// Repeating a request with the same `out_request_no` and amount returns the same
-    /// refund; an over-refund is refused without calling Alipay.
+    /// then sends it to Alipay or waits for an operator, per the approval policy (whose
+    /// threshold counts the order's earlier refunds too). Repeating a request with the
+    /// same `out_request_no` and amount returns the same refund; an over-refund is
+    /// refused without calling Alipay. Only operators may choose `mapi_pwd`
+    /// (GATEWAY_OPERATOR_ONLY).
     #[oai(path = "/orders/:out_trade_no/refunds", method = "post")]
     async fn create(
         &self,
         state: Data<&Arc<AppState>>,
-        _auth: BearerAuth,
+        auth: BearerAuth,
         out_trade_no: Path<String>,
         /// Replays the stored answer for a repeated key with the same body; without an
         /// `out_request_no`, the refund's number is derived from it, so that no retry
@@ -98,10 +109,18 @@ impl RefundsApi {
         body: Json<CreateRefund>,
     ) -> Result<RefundCreated, ApiError> {
         let body = body.0;
+        if body.gateway == Some(RefundGateway::MapiPwd) && auth.role() == Role::Merchant {
+            // Its answer is the form that takes the operator's payment password.
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "GATEWAY_OPERATOR_ONLY",
+                "only an operator may choose the mapi_pwd gateway",
+            ));
+        }
         let out_trade_no = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
         let out_request_no = match (body.out_request_no, idempotency_key.0) {
             (Some(number), _) => Some(parse_id(OutRequestNo::parse)(number)?),
-            (None, Some(key)) => Some(number_from_key(&out_trade_no, &key)),
+            (None, Some(key)) => Some(number_from_key(&auth.0, &out_trade_no, &key)),
             (None, None) => None,
         };
         let request = RefundRequest {
@@ -113,9 +132,9 @@ impl RefundsApi {
         };
         let refund = state.refunds.request(request).await?;
         Ok(if refund.status == DomainStatus::Processing {
-            RefundCreated::Processing(Json(refund.into()))
+            RefundCreated::Processing(Json(shown(refund, auth.role())))
         } else {
-            RefundCreated::Created(Json(refund.into()))
+            RefundCreated::Created(Json(shown(refund, auth.role())))
         })
     }
 
@@ -124,12 +143,14 @@ impl RefundsApi {
     async fn list_for_order(
         &self,
         state: Data<&Arc<AppState>>,
-        _auth: BearerAuth,
+        auth: BearerAuth,
         out_trade_no: Path<String>,
     ) -> Result<Json<Vec<Refund>>, ApiError> {
         let id = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
         let refunds = state.refunds.list_for_order(&id).await?;
-        Ok(Json(refunds.into_iter().map(Refund::from).collect()))
+        Ok(Json(
+            refunds.into_iter().map(|r| shown(r, auth.role())).collect(),
+        ))
     }
 
     /// Get a refund
@@ -137,11 +158,11 @@ impl RefundsApi {
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
-        _auth: BearerAuth,
+        auth: BearerAuth,
         refund_id: Path<String>,
     ) -> Result<Json<Refund>, ApiError> {
         let refund = state.refunds.get(&self::refund_id(refund_id.0)?).await?;
-        Ok(Json(refund.into()))
+        Ok(Json(shown(refund, auth.role())))
     }
 
     /// List refunds across orders (operator)
@@ -184,7 +205,7 @@ impl RefundsApi {
             .refunds
             .approve(&self::refund_id(refund_id.0)?)
             .await?;
-        Ok(RefundAnswer::of(refund))
+        Ok(RefundAnswer::of(refund, auth.role()))
     }
 
     /// Reject a refund (operator)
@@ -251,10 +272,10 @@ impl RefundsApi {
     async fn sync(
         &self,
         state: Data<&Arc<AppState>>,
-        _auth: BearerAuth,
+        auth: BearerAuth,
         refund_id: Path<String>,
     ) -> Result<RefundAnswer, ApiError> {
         let refund = state.refunds.sync(&self::refund_id(refund_id.0)?).await?;
-        Ok(RefundAnswer::of(refund))
+        Ok(RefundAnswer::of(refund, auth.role()))
     }
 }

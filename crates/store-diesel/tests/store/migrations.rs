@@ -5,12 +5,15 @@ use payport_store_diesel::{Backend, DieselStore, StoreError};
 
 use crate::support::{no, paid_order, store_tests, TestDb};
 
+/// Every migration, oldest first.
+const MIGRATIONS: [&str; 2] = ["20261121000001", "20261122000300"];
+
 store_tests!(empty: migrations_apply_to_an_empty_database_and_again_harmlessly,
     concurrent_migration_runs_apply_once);
 
 async fn migrations_apply_to_an_empty_database_and_again_harmlessly(db: &TestDb) {
     let first = db.store.run_migrations().await.unwrap();
-    assert_eq!(first.applied, vec!["20261121000001".to_string()]);
+    assert_eq!(first.applied, MIGRATIONS);
     let again = db.store.run_migrations().await.unwrap();
     assert!(again.applied.is_empty(), "{again:?}");
 
@@ -32,7 +35,11 @@ async fn concurrent_migration_runs_apply_once(db: &TestDb) {
     let other = db.another_instance().await;
     let (a, b) = tokio::join!(db.store.run_migrations(), other.run_migrations());
     let applied = a.unwrap().applied.len() + b.unwrap().applied.len();
-    assert_eq!(applied, 1, "exactly one instance applies the migration");
+    assert_eq!(
+        applied,
+        MIGRATIONS.len(),
+        "exactly one instance applies each migration"
+    );
 }
 
 #[tokio::test]
@@ -69,10 +76,13 @@ async fn migrations_run_from_a_current_thread_runtime() {
     let sqlite = TestDb::sqlite(false).await;
     assert_eq!(
         sqlite.store.run_migrations().await.unwrap().applied.len(),
-        1
+        MIGRATIONS.len()
     );
     if let Some(pg) = TestDb::postgres(false).await {
-        assert_eq!(pg.store.run_migrations().await.unwrap().applied.len(), 1);
+        assert_eq!(
+            pg.store.run_migrations().await.unwrap().applied.len(),
+            MIGRATIONS.len()
+        );
         pg.store.insert(&paid_order("o1", 1)).await.unwrap();
     }
 }

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use payport_domain::policy::ReservationRefused;
+use payport_domain::policy::{ApprovalPolicy, ReservationRefused};
 use payport_domain::ports::{RefundRepository, ReserveError};
 use payport_domain::{RefundStatus, RepoError};
 use tokio::sync::Barrier;
 
-use super::fixtures::{at, insert_paid, new_refund, no, repos, Rng};
+use super::fixtures::{at, fen, insert_paid, new_refund, no, repos, Rng};
 use super::StoreUnderTest;
 
 const TOTAL_FEN: i64 = 10_000;
@@ -88,7 +88,7 @@ pub async fn of_two_concurrent_saves_exactly_one_wins<D: StoreUnderTest>(db: &D)
     let other = db.another_instance().await;
     for round in 0..10 {
         let mut new = new_refund("o1", &format!("r{round}"), 1);
-        new.status = RefundStatus::PendingApproval;
+        new.approval = ApprovalPolicy::Manual;
         let refund = db.store().reserve(&new).await.unwrap();
 
         // Two operators act on the same version at once, through two instances.
@@ -126,4 +126,34 @@ pub async fn of_two_concurrent_saves_exactly_one_wins<D: StoreUnderTest>(db: &D)
             other => panic!("round {round}: expected exactly one winner, got {other:?}"),
         }
     }
+}
+
+/// The approval threshold is decided under the reservation's lock: of many parallel
+/// refunds that each fit under it alone, only those that fit together skip approval.
+pub async fn parallel_reservations_share_one_approval_threshold<D: StoreUnderTest>(db: &D) {
+    insert_paid(db.store(), "o1", TOTAL_FEN).await;
+    let stores = [db.shared(), db.another_instance().await];
+    let barrier = Arc::new(Barrier::new(10));
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                // 10 refunds of 5.00 under a threshold of 12.00: two fit together.
+                let mut new = new_refund("o1", &format!("r{i}"), 500);
+                new.approval = ApprovalPolicy::ManualAbove(fen(1_200));
+                barrier.wait().await;
+                store.reserve(&new).await.unwrap().status
+            })
+        })
+        .collect();
+    let mut approved = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            RefundStatus::Approved => approved += 1,
+            RefundStatus::PendingApproval => {}
+            other => panic!("reserved as {other:?}"),
+        }
+    }
+    assert_eq!(approved, 2);
 }

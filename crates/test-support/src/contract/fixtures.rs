@@ -5,11 +5,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use payport_domain::order::PaymentConfirmation;
+use payport_domain::policy::ApprovalPolicy;
 use payport_domain::ports::{OrderRepository, RefundRepository};
 use payport_domain::refund::NewRefund;
 use payport_domain::{
-    Amount, Order, OutRequestNo, OutTradeNo, Refund, RefundGatewayKind, RefundId, RefundStatus,
-    TradeNo,
+    Amount, Order, OutRequestNo, OutTradeNo, Refund, RefundGatewayKind, RefundId, TradeNo,
 };
 
 /// A store seen through its two main ports (their method names overlap).
@@ -81,7 +81,7 @@ pub fn new_refund(out_trade_no: &str, out_request_no: &str, amount_fen: i64) -> 
         amount: fen(amount_fen),
         reason: Some("damaged".into()),
         gateway: RefundGatewayKind::OpenApi,
-        status: RefundStatus::Approved,
+        approval: ApprovalPolicy::Auto,
         created_at: at(100),
     }
 }

@@ -14,6 +14,7 @@ pub mod claims;
 pub mod concurrency;
 pub mod fixtures;
 pub mod inbox_log_keys;
+pub mod keys;
 pub mod orders;
 pub mod refunds;
 pub mod reserve;
@@ -137,6 +138,7 @@ macro_rules! store_contract {
             unpaid_closed_finished_and_missing_orders_refuse,
             a_used_out_request_no_returns_the_existing_refund,
             rejected_and_failed_refunds_release_their_amount,
+            the_approval_threshold_counts_what_the_order_holds,
         );
         $crate::store_contract!(@module $open, claims:
             due_refunds_are_claimed_once_per_lease,
@@ -148,12 +150,17 @@ macro_rules! store_contract {
         $crate::store_contract!(@module $open, concurrency:
             fifty_parallel_reservations_never_exceed_the_total,
             of_two_concurrent_saves_exactly_one_wins,
+            parallel_reservations_share_one_approval_threshold,
         );
         $crate::store_contract!(@module $open, inbox_log_keys:
             the_inbox_dedupes_redeliveries,
             the_exchange_log_keeps_raw_exchanges,
             idempotency_keys_are_unique,
             in_flight_keys_are_completed_or_released,
+        );
+        $crate::store_contract!(@module $open, keys:
+            a_reservation_reported_as_won_is_stored,
+            keys_older_than_the_cut_off_are_purged,
         );
     };
     (@module $open:path, $module:ident: $($name:ident),* $(,)?) => {

@@ -1,5 +1,6 @@
 //! RefundRepository: round trips, conditional updates, update_with_order, lists.
 
+use payport_domain::policy::ApprovalPolicy;
 use payport_domain::ports::RefundFilter;
 use payport_domain::refund::RefundSuccess;
 use payport_domain::{
@@ -14,10 +15,13 @@ pub async fn every_field_round_trips<D: StoreUnderTest>(db: &D) {
     let (orders, refunds) = repos(db.store());
     insert_paid(db.store(), "o1", 10_000).await;
     let mut new = new_refund("o1", "r1", 2_500);
-    new.status = RefundStatus::PendingApproval;
+    new.approval = ApprovalPolicy::Manual;
     new.gateway = RefundGatewayKind::MapiPwd;
     let reserved = refunds.reserve(&new).await.unwrap();
-    assert_eq!(reserved, new.clone().into_refund());
+    assert_eq!(
+        reserved,
+        new.clone().into_refund(RefundStatus::PendingApproval)
+    );
     assert_eq!(
         refunds.get(&new.refund_id).await.unwrap(),
         Some(reserved.clone())
@@ -122,7 +126,7 @@ pub async fn refund_updates_are_conditional<D: StoreUnderTest>(db: &D) {
         Some(stored)
     );
 
-    let ghost = new_refund("o1", "r2", 1).into_refund();
+    let ghost = new_refund("o1", "r2", 1).into_refund(RefundStatus::Approved);
     assert!(matches!(
         refunds.update(&ghost).await,
         Err(RepoError::NotFound(_))
@@ -220,7 +224,7 @@ pub async fn lists_refunds_of_an_order_and_in_pages<D: StoreUnderTest>(db: &D) {
         let mut new = new_refund(order, request, 100);
         new.created_at = at(100 + i64::try_from(i).unwrap());
         if request == "r2" {
-            new.status = RefundStatus::PendingApproval;
+            new.approval = ApprovalPolicy::Manual;
         }
         made.push(refunds.reserve(&new).await.unwrap());
     }

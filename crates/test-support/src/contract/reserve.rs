@@ -1,6 +1,6 @@
 //! The reservation: the over-refund invariant at the database.
 
-use payport_domain::policy::ReservationRefused;
+use payport_domain::policy::{ApprovalPolicy, ReservationRefused};
 use payport_domain::ports::ReserveError;
 use payport_domain::{GatewayFailure, OrderStatus, RefundStatus};
 
@@ -118,7 +118,7 @@ pub async fn rejected_and_failed_refunds_release_their_amount<D: StoreUnderTest>
     insert_paid(db.store(), "o1", 1_000).await;
 
     let mut asked = new_refund("o1", "r1", 1_000);
-    asked.status = RefundStatus::PendingApproval;
+    asked.approval = ApprovalPolicy::Manual;
     let mut rejected = refunds.reserve(&asked).await.unwrap();
     assert_eq!(
         refunds
@@ -161,4 +161,26 @@ pub async fn rejected_and_failed_refunds_release_their_amount<D: StoreUnderTest>
             .unwrap_err(),
         exceeds(0)
     );
+}
+
+/// The approval threshold counts what the order's refunds hold: a rejected refund no
+/// longer counts, and exactly reaching the threshold still needs no approval.
+pub async fn the_approval_threshold_counts_what_the_order_holds<D: StoreUnderTest>(db: &D) {
+    let (_, refunds) = repos(db.store());
+    insert_paid(db.store(), "o1", 10_000).await;
+    let asked = |request: &str, amount_fen: i64| {
+        let mut new = new_refund("o1", request, amount_fen);
+        new.approval = ApprovalPolicy::ManualAbove(fen(1_000));
+        new
+    };
+    let first = refunds.reserve(&asked("r1", 600)).await.unwrap();
+    assert_eq!(first.status, RefundStatus::Approved);
+    let mut second = refunds.reserve(&asked("r2", 500)).await.unwrap();
+    assert_eq!(second.status, RefundStatus::PendingApproval, "6.00 + 5.00");
+    second.reject("too much".into(), at(200)).unwrap();
+    refunds.update(&second).await.unwrap();
+    let third = refunds.reserve(&asked("r3", 400)).await.unwrap();
+    assert_eq!(third.status, RefundStatus::Approved, "6.00 + 4.00");
+    let fourth = refunds.reserve(&asked("r4", 1)).await.unwrap();
+    assert_eq!(fourth.status, RefundStatus::PendingApproval, "10.00 + 0.01");
 }

@@ -98,6 +98,13 @@ impl IdempotencyStore for MemoryStore {
         }
         Ok(false)
     }
+
+    async fn idempotency_purge(&self, created_before: DateTime<Utc>) -> Result<u64, RepoError> {
+        let mut keys = lock(&self.idempotency);
+        let before = keys.len();
+        keys.retain(|_, record| record.created_at >= created_before);
+        Ok((before - keys.len()) as u64)
+    }
 }
 
 /// `(now + lease, now - lease)`: until when a claim holds, and since when an untouched

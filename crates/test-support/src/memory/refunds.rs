@@ -2,7 +2,7 @@
 //! with the order and its refunds locked, as `DieselStore` does in one transaction.
 
 use async_trait::async_trait;
-use payport_domain::policy::check_reservation;
+use payport_domain::policy::admit_refund;
 use payport_domain::ports::{Page, RefundFilter, RefundRepository, ReserveError};
 use payport_domain::refund::NewRefund;
 use payport_domain::{Amount, Order, OutRequestNo, OutTradeNo, Refund, RefundId, RepoError};
@@ -73,11 +73,10 @@ impl RefundRepository for MemoryStore {
                 new.out_trade_no
             ))
         })?;
-        check_reservation(order.status, order.total_amount, reserved, new.amount)?;
+        let refund = admit_refund(order.status, order.total_amount, reserved, new)?;
         if refunds.iter().any(|r| r.refund_id == new.refund_id) {
             return Err(RepoError::Duplicate(format!("refund {}", new.refund_id)).into());
         }
-        let refund = new.clone().into_refund();
         refunds.push(refund.clone());
         drop(refunds);
         drop(orders);

@@ -76,10 +76,10 @@ async fn an_approval_that_loses_a_race_is_refused_and_sends_nothing() {
         amount: yuan("1.00"),
         reason: None,
         gateway: RefundGatewayKind::OpenApi,
-        status: RefundStatus::PendingApproval,
+        approval: payport_domain::policy::ApprovalPolicy::Manual,
         created_at: t0(),
     }
-    .into_refund();
+    .into_refund(RefundStatus::PendingApproval);
     let mut refunds = MockRefundRepository::new();
     refunds
         .expect_get()

@@ -237,7 +237,7 @@ async fn sync_sends_a_refund_that_was_approved_but_never_sent() {
         amount: yuan("1.00"),
         reason: None,
         gateway: RefundGatewayKind::OpenApi,
-        status: RefundStatus::Approved,
+        approval: payport_domain::policy::ApprovalPolicy::Auto,
         created_at: t0(),
     };
     RefundRepository::reserve(app.store.as_ref(), &stuck)
