@@ -11,7 +11,9 @@ both_backends!(
     no_password_refunds_settle_by_notification,
     password_refunds_wait_for_the_operator,
     operator_batches_confirm_several_refunds,
-    forged_batch_notifications_change_nothing
+    forged_batch_notifications_change_nothing,
+    a_batch_line_with_another_amount_needs_a_person,
+    an_operator_can_reopen_a_batch_form_until_it_is_confirmed
 );
 
 /// Asked for by the merchant, or for the password flow (operators only) the operator.
@@ -42,15 +44,20 @@ async fn refund_with_status(app: &TestApp, refund: &Value, status: &str) -> Valu
     }
 }
 
-/// The operator opens the form, then confirms with the payment password.
-async fn operator_confirms(app: &TestApp, form_html: &str, batch_no: &str) {
+/// The operator opens the form (Alipay's confirmation page), without confirming yet.
+async fn operator_opens(app: &TestApp, form_html: &str, batch_no: &str) -> payport_blackbox::Reply {
     let (action, fields) = first_form(form_html);
     assert!(
         action.starts_with(&app.url("/sim/mapi/gateway.do")),
         "{action}"
     );
     assert!(fields.iter().any(|(k, v)| k == "batch_no" && v == batch_no));
-    let page = app.submit_form(&action, &fields).await;
+    app.submit_form(&action, &fields).await
+}
+
+/// The operator opens the form, then confirms with the payment password.
+async fn operator_confirms(app: &TestApp, form_html: &str, batch_no: &str) {
+    let page = operator_opens(app, form_html, batch_no).await;
     assert_eq!(page.status, 200, "{}", page.text);
     let (confirm, _) = first_form(&page.text);
     assert!(
@@ -236,4 +243,99 @@ async fn forged_batch_notifications_change_nothing(backend: Backend) {
     assert!(app.sim_release(false).await >= 1);
     let settled = refund_with_status(&app, &refund, "succeeded").await;
     assert_eq!(settled["batch_no"], batch_no.as_str());
+}
+
+async fn a_batch_line_with_another_amount_needs_a_person(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else {
+        return;
+    };
+    let id = "LEGACY_AMOUNT";
+    let order = app.paid_order(id, "20.00").await;
+    // Alipay's own notification never arrives, so its notify_id is Alipay's and unused.
+    app.sim_faults(json!({ "notify": { "drop_attempts": 1000 } }))
+        .await;
+    let (status, refund) = legacy_refund(&app, id, "5.00", "mapi_nopwd").await;
+    assert_eq!(status, 202, "{refund}");
+    let batch_no = refund["batch_no"].as_str().expect("batch_no").to_owned();
+    let mut notify_id = None;
+    let deadline = payport_blackbox::Deadline::start();
+    while notify_id.is_none() {
+        notify_id = app
+            .sim_notifications()
+            .await
+            .iter()
+            .find(|d| d["notify_type"] == "batch_refund_notify")
+            .and_then(|d| d["notify_id"].as_str().map(str::to_owned));
+        assert!(
+            notify_id.is_some() || deadline.wait().await,
+            "no notification"
+        );
+    }
+    let notify_id = notify_id.unwrap();
+    // Correctly signed, confirmed by notify_verify, but 6.00 for a refund of 5.00.
+    let trade_no = order["trade_no"].as_str().expect("trade_no").to_owned();
+    let details = format!("{trade_no}^6.00^SUCCESS");
+    let fields = [
+        ("notify_time", "2026-11-22 08:00:00"),
+        ("notify_type", "batch_refund_notify"),
+        ("notify_id", notify_id.as_str()),
+        ("batch_no", batch_no.as_str()),
+        ("success_num", "1"),
+        ("result_details", details.as_str()),
+    ];
+    // Recorded (sending it again would change nothing), but not a success.
+    assert_eq!(post_batch_notify(&app, &fields, false).await, "success");
+    let refund = app.refund_by_id(&refund_id(&refund)).await;
+    assert_eq!(refund["status"], "processing", "{refund}");
+    let why = refund["last_error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("Alipay reported 6.00 for a refund of 5.00") && why.contains("needs a person"),
+        "{refund}"
+    );
+    let order = app.order(id).await;
+    assert_eq!(order["refunded_amount"], "0.00", "{order}");
+    assert_eq!(order["refundable_amount"], "15.00", "{order}");
+}
+
+async fn an_operator_can_reopen_a_batch_form_until_it_is_confirmed(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else {
+        return;
+    };
+    let id = "LEGACY_REOPEN";
+    app.paid_order(id, "20.00").await;
+    let (status, refund) = legacy_refund(&app, id, "4.00", "mapi_pwd").await;
+    assert_eq!(status, 201, "{refund}");
+    let batch_no = refund["batch_no"].as_str().expect("batch_no").to_owned();
+    let form = refund["operator_form_html"]
+        .as_str()
+        .expect("form")
+        .to_owned();
+    // The operator opens the page and closes the tab without confirming.
+    let first = operator_opens(&app, &form, &batch_no).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+
+    // Later, the operator fetches the refund again: the same batch, the same form.
+    let (status, again) = app
+        .operator()
+        .get(&format!("/v1/refunds/{}", refund_id(&refund)))
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["status"], "awaiting_operator", "{again}");
+    assert_eq!(again["batch_no"], batch_no.as_str());
+    let form_again = again["operator_form_html"].as_str().expect("form");
+    assert_eq!(
+        form_again, form,
+        "a re-issued form carries the same batch_no"
+    );
+    // Opening it again shows the batch again; confirming refunds it once.
+    operator_confirms(&app, form_again, &batch_no).await;
+    refund_with_status(&app, &refund, "succeeded").await;
+    assert_eq!(app.order(id).await["refunded_amount"], "4.00");
+
+    // Once confirmed, the same form is Alipay's DUPLICATE_BATCH_NO: never twice.
+    let late = operator_opens(&app, &form, &batch_no).await;
+    assert_eq!(late.status, 400, "{}", late.text);
+    assert!(late.text.contains("DUPLICATE_BATCH_NO"), "{}", late.text);
+    assert_eq!(app.sim_refunds_of(id).await.len(), 1);
+    assert_eq!(app.order(id).await["refunded_amount"], "4.00");
 }

@@ -14,6 +14,7 @@ mod idempotency;
 mod journey;
 mod late_payment;
 mod legacy;
+mod limits;
 mod refusals;
 mod roles;
 mod service;

@@ -17,6 +17,10 @@ use crate::key::Md5Key;
 /// The only sign type payport speaks on mapi (B5's RSA/DSA are not supported).
 pub const SIGN_TYPE: &str = "MD5";
 
+/// The most fields a received message may have. A real `batch_refund_notify` has 8
+/// (B4); anything far beyond is not from Alipay and is refused before any work on it.
+pub const MAX_FIELDS: usize = 64;
+
 /// B2 steps 1–2: the string that is signed (without the key).
 pub fn string_to_sign<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut kept: Vec<(&str, &str)> = params
@@ -83,6 +87,8 @@ pub enum Verdict {
     WrongSignType,
     /// A field appears twice: which value Alipay signed cannot be known.
     DuplicateField,
+    /// More than [`MAX_FIELDS`] fields: not a message Alipay sends; not looked at.
+    TooManyFields,
 }
 
 impl Verdict {
@@ -93,6 +99,7 @@ impl Verdict {
             Verdict::MissingSign => "missing_sign",
             Verdict::WrongSignType => "wrong_sign_type",
             Verdict::DuplicateField => "duplicate_field",
+            Verdict::TooManyFields => "too_many_fields",
         }
     }
 }
@@ -114,6 +121,12 @@ impl Check {
 /// decoded once from the form. Only the local MD5 half of B4's verification: the
 /// `notify_verify` call is the gateway's.
 pub fn verify(fields: &[(String, String)], key: &Md5Key) -> Check {
+    if fields.len() > MAX_FIELDS {
+        return Check {
+            verdict: Verdict::TooManyFields,
+            string_to_verify: String::new(),
+        };
+    }
     let string_to_verify = string_to_sign(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let verdict = verdict(fields, &string_to_verify, key);
     Check {
@@ -123,10 +136,11 @@ pub fn verify(fields: &[(String, String)], key: &Md5Key) -> Check {
 }
 
 fn verdict(fields: &[(String, String)], string_to_verify: &str, key: &Md5Key) -> Verdict {
-    for (i, (k, _)) in fields.iter().enumerate() {
-        if fields[..i].iter().any(|(seen, _)| seen == k) {
-            return Verdict::DuplicateField;
-        }
+    // One pass with a set: comparing each field with every earlier one was quadratic
+    // in what an anonymous caller sends.
+    let mut seen = std::collections::HashSet::with_capacity(fields.len());
+    if !fields.iter().all(|(k, _)| seen.insert(k.as_str())) {
+        return Verdict::DuplicateField;
     }
     let get = |name: &str| {
         fields
@@ -218,5 +232,22 @@ mod tests {
         assert_eq!(verify(&twice, &key()).verdict, Verdict::DuplicateField);
         let other = Md5Key::new("another-key").unwrap();
         assert_eq!(verify(&signed.params, &other).verdict, Verdict::BadSign);
+    }
+
+    #[test]
+    fn sixty_thousand_empty_fields_are_refused_by_the_field_cap() {
+        let flood = vec![(String::new(), String::new()); 60_000];
+        let check = verify(&flood, &key());
+        assert_eq!(check.verdict.as_str(), "too_many_fields");
+        assert!(check.string_to_verify.is_empty());
+        // Up to the cap every field is still read, and a repeat is still found.
+        let mut fields: Vec<(String, String)> =
+            (0..63).map(|i| (format!("f{i}"), "v".to_owned())).collect();
+        fields.push(("f0".into(), "w".into()));
+        assert_eq!(fields.len(), MAX_FIELDS);
+        assert_eq!(verify(&fields, &key()).verdict.as_str(), "duplicate_field");
+        fields.pop();
+        fields.push(("f63".into(), "w".into()));
+        assert_eq!(verify(&fields, &key()).verdict.as_str(), "wrong_sign_type");
     }
 }

@@ -9,9 +9,15 @@
 //! Each trade record becomes one domain [`RefundResult`] naming `(batch_no, trade_no)`:
 //! `SUCCESS` succeeded (at `notify_time`), any other code failed with that code. The
 //! fee part's result does not change the trade's: the buyer's money moved or not by
-//! the first part alone.
+//! the first part alone. The record's amount goes with it, for the domain to compare
+//! with the refund's own: a different amount settles nothing.
+//!
+//! Received text quoted in a [`NotifyError`] is clipped (`payport_domain::clip`).
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use payport_domain::clip::clip;
 use payport_domain::ports::{RefundNotice, RefundReference, RefundResult, RefundResultOutcome};
 use payport_domain::refund::RefundSuccess;
 use payport_domain::{Amount, BatchNo, GatewayFailure, TradeNo};
@@ -21,6 +27,8 @@ use crate::beijing;
 pub const NOTIFY_TYPE: &str = "batch_refund_notify";
 /// The record result that means the refund was made.
 pub const SUCCESS: &str = "SUCCESS";
+/// At most this many records, as in a batch (`batch_num`, PROTOCOL.md B3).
+pub const MAX_RECORDS: usize = 1000;
 
 /// A `batch_refund_notify`, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +79,8 @@ pub enum NotifyError {
     BadRecord { index: usize, why: String },
     #[error("result_details names trade {0} twice")]
     DuplicateTrade(TradeNo),
+    #[error("result_details has more than {MAX_RECORDS} records")]
+    TooManyRecords,
 }
 
 impl BatchRefundNotify {
@@ -91,7 +101,7 @@ impl BatchRefundNotify {
         let required = |name: &'static str| get(name)?.ok_or(NotifyError::Missing(name));
         let notify_type = required("notify_type")?;
         if notify_type != NOTIFY_TYPE {
-            return Err(NotifyError::WrongType(notify_type.to_owned()));
+            return Err(NotifyError::WrongType(clip(notify_type)));
         }
         let bad = |field: &'static str, why: String| NotifyError::BadField { field, why };
         let notify_id = required("notify_id")?.to_owned();
@@ -131,6 +141,7 @@ impl BatchRefundNotify {
                 reference: RefundReference::Batch {
                     batch_no: batch_no.clone(),
                     trade_no: record.trade_no,
+                    amount: record.amount,
                 },
                 outcome: if record.result == SUCCESS {
                     RefundResultOutcome::Succeeded(RefundSuccess {
@@ -158,12 +169,17 @@ impl BatchRefundNotify {
 /// different trade: a notification that cannot be read whole is not applied in part.
 ///
 /// # Errors
-/// [`NotifyError::BadRecord`] or [`NotifyError::DuplicateTrade`].
+/// [`NotifyError::BadRecord`], [`NotifyError::DuplicateTrade`] or
+/// [`NotifyError::TooManyRecords`].
 pub fn parse_result_details(text: &str) -> Result<Vec<ResultRecord>, NotifyError> {
     let mut records: Vec<ResultRecord> = Vec::new();
+    let mut trades = HashSet::new();
     for (index, raw) in text.split('#').enumerate() {
+        if index == MAX_RECORDS {
+            return Err(NotifyError::TooManyRecords);
+        }
         let record = parse_record(raw).map_err(|why| NotifyError::BadRecord { index, why })?;
-        if records.iter().any(|r| r.trade_no == record.trade_no) {
+        if !trades.insert(record.trade_no.clone()) {
             return Err(NotifyError::DuplicateTrade(record.trade_no));
         }
         records.push(record);
@@ -224,7 +240,7 @@ fn result_code(text: &str) -> Result<String, String> {
     if ok {
         Ok(text.to_owned())
     } else {
-        Err(format!("result {text:?} is not a result code"))
+        Err(format!("result {:?} is not a result code", clip(text)))
     }
 }
 
@@ -292,6 +308,7 @@ mod tests {
                     reference: RefundReference::Batch {
                         batch_no: batch_no.clone(),
                         trade_no: TradeNo::parse("2015042100001000760048511054").unwrap(),
+                        amount: Amount::parse("1.00").unwrap(),
                     },
                     outcome: RefundResultOutcome::Succeeded(RefundSuccess {
                         refund_fee: None,
@@ -303,6 +320,7 @@ mod tests {
                     reference: RefundReference::Batch {
                         batch_no,
                         trade_no: TradeNo::parse("2015042100001000760048511055").unwrap(),
+                        amount: Amount::parse("2.00").unwrap(),
                     },
                     outcome: RefundResultOutcome::Failed(GatewayFailure {
                         code: "TRADE_HAS_CLOSED".into(),
@@ -352,6 +370,28 @@ mod tests {
                 "{bad:?} must be refused"
             );
         }
+        let too_many: Vec<String> = (0..=MAX_RECORDS)
+            .map(|i| {
+                format!(
+                    "{}^1.00^SUCCESS",
+                    2015042100001000760048511054u128 + i as u128
+                )
+            })
+            .collect();
+        assert_eq!(
+            parse_result_details(&too_many.join("#")),
+            Err(NotifyError::TooManyRecords)
+        );
+        assert_eq!(
+            parse_result_details(&too_many[..MAX_RECORDS].join("#")).map(|r| r.len()),
+            Ok(MAX_RECORDS)
+        );
+        let huge = format!(
+            "2015042100001000760048511054^1.00^{}",
+            "x".repeat(2_000_000)
+        );
+        let err = parse_result_details(&huge).unwrap_err().to_string();
+        assert!(err.len() < 200, "{}", err.len());
         let twice =
             "2015042100001000760048511054^1.00^SUCCESS#2015042100001000760048511054^1.00^SUCCESS";
         assert!(matches!(

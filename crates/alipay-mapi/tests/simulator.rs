@@ -193,11 +193,8 @@ fn submission(out_trade_no: &str, trade_no: &TradeNo, amount: &str) -> RefundSub
 
 fn succeeded(notice: &RefundNotice, batch_no: &BatchNo, trade_no: &TradeNo) -> bool {
     notice.results.iter().any(|r| {
-        r.reference
-            == RefundReference::Batch {
-                batch_no: batch_no.clone(),
-                trade_no: trade_no.clone(),
-            }
+        matches!(&r.reference, RefundReference::Batch { batch_no: b, trade_no: t, .. }
+            if b == batch_no && t == trade_no)
             && matches!(r.outcome, RefundResultOutcome::Succeeded(_))
     })
 }

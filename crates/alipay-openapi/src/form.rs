@@ -21,13 +21,29 @@ pub enum FormError {
         "form field {index} is not UTF-8 once decoded (payport reads only UTF-8 notifications)"
     )]
     NotUtf8 { index: usize },
+    #[error("the form has more than {max} fields")]
+    TooManyFields { max: usize },
 }
+
+/// The most fields payport reads from a callback. A trade notification has about 30
+/// (PROTOCOL.md A5), a legacy one 8; a body with more is not from Alipay, and is
+/// refused before anything is decoded past the limit.
+pub const MAX_CALLBACK_FIELDS: usize = 64;
 
 /// Decodes a raw form body into `(name, value)` pairs, in body order.
 ///
 /// # Errors
 /// [`FormError`] on a malformed `%` escape or a field that is not UTF-8.
 pub fn parse_form_urlencoded(body: &[u8]) -> Result<Vec<(String, String)>, FormError> {
+    parse_form_at_most(body, usize::MAX)
+}
+
+/// As [`parse_form_urlencoded`], refusing a body of more than `max` fields as soon as
+/// it is seen.
+///
+/// # Errors
+/// As [`parse_form_urlencoded`], and [`FormError::TooManyFields`].
+pub fn parse_form_at_most(body: &[u8], max: usize) -> Result<Vec<(String, String)>, FormError> {
     let mut pairs = Vec::new();
     let mut offset = 0;
     for piece in body.split(|b| *b == b'&') {
@@ -41,6 +57,9 @@ pub fn parse_form_urlencoded(body: &[u8]) -> Result<Vec<(String, String)>, FormE
             None => (piece, &[][..], piece_offset + piece.len()),
         };
         let index = pairs.len();
+        if index == max {
+            return Err(FormError::TooManyFields { max });
+        }
         let name = decode_component(name, piece_offset)?;
         let value = decode_component(value, value_offset)?;
         let name = String::from_utf8(name).map_err(|_| FormError::NotUtf8 { index })?;
@@ -114,6 +133,22 @@ mod tests {
         assert_eq!(
             parse_form_urlencoded(b"sign=ab%2Bc%2F%3D%3D&k=v=w").unwrap(),
             pairs(&[("sign", "ab+c/=="), ("k", "v=w")])
+        );
+    }
+
+    #[test]
+    fn a_flood_of_fields_is_refused_at_the_cap() {
+        let flood = "a=&".repeat(60_000);
+        assert_eq!(
+            parse_form_at_most(flood.as_bytes(), MAX_CALLBACK_FIELDS),
+            Err(FormError::TooManyFields {
+                max: MAX_CALLBACK_FIELDS
+            })
+        );
+        let fits = "a=&".repeat(MAX_CALLBACK_FIELDS);
+        assert_eq!(
+            parse_form_at_most(fits.as_bytes(), MAX_CALLBACK_FIELDS).map(|f| f.len()),
+            Ok(MAX_CALLBACK_FIELDS)
         );
     }
 

@@ -46,7 +46,7 @@ pub mod sign_content;
 
 pub use client::{Client, OpenApiConfig};
 pub use ext::{SignerExt, VerifierExt};
-pub use form::{parse_form_urlencoded, FormError};
+pub use form::{parse_form_at_most, parse_form_urlencoded, FormError, MAX_CALLBACK_FIELDS};
 pub use gateway::{AlipayOpenApiGateway, BillType};
 pub use notify::{notify_verify_content, verify_notify, NotifyCheck, NotifyVerdict};
 pub use payport_alipay_crypto::{

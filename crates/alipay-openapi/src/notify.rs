@@ -32,6 +32,7 @@ pub enum NotifyVerdict {
     /// More than one `sign` field: ambiguous, refused.
     RepeatedSign,
     /// The notification's `sign_type` is not the configured one; not verified.
+    /// `received` is clipped (`payport_domain::clip`): it may be any size.
     SignTypeMismatch { received: String },
 }
 
@@ -95,7 +96,7 @@ fn notify_verdict(
         .find(|(k, v)| k == "sign_type" && v != expected)
     {
         return NotifyVerdict::SignTypeMismatch {
-            received: other.clone(),
+            received: payport_domain::clip::clip(other),
         };
     }
     if verifier.verify(content.as_bytes(), sign) {

@@ -79,6 +79,18 @@ fn rsa2_notification_on_an_rsa_app_is_refused_too() {
 }
 
 #[test]
+fn a_huge_sign_type_is_clipped_before_it_is_kept() {
+    let mut fields = notify_case("ntf_sha1_downgrade");
+    set(&mut fields, "sign_type", &"R".repeat(2_000_000));
+    let check = alipay_verifier(Backend::RustCrypto, SignType::Rsa2).verify_notify(&fields);
+    let NotifyVerdict::SignTypeMismatch { received } = &check.verdict else {
+        panic!("{:?}", check.verdict);
+    };
+    assert!(received.len() < 100, "{} bytes kept", received.len());
+    assert!(format!("{:?}", check.verdict).len() < 200);
+}
+
+#[test]
 fn missing_empty_or_repeated_sign_is_invalid() {
     let valid = notify_case("ntf_trade_success");
     for &backend in Backend::ALL {

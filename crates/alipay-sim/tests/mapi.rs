@@ -227,6 +227,14 @@ async fn pwd_waits_for_the_payment_password() {
         "{page}"
     );
     assert_eq!(rig.sim.ledger().trade("order_a").unwrap().refunded_fen, 0);
+    // Opened again before confirming (a closed tab): the same page, nothing refunded.
+    let (status, again) = rig.get(&form).await;
+    assert_eq!(status, 200, "{again}");
+    assert!(again.contains("type=\"password\""), "{again}");
+    // Another batch under the held number is refused.
+    let other = signed(&rig.batch(PWD, &batch_no, &[(&a, "4.00", "other")]));
+    assert!(rig.post(&other).await.1.contains("DUPLICATE_BATCH_NO"));
+    assert_eq!(rig.sim.ledger().trade("order_a").unwrap().refunded_fen, 0);
 
     let (status, page) = rig.confirm(&batch_no, "").await;
     assert_eq!(status, 400);

@@ -34,7 +34,7 @@ impl AlipayTradeStatus {
             "TRADE_FINISHED" => Ok(Self::TradeFinished),
             other => Err(UnknownWireValue {
                 field: "trade_status",
-                value: other.to_owned(),
+                value: crate::clip::clip(other),
             }),
         }
     }
@@ -68,7 +68,7 @@ impl AlipayRefundStatus {
             None | Some("") => Ok(Self::NotRefunded),
             Some(other) => Err(UnknownWireValue {
                 field: "refund_status",
-                value: other.to_owned(),
+                value: crate::clip::clip(other),
             }),
         }
     }

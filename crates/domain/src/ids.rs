@@ -10,6 +10,7 @@ use std::fmt;
 #[error("{kind} {value:?} is invalid: {rule}")]
 pub struct IdError {
     pub kind: &'static str,
+    /// The refused value, [clipped](crate::clip::clip): it may be any size.
     pub value: String,
     pub rule: &'static str,
 }
@@ -29,7 +30,7 @@ macro_rules! string_id {
                 let value = value.into();
                 let allowed: fn(char) -> bool = $allowed;
                 if value.is_empty() || value.len() > $max || !value.chars().all(allowed) {
-                    return Err(IdError { kind: $kind, value, rule: $rule });
+                    return Err(IdError { kind: $kind, value: crate::clip::clip(&value), rule: $rule });
                 }
                 Ok(Self(value))
             }
@@ -115,6 +116,12 @@ mod tests {
             err.to_string(),
             "out_request_no \"r#1\" is invalid: 1 to 64 letters, digits or underscores"
         );
+    }
+
+    #[test]
+    fn a_huge_value_is_clipped_in_the_error() {
+        let err = TradeNo::parse("x".repeat(2_000_000)).unwrap_err();
+        assert!(err.to_string().len() < 200, "{}", err.to_string().len());
     }
 
     #[test]

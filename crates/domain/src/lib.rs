@@ -7,14 +7,18 @@
 //!
 //! # Layout
 //! - [`money`]: `Amount`, integer fen, Alipay's exact decimal format.
+//! - [`clip`]: received text shortened before it reaches an error or a log line.
 //! - [`ids`]: `OutTradeNo`, `OutRequestNo`, `TradeNo`, `RefundId`, ... parsed at the edge.
 //! - [`order`], [`refund`]: aggregates; statuses move only through their methods.
+//! - [`anomaly`]: a refund Alipay contradicts, recorded for a person, never settled.
 //! - [`alipay`]: Alipay's statuses, mapped exhaustively.
 //! - [`policy`]: approval, refund window, and the over-refund invariant check.
 //! - [`ports`]: gateways, repositories, clock and id source (mockall mocks with `mocks`).
 //! - [`usecases`]: `Orders`, `Refunds`, `Notifications`.
 
 pub mod alipay;
+pub mod anomaly;
+pub mod clip;
 pub mod error;
 pub mod ids;
 pub mod money;

@@ -6,10 +6,13 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::clip::clip;
+
 /// A non-negative amount of CNY in fen, at most [`Amount::MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Amount(i64);
 
+/// Why an amount was refused; the text it carries is [clipped](crate::clip::clip).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
     #[error("amount is empty")]
@@ -49,7 +52,7 @@ impl Amount {
     pub fn parse(text: &str) -> Result<Amount, AmountError> {
         let amount = Self::parse_reported(text)?;
         if amount.is_zero() {
-            return Err(AmountError::OutOfRange(text.to_owned()));
+            return Err(AmountError::OutOfRange(clip(text)));
         }
         Ok(amount)
     }
@@ -63,7 +66,7 @@ impl Amount {
         if text.is_empty() {
             return Err(AmountError::Empty);
         }
-        let format_error = || AmountError::Format(text.to_owned());
+        let format_error = || AmountError::Format(clip(text));
         let (whole, decimals) = match text.split_once('.') {
             Some((whole, decimals)) => (whole, Some(decimals)),
             None => (text, None),
@@ -74,7 +77,7 @@ impl Amount {
         }
         // 11 digits are already beyond MAX; refusing early keeps the arithmetic small.
         if whole.len() > 10 {
-            return Err(AmountError::OutOfRange(text.to_owned()));
+            return Err(AmountError::OutOfRange(clip(text)));
         }
         let fraction_fen = match decimals {
             None => 0,
@@ -92,7 +95,7 @@ impl Amount {
         yuan.checked_mul(100)
             .and_then(|fen| fen.checked_add(fraction_fen))
             .and_then(Amount::from_fen)
-            .ok_or_else(|| AmountError::OutOfRange(text.to_owned()))
+            .ok_or_else(|| AmountError::OutOfRange(clip(text)))
     }
 
     /// `None` when the sum would exceed [`Amount::MAX`].

@@ -6,6 +6,7 @@ use poem::{get, handler, post, EndpointExt, IntoEndpoint, Route};
 
 use crate::api::error::uniform_errors;
 use crate::api::idempotency::Idempotency;
+use crate::body_limit::{BodyLimit, API_LIMIT, CALLBACK_LIMIT};
 use crate::state::Wired;
 use crate::{api, callbacks, telemetry};
 
@@ -27,20 +28,27 @@ pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
         .with(Idempotency {
             store: wired.state.idempotency.clone(),
             clock: wired.state.clock.clone(),
-        });
+        })
+        .with(BodyLimit { max: API_LIMIT });
+    let callback = BodyLimit {
+        max: CALLBACK_LIMIT,
+    };
     let mut route = Route::new()
         .at("/healthz", get(healthz))
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .at("/callbacks/alipay/notify", post(callbacks::trade_notify))
+        .at(
+            "/callbacks/alipay/notify",
+            post(callbacks::trade_notify).with(callback),
+        )
         .at("/callbacks/alipay/return", get(callbacks::payment_return))
         .at(
             "/callbacks/alipay/mapi/refund-notify",
-            post(callbacks::mapi_refund_notify),
+            post(callbacks::mapi_refund_notify).with(callback),
         )
         .nest("/", v1);
     if let Some(sim) = &wired.sim {
-        route = route.nest("/sim", sim.clone());
+        route = route.nest("/sim", sim.clone().with(BodyLimit { max: API_LIMIT }));
     }
     route
         .data(wired.state.clone())

@@ -2,12 +2,18 @@
 //! browser coming back from the cashier. Public (no bearer token) but verified before
 //! anything in them is believed; the order of checks lives in the domain's
 //! `Notifications` use case.
+//!
+//! The work an anonymous caller can cause here is bounded before it starts: bodies by
+//! [`crate::body_limit::CALLBACK_LIMIT`] (enforced while reading), fields by
+//! [`MAX_CALLBACK_FIELDS`], so parsing and checking a body is linear in at most 64 KiB
+//! and runs on the async runtime without starving it. Logged reasons are clipped.
 
 use std::sync::Arc;
 
-use payport_alipay_openapi::parse_form_urlencoded;
+use payport_alipay_openapi::{parse_form_at_most, MAX_CALLBACK_FIELDS};
+use payport_domain::clip::clip_to;
 use payport_domain::ports::IncomingNotification;
-use payport_domain::usecases::ServiceError;
+use payport_domain::usecases::{NotificationHandled, ServiceError};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{handler, Request, Response};
@@ -20,12 +26,22 @@ fn plain(text: &'static str) -> Response {
         .body(text)
 }
 
+/// How much of a refusal's reason a log line keeps: reasons quote received values.
+const LOGGED_REASON_BYTES: usize = 512;
+
 /// The exact 7 characters Alipay wants; anything else makes it send again.
-fn acknowledge(result: Result<(), ServiceError>, what: &str) -> Response {
+fn acknowledge(result: Result<NotificationHandled, ServiceError>, what: &str) -> Response {
     match result {
-        Ok(()) => plain("success"),
+        Ok(NotificationHandled::NeedsAPerson(anomalies)) => {
+            for anomaly in anomalies {
+                tracing::warn!(callback = what, anomaly = %clip_to(&anomaly, LOGGED_REASON_BYTES), "Alipay's result contradicts payport's record; not applied");
+            }
+            plain("success")
+        }
+        Ok(NotificationHandled::Applied | NotificationHandled::Duplicate) => plain("success"),
         Err(e) => {
-            tracing::warn!(callback = what, code = e.code(), reason = %e, "callback not accepted; Alipay will resend it");
+            let reason = clip_to(&e.to_string(), LOGGED_REASON_BYTES);
+            tracing::warn!(callback = what, code = e.code(), reason = %reason, "callback not accepted; Alipay will resend it");
             plain("failure")
         }
     }
@@ -33,7 +49,7 @@ fn acknowledge(result: Result<(), ServiceError>, what: &str) -> Response {
 
 /// Decodes the body exactly once, whatever the (malformed) Content-Type says.
 fn incoming(body: &[u8]) -> Result<IncomingNotification, ServiceError> {
-    let fields = parse_form_urlencoded(body)
+    let fields = parse_form_at_most(body, MAX_CALLBACK_FIELDS)
         .map_err(|e| ServiceError::NotificationRefused(format!("not a form body: {e}")))?;
     Ok(IncomingNotification {
         raw_body: String::from_utf8_lossy(body).into_owned(),
@@ -45,11 +61,7 @@ fn incoming(body: &[u8]) -> Result<IncomingNotification, ServiceError> {
 #[handler]
 pub async fn trade_notify(body: Vec<u8>, state: Data<&Arc<AppState>>) -> Response {
     let result = match incoming(&body) {
-        Ok(n) => state
-            .notifications
-            .handle_trade_notification(&n)
-            .await
-            .map(|_| ()),
+        Ok(n) => state.notifications.handle_trade_notification(&n).await,
         Err(e) => Err(e),
     };
     acknowledge(result, "trade_status_sync")
@@ -59,11 +71,7 @@ pub async fn trade_notify(body: Vec<u8>, state: Data<&Arc<AppState>>) -> Respons
 #[handler]
 pub async fn mapi_refund_notify(body: Vec<u8>, state: Data<&Arc<AppState>>) -> Response {
     let result = match incoming(&body) {
-        Ok(n) => state
-            .notifications
-            .handle_refund_notification(&n)
-            .await
-            .map(|_| ()),
+        Ok(n) => state.notifications.handle_refund_notification(&n).await,
         Err(e) => Err(e),
     };
     acknowledge(result, "batch_refund_notify")
@@ -93,7 +101,7 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
 #[handler]
 pub async fn payment_return(req: &Request, state: Data<&Arc<AppState>>) -> Response {
     let query = req.uri().query().unwrap_or("");
-    let params = match parse_form_urlencoded(query.as_bytes()) {
+    let params = match parse_form_at_most(query.as_bytes(), MAX_CALLBACK_FIELDS) {
         Ok(params) => params,
         Err(_) => {
             return page(
@@ -116,7 +124,8 @@ pub async fn payment_return(req: &Request, state: Data<&Arc<AppState>>) -> Respo
             ),
         },
         Err(e) => {
-            tracing::warn!(code = e.code(), reason = %e, "return refused");
+            let reason = clip_to(&e.to_string(), LOGGED_REASON_BYTES);
+            tracing::warn!(code = e.code(), reason = %reason, "return refused");
             page(
                 StatusCode::BAD_REQUEST,
                 "Payment not confirmed",

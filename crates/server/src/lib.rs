@@ -52,13 +52,15 @@
 //! - [`wiring`]: from config to use cases, adapters and the simulator;
 //!   [`Payport::builder`] for programs that replace built-in parts.
 //! - [`api`]: the `/v1` API (poem-openapi); [`callbacks`]: Alipay's notifications and
-//!   returns; [`telemetry`]: request ids and access logs; [`app`]: the routes.
+//!   returns; [`telemetry`]: request ids and access logs; [`app`]: the routes;
+//!   [`body_limit`]: request-body limits (413) enforced while reading.
 //! - [`worker`]: background refund syncs and order expiry.
 //! - [`serve`]: binding, wiring, serving with the worker.
 //! - [`cli`]: the troubleshooting tools (`payport alipay ...`, `payport sim`).
 
 pub mod api;
 pub mod app;
+pub mod body_limit;
 pub mod callbacks;
 pub mod cli;
 pub mod config;

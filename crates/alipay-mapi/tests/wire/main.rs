@@ -376,6 +376,7 @@ async fn a_signed_notify_confirmed_by_notify_verify_is_believed() {
                 reference: RefundReference::Batch {
                     batch_no: batch_no.clone(),
                     trade_no: TradeNo::parse("2015042100001000760048511054").unwrap(),
+                    amount: payport_domain::Amount::parse("1.00").unwrap(),
                 },
                 outcome: RefundResultOutcome::Succeeded(RefundSuccess {
                     refund_fee: None,
@@ -386,6 +387,7 @@ async fn a_signed_notify_confirmed_by_notify_verify_is_believed() {
                 reference: RefundReference::Batch {
                     batch_no,
                     trade_no: TradeNo::parse("2015042100001000760048511055").unwrap(),
+                    amount: payport_domain::Amount::parse("2.00").unwrap(),
                 },
                 outcome: RefundResultOutcome::Failed(GatewayFailure {
                     code: "TRADE_HAS_CLOSED".into(),

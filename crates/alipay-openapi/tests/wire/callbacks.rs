@@ -117,3 +117,17 @@ async fn returns_are_verified_then_parsed() {
     fields.retain(|(k, _)| k != "trade_no");
     assert!(wire.gateway.verify_return(&fields).await.is_err());
 }
+
+#[tokio::test]
+async fn a_two_megabyte_sign_type_is_clipped_in_the_error() {
+    let wire = start().await;
+    let huge = "R".repeat(2_000_000);
+    let n = notification(&stub::alipay_signer(), &huge, "88.88");
+    let err = wire.gateway.verify_notification(&n).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.len() < 300, "{} bytes: {}", text.len(), &text[..300]);
+    assert!(
+        text.contains("RRRR") && text.contains("2000000 bytes"),
+        "{text}"
+    );
+}

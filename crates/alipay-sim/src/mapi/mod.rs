@@ -7,7 +7,8 @@
 //!   `batch_refund_notify`. Refusals are `is_success=F` with `<error>CODE</error>`.
 //! - `refund_fastpay_by_platform_pwd` (B3), in the operator's browser: a valid batch is
 //!   held and a confirmation page asks for the payment password; `POST
-//!   /mapi/confirm/:batch_no` carries it out and sends `batch_refund_notify`.
+//!   /mapi/confirm/:batch_no` carries it out and sends `batch_refund_notify`. The
+//!   same batch sent again before it is confirmed shows the same page again.
 //!   Refusals are an HTML page with the code. There is no return_url.
 //! - `notify_verify` (B4): `true`/`false`/`invalid` as plain text; unsigned.
 //!
@@ -138,10 +139,17 @@ fn pwd(sim: &Simulator, params: &Params, base: &str) -> Response {
         Err(code) => return pages::error(StatusCode::BAD_REQUEST, code, "The batch was refused."),
     };
     let held = sim.with_ledger(|ledger, now| {
-        // The number is taken on arrival: resending it is DUPLICATE_BATCH_NO even if
-        // the operator never confirms.
+        // The number is taken on arrival, so another batch under it is
+        // DUPLICATE_BATCH_NO. The same batch again while it still waits for the
+        // operator (a closed tab, a second window) shows its page again: nothing has
+        // been refunded, and confirming carries it out once (PROTOCOL.md B3 ⚠).
         if !ledger.use_mapi_batch_no(&batch_no) {
-            return (Err("DUPLICATE_BATCH_NO"), Vec::new());
+            return match ledger.pending_mapi_batch(&batch_no) {
+                Some(held) if held.records == records && held.notify_url == notify_url => {
+                    (Ok(held.clone()), Vec::new())
+                }
+                _ => (Err("DUPLICATE_BATCH_NO"), Vec::new()),
+            };
         }
         let pending = PendingMapiBatch {
             batch_no,

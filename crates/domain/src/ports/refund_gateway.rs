@@ -94,10 +94,12 @@ pub enum RefundReference {
         out_trade_no: OutTradeNo,
         out_request_no: OutRequestNo,
     },
-    /// A legacy mapi batch line: the refunds of this trade in that batch.
+    /// A legacy mapi batch line: the refunds of this trade in that batch, and the
+    /// amount Alipay says the line refunds (compared with the refund's own).
     Batch {
         batch_no: BatchNo,
         trade_no: TradeNo,
+        amount: Amount,
     },
 }
 

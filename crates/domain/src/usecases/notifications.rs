@@ -15,7 +15,7 @@ use crate::ports::{
     InboxEntry, InboxState, IncomingNotification, NotificationSource, RefundReference,
     RefundResult, RefundResultOutcome, TradeNotification,
 };
-use crate::refund::RefundSuccess;
+use crate::refund::{Refund, RefundSuccess};
 
 /// What handling a notification came to; every variant is answered `success`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,11 @@ pub enum NotificationHandled {
     Applied,
     /// Handled before (a redelivery): nothing changed.
     Duplicate,
+    /// Recorded, but some results contradict payport's records (e.g. a legacy batch
+    /// line with another amount): those refunds were not settled, and each of these
+    /// sentences (also on the refund as `last_error`) is for a person to act on.
+    /// Sending it again would change nothing, so it is acknowledged all the same.
+    NeedsAPerson(Vec<String>),
 }
 
 #[derive(Clone)]
@@ -140,9 +145,17 @@ impl Notifications {
         }
         // Apply every line before failing, so one bad line does not hold up the rest.
         let mut first_error = None;
+        let mut anomalies = Vec::new();
         for result in &notice.results {
-            if let Err(e) = self.refunds.apply_result(result).await {
-                first_error.get_or_insert(e);
+            match self.refunds.apply_result(result).await {
+                Ok(refunds) => {
+                    anomalies.extend(refunds.into_iter().filter(Refund::has_anomaly).filter_map(
+                        |r| r.last_error.map(|e| format!("refund {}: {e}", r.refund_id)),
+                    ))
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
         if let Some(e) = first_error {
@@ -152,7 +165,11 @@ impl Notifications {
             .inbox
             .mark_handled(entry.source, &entry.notify_id, self.ports.clock.now())
             .await?;
-        Ok(NotificationHandled::Applied)
+        if anomalies.is_empty() {
+            Ok(NotificationHandled::Applied)
+        } else {
+            Ok(NotificationHandled::NeedsAPerson(anomalies))
+        }
     }
 
     /// The official demo's four checks: our app, our seller, our order, its amount.

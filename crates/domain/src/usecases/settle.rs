@@ -7,6 +7,7 @@ use super::shared::load_order;
 use super::{retry_on_conflict, Refunds, ServiceError};
 use crate::error::GatewayError;
 use crate::ids::RefundId;
+use crate::money::Amount;
 use crate::order::Order;
 use crate::ports::{RefundReference, RefundResult, RefundResultOutcome, RefundSubmitted};
 use crate::refund::{GatewayFailure, Refund, RefundSuccess};
@@ -77,8 +78,12 @@ impl Refunds {
         &self,
         refund: Refund,
     ) -> Result<Refund, ServiceError> {
-        self.unknown_unless_settled(refund, WAITING_FOR_NOTIFICATION.into())
-            .await
+        // An anomaly stays visible until a person acts: waiting longer changes nothing.
+        let why = match &refund.last_error {
+            Some(anomaly) if refund.has_anomaly() => anomaly.clone(),
+            _ => WAITING_FOR_NOTIFICATION.into(),
+        };
+        self.unknown_unless_settled(refund, why).await
     }
 
     /// [`Self::still_unknown`], except that a refund another path saved meanwhile
@@ -184,39 +189,52 @@ impl Refunds {
     }
 
     /// Applies one notified result to the refunds it names. Refunds payport does not
-    /// know (made elsewhere, e.g. in Alipay's merchant portal) are left alone.
+    /// know (made elsewhere, e.g. in Alipay's merchant portal) are left alone. A legacy
+    /// batch line whose amount is not the refund's settles nothing: it is recorded on
+    /// the refund as an anomaly for a person ([`crate::anomaly`]), since either side
+    /// may be wrong and a guess could pay out twice or lose a refund.
     ///
     /// # Errors
     /// `InvalidState` when the result contradicts a final status (e.g. success for a
     /// refund recorded as failed): that needs a person, so it is not swallowed.
     pub async fn apply_result(&self, result: &RefundResult) -> Result<Vec<Refund>, ServiceError> {
-        let targets: Vec<Refund> = match &result.reference {
+        let (targets, reported): (Vec<Refund>, Option<Amount>) = match &result.reference {
             RefundReference::OutRequestNo {
                 out_trade_no,
                 out_request_no,
-            } => self
-                .ports
-                .refunds
-                .get_by_out_request_no(out_trade_no, out_request_no)
-                .await?
-                .into_iter()
-                .collect(),
-            RefundReference::Batch { batch_no, trade_no } => {
-                match self.ports.orders.find_by_trade_no(trade_no).await? {
-                    None => Vec::new(),
-                    Some(order) => self
-                        .ports
+            } => (
+                self.ports
+                    .refunds
+                    .get_by_out_request_no(out_trade_no, out_request_no)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                None,
+            ),
+            RefundReference::Batch {
+                batch_no,
+                trade_no,
+                amount,
+            } => match self.ports.orders.find_by_trade_no(trade_no).await? {
+                None => (Vec::new(), None),
+                Some(order) => (
+                    self.ports
                         .refunds
                         .list_for_order(&order.out_trade_no)
                         .await?
                         .into_iter()
                         .filter(|r| r.batch_no.as_ref() == Some(batch_no))
                         .collect(),
-                }
-            }
+                    Some(*amount),
+                ),
+            },
         };
         let mut applied = Vec::with_capacity(targets.len());
         for refund in targets {
+            if let Some(reported) = reported.filter(|a| *a != refund.amount) {
+                applied.push(self.anomaly(&refund.refund_id, reported).await?);
+                continue;
+            }
             applied.push(match &result.outcome {
                 RefundResultOutcome::Succeeded(success) => {
                     self.complete(refund, None, success.clone()).await?
@@ -227,5 +245,30 @@ impl Refunds {
             });
         }
         Ok(applied)
+    }
+
+    /// Records that Alipay reported `reported` for this refund of another amount. A
+    /// refund already final is left as it is (and returned): the contradiction then
+    /// is with a settled record, which `InvalidState` reports elsewhere.
+    async fn anomaly(
+        &self,
+        refund_id: &RefundId,
+        reported: Amount,
+    ) -> Result<Refund, ServiceError> {
+        retry_on_conflict(|| async {
+            let mut refund = self.get(refund_id).await?;
+            if refund.status.is_final() {
+                return Ok(refund);
+            }
+            let what = format!(
+                "Alipay reported {reported} for a refund of {} (batch {})",
+                refund.amount,
+                refund.batch_no.as_ref().map_or("none", |b| b.as_str())
+            );
+            refund.record_anomaly(&what, self.ports.clock.now())?;
+            self.save(&mut refund).await?;
+            Ok(refund)
+        })
+        .await
     }
 }

@@ -5,6 +5,7 @@
 // Helpers outside `#[test]` fns unwrap too; in tests an unwrap is the assertion.
 #![allow(clippy::unwrap_used)]
 
+mod batch_amounts;
 mod invariants;
 mod notifications;
 mod orders;

@@ -337,6 +337,8 @@ fn batch_line(trade: &str, outcome: RefundResultOutcome) -> RefundResult {
         reference: RefundReference::Batch {
             batch_no: BatchNo::parse("20261121001").unwrap(),
             trade_no: trade_no(trade),
+            // Every refund in these tests is of 2.00.
+            amount: yuan("2.00"),
         },
         outcome,
     }
