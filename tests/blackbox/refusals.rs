@@ -53,12 +53,27 @@ async fn over_refunds_never_reach_alipay(backend: Backend) {
 }
 
 async fn the_refund_window_is_enforced(backend: Backend) {
-    // A window of 0 days closes the moment the order is paid.
-    let Some(app) = TestApp::spawn(backend, |c| c.refunds.window_days = 0).await else {
+    // The shortest window (one day), and an order Alipay says was paid before it.
+    let Some(app) = TestApp::spawn(backend, |c| c.refunds.window_days = 1).await else {
         return;
     };
     let id = "WINDOW_1";
-    app.paid_order(id, "10.00").await;
+    app.create_order(id, "10.00").await;
+    app.start_qr(id).await;
+    let trade = app.sim_trade(id).await.expect("trade");
+    let trade_no = trade["trade_no"].as_str().unwrap();
+    let mut paid = notify::trade_success(id, trade_no, "10.00", "n_window_1");
+    // Two days ago, in Alipay's Beijing time (UTC+8) and format.
+    let paid_at = chrono::Utc::now() + chrono::Duration::hours(8) - chrono::Duration::days(2);
+    set(
+        &mut paid,
+        "gmt_payment",
+        &paid_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+    );
+    let paid = signed(paid, Key::Alipay, SignType::Rsa2);
+    assert_eq!(app.post_notify(&paid).await, "success");
+    assert_eq!(app.order(id).await["status"], "paid");
+
     let (status, body) = app.refund(id, "1.00").await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["code"], "REFUND_WINDOW_EXPIRED", "{body}");

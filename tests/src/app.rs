@@ -32,13 +32,12 @@ pub fn base_config(database_url: String) -> Config {
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
         database_url,
-        keys_dir: keys.clone(),
         // The background worker stays out of the way; tests call `run_worker_once`.
         worker_interval_secs: 3_600,
         ..defaults
     };
-    config.alipay.app_private_key = keys.join("dev_app_private_pkcs8.pem");
-    config.alipay.alipay_public_key = keys.join("dev_alipay_public_spki.pem");
+    config.alipay.app_private_key = Some(keys.join("dev_app_private_pkcs8.pem"));
+    config.alipay.alipay_public_key = Some(keys.join("dev_alipay_public_spki.pem"));
     config.alipay.timeout_ms = GATEWAY_TIMEOUT_MS;
     config.alipay.connect_timeout_ms = 1_000;
     config.auth.merchant_tokens = vec![MERCHANT_TOKEN.into()];

@@ -34,6 +34,20 @@ fn every_vector_key_file_loads_with_its_format() {
 }
 
 #[test]
+fn a_key_pair_shares_one_modulus_in_every_encoding_and_others_differ() {
+    let app = private_keys("app")[0].1.modulus();
+    assert_eq!(app.len(), 256);
+    for (file, key) in private_keys("app") {
+        assert_eq!(key.modulus(), app, "{file}");
+    }
+    for (file, key) in public_keys("app") {
+        assert_eq!(key.modulus(), app, "{file}");
+    }
+    assert_ne!(private_keys("forger")[0].1.modulus(), app);
+    assert_ne!(public_keys("alipay")[0].1.modulus(), app);
+}
+
+#[test]
 fn pem_and_bare_base64_give_the_same_key() {
     let pem = public_key("alipay_public_spki.pem");
     let b64 = public_key("alipay_public_spki.b64");
@@ -55,6 +69,7 @@ fn pkcs1_rsa_public_key_pem_is_accepted_and_verifies() {
     assert_eq!(key.format(), PublicKeyFormat::Pkcs1);
     let bare = PublicKey::parse(&STANDARD.encode(pkcs1_der.as_bytes())).unwrap();
     assert_eq!(bare, key);
+    assert_eq!(key.modulus(), spki.modulus());
 
     // And it verifies Alipay's signatures on every backend: the vector's signed
     // content is what the adapter extracts from `raw_body` (its vectors test says so).

@@ -79,8 +79,7 @@ struct Rig {
 
 impl Rig {
     async fn start() -> Rig {
-        let keys = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../keys"));
-        let mut config = SimConfig::dev(&keys).unwrap();
+        let mut config = SimConfig::dev();
         config.notify_minute = Duration::from_millis(5);
         let sim = Simulator::new(config, Arc::new(ManualClock::new(t0()))).unwrap();
         let sim_url = format!(

@@ -1,7 +1,7 @@
 //! What the simulator needs to know: whom it serves (the merchant's app id and public
 //! key, the mapi partner and MD5 key) and its own Alipay key pair.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use payport_alipay_crypto::{PrivateKey, PublicKey};
@@ -57,22 +57,42 @@ pub const DEV_PARTNER: &str = "2088101568338364";
 pub const DEV_MD5_KEY: &str = "k3v9x0m2q8w4e7r1t6y5u0i9o3p2a8s4";
 pub const DEV_SELLER_EMAIL: &str = "refund-test@example.com";
 
+/// The DEV-ONLY key pairs of `keys/`, built into the binary so that the default run
+/// reads no key file and works from any directory. They are public test keys
+/// (keys/README.md): anyone can sign with them, so production refuses them.
+pub mod dev_keys {
+    /// The merchant app's private key: the default app key in simulator mode.
+    pub const APP_PRIVATE_PEM: &str = include_str!("../../../keys/dev_app_private_pkcs8.pem");
+    /// Its public key: the simulator verifies the merchant's requests with it.
+    pub const APP_PUBLIC_PEM: &str = include_str!("../../../keys/dev_app_public_spki.pem");
+    /// The simulator's "Alipay" private key: it signs answers and notifications.
+    pub const ALIPAY_PRIVATE_PEM: &str = include_str!("../../../keys/dev_alipay_private_pkcs8.pem");
+    /// Its public key: the default Alipay public key in simulator mode.
+    pub const ALIPAY_PUBLIC_PEM: &str = include_str!("../../../keys/dev_alipay_public_spki.pem");
+}
+
 impl SimConfig {
-    /// The DEV setup from a `keys/` folder: the dev app key pair for the merchant, the
-    /// dev "Alipay" key pair for the simulator.
+    /// The DEV setup, with the DEV keys built into the binary ([`dev_keys`]): the dev
+    /// app key pair for the merchant, the dev "Alipay" key pair for the simulator.
+    pub fn dev() -> SimConfig {
+        // Checked by this crate's tests: the built-in keys always parse.
+        Self::dev_with_keys(dev_keys::APP_PUBLIC_PEM, dev_keys::ALIPAY_PRIVATE_PEM)
+            .unwrap_or_else(|e| unreachable!("the built-in DEV keys: {e}"))
+    }
+
+    /// The DEV setup with other keys: the merchant's public key and the simulator's
+    /// own private key, as PEM or bare base64 text.
     ///
     /// # Errors
-    /// A key file is missing or not a key, with the file named.
-    pub fn dev(keys_dir: &Path) -> Result<SimConfig, String> {
-        let read = |name: &str| {
-            let path = keys_dir.join(name);
-            std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))
-        };
-        let merchant_public_key = PublicKey::parse(&read("dev_app_public_spki.pem")?)
-            .map_err(|e| format!("dev_app_public_spki.pem: {e}"))?;
-        let alipay_private_key = PrivateKey::parse(&read("dev_alipay_private_pkcs8.pem")?)
-            .map_err(|e| format!("dev_alipay_private_pkcs8.pem: {e}"))?;
+    /// A text is not a key of its kind, with the key named.
+    pub fn dev_with_keys(
+        merchant_public_key: &str,
+        alipay_private_key: &str,
+    ) -> Result<SimConfig, String> {
+        let merchant_public_key = PublicKey::parse(merchant_public_key)
+            .map_err(|e| format!("the merchant public key: {e}"))?;
+        let alipay_private_key = PrivateKey::parse(alipay_private_key)
+            .map_err(|e| format!("the simulator's private key: {e}"))?;
         Ok(SimConfig {
             app_id: DEV_APP_ID.to_owned(),
             merchant_public_key,
@@ -90,5 +110,21 @@ impl SimConfig {
             state_file: None,
             faults: crate::faults::Faults::default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_built_in_dev_keys_are_two_key_pairs() {
+        use payport_alipay_crypto::{PrivateKey, PublicKey};
+        let private = |pem| PrivateKey::parse(pem).map(|k| k.modulus());
+        let public = |pem| PublicKey::parse(pem).map(|k| k.modulus());
+        let app = private(super::dev_keys::APP_PRIVATE_PEM);
+        assert_eq!(app, public(super::dev_keys::APP_PUBLIC_PEM));
+        let alipay = private(super::dev_keys::ALIPAY_PRIVATE_PEM);
+        assert_eq!(alipay, public(super::dev_keys::ALIPAY_PUBLIC_PEM));
+        assert_ne!(app, alipay);
+        assert_eq!(super::SimConfig::dev().app_id, super::DEV_APP_ID);
     }
 }

@@ -44,8 +44,10 @@
 //!
 //! # Layout
 //! Modules form a tree; each depends only on those listed before it.
-//! - [`config`]: defaults, `payport.toml`, `PAYPORT_*` environment variables, parsed
-//!   into typed values as they load ([`config::auth`]: tokens and roles).
+//! - [`config`]: defaults, `payport.toml`, `PAYPORT_*` environment variables, read
+//!   strictly and parsed into typed values as they load ([`config::sources`]), then
+//!   checked whole before anything is opened ([`config::checks`]: keys, ranges,
+//!   production safety); [`config::auth`]: tokens and roles.
 //! - [`runtime`]: the real clock and id source.
 //! - [`state`]: what the HTTP layer and the worker are given ([`state::AppState`],
 //!   trait objects only) and the wired application ([`state::Wired`]).

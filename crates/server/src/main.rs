@@ -35,9 +35,10 @@ enum Command {
     Sim {
         #[arg(long, default_value = "127.0.0.1:8090")]
         listen: String,
-        /// The folder with the DEV key pairs.
-        #[arg(long, default_value = "keys")]
-        keys: PathBuf,
+        /// A folder with other keys under the DEV key files' names (default: the DEV
+        /// keys built into the binary).
+        #[arg(long)]
+        keys: Option<PathBuf>,
         /// Keep the simulator's books in this JSON file across restarts.
         #[arg(long)]
         state: Option<PathBuf>,
@@ -111,9 +112,13 @@ enum AlipayTool {
     },
 }
 
+/// The configuration, or exit code 2 with every problem on stderr, one line each.
 fn load_config() -> Result<Config, ExitCode> {
-    Config::load().map_err(|e| {
-        eprintln!("payport: {e}");
+    Config::load().map_err(|problems| {
+        eprintln!("payport: the configuration cannot start:");
+        for problem in problems.lines() {
+            eprintln!("payport:   {problem}");
+        }
         ExitCode::from(2)
     })
 }
@@ -129,10 +134,13 @@ fn main() -> ExitCode {
             (None, Ok(config)) => migrate(&config.database_url),
             (None, Err(code)) => code,
         },
-        Command::Openapi => {
-            println!("{}", payport_server::api::spec_json());
-            ExitCode::SUCCESS
-        }
+        Command::Openapi => match cli::print_stdout(&payport_server::api::spec_json()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("payport: cannot write the document: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Sim {
             listen,
             keys,
@@ -193,9 +201,16 @@ fn main() -> ExitCode {
 }
 
 fn init_logs() {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        // Colour codes only for a person at a terminal who did not opt out
+        // (no-color.org), never into files or pipes.
+        .with_ansi(
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         )
         .init();
 }
@@ -233,11 +248,14 @@ fn migrate(database_url: &str) -> ExitCode {
     };
     match runtime.block_on(payport_server::wiring::open_store(database_url)) {
         Ok(_) => {
-            println!(
+            let done = format!(
                 "database {} is up to date",
                 payport_server::wiring::redact(database_url)
             );
-            ExitCode::SUCCESS
+            match cli::print_stdout(&done) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            }
         }
         Err(e) => {
             eprintln!("payport: {e:#}");

@@ -1,5 +1,6 @@
-//! The `payport` binary itself, as the README runs it: it starts with no config,
-//! logs where it listens, and answers /healthz.
+//! The `payport` binary itself, as the README runs it: it starts with no config from
+//! any directory, logs where it listens, answers /healthz, and refuses a bad
+//! configuration before it touches a database.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -23,7 +24,8 @@ fn start_logged(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running,
             .args(args)
             .current_dir(dir)
             .env("PAYPORT_LISTEN", "127.0.0.1:0")
-            .env("NO_COLOR", "1")
+            // Colour must follow the terminal, not this variable: see the log tests.
+            .env_remove("NO_COLOR")
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -63,31 +65,20 @@ fn start(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running, String
     (child, addr)
 }
 
-/// A working directory like a fresh checkout's: it has `keys/`, nothing else.
-fn checkout_like_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../keys");
-    std::fs::create_dir(dir.path().join("keys")).expect("keys dir");
-    for entry in std::fs::read_dir(keys).expect("repo keys") {
-        let entry = entry.expect("entry");
-        std::fs::copy(
-            entry.path(),
-            dir.path().join("keys").join(entry.file_name()),
-        )
-        .expect("copy key");
-    }
-    dir
-}
-
 #[tokio::test]
-async fn the_binary_starts_with_no_config_and_answers_healthz() {
-    let dir = checkout_like_dir();
+async fn the_binary_starts_with_no_config_in_an_empty_directory_and_answers_healthz() {
+    // No keys/ folder, no payport.toml: the DEV keys are built into the binary.
+    let dir = tempfile::tempdir().expect("temp dir");
     let (child, addr, line) = start_logged(&[], dir.path(), "listening on http://");
     // One line gives the docs and the simulator's cashier.
     assert!(line.contains(&format!("http://{addr}/docs")), "{line}");
     assert!(
         line.contains(&format!("http://{addr}/sim/cashier/")),
         "{line}"
+    );
+    assert!(
+        !line.contains('\x1b'),
+        "no colour codes through a pipe: {line:?}"
     );
     let body = reqwest::get(format!("http://{addr}/healthz"))
         .await
@@ -98,7 +89,7 @@ async fn the_binary_starts_with_no_config_and_answers_healthz() {
     assert_eq!(body, "ok");
     assert!(
         dir.path().join("payport.db").exists(),
-        "SQLite payport.db is the default store"
+        "SQLite payport.db in the working directory is the default store"
     );
     drop(child);
 }

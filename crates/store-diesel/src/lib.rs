@@ -41,6 +41,7 @@ mod migrate;
 mod orders;
 mod page;
 mod pool;
+mod redact;
 mod refunds;
 mod reserve;
 mod schema;
@@ -49,6 +50,7 @@ mod time;
 pub use error::StoreError;
 pub use migrate::MigrationReport;
 pub use pool::Backend;
+pub use redact::redact_url;
 
 use pool::{Pools, Target};
 

@@ -20,7 +20,8 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use payport_domain::RepoError;
 
-use crate::error::{redact_url, StoreError};
+use crate::error::StoreError;
+use crate::redact::redact_url;
 
 pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 pub(crate) type PgConn = AsyncPgConnection;

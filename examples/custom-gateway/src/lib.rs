@@ -27,11 +27,10 @@ pub fn example_config(data_dir: &Path, listen: &str) -> Config {
     let mut config = Config {
         listen: listen.to_owned(),
         database_url: format!("sqlite://{}", data_dir.join("payport.db").display()),
-        keys_dir: keys.clone(),
         ..Config::default()
     };
-    config.alipay.app_private_key = keys.join("dev_app_private_pkcs8.pem");
-    config.alipay.alipay_public_key = keys.join("dev_alipay_public_spki.pem");
+    config.alipay.app_private_key = Some(keys.join("dev_app_private_pkcs8.pem"));
+    config.alipay.alipay_public_key = Some(keys.join("dev_alipay_public_spki.pem"));
     config.auth.merchant_tokens = vec![MERCHANT_TOKEN.to_owned()];
     config.auth.operator_tokens = vec![OPERATOR_TOKEN.to_owned()];
     config

@@ -68,6 +68,26 @@ pub(crate) fn classify(der: &[u8]) -> DerKind {
     DerKind::Unknown
 }
 
+/// The RSA modulus of any of the four layouts, big-endian without leading zeros: the
+/// same bytes for both halves of a key pair, whatever their encoding.
+pub(crate) fn modulus(der: &[u8]) -> Option<Vec<u8>> {
+    let strip = |be: &[u8]| be.iter().skip_while(|b| **b == 0).copied().collect();
+    if let Ok(info) = PrivateKeyInfo::try_from(der) {
+        let key = pkcs1::RsaPrivateKey::try_from(info.private_key).ok()?;
+        return Some(strip(key.modulus.as_bytes()));
+    }
+    if let Ok(spki) = SubjectPublicKeyInfoRef::try_from(der) {
+        let key = pkcs1::RsaPublicKey::try_from(spki.subject_public_key.as_bytes()?).ok()?;
+        return Some(strip(key.modulus.as_bytes()));
+    }
+    if let Ok(key) = pkcs1::RsaPrivateKey::try_from(der) {
+        return Some(strip(key.modulus.as_bytes()));
+    }
+    pkcs1::RsaPublicKey::try_from(der)
+        .ok()
+        .map(|key| strip(key.modulus.as_bytes()))
+}
+
 /// Bit length of a big-endian unsigned integer.
 fn bit_len(be: &[u8]) -> usize {
     let zeros = be.iter().take_while(|b| **b == 0).count();

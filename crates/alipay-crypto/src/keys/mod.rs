@@ -131,6 +131,13 @@ impl PrivateKey {
         self.bits
     }
 
+    /// The RSA modulus (public material), equal to its public key's
+    /// [`PublicKey::modulus`] whatever either's encoding: tells whether two keys are
+    /// the same key.
+    pub fn modulus(&self) -> Vec<u8> {
+        der::modulus(&self.der).unwrap_or_default()
+    }
+
     /// The DER, in [`PrivateKey::format`]. Only the backends read it.
     pub(crate) fn der(&self) -> &[u8] {
         &self.der
@@ -191,6 +198,12 @@ impl PublicKey {
     /// Modulus length in bits.
     pub fn bits(&self) -> usize {
         self.bits
+    }
+
+    /// The RSA modulus, equal to its private key's [`PrivateKey::modulus`] whatever
+    /// either's encoding.
+    pub fn modulus(&self) -> Vec<u8> {
+        der::modulus(&self.der).unwrap_or_default()
     }
 
     /// The DER, in [`PublicKey::format`].

@@ -99,8 +99,7 @@ pub fn t0() -> chrono::DateTime<Utc> {
 }
 
 pub fn dev_config() -> SimConfig {
-    let keys = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../keys"));
-    let mut config = SimConfig::dev(&keys).unwrap();
+    let mut config = SimConfig::dev();
     config.notify_minute = Duration::from_millis(5);
     config
 }

@@ -4,8 +4,29 @@ pub mod alipay;
 pub mod mapi;
 pub mod sim;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
+
+/// Prints `text` and a line end on stdout. A reader that went away early
+/// (`payport openapi | head -1`) is not an error: the output was not wanted.
+///
+/// # Errors
+/// Any other write failure (a full disk, ...).
+pub fn print_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// [`print_stdout`] for a command's answer: a failed write is exit code 1.
+fn print_answer(text: &str) -> Option<ExitCode> {
+    print_stdout(text).err().map(|e| {
+        eprintln!("payport: cannot write the answer: {e}");
+        ExitCode::FAILURE
+    })
+}
 
 /// What a tool prints and how it exits: 0 valid/done, 1 invalid, 2 unusable input.
 pub enum ToolOutcome {
@@ -19,12 +40,10 @@ impl ToolOutcome {
     pub fn finish(self) -> ExitCode {
         match self {
             ToolOutcome::Done(json) => {
-                println!("{json:#}");
-                ExitCode::SUCCESS
+                print_answer(&format!("{json:#}")).unwrap_or(ExitCode::SUCCESS)
             }
             ToolOutcome::Invalid(json) => {
-                println!("{json:#}");
-                ExitCode::from(1)
+                print_answer(&format!("{json:#}")).unwrap_or(ExitCode::from(1))
             }
             ToolOutcome::Unusable(why) => {
                 eprintln!("payport: {why}");

@@ -11,8 +11,10 @@ use payport_alipay_sim::{SimConfig, Simulator, SystemClock};
 #[derive(Debug, Clone)]
 pub struct SimOptions {
     pub listen: String,
-    /// The folder with the DEV key pairs (`keys/`).
-    pub keys: PathBuf,
+    /// A folder with other keys under the DEV key files' names
+    /// (`dev_app_public_spki.pem`, `dev_alipay_private_pkcs8.pem`); default: the DEV
+    /// keys built into the binary.
+    pub keys: Option<PathBuf>,
     /// Load and save the books here, so a demo survives restarts.
     pub state: Option<PathBuf>,
     pub seed: u64,
@@ -27,7 +29,21 @@ pub struct SimOptions {
 /// # Errors
 /// The keys cannot be read, or the state file is not the simulator's.
 pub fn simulator(options: &SimOptions) -> anyhow::Result<Simulator> {
-    let mut config = SimConfig::dev(&options.keys).map_err(anyhow::Error::msg)?;
+    let mut config = match &options.keys {
+        None => SimConfig::dev(),
+        Some(dir) => {
+            let read = |name: &str| {
+                let path = dir.join(name);
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))
+            };
+            SimConfig::dev_with_keys(
+                &read("dev_app_public_spki.pem")?,
+                &read("dev_alipay_private_pkcs8.pem")?,
+            )
+            .map_err(anyhow::Error::msg)?
+        }
+    };
     config.state_file.clone_from(&options.state);
     config.seed = options.seed;
     config.notify_minute = Duration::from_millis(options.notify_minute_ms);

@@ -2,16 +2,20 @@
 //! environment variables with `__` for nesting (`PAYPORT_ALIPAY__APP_ID`).
 //!
 //! With nothing set at all, payport runs on SQLite `payport.db` against the in-process
-//! simulator under `/sim` with the DEV keys from `keys/`.
+//! simulator under `/sim` with the DEV keys built into the binary, and reads no file.
+//!
+//! Loading is strict ([`sources`]): an unknown key or `PAYPORT_*` variable, a bad
+//! value, or a configuration that cannot start ([`checks`]) refuses to start, with
+//! every problem listed at once, before any database is touched.
 
 pub mod auth;
+pub mod checks;
+pub mod sources;
 pub mod values;
 
 use std::fmt;
 use std::path::PathBuf;
 
-use figment::providers::{Env, Format, Serialized, Toml};
-use figment::Figment;
 pub use payport_alipay_openapi::SignType;
 pub use payport_domain::policy::ApprovalPolicy;
 pub use payport_domain::refund::RefundGatewayKind;
@@ -20,8 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use self::auth::{AuthConfig, Role, Tokens};
 
 /// Which Alipay payport talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlipayMode {
     /// The in-process simulator under `/sim` (the default).
     Simulator,
@@ -31,16 +34,36 @@ pub enum AlipayMode {
     Custom,
 }
 
+impl AlipayMode {
+    pub const ALL: [AlipayMode; 4] = [
+        AlipayMode::Simulator,
+        AlipayMode::Sandbox,
+        AlipayMode::Production,
+        AlipayMode::Custom,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlipayMode::Simulator => "simulator",
+            AlipayMode::Sandbox => "sandbox",
+            AlipayMode::Production => "production",
+            AlipayMode::Custom => "custom",
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AlipayConfig {
+    #[serde(with = "values::mode")]
     pub mode: AlipayMode,
     pub gateway_url: Option<String>,
     pub app_id: String,
-    /// A file path: PEM or Alipay's one-line base64, PKCS#1 or PKCS#8.
-    pub app_private_key: PathBuf,
-    /// A file path.
-    pub alipay_public_key: PathBuf,
+    /// A file path: PEM or Alipay's one-line base64, PKCS#1 or PKCS#8. Unset: the
+    /// built-in DEV key (simulator and custom modes only).
+    pub app_private_key: Option<PathBuf>,
+    /// A file path, as `app_private_key`.
+    pub alipay_public_key: Option<PathBuf>,
     pub seller_id: Option<String>,
     #[serde(with = "values::sign_type")]
     pub sign_type: SignType,
@@ -54,8 +77,8 @@ impl Default for AlipayConfig {
             mode: AlipayMode::Simulator,
             gateway_url: None,
             app_id: payport_alipay_sim::config::DEV_APP_ID.to_owned(),
-            app_private_key: PathBuf::from("keys/dev_app_private_pkcs8.pem"),
-            alipay_public_key: PathBuf::from("keys/dev_alipay_public_spki.pem"),
+            app_private_key: None,
+            alipay_public_key: None,
             seller_id: Some(payport_alipay_sim::config::DEV_SELLER_ID.to_owned()),
             sign_type: SignType::Rsa2,
             connect_timeout_ms: 3_000,
@@ -128,8 +151,6 @@ pub struct Config {
     /// The base of the notify/return URLs Alipay calls back (default: `http://{listen}`).
     pub public_url: Option<String>,
     pub database_url: String,
-    /// Where the DEV keys live (the simulator's own key pair, and the default app key).
-    pub keys_dir: PathBuf,
     pub alipay: AlipayConfig,
     pub mapi: MapiConfig,
     pub refunds: RefundsConfig,
@@ -144,7 +165,6 @@ impl Default for Config {
             listen: "127.0.0.1:8080".to_owned(),
             public_url: None,
             database_url: "sqlite://payport.db".to_owned(),
-            keys_dir: PathBuf::from("keys"),
             alipay: AlipayConfig::default(),
             mapi: MapiConfig::default(),
             refunds: RefundsConfig::default(),
@@ -155,28 +175,27 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Defaults, `payport.toml` in the working directory if present, then `PAYPORT_*`.
+    /// Defaults, `payport.toml` in the working directory if present, then `PAYPORT_*`;
+    /// then [`checks::check`], so that what loads can start.
     ///
     /// # Errors
-    /// A value of the wrong type, with the key that holds it.
+    /// Every problem at once, one line each, naming each key as the user wrote it
+    /// (`PAYPORT_ALIPAY__MODE`, or `payport.toml: alipay.mode`): unknown keys and
+    /// variables, bad values, unusable keys, production settings that are not safe.
     pub fn load() -> Result<Config, String> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()))
-            .merge(Toml::file("payport.toml"));
-        // Values go in as raw strings: figment's own Env provider guesses types, which
-        // turns an all-digit app id into a number and could strip a token's leading
-        // zeros. Numeric settings still parse from strings.
-        for (key, value) in Env::prefixed("PAYPORT_").split("__").iter() {
-            figment = figment.merge((key.as_str().to_ascii_lowercase(), value));
+        let sources::Loaded {
+            config,
+            origins,
+            mut problems,
+        } = sources::load();
+        if let Err(more) = checks::check(&config, None, &|key| origins.name(key)) {
+            problems.extend(more);
         }
-        Self::from_figment(figment)
-    }
-
-    /// # Errors
-    /// As [`Config::load`].
-    pub fn from_figment(figment: Figment) -> Result<Config, String> {
-        figment
-            .extract_lossy()
-            .map_err(|e| format!("configuration: {e}"))
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems.join("\n"))
+        }
     }
 
     pub fn is_simulator(&self) -> bool {
@@ -185,103 +204,4 @@ impl Config {
 }
 
 #[cfg(test)]
-// figment's Jail fixes the closure's error type; its size is not ours to choose.
-#[allow(clippy::result_large_err)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn environment_overrides_the_file_and_nests_with_double_underscores() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "payport.toml",
-                "listen = \"0.0.0.0:9000\"\n[alipay]\napp_id = \"2021000000000777\"\n[auth]\noperator_tokens = [\"op1\"]\n",
-            )?;
-            jail.set_env("PAYPORT_ALIPAY__APP_ID", "2021000000000999");
-            jail.set_env("PAYPORT_AUTH__MERCHANT_TOKENS", "m1, m2,");
-            jail.set_env("PAYPORT_REFUNDS__APPROVAL", "100.00");
-            jail.set_env("PAYPORT_REFUNDS__WINDOW_DAYS", "30");
-            jail.set_env("PAYPORT_AUTH__OPERATOR_TOKENS", "007");
-            let config = Config::load().map_err(figment::Error::from)?;
-            assert_eq!(config.listen, "0.0.0.0:9000");
-            assert_eq!(config.alipay.app_id, "2021000000000999");
-            assert_eq!(config.auth.merchant_tokens, vec!["m1", "m2"]);
-            assert_eq!(
-                config.auth.operator_tokens,
-                vec!["007"],
-                "env wins, verbatim"
-            );
-            assert_eq!(config.refunds.window_days, 30);
-            assert_eq!(
-                config.refunds.approval,
-                ApprovalPolicy::ManualAbove(
-                    payport_domain::Amount::parse("100.00").expect("amount")
-                )
-            );
-            assert_eq!(config.alipay.mode, AlipayMode::Simulator);
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn no_config_at_all_means_sqlite_and_the_simulator() {
-        figment::Jail::expect_with(|_| {
-            let config = Config::load().map_err(figment::Error::from)?;
-            assert_eq!(config, Config::default());
-            assert!(config.is_simulator());
-            assert_eq!(config.database_url, "sqlite://payport.db");
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn bad_values_name_their_key_and_secrets_are_not_printed() {
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("PAYPORT_ALIPAY__MODE", "moon");
-            let err = Config::load().unwrap_err();
-            assert!(err.to_lowercase().contains("alipay.mode"), "{err}");
-            Ok(())
-        });
-        let mut config = Config::default();
-        config.auth.merchant_tokens = vec!["very-secret".into()];
-        config.mapi.md5_key = Some("md5-secret".into());
-        let shown = format!("{config:?}");
-        assert!(
-            !shown.contains("very-secret") && !shown.contains("md5-secret"),
-            "{shown}"
-        );
-    }
-
-    #[test]
-    fn typed_values_load_from_toml_and_environment_and_bad_ones_name_their_key() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "payport.toml",
-                "[refunds]\napproval = \"manual\"\ndefault_gateway = \"mapi_pwd\"\n",
-            )?;
-            jail.set_env("PAYPORT_ALIPAY__SIGN_TYPE", "RSA");
-            let config = Config::load().map_err(figment::Error::from)?;
-            assert_eq!(config.alipay.sign_type, SignType::Rsa);
-            assert_eq!(config.refunds.approval, ApprovalPolicy::Manual);
-            assert_eq!(config.refunds.default_gateway, RefundGatewayKind::MapiPwd);
-            Ok(())
-        });
-        for (variable, value, key) in [
-            ("PAYPORT_ALIPAY__SIGN_TYPE", "rsa2", "alipay.sign_type"),
-            ("PAYPORT_REFUNDS__APPROVAL", "sometimes", "refunds.approval"),
-            ("PAYPORT_REFUNDS__APPROVAL", "1.005", "refunds.approval"),
-            (
-                "PAYPORT_REFUNDS__DEFAULT_GATEWAY",
-                "mapi",
-                "refunds.default_gateway",
-            ),
-        ] {
-            figment::Jail::expect_with(|jail| {
-                jail.set_env(variable, value);
-                let err = Config::load().unwrap_err();
-                assert!(err.to_lowercase().contains(key), "{err}");
-                Ok(())
-            });
-        }
-    }
-}
+mod tests;

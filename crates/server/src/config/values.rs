@@ -1,16 +1,42 @@
 //! Settings that are parsed into their typed values as the configuration loads, so a
-//! bad value refuses to start with its key named (figment adds the key to the error).
-//! Each is written and read as the same text, whether from TOML or the environment.
+//! bad value refuses to start with its key named (the loader puts the key first).
+//! Each is written and read as the same text, whether from TOML or the environment;
+//! each error reads "must be ...; got ..." after the key.
 
 use payport_alipay_openapi::SignType;
 use payport_domain::policy::ApprovalPolicy;
 use payport_domain::refund::RefundGatewayKind;
 use payport_domain::Amount;
-use serde::de::{Error as _, Unexpected};
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serializer};
+
+use super::AlipayMode;
 
 fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     String::deserialize(d)
+}
+
+fn must_be<E: serde::de::Error>(expected: &str, got: &str) -> E {
+    // A received value is shown whole only when short: it may be a pasted secret.
+    let got: String = got.chars().take(40).collect();
+    E::custom(format!("must be {expected}; got {got:?}"))
+}
+
+/// `alipay.mode`: `simulator`, `sandbox`, `production` or `custom`.
+pub mod mode {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(value: &AlipayMode, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<AlipayMode, D::Error> {
+        let text = text(d)?;
+        AlipayMode::ALL
+            .into_iter()
+            .find(|mode| mode.as_str() == text)
+            .ok_or_else(|| must_be("one of simulator, sandbox, production, custom", &text))
+    }
 }
 
 /// `alipay.sign_type`: exactly `RSA2` or `RSA`.
@@ -23,8 +49,7 @@ pub mod sign_type {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SignType, D::Error> {
         let text = text(d)?;
-        text.parse()
-            .map_err(|_| D::Error::invalid_value(Unexpected::Str(&text), &"RSA2 or RSA"))
+        text.parse().map_err(|_| must_be("RSA2 or RSA", &text))
     }
 }
 
@@ -47,10 +72,12 @@ pub mod approval {
         Ok(match text {
             "auto" => ApprovalPolicy::Auto,
             "manual" => ApprovalPolicy::Manual,
-            amount => ApprovalPolicy::ManualAbove(
-                Amount::parse(amount)
-                    .map_err(|e| format!("expected auto, manual or an amount: {e}"))?,
-            ),
+            amount => ApprovalPolicy::ManualAbove(Amount::parse(amount).map_err(|e| {
+                format!(
+                    "must be auto, manual or an amount such as 100.00 ({e}); got {:?}",
+                    amount.chars().take(40).collect::<String>()
+                )
+            })?),
         })
     }
 
@@ -73,9 +100,8 @@ pub mod gateway_kind {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<RefundGatewayKind, D::Error> {
         let text = text(d)?;
-        RefundGatewayKind::parse(&text).ok_or_else(|| {
-            D::Error::invalid_value(Unexpected::Str(&text), &"openapi, mapi_nopwd or mapi_pwd")
-        })
+        RefundGatewayKind::parse(&text)
+            .ok_or_else(|| must_be("one of openapi, mapi_nopwd, mapi_pwd", &text))
     }
 }
 

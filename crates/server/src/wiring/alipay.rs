@@ -1,15 +1,12 @@
 //! The built-in Alipay adapters: the OpenAPI gateway (payments and refunds), the legacy
 //! mapi refund gateways, and the in-process simulator.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use payport_alipay_mapi::AlipayMapiGateway;
-use payport_alipay_openapi::{
-    AlipayOpenApiGateway, Client, OpenApiConfig, PrivateKey, PublicKey, Signer, Verifier,
-};
+use payport_alipay_openapi::{AlipayOpenApiGateway, Client, OpenApiConfig};
 use payport_alipay_sim::{SimConfig, Simulator};
 use payport_domain::ports::{Clock, ExchangeLog, RefundGateways, RefundRoute};
 use payport_domain::usecases::MerchantIdentity;
@@ -17,50 +14,22 @@ use payport_domain::{AppId, SellerId};
 use poem::endpoint::BoxEndpoint;
 use poem::EndpointExt;
 
+use crate::config::checks::AppKeys;
 use crate::config::{AlipayMode, Config};
 
-fn read_key(path: &Path, what: &str) -> anyhow::Result<String> {
-    std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the {what} from {}", path.display()))
-}
-
-/// The OpenAPI gateway and who we are at Alipay. Refuses production mode with the
-/// DEV keys, ids, or without tokens.
+/// The OpenAPI gateway and who we are at Alipay, with the keys
+/// [`crate::config::checks::check`] loaded.
 ///
 /// # Errors
-/// Missing or unusable keys, ids or settings, with the setting named.
+/// Unusable ids or settings, with the setting named (the checks find them first).
 pub(super) fn openapi(
     config: &Config,
     public_url: &str,
+    keys: AppKeys,
     clock: &Arc<dyn Clock>,
     exchanges: &Arc<dyn ExchangeLog>,
 ) -> anyhow::Result<(AlipayOpenApiGateway, MerchantIdentity)> {
     let alipay = &config.alipay;
-    let app_key_text = read_key(
-        &alipay.app_private_key,
-        "app private key (alipay.app_private_key)",
-    )?;
-    let alipay_key_text = read_key(
-        &alipay.alipay_public_key,
-        "Alipay public key (alipay.alipay_public_key)",
-    )?;
-    let dev_key = |name: &str| std::fs::read_to_string(config.keys_dir.join(name)).ok();
-    let uses_dev_keys = dev_key("dev_app_private_pkcs8.pem").as_deref()
-        == Some(app_key_text.as_str())
-        || dev_key("dev_alipay_public_spki.pem").as_deref() == Some(alipay_key_text.as_str());
-    if alipay.mode == AlipayMode::Production {
-        if uses_dev_keys {
-            bail!("refusing to start in production mode with the DEV keys from keys/: configure alipay.app_private_key and alipay.alipay_public_key");
-        }
-        if config.auth.is_empty() {
-            bail!("refusing to start in production mode without tokens: set auth.merchant_tokens and auth.operator_tokens");
-        }
-        if alipay.app_id == payport_alipay_sim::config::DEV_APP_ID
-            || alipay.seller_id.as_deref() == Some(payport_alipay_sim::config::DEV_SELLER_ID)
-        {
-            bail!("refusing to start in production mode with the DEV app id or seller id: set alipay.app_id and alipay.seller_id");
-        }
-    }
     let gateway_url = match (alipay.mode, &alipay.gateway_url) {
         (AlipayMode::Simulator, _) => format!("{public_url}/sim/gateway.do"),
         (AlipayMode::Sandbox, url) => url
@@ -79,21 +48,14 @@ pub(super) fn openapi(
         .map(SellerId::parse)
         .transpose()
         .context("alipay.seller_id")?;
-    let signer = Signer::new(
-        &PrivateKey::parse(&app_key_text).context("alipay.app_private_key")?,
-        alipay.sign_type,
-    )?;
-    let verifier = Verifier::new(
-        &PublicKey::parse(&alipay_key_text).context("alipay.alipay_public_key")?,
-        alipay.sign_type,
-    )?;
     let mut openapi = OpenApiConfig::new(gateway_url, app_id.clone());
     openapi.notify_url = Some(format!("{public_url}/callbacks/alipay/notify"));
     openapi.return_url = Some(format!("{public_url}/callbacks/alipay/return"));
     openapi.connect_timeout = Duration::from_millis(alipay.connect_timeout_ms);
     openapi.timeout = Duration::from_millis(alipay.timeout_ms);
     let gateway = AlipayOpenApiGateway::new(
-        Client::new(openapi, signer, verifier, clock.clone())?.with_exchange_log(exchanges.clone()),
+        Client::new(openapi, keys.signer, keys.verifier, clock.clone())?
+            .with_exchange_log(exchanges.clone()),
     );
     Ok((gateway, MerchantIdentity { app_id, seller_id }))
 }
@@ -171,16 +133,15 @@ pub(super) fn refund_gateways(
     gateways
 }
 
-/// The in-process simulator's routes, in simulator mode.
+/// The in-process simulator's routes, in simulator mode, with the built-in DEV keys.
 ///
 /// # Errors
-/// The DEV keys cannot be read from `keys_dir`.
+/// The simulator cannot load its state.
 pub(super) fn simulator(config: &Config) -> anyhow::Result<Option<Arc<BoxEndpoint<'static>>>> {
     if !config.is_simulator() {
         return Ok(None);
     }
-    let sim_config = SimConfig::dev(&config.keys_dir).map_err(anyhow::Error::msg)?;
-    let sim = Simulator::new(sim_config, Arc::new(payport_alipay_sim::SystemClock))
+    let sim = Simulator::new(SimConfig::dev(), Arc::new(payport_alipay_sim::SystemClock))
         .map_err(anyhow::Error::msg)?;
     Ok(Some(Arc::new(sim.endpoint().map_to_response().boxed())))
 }

@@ -17,7 +17,7 @@ use payport_domain::ports::{
 use payport_domain::usecases::{Notifications, Orders, Ports, Refunds, Settings};
 
 pub use self::store::{open_store, redact};
-use crate::config::{Config, Tokens};
+use crate::config::{checks, Config, Tokens};
 use crate::runtime::{RandomIds, SystemClock};
 use crate::state::{AppState, Wired};
 
@@ -162,13 +162,15 @@ impl PayportBuilder {
         self
     }
 
-    /// Wires payport: opens and migrates the database (unless a store was given),
-    /// builds the gateways, the simulator (in simulator mode) and the use cases.
+    /// Wires payport: checks the whole configuration, then opens and migrates the
+    /// database (unless a store was given), builds the gateways, the simulator (in
+    /// simulator mode) and the use cases.
     ///
     /// # Errors
-    /// Missing or unusable keys, ids or settings, with the setting named; production
-    /// mode with the DEV keys or without tokens; a database that cannot be opened or
-    /// migrated.
+    /// Every problem [`checks::check`] finds, one line each, before the database is
+    /// touched (missing or unusable keys, ids or settings; production mode with DEV
+    /// material, short or shared tokens, or no public https URL); a database that
+    /// cannot be opened or migrated.
     pub async fn build(self) -> anyhow::Result<Wired> {
         let config = &self.config;
         let public_url = self
@@ -177,12 +179,15 @@ impl PayportBuilder {
             .or_else(|| config.public_url.clone())
             .unwrap_or_else(|| format!("http://{}", config.listen));
         let public_url = public_url.trim_end_matches('/');
+        let keys = checks::check(config, Some(public_url), &str::to_owned)
+            .map_err(|problems| anyhow::anyhow!(problems.join("\n")))?;
         let store = match self.store {
             Some(store) => store,
             None => StorePorts::of(open_store(&config.database_url).await?),
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let (openapi, merchant) = alipay::openapi(config, public_url, &clock, &store.exchanges)?;
+        let (openapi, merchant) =
+            alipay::openapi(config, public_url, keys, &clock, &store.exchanges)?;
         let sim = alipay::simulator(config)?;
         let mapi = alipay::mapi(config, public_url, &clock, &store.exchanges)?;
         let mut refund_gateways = alipay::refund_gateways(&openapi, mapi);

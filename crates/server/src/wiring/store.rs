@@ -22,32 +22,70 @@ pub async fn open_store(database_url: &str) -> anyhow::Result<DieselStore> {
     Ok(store)
 }
 
-/// A database URL without its password, for logs and errors.
+/// A database URL without its passwords, for logs and errors (see
+/// [`payport_store_diesel::redact_url`]).
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
+    payport_store_diesel::redact_url(url)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::redact;
+
     #[test]
     fn database_passwords_are_not_shown() {
+        for (url, shown) in [
+            (
+                "postgres://payport:s3cret@db:5432/payport",
+                "postgres://payport:***@db:5432/payport",
+            ),
+            (
+                "postgres://postgres@127.0.0.1/x",
+                "postgres://postgres@127.0.0.1/x",
+            ),
+            ("sqlite://payport.db", "sqlite://payport.db"),
+            (
+                "sqlite:///var/lib/payport.db",
+                "sqlite:///var/lib/payport.db",
+            ),
+        ] {
+            assert_eq!(redact(url), shown);
+        }
+    }
+
+    #[test]
+    fn a_password_with_a_slash_or_an_at_sign_is_masked_whole() {
         assert_eq!(
-            super::redact("postgres://payport:s3cret@db:5432/payport"),
+            redact("postgres://payport:se/cret@db:5432/payport"),
             "postgres://payport:***@db:5432/payport"
         );
         assert_eq!(
-            super::redact("postgres://postgres@127.0.0.1/x"),
-            "postgres://postgres@127.0.0.1/x"
+            redact("postgres://payport:a@b/c@d@db/payport"),
+            "postgres://payport:***@db/payport"
         );
-        assert_eq!(super::redact("sqlite://payport.db"), "sqlite://payport.db");
+        assert_eq!(
+            redact("postgres://payport:s?e#c@db/payport"),
+            "postgres://payport:***@db/payport"
+        );
+    }
+
+    #[test]
+    fn password_parameters_are_masked() {
+        assert_eq!(
+            redact("postgres://payport@db/payport?password=secret&sslmode=require"),
+            "postgres://payport@db/payport?password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact("postgres://db/payport?sslmode=verify-full&sslpassword=secret"),
+            "postgres://db/payport?sslmode=verify-full&sslpassword=***"
+        );
+        assert_eq!(
+            redact("postgres://u:p@db/x?PassWord=secret#frag"),
+            "postgres://u:***@db/x?PassWord=***#frag"
+        );
+        assert_eq!(
+            redact("host=db user=payport password='se cret' dbname=payport"),
+            "host=db user=payport password=*** dbname=payport"
+        );
     }
 }

@@ -1,0 +1,301 @@
+//! Whether a configuration can start, decided before anything is opened: the keys
+//! load, the ids parse, the values are in range, and production mode has none of the
+//! public DEV material (keys in any encoding, app, seller, legacy partner and MD5 key),
+//! real tokens and a public https URL. Every problem is one sentence naming its key.
+
+use std::net::IpAddr;
+
+use payport_alipay_openapi::{PrivateKey, PublicKey, Signer, Verifier};
+use payport_alipay_sim::config::{self as dev, dev_keys};
+use payport_domain::{AppId, SellerId};
+
+use super::{AlipayMode, Config};
+
+/// Production tokens are at least this long (about 190 bits of base64).
+pub const MIN_PRODUCTION_TOKEN_CHARS: usize = 32;
+
+/// Refund windows longer than this are a typo (and overflow the date arithmetic).
+pub const MAX_WINDOW_DAYS: i64 = 36_500;
+
+/// The app's keys, loaded and checked.
+pub struct AppKeys {
+    /// Signs requests.
+    pub signer: Signer,
+    /// Verifies Alipay's answers and notifications.
+    pub verifier: Verifier,
+}
+
+/// Checks `config` as served at `public_url` (when it differs from the configured
+/// one); `name` spells a dotted key as the user wrote it.
+///
+/// # Errors
+/// Every problem found, one sentence each.
+pub fn check(
+    config: &Config,
+    public_url: Option<&str>,
+    name: &dyn Fn(&str) -> String,
+) -> Result<AppKeys, Vec<String>> {
+    let mut problems = Vec::new();
+    let keys = app_keys(config, name, &mut problems);
+    values(config, name, &mut problems);
+    if config.alipay.mode == AlipayMode::Production {
+        production(
+            config,
+            public_url.or(config.public_url.as_deref()),
+            name,
+            &mut problems,
+        );
+    }
+    match keys {
+        Some(keys) if problems.is_empty() => Ok(keys),
+        _ => Err(problems),
+    }
+}
+
+/// A key file's text; `None` means the built-in DEV key, allowed only where the
+/// other side is payport's own simulator.
+fn key_text(
+    config: &Config,
+    key: &str,
+    path: Option<&std::path::Path>,
+    dev_pem: &'static str,
+    name: &dyn Fn(&str) -> String,
+    problems: &mut Vec<String>,
+) -> Option<String> {
+    match (path, config.alipay.mode) {
+        (Some(path), _) => std::fs::read_to_string(path)
+            .map_err(|e| {
+                problems.push(format!(
+                    "{} cannot be read from {}: {e}",
+                    name(key),
+                    path.display()
+                ));
+            })
+            .ok(),
+        (None, AlipayMode::Simulator | AlipayMode::Custom) => Some(dev_pem.to_owned()),
+        (None, mode) => {
+            problems.push(format!(
+                "{} must be set in {} mode (the path of a key file)",
+                name(key),
+                mode.as_str()
+            ));
+            None
+        }
+    }
+}
+
+fn app_keys(
+    config: &Config,
+    name: &dyn Fn(&str) -> String,
+    problems: &mut Vec<String>,
+) -> Option<AppKeys> {
+    let alipay = &config.alipay;
+    let (private_key, public_key) = ("alipay.app_private_key", "alipay.alipay_public_key");
+    let private = key_text(
+        config,
+        private_key,
+        alipay.app_private_key.as_deref(),
+        dev_keys::APP_PRIVATE_PEM,
+        name,
+        problems,
+    )
+    .and_then(|text| {
+        PrivateKey::parse(&text)
+            .map_err(|e| problems.push(format!("{} is not usable: {e}", name(private_key))))
+            .ok()
+    });
+    let public = key_text(
+        config,
+        public_key,
+        alipay.alipay_public_key.as_deref(),
+        dev_keys::ALIPAY_PUBLIC_PEM,
+        name,
+        problems,
+    )
+    .and_then(|text| {
+        PublicKey::parse(&text)
+            .map_err(|e| problems.push(format!("{} is not usable: {e}", name(public_key))))
+            .ok()
+    });
+    if alipay.mode == AlipayMode::Production {
+        // Compared by modulus: the same key in PKCS#1 or PKCS#8, PEM or bare base64,
+        // from any path, is still the public DEV key.
+        let dev_moduli = [dev_keys::APP_PUBLIC_PEM, dev_keys::ALIPAY_PUBLIC_PEM]
+            .map(|pem| PublicKey::parse(pem).map(|k| k.modulus()).ok());
+        let is_dev = |modulus: Vec<u8>| dev_moduli.contains(&Some(modulus));
+        for (key, dev) in [
+            (
+                private_key,
+                private.as_ref().is_some_and(|k| is_dev(k.modulus())),
+            ),
+            (
+                public_key,
+                public.as_ref().is_some_and(|k| is_dev(k.modulus())),
+            ),
+        ] {
+            if dev {
+                problems.push(format!(
+                    "{} is a DEV key from payport's keys/ (public: anyone can sign with it); production needs your own",
+                    name(key)
+                ));
+            }
+        }
+    }
+    let signer = Signer::new(&private?, alipay.sign_type)
+        .map_err(|e| problems.push(format!("{} is not usable: {e}", name(private_key))))
+        .ok();
+    let verifier = Verifier::new(&public?, alipay.sign_type)
+        .map_err(|e| problems.push(format!("{} is not usable: {e}", name(public_key))))
+        .ok();
+    Some(AppKeys {
+        signer: signer?,
+        verifier: verifier?,
+    })
+}
+
+fn values(config: &Config, name: &dyn Fn(&str) -> String, problems: &mut Vec<String>) {
+    let alipay = &config.alipay;
+    if alipay.mode == AlipayMode::Custom && alipay.gateway_url.is_none() {
+        problems.push(format!(
+            "{} must be set when {} is custom",
+            name("alipay.gateway_url"),
+            name("alipay.mode")
+        ));
+    }
+    if let Err(e) = AppId::parse(alipay.app_id.clone()) {
+        problems.push(format!("{} is not an app id: {e}", name("alipay.app_id")));
+    }
+    if let Some(Err(e)) = alipay.seller_id.clone().map(SellerId::parse) {
+        problems.push(format!(
+            "{} is not a seller id: {e}",
+            name("alipay.seller_id")
+        ));
+    }
+    let days = config.refunds.window_days;
+    if !(1..=MAX_WINDOW_DAYS).contains(&days) {
+        problems.push(format!(
+            "{} must be a number of days from 1 to {MAX_WINDOW_DAYS}; got {days}",
+            name("refunds.window_days")
+        ));
+    }
+    if let Some(url) = &config.public_url {
+        if !matches!(reqwest::Url::parse(url), Ok(u) if matches!(u.scheme(), "http" | "https")) {
+            problems.push(format!(
+                "{} must be an http or https URL; got {url:?}",
+                name("public_url")
+            ));
+        }
+    }
+    let mapi = &config.mapi;
+    match (&mapi.partner, &mapi.md5_key) {
+        (Some(_), None) | (None, Some(_)) => problems.push(format!(
+            "{} and {} must be set together (the legacy gateway needs both)",
+            name("mapi.partner"),
+            name("mapi.md5_key")
+        )),
+        (_, Some(key)) => {
+            if let Err(e) = payport_alipay_mapi::Md5Key::new(key.clone()) {
+                problems.push(format!("{} is not usable: {e}", name("mapi.md5_key")));
+            }
+        }
+        (None, None) => {}
+    }
+}
+
+fn production(
+    config: &Config,
+    public_url: Option<&str>,
+    name: &dyn Fn(&str) -> String,
+    problems: &mut Vec<String>,
+) {
+    let alipay = &config.alipay;
+    if alipay.app_id == dev::DEV_APP_ID {
+        problems.push(format!(
+            "{} is the simulator's DEV app id; production needs your own",
+            name("alipay.app_id")
+        ));
+    }
+    if alipay.seller_id.as_deref() == Some(dev::DEV_SELLER_ID) {
+        problems.push(format!(
+            "{} is the simulator's DEV seller id; production needs your own",
+            name("alipay.seller_id")
+        ));
+    }
+    if config.mapi.partner.as_deref().map(str::trim) == Some(dev::DEV_PARTNER) {
+        problems.push(format!(
+            "{} is the simulator's DEV partner; production needs your own",
+            name("mapi.partner")
+        ));
+    }
+    if config.mapi.md5_key.as_deref().map(str::trim) == Some(dev::DEV_MD5_KEY) {
+        problems.push(format!(
+            "{} is the public DEV MD5 key (anyone can sign with it); production needs your own",
+            name("mapi.md5_key")
+        ));
+    }
+    tokens(config, name, problems);
+    match public_url.map(|url| (url, reqwest::Url::parse(url))) {
+        Some((_, Ok(u))) if u.scheme() == "https" && !is_loopback(&u) => {}
+        Some((url, _)) => problems.push(format!(
+            "{} must be the https URL Alipay reaches this instance at, not a loopback one, in production mode; got {url:?}",
+            name("public_url")
+        )),
+        None => problems.push(format!(
+            "{} must be set in production mode: the https URL Alipay reaches this instance at",
+            name("public_url")
+        )),
+    }
+}
+
+fn tokens(config: &Config, name: &dyn Fn(&str) -> String, problems: &mut Vec<String>) {
+    let auth = &config.auth;
+    let (merchant, operator) = ("auth.merchant_tokens", "auth.operator_tokens");
+    if auth.is_empty() {
+        problems.push(format!(
+            "{} and {} are empty: payport refuses to run in production mode without tokens",
+            name(merchant),
+            name(operator)
+        ));
+    }
+    for (key, list) in [
+        (merchant, &auth.merchant_tokens),
+        (operator, &auth.operator_tokens),
+    ] {
+        // The tokens themselves are never printed, only how many are too short.
+        let short = list
+            .iter()
+            .filter(|t| t.chars().count() < MIN_PRODUCTION_TOKEN_CHARS)
+            .count();
+        if short > 0 {
+            problems.push(format!(
+                "{} has {short} token(s) shorter than {MIN_PRODUCTION_TOKEN_CHARS} characters; production needs long random tokens",
+                name(key)
+            ));
+        }
+    }
+    if auth
+        .merchant_tokens
+        .iter()
+        .any(|t| auth.operator_tokens.contains(t))
+    {
+        problems.push(format!(
+            "{} and {} share a token; each role needs its own",
+            name(merchant),
+            name(operator)
+        ));
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return true;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback() || ip.is_unspecified(),
+        Err(_) => {
+            let domain = host.trim_end_matches('.').to_ascii_lowercase();
+            domain == "localhost" || domain.ends_with(".localhost")
+        }
+    }
+}
