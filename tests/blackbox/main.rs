@@ -15,5 +15,6 @@ mod journey;
 mod late_payment;
 mod legacy;
 mod refusals;
+mod replays;
 mod service;
 mod unknown_outcomes;

@@ -49,6 +49,8 @@ pub struct MemoryStore {
     pub history: Mutex<HashMap<RefundId, Vec<RefundStatus>>>,
     /// (source, notify_id) → handled?
     pub inbox: Mutex<HashMap<(NotificationSource, String), bool>>,
+    /// (source, notify_id) → the body first recorded under it.
+    pub inbox_bodies: Mutex<HashMap<(NotificationSource, String), String>>,
     pub raw_notifications: Mutex<Vec<String>>,
 }
 
@@ -252,6 +254,13 @@ impl NotificationInbox for MemoryStore {
     async fn record(&self, entry: &InboxEntry) -> Result<InboxState, RepoError> {
         let mut inbox = lock(&self.inbox);
         let key = (entry.source, entry.notify_id.clone());
+        let first = lock(&self.inbox_bodies)
+            .entry(key.clone())
+            .or_insert_with(|| entry.raw_body.clone())
+            .clone();
+        if first != entry.raw_body {
+            return Ok(InboxState::Conflicting);
+        }
         let handled = *inbox.entry(key).or_insert_with(|| {
             lock(&self.raw_notifications).push(entry.raw_body.clone());
             false
