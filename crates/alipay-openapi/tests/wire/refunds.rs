@@ -121,7 +121,10 @@ async fn a_throttled_refund_is_an_unknown_outcome_never_a_rejection() {
             Reply::Signed(node.clone()),
         );
         let err = wire.gateway.query_refund(&refund()).await.unwrap_err();
-        assert!(matches!(err, GatewayError::Unknown(_)), "query {node}: {err}");
+        assert!(
+            matches!(err, GatewayError::Unknown(_)),
+            "query {node}: {err}"
+        );
     }
 }
 
