@@ -16,6 +16,7 @@ mod late_payment;
 mod legacy;
 mod limits;
 mod refusals;
+mod replays;
 mod roles;
 mod service;
 mod unknown_outcomes;

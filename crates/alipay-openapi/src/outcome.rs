@@ -4,10 +4,12 @@
 //! |---|---|
 //! | `10000` | success: read the fields |
 //! | `40004` + `ACQ.SYSTEM_ERROR` | unknown: query, or retry with identical parameters |
+//! | `40004` + `aop.ACQ.SYSTEM_ERROR` (the gateway's spelling) | unknown, as `ACQ.SYSTEM_ERROR` |
 //! | `40004` + `ACQ.DISCORDANT_REPEAT_REQUEST` | unknown: the number was used before, check whether it refunded |
 //! | `40004` + any other sub_code | rejected (final) |
 //! | `20000` (isp/aop.unknow-error) | unknown |
-//! | `20001`, `40001`, `40002`, `40003`, `40005`, `40006` | rejected: the call was not executed |
+//! | `40005` (call limit exceeded) | unknown: "not now" is no "no"; never mark a refund failed on it |
+//! | `20001`, `40001`, `40002`, `40003`, `40006` | rejected: the call was not executed |
 //! | any other code | unknown: never guess |
 
 use payport_domain::{GatewayError, GatewayFailure};
@@ -81,13 +83,20 @@ pub enum Class {
 }
 
 /// Sub-codes of `40004` whose outcome is not known.
-const UNKNOWN_SUB_CODES: [&str; 2] = ["ACQ.SYSTEM_ERROR", "ACQ.DISCORDANT_REPEAT_REQUEST"];
+const UNKNOWN_SUB_CODES: [&str; 3] = [
+    "ACQ.SYSTEM_ERROR",
+    "aop.ACQ.SYSTEM_ERROR",
+    "ACQ.DISCORDANT_REPEAT_REQUEST",
+];
 
+/// Throttling (`40005`) is absent on purpose: it says "try later", and a refund
+/// marked failed on it could be made again under a new number while a later call
+/// under the old one still refunds (PROTOCOL.md C).
 pub fn classify(code: &str, sub_code: Option<&str>) -> Class {
     match code {
         "10000" => Class::Success,
         "40004" if sub_code.is_some_and(|s| UNKNOWN_SUB_CODES.contains(&s)) => Class::Unknown,
-        "40004" | "20001" | "40001" | "40002" | "40003" | "40005" | "40006" => Class::Rejected,
+        "40004" | "20001" | "40001" | "40002" | "40003" | "40006" => Class::Rejected,
         _ => Class::Unknown,
     }
 }
@@ -146,7 +155,9 @@ mod tests {
             ("40002", Some("isv.invalid-signature"), Class::Rejected),
             ("40002", Some("isv.invalid-app-id"), Class::Rejected),
             ("40003", None, Class::Rejected),
-            ("40005", None, Class::Rejected),
+            ("40005", None, Class::Unknown),
+            ("40005", Some("isv.call-limit-exceeded"), Class::Unknown),
+            ("40004", Some("aop.ACQ.SYSTEM_ERROR"), Class::Unknown),
             (
                 "40006",
                 Some("isv.insufficient-isv-permissions"),

@@ -41,7 +41,9 @@ pub struct SimConfig {
     /// What one minute of Alipay's notification retry schedule lasts here
     /// (60 s for realism, milliseconds in tests).
     pub notify_minute: Duration,
-    /// Seeds every generated id, so runs are reproducible.
+    /// Seeds every generated id. Fresh at every start by default, so ids never repeat
+    /// across restarts; set it to replay a run exactly (tests), knowing that a
+    /// restart with the same seed and no state file repeats its ids.
     pub seed: u64,
     /// When set, the books are loaded from and saved to this JSON file.
     pub state_file: Option<PathBuf>,
@@ -106,7 +108,7 @@ impl SimConfig {
             },
             refund_window: chrono::Duration::days(90),
             notify_minute: Duration::from_secs(60),
-            seed: 1,
+            seed: crate::ids::fresh_seed(),
             state_file: None,
             faults: crate::faults::Faults::default(),
         })

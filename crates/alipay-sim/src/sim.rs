@@ -69,7 +69,12 @@ impl Simulator {
                 serde_json::from_str(&text)
                     .map_err(|e| format!("{} is not a simulator state file: {e}", path.display()))?
             }
-            _ => Ledger::default(),
+            // A loaded ledger goes on from its own counter; a fresh one starts where
+            // the seed says, not at 1, so a restart does not repeat trade_nos.
+            _ => Ledger {
+                sequence: crate::ids::sequence_start(config.seed),
+                ..Ledger::default()
+            },
         };
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(15))

@@ -42,9 +42,10 @@ enum Command {
         /// Keep the simulator's books in this JSON file across restarts.
         #[arg(long)]
         state: Option<PathBuf>,
-        /// Seed of every generated id (same seed, same ids).
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
+        /// Seed of every generated id (same seed, same ids); fresh at every start
+        /// when absent, so a restart never repeats ids.
+        #[arg(long)]
+        seed: Option<u64>,
         /// Milliseconds one minute of Alipay's notification retry schedule lasts.
         #[arg(long, default_value_t = 60_000)]
         notify_minute_ms: u64,

@@ -1,7 +1,7 @@
 //! [`NotificationInbox`]: verified notifications kept verbatim, once per
 //! `(source, notify_id)`. Alipay redelivers until it reads `success`; the key makes
 //! every redelivery land on the same row, and `handled_at` says whether its handling
-//! finished.
+//! finished. A later body that differs from the first is reported, never stored.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -28,8 +28,11 @@ struct NewInboxRow<'a> {
 
 pub(crate) trait InboxQueries {
     /// Inserts unless the key exists (the first delivery's body is kept); returns the
-    /// row's `handled_at`.
-    async fn record_notification(&mut self, entry: &InboxEntry) -> QueryResult<Option<DbTime>>;
+    /// row's `handled_at` and that first body.
+    async fn record_notification(
+        &mut self,
+        entry: &InboxEntry,
+    ) -> QueryResult<(Option<DbTime>, String)>;
     /// Sets `handled_at` once; `Ok(false)` if no such notification was recorded.
     async fn mark_notification_handled(
         &mut self,
@@ -41,7 +44,10 @@ pub(crate) trait InboxQueries {
 
 for_each_backend! {
     impl InboxQueries {
-        async fn record_notification(&mut self, entry: &InboxEntry) -> QueryResult<Option<DbTime>> {
+        async fn record_notification(
+            &mut self,
+            entry: &InboxEntry,
+        ) -> QueryResult<(Option<DbTime>, String)> {
             let row = NewInboxRow {
                 source: entry.source.as_str(),
                 notify_id: &entry.notify_id,
@@ -56,7 +62,7 @@ for_each_backend! {
                 .await?;
             inbox::table
                 .find((entry.source.as_str(), entry.notify_id.as_str()))
-                .select(inbox::handled_at)
+                .select((inbox::handled_at, inbox::raw_body))
                 .first(self)
                 .await
         }
@@ -91,7 +97,7 @@ for_each_backend! {
 #[async_trait]
 impl NotificationInbox for DieselStore {
     async fn record(&self, entry: &InboxEntry) -> Result<InboxState, RepoError> {
-        let handled_at =
+        let (handled_at, first_body) =
             with_conn!(self, |conn| conn.record_notification(entry).await).map_err(|e| {
                 db_error(
                     format_args!(
@@ -102,7 +108,10 @@ impl NotificationInbox for DieselStore {
                     e,
                 )
             })?;
+        // Alipay resends a notification byte for byte; anything else under the same
+        // notify_id is not a redelivery.
         Ok(match handled_at {
+            _ if first_body != entry.raw_body => InboxState::Conflicting,
             Some(_) => InboxState::AlreadyHandled,
             None => InboxState::ToHandle,
         })

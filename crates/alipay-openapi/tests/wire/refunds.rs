@@ -74,7 +74,7 @@ async fn refund_error_codes_map_row_by_row() {
         ("40002", "isv.invalid-app-id", true),
         ("20001", "aop.invalid-auth-token", true),
         ("40003", "isv.condition-error", true),
-        ("40005", "isv.call-limit-exceeded", true),
+        ("40005", "isv.call-limit-exceeded", false),
         ("40006", "isv.insufficient-isv-permissions", true),
     ];
     let wire = start().await;
@@ -97,6 +97,34 @@ async fn refund_error_codes_map_row_by_row() {
                 "{code} {sub}: {err}"
             );
         }
+    }
+}
+
+/// Throttling says "not now", not "no": the refund may still be made by a later call
+/// under the same out_request_no, so it must never be marked failed (PROTOCOL.md C).
+#[tokio::test]
+async fn a_throttled_refund_is_an_unknown_outcome_never_a_rejection() {
+    let wire = start().await;
+    for (code, sub) in [
+        ("40005", Some("isv.call-limit-exceeded")),
+        ("40005", None),
+        ("40004", Some("aop.ACQ.SYSTEM_ERROR")),
+    ] {
+        let sub_code = sub.map_or(String::new(), |s| format!(r#","sub_code":"{s}""#));
+        let node = format!(r#"{{"code":"{code}","msg":"Call Limited"{sub_code}}}"#);
+        wire.state
+            .reply("alipay.trade.refund", Reply::Signed(node.clone()));
+        let err = wire.gateway.submit_refund(&refund()).await.unwrap_err();
+        assert!(matches!(err, GatewayError::Unknown(_)), "{node}: {err}");
+        wire.state.reply(
+            "alipay.trade.fastpay.refund.query",
+            Reply::Signed(node.clone()),
+        );
+        let err = wire.gateway.query_refund(&refund()).await.unwrap_err();
+        assert!(
+            matches!(err, GatewayError::Unknown(_)),
+            "query {node}: {err}"
+        );
     }
 }
 

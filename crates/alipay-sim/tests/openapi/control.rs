@@ -83,13 +83,32 @@ async fn state_survives_a_restart_through_the_state_file() {
 
 #[tokio::test]
 async fn runs_are_deterministic_for_a_seed() {
-    let (a, b) = (Rig::start().await, Rig::start().await);
+    let mut config = support::dev_config();
+    config.seed = 7;
+    let a = Rig::start_with(config.clone()).await;
+    let b = Rig::start_with(config).await;
     for rig in [&a, &b] {
         paid_trade(rig, "same", "1.00").await;
     }
     let (na, nb) = (a.notifications(1).await, b.notifications(1).await);
     assert_eq!(na[0].field("notify_id"), nb[0].field("notify_id"));
     assert_eq!(
+        a.sim.ledger().trades[0].trade_no,
+        b.sim.ledger().trades[0].trade_no
+    );
+}
+
+/// Without a seed every start is a new run: a merchant whose database outlives the
+/// simulator never sees an id twice.
+#[tokio::test]
+async fn a_restart_without_a_seed_repeats_no_ids() {
+    let (a, b) = (Rig::start().await, Rig::start().await);
+    for rig in [&a, &b] {
+        paid_trade(rig, "same", "1.00").await;
+    }
+    let (na, nb) = (a.notifications(1).await, b.notifications(1).await);
+    assert_ne!(na[0].field("notify_id"), nb[0].field("notify_id"));
+    assert_ne!(
         a.sim.ledger().trades[0].trade_no,
         b.sim.ledger().trades[0].trade_no
     );

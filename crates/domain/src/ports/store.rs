@@ -164,13 +164,17 @@ pub enum InboxState {
     ToHandle,
     /// Handled before: a redelivery, harmless to acknowledge.
     AlreadyHandled,
+    /// Recorded before with another body: not a redelivery (Alipay resends the same
+    /// notification byte for byte) but a reused or forged notify_id. Never handled
+    /// and never acknowledged; the first body is kept.
+    Conflicting,
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait NotificationInbox: Send + Sync {
     /// Stores the notification (once per source and notify_id) and says whether it
-    /// still needs handling.
+    /// still needs handling, comparing a repeated notify_id's body with the first.
     ///
     /// # Errors
     /// [`RepoError::Unavailable`].

@@ -48,6 +48,10 @@ pub enum ServiceError {
     NotificationRefused(String),
     #[error("changed concurrently, try again")]
     Conflict,
+    /// A unique key already taken where the use case did not expect it: retrying
+    /// cannot help. The detail is for logs only.
+    #[error("conflicts with a record that already exists")]
+    Duplicate(String),
     #[error("storage unavailable: {0}")]
     Storage(String),
 }
@@ -74,6 +78,7 @@ impl ServiceError {
             Self::GatewayDataMismatch(_) => "GATEWAY_DATA_MISMATCH",
             Self::NotificationRefused(_) => "NOTIFICATION_REFUSED",
             Self::Conflict => "CONFLICT",
+            Self::Duplicate(_) => "DUPLICATE",
             Self::Storage(_) => "STORAGE_UNAVAILABLE",
         }
     }
@@ -98,9 +103,8 @@ impl From<RepoError> for ServiceError {
     fn from(e: RepoError) -> Self {
         match e {
             RepoError::Conflict(_) => ServiceError::Conflict,
-            RepoError::Duplicate(what)
-            | RepoError::NotFound(what)
-            | RepoError::Unavailable(what) => ServiceError::Storage(what),
+            RepoError::Duplicate(what) => ServiceError::Duplicate(what),
+            RepoError::NotFound(what) | RepoError::Unavailable(what) => ServiceError::Storage(what),
         }
     }
 }

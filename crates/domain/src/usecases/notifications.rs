@@ -1,16 +1,17 @@
 //! Alipay callbacks: trade notifications, browser returns, legacy refund notifications.
 //!
 //! The order is fixed: verify the signature, run the merchant checks, store the raw
-//! notification, deduplicate, and only then change state. A callback refused at any
-//! step changes nothing.
+//! notification, deduplicate (a notify_id seen before with other content is refused),
+//! and only then change state. A callback refused at any step changes nothing.
 
 use std::sync::Arc;
 
 use super::orders::Orders;
 use super::shared::{apply_trade_status, load_order, save_order};
 use super::{retry_on_conflict, Ports, Refunds, ServiceError, Settings};
-use crate::ids::{OutRequestNo, OutTradeNo};
-use crate::order::{Order, PaymentConfirmation};
+use crate::ids::{AppId, OutRequestNo, OutTradeNo, SellerId};
+use crate::money::Amount;
+use crate::order::{Order, OrderStatus, PaymentConfirmation};
 use crate::ports::{
     InboxEntry, InboxState, IncomingNotification, NotificationSource, RefundReference,
     RefundResult, RefundResultOutcome, TradeNotification,
@@ -64,7 +65,14 @@ impl Notifications {
             .verify_notification(incoming)
             .await
             .map_err(|e| ServiceError::NotificationRefused(e.to_string()))?;
-        let order = self.merchant_checks(&notice).await?;
+        let order = self
+            .merchant_checks(Claim {
+                app_id: &notice.app_id,
+                seller_id: notice.seller_id.as_ref(),
+                out_trade_no: &notice.out_trade_no,
+                total_amount: notice.total_amount,
+            })
+            .await?;
         let entry = InboxEntry {
             source: NotificationSource::TradeStatus,
             notify_id: notice.notify_id.clone(),
@@ -72,7 +80,7 @@ impl Notifications {
             raw_body: incoming.raw_body.clone(),
             received_at: self.ports.clock.now(),
         };
-        if self.ports.inbox.record(&entry).await? == InboxState::AlreadyHandled {
+        if self.record(&entry).await? == InboxState::AlreadyHandled {
             return Ok(NotificationHandled::Duplicate);
         }
         self.apply_trade_notification(&notice).await?;
@@ -86,9 +94,11 @@ impl Notifications {
         Ok(NotificationHandled::Applied)
     }
 
-    /// Handles the buyer's browser coming back from the cashier. The return is not
-    /// proof of payment (PROTOCOL.md A6), so the order is synced with Alipay; if that
-    /// query fails, the order is returned as it is.
+    /// Handles the buyer's browser coming back from the cashier. The return passes the
+    /// same merchant checks as a notification, but is not proof of payment (PROTOCOL.md
+    /// A6): a pending order is synced with Alipay (and returned as it is if that query
+    /// fails); one already settled is answered from the books, so replaying a captured
+    /// return URL costs no call to Alipay.
     ///
     /// # Errors
     /// `NotificationRefused` when the parameters do not verify or are not ours.
@@ -99,16 +109,16 @@ impl Notifications {
             .verify_return(params)
             .await
             .map_err(|e| ServiceError::NotificationRefused(e.to_string()))?;
-        if back.app_id != self.settings.merchant.app_id {
-            return Err(ServiceError::NotificationRefused(
-                "app_id is not ours".into(),
-            ));
-        }
-        let order = self.known_order(&back.out_trade_no).await?;
-        if back.total_amount != order.total_amount {
-            return Err(ServiceError::NotificationRefused(
-                "total_amount differs from the order's".into(),
-            ));
+        let order = self
+            .merchant_checks(Claim {
+                app_id: &back.app_id,
+                seller_id: back.seller_id.as_ref(),
+                out_trade_no: &back.out_trade_no,
+                total_amount: back.total_amount,
+            })
+            .await?;
+        if order.status != OrderStatus::Pending {
+            return Ok(order);
         }
         match self.orders.sync(&order.out_trade_no).await {
             Ok(synced) => Ok(synced),
@@ -140,7 +150,7 @@ impl Notifications {
             raw_body: incoming.raw_body.clone(),
             received_at: self.ports.clock.now(),
         };
-        if self.ports.inbox.record(&entry).await? == InboxState::AlreadyHandled {
+        if self.record(&entry).await? == InboxState::AlreadyHandled {
             return Ok(NotificationHandled::Duplicate);
         }
         // Apply every line before failing, so one bad line does not hold up the rest.
@@ -172,23 +182,36 @@ impl Notifications {
         }
     }
 
-    /// The official demo's four checks: our app, our seller, our order, its amount.
-    async fn merchant_checks(&self, notice: &TradeNotification) -> Result<Order, ServiceError> {
+    /// Stores the notification; a notify_id seen before with other content is refused.
+    async fn record(&self, entry: &InboxEntry) -> Result<InboxState, ServiceError> {
+        match self.ports.inbox.record(entry).await? {
+            InboxState::Conflicting => Err(ServiceError::NotificationRefused(format!(
+                "notify_id {} of {} was received before with other content",
+                entry.notify_id,
+                entry.source.as_str()
+            ))),
+            state => Ok(state),
+        }
+    }
+
+    /// The official demo's four checks, for notifications and returns alike: our app,
+    /// our seller, our order, its amount (PROTOCOL.md A5).
+    async fn merchant_checks(&self, claim: Claim<'_>) -> Result<Order, ServiceError> {
         let merchant = &self.settings.merchant;
-        if notice.app_id != merchant.app_id {
+        if *claim.app_id != merchant.app_id {
             return Err(ServiceError::NotificationRefused(
                 "app_id is not ours".into(),
             ));
         }
         if let Some(seller) = &merchant.seller_id {
-            if notice.seller_id.as_ref() != Some(seller) {
+            if claim.seller_id != Some(seller) {
                 return Err(ServiceError::NotificationRefused(
                     "seller_id is not ours".into(),
                 ));
             }
         }
-        let order = self.known_order(&notice.out_trade_no).await?;
-        if notice.total_amount != order.total_amount {
+        let order = self.known_order(claim.out_trade_no).await?;
+        if claim.total_amount != order.total_amount {
             return Err(ServiceError::NotificationRefused(
                 "total_amount differs from the order's".into(),
             ));
@@ -225,6 +248,14 @@ impl Notifications {
         })
         .await
     }
+}
+
+/// What a notification or a return says about whose order it is.
+struct Claim<'a> {
+    app_id: &'a AppId,
+    seller_id: Option<&'a SellerId>,
+    out_trade_no: &'a OutTradeNo,
+    total_amount: Amount,
 }
 
 /// A trade notification that carries `out_biz_no` and `refund_fee` reports a refund

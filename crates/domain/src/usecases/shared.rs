@@ -49,8 +49,21 @@ pub(super) async fn load_order(
 }
 
 /// Saves conditionally on the version read, then tracks the stored version.
+///
+/// The only unique key an order update can break is `trade_no`, which comes from
+/// Alipay: another order holding it is a contradiction in Alipay's data, not a reason
+/// to try again.
 pub(super) async fn save_order(ports: &Ports, order: &mut Order) -> Result<(), ServiceError> {
-    ports.orders.update(order).await?;
+    match ports.orders.update(order).await {
+        Ok(()) => {}
+        Err(RepoError::Duplicate(_)) => {
+            let trade_no = order.trade_no.as_ref().map_or("", |t| t.as_str());
+            return Err(ServiceError::GatewayDataMismatch(format!(
+                "Alipay's trade_no {trade_no} already belongs to another order"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
     order.version += 1;
     Ok(())
 }

@@ -10,4 +10,5 @@ mod invariants;
 mod notifications;
 mod orders;
 mod refunds;
+mod replays;
 mod support;

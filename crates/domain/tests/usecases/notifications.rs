@@ -255,7 +255,7 @@ async fn the_return_is_verified_then_synced() {
     h.payments.expect_verify_return().returning(|_| {
         Ok(PaymentReturn {
             app_id: AppId::parse(APP_ID).unwrap(),
-            seller_id: None,
+            seller_id: Some(SellerId::parse(SELLER_ID).unwrap()),
             out_trade_no: otn("o1"),
             trade_no: Some(trade_no("To1")),
             total_amount: yuan("10.00"),
@@ -282,7 +282,7 @@ async fn a_return_whose_query_fails_shows_the_order_as_it_is() {
     h.payments.expect_verify_return().returning(|_| {
         Ok(PaymentReturn {
             app_id: AppId::parse(APP_ID).unwrap(),
-            seller_id: None,
+            seller_id: Some(SellerId::parse(SELLER_ID).unwrap()),
             out_trade_no: otn("o1"),
             trade_no: None,
             total_amount: yuan("10.00"),

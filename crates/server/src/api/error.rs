@@ -42,7 +42,8 @@ pub enum ApiError {
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
     /// INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-    /// ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE.
+    /// ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
+    /// DUPLICATE (clashes with a stored record; retrying does not help).
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
     /// REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
@@ -106,7 +107,8 @@ impl From<ServiceError> for ApiError {
             | E::OrderExpired
             | E::OutRequestNoReused(_)
             | E::InvalidState(_)
-            | E::Conflict => StatusCode::CONFLICT,
+            | E::Conflict
+            | E::Duplicate(_) => StatusCode::CONFLICT,
             E::RefundExceedsRefundable { .. }
             | E::RefundWindowExpired { .. }
             | E::GatewayNotConfigured(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -115,10 +117,25 @@ impl From<ServiceError> for ApiError {
             }
             E::GatewayUnavailable(_) | E::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
-        if status.is_server_error() {
-            tracing::warn!(code = e.code(), error = %e, "request failed");
-        }
-        ApiError::new(status, e.code(), e.to_string())
+        // What the store said (SQL, table and constraint names) goes to the log, under
+        // the request's id, and never into the answer.
+        let message = match &e {
+            E::Storage(detail) => {
+                tracing::warn!(code = e.code(), detail = %detail, "request failed in storage");
+                "storage is unavailable; try again later".to_owned()
+            }
+            E::Duplicate(detail) => {
+                tracing::warn!(code = e.code(), detail = %detail, "request failed in storage");
+                e.to_string()
+            }
+            _ => {
+                if status.is_server_error() {
+                    tracing::warn!(code = e.code(), error = %e, "request failed");
+                }
+                e.to_string()
+            }
+        };
+        ApiError::new(status, e.code(), message)
     }
 }
 
@@ -159,4 +176,30 @@ pub async fn uniform_errors(e: poem::Error) -> Response {
         poem::web::Json(serde_json::json!({ "code": code, "message": message })),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_details_never_reach_the_answer() {
+        let sql = "update order o1: UNIQUE constraint failed: orders.trade_no";
+        for (e, status, code) in [
+            (
+                ServiceError::Storage(sql.into()),
+                503,
+                "STORAGE_UNAVAILABLE",
+            ),
+            (ServiceError::Duplicate(sql.into()), 409, "DUPLICATE"),
+        ] {
+            let api = ApiError::from(e);
+            let body = api.body().clone();
+            assert_eq!(body.code, code);
+            assert!(!body.message.contains("UNIQUE"), "{}", body.message);
+            assert!(!body.message.contains("orders"), "{}", body.message);
+            let answered = poem::IntoResponse::into_response(api).status();
+            assert_eq!(answered.as_u16(), status);
+        }
+    }
 }

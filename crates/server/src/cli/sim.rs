@@ -17,7 +17,8 @@ pub struct SimOptions {
     pub keys: Option<PathBuf>,
     /// Load and save the books here, so a demo survives restarts.
     pub state: Option<PathBuf>,
-    pub seed: u64,
+    /// `None`: a fresh seed, so ids never repeat across restarts.
+    pub seed: Option<u64>,
     /// What one minute of Alipay's notification retry schedule lasts, in milliseconds.
     pub notify_minute_ms: u64,
     /// A JSON file of faults in force from the start (as `PUT /control/faults` takes).
@@ -45,7 +46,9 @@ pub fn simulator(options: &SimOptions) -> anyhow::Result<Simulator> {
         }
     };
     config.state_file.clone_from(&options.state);
-    config.seed = options.seed;
+    if let Some(seed) = options.seed {
+        config.seed = seed;
+    }
     config.notify_minute = Duration::from_millis(options.notify_minute_ms);
     if let Some(path) = &options.faults {
         let text = std::fs::read_to_string(path)

@@ -26,15 +26,20 @@ pub async fn the_inbox_dedupes_redeliveries<D: StoreUnderTest>(db: &D) {
     assert_eq!(inbox.record(&first).await.unwrap(), InboxState::ToHandle);
     // Redelivered before its handling finished: handle it (again).
     assert_eq!(inbox.record(&first).await.unwrap(), InboxState::ToHandle);
+    // The same notify_id with another body is no redelivery, handled or not.
+    let reused = entry(trade, "n1", "trade_status=TRADE_FINISHED&sign=...");
+    assert_eq!(
+        inbox.record(&reused).await.unwrap(),
+        InboxState::Conflicting
+    );
     inbox.mark_handled(trade, "n1", at(301)).await.unwrap();
-    let redelivery = entry(
-        trade,
-        "n1",
-        "a different body is still the same notification",
+    assert_eq!(
+        inbox.record(&first).await.unwrap(),
+        InboxState::AlreadyHandled
     );
     assert_eq!(
-        inbox.record(&redelivery).await.unwrap(),
-        InboxState::AlreadyHandled
+        inbox.record(&reused).await.unwrap(),
+        InboxState::Conflicting
     );
     // Marking twice is harmless.
     inbox.mark_handled(trade, "n1", at(302)).await.unwrap();

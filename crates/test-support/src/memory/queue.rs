@@ -19,6 +19,13 @@ impl NotificationInbox for MemoryStore {
     async fn record(&self, entry: &InboxEntry) -> Result<InboxState, RepoError> {
         let mut inbox = lock(&self.inbox);
         let key = (entry.source, entry.notify_id.clone());
+        let first = lock(&self.inbox_bodies)
+            .entry(key.clone())
+            .or_insert_with(|| entry.raw_body.clone())
+            .clone();
+        if first != entry.raw_body {
+            return Ok(InboxState::Conflicting);
+        }
         let handled = *inbox.entry(key).or_insert_with(|| {
             lock(&self.raw_notifications).push(entry.raw_body.clone());
             false
