@@ -403,13 +403,15 @@ proptest! {
         second in node_object(),
         before in any::<bool>(),
     ) {
-        prop_assume!(built.node == ResponseNode::Method);
-        let inner = built.body.trim().trim_start_matches('{');
+        let name = match built.node {
+            ResponseNode::Method => NODE,
+            ResponseNode::Error => "error_response",
+        };
+        let trimmed = built.body.trim();
         let body = if before {
-            format!("{{\"{NODE}\":{second},{inner}")
+            format!("{{\"{name}\":{second},{}", &trimmed[1..])
         } else {
-            let end = built.body.trim().len() - 1;
-            format!("{},\"{NODE}\":{second}}}", &built.body.trim()[..end])
+            format!("{},\"{name}\":{second}}}", &trimmed[..trimmed.len() - 1])
         };
         prop_assert!(
             matches!(extract_response(&body, METHOD), Err(ResponseError::RepeatedNode { .. })),

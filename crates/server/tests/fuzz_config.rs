@@ -185,7 +185,20 @@ fn check_valid(config: &Config, valid: &Valid) {
     assert_eq!(config.worker_interval_secs, valid.worker_interval_secs);
 }
 
+/// proptest's configuration, read inside a jail: the jails of other tests clear the
+/// environment, and `PROPTEST_CASES` must not be read while one of them holds it.
+fn proptest_config() -> ProptestConfig {
+    let mut cases = 0;
+    Jail::expect_with(|_| {
+        cases = ProptestConfig::default().cases;
+        Ok(())
+    });
+    ProptestConfig::with_cases(cases)
+}
+
 proptest! {
+    #![proptest_config(proptest_config())]
+
     #[test]
     fn fuzz_config_any_file_text(text in prop_oneof![any::<String>(), "[\\[\\]a-z_=\"' .0-9\n{},#]{0,80}"]) {
         let _ = load(Some(&text), &[]);
