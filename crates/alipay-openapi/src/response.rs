@@ -9,7 +9,8 @@
 //! - the body is refused if the node name appears anywhere outside that span other
 //!   than as its own key (the EASY SDK's "repeated node" check, extended to text before
 //!   the node), if both nodes are present, or if `sign` appears twice: whatever a later
-//!   JSON parser would pick must be the span that was verified;
+//!   JSON parser would pick must be the span that was verified. Member names compare
+//!   as a JSON parser reads them, escapes decoded (`"\u0073ign"` is `sign`);
 //! - `sign` is the top-level member's string value (JSON escapes such as `\/` decoded).
 //!
 //! [`verify_response`] (also `VerifierExt::verify_response`) checks `sign` over the content with the configured sign
@@ -127,10 +128,26 @@ pub fn extract_response<'a>(
     }
     let method_node = format!("{}_response", method.replace('.', "_"));
     let members = top_level_members(body).map_err(ResponseError::NotJson)?;
-    let key = |m: &Member| &body[m.key.clone()];
+    // Names as a JSON parser reads them: `"\u0073ign"` is `sign`, so a name repeated
+    // in escaped spelling is still a repeat.
+    let names: Vec<String> = members
+        .iter()
+        .map(|m| unescape(&body[m.key.clone()]))
+        .collect::<Option<_>>()
+        .ok_or(ResponseError::NotJson(
+            "a member name is not a valid JSON string",
+        ))?;
+    let named = |name: &str| -> Vec<&Member> {
+        members
+            .iter()
+            .zip(&names)
+            .filter(|(_, n)| *n == name)
+            .map(|(m, _)| m)
+            .collect()
+    };
 
-    let with_method: Vec<&Member> = members.iter().filter(|m| key(m) == method_node).collect();
-    let with_error: Vec<&Member> = members.iter().filter(|m| key(m) == ERROR_NODE).collect();
+    let with_method = named(&method_node);
+    let with_error = named(ERROR_NODE);
     let (node, name, member) = match (with_method.as_slice(), with_error.as_slice()) {
         ([m], []) => (ResponseNode::Method, method_node.as_str(), *m),
         ([], [m]) => (ResponseNode::Error, ERROR_NODE, *m),
@@ -158,18 +175,16 @@ pub fn extract_response<'a>(
         });
     }
 
-    let mut signs = members.iter().filter(|m| key(m) == "sign");
-    let sign = match (signs.next(), signs.next()) {
-        (None, _) => None,
-        (Some(_), Some(_)) => return Err(ResponseError::RepeatedSign),
-        (Some(m), None) => {
+    let sign = match named("sign").as_slice() {
+        [] => None,
+        [_, _, ..] => return Err(ResponseError::RepeatedSign),
+        [m] => {
             let sign = string_value(body, m).ok_or(ResponseError::SignNotString)?;
             (!sign.is_empty()).then_some(sign)
         }
     };
-    let alipay_cert_sn = members
-        .iter()
-        .find(|m| key(m) == "alipay_cert_sn")
+    let alipay_cert_sn = named("alipay_cert_sn")
+        .first()
         .and_then(|m| string_value(body, m));
 
     Ok(SignedResponse {
@@ -273,6 +288,32 @@ mod tests {
         assert!(matches!(
             extract_response(body, M),
             Err(ResponseError::RepeatedNode { .. })
+        ));
+    }
+
+    #[test]
+    fn names_written_with_escapes_are_the_same_names() {
+        // A JSON parser reads `\u0061lipay_...` as the node's name, and keeps the last
+        // of two equal names: here the second, unsigned object.
+        let body = r#"{"alipay_trade_refund_response":{"code":"10000"},"\u0061lipay_trade_refund_response":{"code":"10000","refund_fee":"999"},"sign":"eA=="}"#;
+        assert!(matches!(
+            extract_response(body, M),
+            Err(ResponseError::RepeatedNode { .. })
+        ));
+        let both = r#"{"alipay_trade_refund_response":{},"error_\u0072esponse":{},"sign":"eA=="}"#;
+        assert!(matches!(
+            extract_response(both, M),
+            Err(ResponseError::BothNodes { .. })
+        ));
+        let two_signs = r#"{"alipay_trade_refund_response":{},"sign":"eA==","\u0073ign":"eQ=="}"#;
+        assert_eq!(
+            extract_response(two_signs, M),
+            Err(ResponseError::RepeatedSign)
+        );
+        let bad_name = r#"{"alipay_trade_refund_response":{},"\x":1}"#;
+        assert!(matches!(
+            extract_response(bad_name, M),
+            Err(ResponseError::NotJson(_))
         ));
     }
 

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Schema-driven API tests: schemathesis generates requests from the served
+# /openapi.json of a running payport (simulator mode, a temporary SQLite database,
+# a free loopback port) and fails on any 5xx. It runs once with the merchant token and
+# once with the operator token, so both roles' code paths are exercised.
+#
+#   bash scripts/schemathesis.sh [path/to/payport]
+#
+# Without an argument it builds and uses the debug binary. schemathesis (pinned) is
+# installed into a venv under $PAYPORT_CI_CACHE (default ~/.cache/payport-ci).
+# SCHEMATHESIS_MAX_EXAMPLES (default 50) bounds the cases per operation,
+# SCHEMATHESIS_MAX_SECONDS (default 600) each run, SCHEMATHESIS_SEED (default 1)
+# picks the cases.
+set -euo pipefail
+# The binary as given, before leaving the caller's directory.
+binary="${1:+$(realpath "$1")}"
+cd "$(dirname "$0")/.."
+
+SCHEMATHESIS_VERSION=4.32.5
+max_examples="${SCHEMATHESIS_MAX_EXAMPLES:-50}"
+# A hard bound per run, should the server hang (a hang is a failure too).
+max_seconds="${SCHEMATHESIS_MAX_SECONDS:-600}"
+cache="${PAYPORT_CI_CACHE:-$HOME/.cache/payport-ci}"
+venv="$cache/schemathesis-$SCHEMATHESIS_VERSION"
+
+if [ -z "$binary" ]; then
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/payport-ci/target}"
+  cargo build -p payport-server --all-features --locked
+  binary="$CARGO_TARGET_DIR/debug/payport"
+fi
+[ -x "$binary" ] || { echo "FAILED: no payport binary at $binary" >&2; exit 1; }
+
+# --- schemathesis, pinned, in its own venv --------------------------------------------
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  mkdir -p "$cache"
+  rm -rf "$venv"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    # Debian ships venv separately; install it rather than skip the check.
+    echo "python3 -m venv is missing; installing python3-venv"
+    apt-get update -qq && apt-get install -y -qq python3-venv
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/python" -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+"$venv/bin/schemathesis" --version
+
+# --- a payport to test --------------------------------------------------------------------
+work="$(mktemp -d)"
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+base="http://127.0.0.1:$port"
+merchant="schemathesis-merchant-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+operator="schemathesis-operator-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+
+PAYPORT_LISTEN="127.0.0.1:$port" \
+  PAYPORT_DATABASE_URL="sqlite://$work/payport.db" \
+  PAYPORT_AUTH__MERCHANT_TOKENS="$merchant" \
+  PAYPORT_AUTH__OPERATOR_TOKENS="$operator" \
+  RUST_LOG="${RUST_LOG:-warn}" \
+  "$binary" serve >"$work/payport.log" 2>&1 &
+pid=$!
+
+up() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$base/healthz" 2>/dev/null; }
+for _ in $(seq 150); do
+  if up; then break; fi
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "FAILED: payport exited at start:" >&2; cat "$work/payport.log" >&2; exit 1
+  fi
+  sleep 0.2
+done
+up || { echo "FAILED: payport did not answer on $base" >&2; exit 1; }
+echo "payport (simulator mode) on $base"
+
+# --- the runs: server errors only, bounded ----------------------------------------------
+status=0
+for role in merchant operator; do
+  token="$merchant"; [ "$role" = operator ] && token="$operator"
+  echo "==> schemathesis as $role (max $max_examples examples per operation)"
+  # Run from the temporary folder: schemathesis may leave files where it runs.
+  if ! (cd "$work" && timeout "$max_seconds" "$venv/bin/schemathesis" run "$base/openapi.json" \
+      --url "$base" \
+      --header "Authorization: Bearer $token" \
+      --checks not_a_server_error \
+      --max-examples "$max_examples" \
+      --phases examples,coverage,fuzzing,stateful \
+      --request-timeout 20 \
+      --seed "${SCHEMATHESIS_SEED:-1}" \
+      --generation-database none \
+      --workers 1 \
+      --no-color); then
+    status=1
+  fi
+done
+
+if [ "$status" -ne 0 ]; then
+  echo "FAILED: schemathesis found server errors (5xx); payport's log follows" >&2
+  tail -n 100 "$work/payport.log" >&2
+fi
+exit "$status"
