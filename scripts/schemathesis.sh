@@ -7,7 +7,7 @@
 #   bash scripts/schemathesis.sh [path/to/payport]
 #
 # Without an argument it builds and uses the debug binary. schemathesis (pinned) is
-# installed into a venv under $PAYPORT_CI_CACHE (default ~/.cache/payport-ci).
+# installed into a venv under $SCHEMATHESIS_CACHE (default ~/.cache/payport-ci).
 # SCHEMATHESIS_MAX_EXAMPLES (default 50) bounds the cases per operation,
 # SCHEMATHESIS_MAX_SECONDS (default 600) each run, SCHEMATHESIS_SEED (default 1)
 # picks the cases.
@@ -20,7 +20,7 @@ SCHEMATHESIS_VERSION=4.32.5
 max_examples="${SCHEMATHESIS_MAX_EXAMPLES:-50}"
 # A hard bound per run, should the server hang (a hang is a failure too).
 max_seconds="${SCHEMATHESIS_MAX_SECONDS:-600}"
-cache="${PAYPORT_CI_CACHE:-$HOME/.cache/payport-ci}"
+cache="${SCHEMATHESIS_CACHE:-$HOME/.cache/payport-ci}"
 venv="$cache/schemathesis-$SCHEMATHESIS_VERSION"
 
 if [ -z "$binary" ]; then

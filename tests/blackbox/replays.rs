@@ -138,6 +138,14 @@ async fn a_notify_id_reused_for_other_content_is_answered_failure(backend: Backe
     // The first one, sent again byte for byte, is a harmless redelivery.
     assert_eq!(app.post_notify(&first).await, "success");
     assert_eq!(app.order(id).await, paid);
+    // So is the same notification sent again later, with a new send time and so a new
+    // signature: it says the same about the trade.
+    let mut later = notify::trade_success(id, &trade_no, "30.00", "n_reused_1");
+    set(&mut later, "notify_time", "2026-01-01 12:04:00");
+    let later = signed(later, Key::Alipay, SignType::Rsa2);
+    assert_ne!(later, first);
+    assert_eq!(app.post_notify(&later).await, "success");
+    assert_eq!(app.order(id).await, paid);
 }
 
 async fn a_trade_no_given_to_two_orders_is_refused_without_sql_or_503(backend: Backend) {

@@ -36,7 +36,7 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
             })
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+        let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %payport_domain::clip::clip_to(req.uri().path(), 256));
         let started = Instant::now();
         async move {
             let mut response = match self.0.call(req).await {

@@ -24,11 +24,12 @@ struct NewInboxRow<'a> {
     out_trade_no: Option<&'a str>,
     raw_body: &'a str,
     received_at: DbTime,
+    content: &'a str,
 }
 
 pub(crate) trait InboxQueries {
     /// Inserts unless the key exists (the first delivery's body is kept); returns the
-    /// row's `handled_at` and that first body.
+    /// row's `handled_at` and the first delivery's content.
     async fn record_notification(
         &mut self,
         entry: &InboxEntry,
@@ -54,6 +55,7 @@ for_each_backend! {
                 out_trade_no: entry.out_trade_no.as_ref().map(|no| no.as_str()),
                 raw_body: &entry.raw_body,
                 received_at: entry.received_at.into(),
+                content: &entry.content,
             };
             diesel::insert_into(inbox::table)
                 .values(row)
@@ -62,7 +64,7 @@ for_each_backend! {
                 .await?;
             inbox::table
                 .find((entry.source.as_str(), entry.notify_id.as_str()))
-                .select((inbox::handled_at, inbox::raw_body))
+                .select((inbox::handled_at, inbox::content))
                 .first(self)
                 .await
         }
@@ -97,7 +99,7 @@ for_each_backend! {
 #[async_trait]
 impl NotificationInbox for DieselStore {
     async fn record(&self, entry: &InboxEntry) -> Result<InboxState, RepoError> {
-        let (handled_at, first_body) =
+        let (handled_at, first_content) =
             with_conn!(self, |conn| conn.record_notification(entry).await).map_err(|e| {
                 db_error(
                     format_args!(
@@ -108,10 +110,12 @@ impl NotificationInbox for DieselStore {
                     e,
                 )
             })?;
-        // Alipay resends a notification byte for byte; anything else under the same
-        // notify_id is not a redelivery.
+        // A redelivery says the same (its send time and signature may differ); a row
+        // from before contents were kept has none to compare.
         Ok(match handled_at {
-            _ if first_body != entry.raw_body => InboxState::Conflicting,
+            _ if !first_content.is_empty() && first_content != entry.content => {
+                InboxState::Conflicting
+            }
             Some(_) => InboxState::AlreadyHandled,
             None => InboxState::ToHandle,
         })

@@ -101,6 +101,7 @@ diesel::table! {
         raw_body -> Text,
         received_at -> UtcTime,
         handled_at -> Nullable<UtcTime>,
+        content -> Text,
     }
 }
 

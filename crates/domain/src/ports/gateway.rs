@@ -119,6 +119,23 @@ pub struct TradeNotification {
     pub gmt_refund: Option<DateTime<Utc>>,
 }
 
+impl TradeNotification {
+    /// What the notification says about the trade, without its send time and signature
+    /// (which may change when Alipay delivers it again): the same for every redelivery.
+    pub fn content(&self) -> String {
+        let amount = |a: Option<Amount>| a.map(|a| a.to_string()).unwrap_or_default();
+        format!(
+            "{}|{}|{}|{}|{}|{}",
+            self.out_trade_no,
+            self.trade_no,
+            self.trade_status.as_wire(),
+            self.total_amount,
+            self.out_biz_no.as_deref().unwrap_or(""),
+            amount(self.refund_fee),
+        )
+    }
+}
+
 /// The verified parameters of a return_url redirect. Not proof of payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentReturn {

@@ -122,6 +122,14 @@ pub struct RefundNotice {
     pub results: Vec<RefundResult>,
 }
 
+impl RefundNotice {
+    /// What the notification says, without its send time and signature: the same for
+    /// every redelivery of it.
+    pub fn content(&self) -> String {
+        format!("{:?}", self.results)
+    }
+}
+
 /// Sends refunds: every refund gateway has this.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]

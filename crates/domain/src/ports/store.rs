@@ -155,6 +155,10 @@ pub struct InboxEntry {
     pub notify_id: String,
     pub out_trade_no: Option<OutTradeNo>,
     pub raw_body: String,
+    /// What the notification says, as verified, without its send time and signature
+    /// ([`TradeNotification::content`], [`RefundNotice::content`]): a redelivery of
+    /// the same notify_id says the same, so other content under it is an anomaly.
+    pub content: String,
     pub received_at: DateTime<Utc>,
 }
 

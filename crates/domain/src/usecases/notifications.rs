@@ -78,6 +78,7 @@ impl Notifications {
             notify_id: notice.notify_id.clone(),
             out_trade_no: Some(order.out_trade_no.clone()),
             raw_body: incoming.raw_body.clone(),
+            content: notice.content(),
             received_at: self.ports.clock.now(),
         };
         if self.record(&entry).await? == InboxState::AlreadyHandled {
@@ -96,9 +97,9 @@ impl Notifications {
 
     /// Handles the buyer's browser coming back from the cashier. The return passes the
     /// same merchant checks as a notification, but is not proof of payment (PROTOCOL.md
-    /// A6): a pending order is synced with Alipay (and returned as it is if that query
-    /// fails); one already settled is answered from the books, so replaying a captured
-    /// return URL costs no call to Alipay.
+    /// A6): a pending or closed order is synced with Alipay (and returned as it is if
+    /// that query fails); one already paid is answered from the books, so replaying a
+    /// captured return URL for it costs no call to Alipay.
     ///
     /// # Errors
     /// `NotificationRefused` when the parameters do not verify or are not ours.
@@ -117,7 +118,9 @@ impl Notifications {
                 total_amount: back.total_amount,
             })
             .await?;
-        if order.status != OrderStatus::Pending {
+        // A closed order is still asked about: a buyer may have paid just as it closed,
+        // and that money must be found (paid after close), not ignored.
+        if !matches!(order.status, OrderStatus::Pending | OrderStatus::Closed) {
             return Ok(order);
         }
         match self.orders.sync(&order.out_trade_no).await {
@@ -148,6 +151,7 @@ impl Notifications {
             notify_id: notice.notify_id.clone(),
             out_trade_no: None,
             raw_body: incoming.raw_body.clone(),
+            content: notice.content(),
             received_at: self.ports.clock.now(),
         };
         if self.record(&entry).await? == InboxState::AlreadyHandled {

@@ -169,7 +169,8 @@ pub async fn uniform_errors(e: poem::Error) -> Response {
         tracing::error!(error = %detail, "unhandled error");
         "internal error".to_owned()
     } else {
-        detail
+        // poem's parse errors quote what was received.
+        payport_domain::clip::clip_to(&detail, 512)
     };
     (
         status,

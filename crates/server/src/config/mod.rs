@@ -144,7 +144,7 @@ impl Default for RefundsConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
     pub listen: String,
@@ -157,6 +157,25 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Seconds between background passes (refund syncs, order expiry).
     pub worker_interval_secs: u64,
+}
+
+/// The database URL's password is masked: `Debug` output ends up in logs.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field(
+                "database_url",
+                &payport_store_diesel::redact_url(&self.database_url),
+            )
+            .field("alipay", &self.alipay)
+            .field("mapi", &self.mapi)
+            .field("refunds", &self.refunds)
+            .field("auth", &self.auth)
+            .field("worker_interval_secs", &self.worker_interval_secs)
+            .finish()
+    }
 }
 
 impl Default for Config {

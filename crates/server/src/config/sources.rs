@@ -63,7 +63,10 @@ pub fn load() -> Loaded {
                     walk_toml(dict, &known, "", &mut found, &mut problems);
                 }
             }
-            Err(e) => problems.push(format!("{CONFIG_FILE} is not valid TOML: {e}")),
+            Err(e) => problems.push(format!(
+                "{CONFIG_FILE} is not valid TOML: {}",
+                without_source_lines(&e.to_string())
+            )),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => problems.push(format!("{CONFIG_FILE} cannot be read: {e}")),
@@ -189,4 +192,15 @@ fn strip_prefix_ignoring_case<'a>(name: &'a str, prefix: &str) -> Option<&'a str
     let head = name.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
         .then(|| &name[prefix.len()..])
+}
+
+/// A TOML parse error without the source lines it quotes: the offending line may hold a
+/// token or a key, and the message goes to stderr and logs. Line and column stay.
+fn without_source_lines(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.contains('|'))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -84,11 +84,29 @@ fn secrets_are_not_printed() {
     let mut config = Config::default();
     config.auth.merchant_tokens = vec!["very-secret".into()];
     config.mapi.md5_key = Some("md5-secret".into());
+    config.database_url = "postgres://payport:db-secret@db/payport".into();
     let shown = format!("{config:?}");
     assert!(
         !shown.contains("very-secret") && !shown.contains("md5-secret"),
         "{shown}"
     );
+    assert!(!shown.contains("db-secret"), "{shown}");
+}
+
+#[test]
+fn a_toml_syntax_error_does_not_quote_the_line_it_is_on() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "payport.toml",
+            "[auth]\nmerchant_tokens = \"tok-secret-0123456789abcdef0123456789\n",
+        )?;
+        let problems = problems();
+        let shown = problems.join("\n");
+        assert!(shown.contains("payport.toml is not valid TOML"), "{shown}");
+        assert!(shown.contains("line 2"), "{shown}");
+        assert!(!shown.contains("tok-secret"), "{shown}");
+        Ok(())
+    });
 }
 
 #[test]

@@ -9,12 +9,14 @@ use payport_domain::RepoError;
 use super::fixtures::{at, no};
 use super::StoreUnderTest;
 
+/// An entry whose content is its body up to the send time (what a redelivery keeps).
 fn entry(source: NotificationSource, notify_id: &str, body: &str) -> InboxEntry {
     InboxEntry {
         source,
         notify_id: notify_id.into(),
         out_trade_no: Some(no("o1")),
         raw_body: body.into(),
+        content: body.split("&notify_time").next().unwrap_or(body).into(),
         received_at: at(300),
     }
 }
@@ -22,12 +24,27 @@ fn entry(source: NotificationSource, notify_id: &str, body: &str) -> InboxEntry 
 pub async fn the_inbox_dedupes_redeliveries<D: StoreUnderTest>(db: &D) {
     let inbox: &dyn NotificationInbox = db.store();
     let trade = NotificationSource::TradeStatus;
-    let first = entry(trade, "n1", "trade_status=TRADE_SUCCESS&sign=...");
+    let first = entry(
+        trade,
+        "n1",
+        "trade_status=TRADE_SUCCESS&notify_time=1&sign=a",
+    );
     assert_eq!(inbox.record(&first).await.unwrap(), InboxState::ToHandle);
     // Redelivered before its handling finished: handle it (again).
     assert_eq!(inbox.record(&first).await.unwrap(), InboxState::ToHandle);
-    // The same notify_id with another body is no redelivery, handled or not.
-    let reused = entry(trade, "n1", "trade_status=TRADE_FINISHED&sign=...");
+    // Redelivered later, with a new send time and signature: the same notification.
+    let resent = entry(
+        trade,
+        "n1",
+        "trade_status=TRADE_SUCCESS&notify_time=2&sign=b",
+    );
+    assert_eq!(inbox.record(&resent).await.unwrap(), InboxState::ToHandle);
+    // The same notify_id saying something else is no redelivery, handled or not.
+    let reused = entry(
+        trade,
+        "n1",
+        "trade_status=TRADE_FINISHED&notify_time=3&sign=c",
+    );
     assert_eq!(
         inbox.record(&reused).await.unwrap(),
         InboxState::Conflicting
@@ -35,6 +52,10 @@ pub async fn the_inbox_dedupes_redeliveries<D: StoreUnderTest>(db: &D) {
     inbox.mark_handled(trade, "n1", at(301)).await.unwrap();
     assert_eq!(
         inbox.record(&first).await.unwrap(),
+        InboxState::AlreadyHandled
+    );
+    assert_eq!(
+        inbox.record(&resent).await.unwrap(),
         InboxState::AlreadyHandled
     );
     assert_eq!(

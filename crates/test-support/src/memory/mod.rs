@@ -33,7 +33,7 @@ pub struct MemoryStore {
     /// (source, notify_id) → handled?
     pub inbox: Mutex<HashMap<(NotificationSource, String), bool>>,
     /// (source, notify_id) → the body first recorded under it.
-    pub inbox_bodies: Mutex<HashMap<(NotificationSource, String), String>>,
+    pub inbox_contents: Mutex<HashMap<(NotificationSource, String), String>>,
     /// The raw body of each notification, kept the first time it is recorded.
     pub raw_notifications: Mutex<Vec<String>>,
     /// Every gateway exchange recorded through [`ExchangeLog`](payport_domain::ports::ExchangeLog).

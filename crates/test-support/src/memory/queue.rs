@@ -19,11 +19,11 @@ impl NotificationInbox for MemoryStore {
     async fn record(&self, entry: &InboxEntry) -> Result<InboxState, RepoError> {
         let mut inbox = lock(&self.inbox);
         let key = (entry.source, entry.notify_id.clone());
-        let first = lock(&self.inbox_bodies)
+        let first = lock(&self.inbox_contents)
             .entry(key.clone())
-            .or_insert_with(|| entry.raw_body.clone())
+            .or_insert_with(|| entry.content.clone())
             .clone();
-        if first != entry.raw_body {
+        if first != entry.content {
             return Ok(InboxState::Conflicting);
         }
         let handled = *inbox.entry(key).or_insert_with(|| {

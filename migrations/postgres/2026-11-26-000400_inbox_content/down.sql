@@ -1,0 +1,1 @@
+ALTER TABLE notification_inbox DROP COLUMN content;
