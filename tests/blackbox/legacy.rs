@@ -77,8 +77,13 @@ async fn no_password_refunds_settle_by_notification(backend: Backend) {
     let id = "LEGACY_NOPWD";
     app.paid_order(id, "20.00").await;
     let (status, refund) = legacy_refund(&app, id, "5.00", "mapi_nopwd").await;
-    assert_eq!(status, 202, "{refund}");
-    assert_eq!(refund["status"], "processing", "{refund}");
+    // Accepted, so processing until the notification comes; on a busy machine the
+    // notification can land before the answer is recorded, and the refund is settled.
+    match status {
+        202 => assert_eq!(refund["status"], "processing", "{refund}"),
+        201 => assert_eq!(refund["status"], "succeeded", "{refund}"),
+        other => panic!("{other}: {refund}"),
+    }
     assert_eq!(refund["gateway"], "mapi_nopwd");
     let batch_no = refund["batch_no"].as_str().expect("batch_no").to_owned();
 
