@@ -203,4 +203,21 @@ mod tests {
             assert_eq!(answered.as_u16(), status);
         }
     }
+
+    #[tokio::test]
+    async fn a_parse_error_quoting_a_huge_value_is_clipped() {
+        let received = "x".repeat(100_000);
+        let e = poem::Error::from_string(
+            format!("parse request payload error: {received}"),
+            poem::http::StatusCode::BAD_REQUEST,
+        );
+        let body = uniform_errors(e)
+            .await
+            .into_body()
+            .into_string()
+            .await
+            .unwrap_or_default();
+        assert!(body.contains("VALIDATION_FAILED"), "{body}");
+        assert!(body.len() < 1_000, "{} bytes", body.len());
+    }
 }
