@@ -14,20 +14,12 @@ both_backends!(
     a_forged_return_is_not_believed
 );
 
-/// A pending order whose QR trade exists at the simulator; returns its trade_no.
-async fn pending_with_trade(app: &TestApp, id: &str, amount: &str) -> String {
-    app.create_order(id, amount).await;
-    app.start_qr(id).await;
-    let trade = app.sim_trade(id).await.expect("trade");
-    trade["trade_no"].as_str().unwrap().to_owned()
-}
-
 async fn bad_notifications_are_refused_and_change_nothing(backend: Backend) {
     let Some(app) = TestApp::spawn(backend, |_| {}).await else {
         return;
     };
     let id = "CALLBACK_1";
-    let trade_no = pending_with_trade(&app, id, "88.88").await;
+    let trade_no = app.pending_with_trade(id, "88.88").await;
     let genuine = notify::trade_success(id, &trade_no, "88.88", "n_genuine_1");
     let before = app.order(id).await;
 
@@ -205,7 +197,7 @@ async fn a_forged_return_is_not_believed(backend: Backend) {
         return;
     };
     let id = "RETURN_1";
-    let trade_no = pending_with_trade(&app, id, "18.00").await;
+    let trade_no = app.pending_with_trade(id, "18.00").await;
     let before = app.order(id).await;
     let params: Fields = [
         ("charset", "utf-8"),

@@ -61,19 +61,12 @@ async fn calls(app: &TestApp, method: &str) -> u64 {
     1000 - faults["methods"][method]["times"].as_u64().unwrap_or(0)
 }
 
-async fn pending_with_trade(app: &TestApp, id: &str, amount: &str) -> String {
-    app.create_order(id, amount).await;
-    app.start_qr(id).await;
-    let trade = app.sim_trade(id).await.expect("trade");
-    trade["trade_no"].as_str().unwrap().to_owned()
-}
-
 async fn a_return_naming_another_seller_is_refused_and_changes_nothing(backend: Backend) {
     let Some(app) = TestApp::spawn(backend, |_| {}).await else {
         return;
     };
     let id = "RETURN_SELLER_1";
-    let trade_no = pending_with_trade(&app, id, "18.00").await;
+    let trade_no = app.pending_with_trade(id, "18.00").await;
     let before = app.order(id).await;
     count_calls(&app, QUERY).await;
     let params = return_params(id, "18.00", &trade_no, "2088999999999999");
@@ -119,7 +112,7 @@ async fn a_notify_id_reused_for_other_content_is_answered_failure(backend: Backe
         return;
     };
     let id = "NOTIFY_REUSE_1";
-    let trade_no = pending_with_trade(&app, id, "30.00").await;
+    let trade_no = app.pending_with_trade(id, "30.00").await;
     let genuine = notify::trade_success(id, &trade_no, "30.00", "n_reused_1");
     let first = signed(genuine.clone(), Key::Alipay, SignType::Rsa2);
     assert_eq!(app.post_notify(&first).await, "success");
@@ -154,8 +147,8 @@ async fn a_trade_no_given_to_two_orders_is_refused_without_sql_or_503(backend: B
     };
     let first = "TWICE_A";
     let second = "TWICE_B";
-    pending_with_trade(&app, first, "10.00").await;
-    let taken = pending_with_trade(&app, second, "20.00").await;
+    app.pending_with_trade(first, "10.00").await;
+    let taken = app.pending_with_trade(second, "20.00").await;
     // Correctly signed, and claiming the second order's trade for the first one.
     let claim = notify::trade_success(first, &taken, "10.00", "n_twice_1");
     let claim = signed(claim, Key::Alipay, SignType::Rsa2);

@@ -84,6 +84,14 @@ impl TestApp {
         payment
     }
 
+    /// A pending order whose QR trade exists at the simulator; returns its trade_no.
+    pub async fn pending_with_trade(&self, out_trade_no: &str, total_amount: &str) -> String {
+        self.create_order(out_trade_no, total_amount).await;
+        self.start_qr(out_trade_no).await;
+        let trade = self.sim_trade(out_trade_no).await.expect("trade");
+        trade["trade_no"].as_str().expect("trade_no").to_owned()
+    }
+
     /// The buyer scans the QR code (opens its URL).
     ///
     /// # Panics

@@ -28,10 +28,8 @@ impl Refunds {
         outcome: Result<RefundSubmitted, GatewayError>,
     ) -> Result<Refund, ServiceError> {
         let refund_id = refund.refund_id.clone();
-        match self.record_submit_outcome(refund, order, outcome).await {
-            Err(ServiceError::Conflict) => self.get(&refund_id).await,
-            other => other,
-        }
+        let recorded = self.record_submit_outcome(refund, order, outcome).await;
+        self.or_as_stored(&refund_id, recorded).await
     }
 
     async fn record_submit_outcome(
@@ -94,8 +92,19 @@ impl Refunds {
         why: String,
     ) -> Result<Refund, ServiceError> {
         let refund_id = refund.refund_id.clone();
-        match self.still_unknown(refund, why).await {
-            Err(ServiceError::Conflict) => self.get(&refund_id).await,
+        let recorded = self.still_unknown(refund, why).await;
+        self.or_as_stored(&refund_id, recorded).await
+    }
+
+    /// A save that conflicted lost to another path (a notification, another sync)
+    /// that recorded the refund meanwhile: what is stored is then the answer.
+    async fn or_as_stored(
+        &self,
+        refund_id: &RefundId,
+        recorded: Result<Refund, ServiceError>,
+    ) -> Result<Refund, ServiceError> {
+        match recorded {
+            Err(ServiceError::Conflict) => self.get(refund_id).await,
             other => other,
         }
     }
