@@ -95,6 +95,17 @@ string_id!(
     "1 to 32 digits"
 );
 
+string_id!(
+    /// An event's id (`evt_...`): the receiver's dedupe key for webhook deliveries.
+    EventId, "event_id", max = 64, word_char,
+    "1 to 64 letters, digits or underscores"
+);
+string_id!(
+    /// A webhook endpoint's id (`we_...`).
+    EndpointId, "endpoint_id", max = 64, word_char,
+    "1 to 64 letters, digits or underscores"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

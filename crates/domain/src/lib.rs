@@ -13,6 +13,7 @@
 //! - [`anomaly`]: a refund Alipay contradicts, recorded for a person, never settled.
 //! - [`alipay`]: Alipay's statuses, mapped exhaustively.
 //! - [`policy`]: approval, refund window, and the over-refund invariant check.
+//! - [`event`], [`webhook`]: events written with each status change; their delivery.
 //! - [`ports`]: gateways, repositories, clock and id source (mockall mocks with `mocks`).
 //! - [`usecases`]: `Orders`, `Refunds`, `Notifications`.
 
@@ -20,6 +21,7 @@ pub mod alipay;
 pub mod anomaly;
 pub mod clip;
 pub mod error;
+pub mod event;
 pub mod ids;
 pub mod money;
 pub mod order;
@@ -27,9 +29,13 @@ pub mod policy;
 pub mod ports;
 pub mod refund;
 pub mod usecases;
+pub mod webhook;
 
 pub use error::{GatewayError, RepoError, TransitionError};
-pub use ids::{AppId, BatchNo, IdError, OutRequestNo, OutTradeNo, RefundId, SellerId, TradeNo};
+pub use ids::{
+    AppId, BatchNo, EndpointId, EventId, IdError, OutRequestNo, OutTradeNo, RefundId, SellerId,
+    TradeNo,
+};
 pub use money::{Amount, AmountError};
 pub use order::{Order, OrderStatus};
 pub use refund::{GatewayFailure, Refund, RefundGatewayKind, RefundStatus};

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Timelike, Utc};
 use payport_domain::ports::{Clock, IdSource};
-use payport_domain::{OutRequestNo, OutTradeNo, RefundId};
+use payport_domain::webhook::WebhookSecret;
+use payport_domain::{EndpointId, EventId, OutRequestNo, OutTradeNo, RefundId};
 
 /// The system clock, to the microsecond: the finest both stores keep, so what is read
 /// back equals what was written.
@@ -36,6 +37,19 @@ impl IdSource for RandomIds {
 
     fn out_request_no(&self) -> OutRequestNo {
         OutRequestNo::parse(format!("rq{}", hex_id())).unwrap_or_else(|_| self.out_request_no())
+    }
+
+    fn event_id(&self) -> EventId {
+        EventId::parse(format!("evt_{}", hex_id())).unwrap_or_else(|_| self.event_id())
+    }
+
+    fn endpoint_id(&self) -> EndpointId {
+        EndpointId::parse(format!("we_{}", hex_id())).unwrap_or_else(|_| self.endpoint_id())
+    }
+
+    /// Two UUID v4s: 244 bits from the operating system's random source.
+    fn webhook_secret(&self) -> WebhookSecret {
+        WebhookSecret::new(format!("whsec_{}{}", hex_id(), hex_id()))
     }
 }
 

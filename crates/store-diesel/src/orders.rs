@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use payport_domain::event::NewEvent;
 use payport_domain::ports::{OrderFilter, OrderRepository, Page};
 use payport_domain::{Amount, Order, OrderStatus, OutTradeNo, RepoError, TradeNo};
 
@@ -306,7 +307,7 @@ impl OrderRepository for DieselStore {
             .transpose()
     }
 
-    async fn update(&self, order: &Order) -> Result<(), RepoError> {
+    async fn update(&self, order: &Order, _events: &[NewEvent]) -> Result<(), RepoError> {
         with_conn!(self, |conn| conn.update_order(order).await)
             .map_err(|e| e.into_repo(format_args!("update order {}", order.out_trade_no)))
     }

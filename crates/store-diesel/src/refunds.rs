@@ -9,8 +9,10 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use payport_domain::event::NewEvent;
 use payport_domain::ports::{Page, RefundFilter, RefundRepository, ReserveError};
 use payport_domain::refund::NewRefund;
+use payport_domain::EventId;
 use payport_domain::{
     Amount, BatchNo, GatewayFailure, Order, OutRequestNo, OutTradeNo, Refund, RefundGatewayKind,
     RefundId, RefundStatus, RepoError,
@@ -343,7 +345,11 @@ for_each_backend! {
 
 #[async_trait]
 impl RefundRepository for DieselStore {
-    async fn reserve(&self, refund: &NewRefund) -> Result<Refund, ReserveError> {
+    async fn reserve(
+        &self,
+        refund: &NewRefund,
+        _event_id: &EventId,
+    ) -> Result<Refund, ReserveError> {
         crate::reserve::reserve(self, refund).await
     }
 
@@ -388,12 +394,12 @@ impl RefundRepository for DieselStore {
         Ok(page.finish(refunds, |r| Cursor::new(r.created_at, r.refund_id.as_str())))
     }
 
-    async fn update(&self, refund: &Refund) -> Result<(), RepoError> {
+    async fn update(&self, refund: &Refund, _events: &[NewEvent]) -> Result<(), RepoError> {
         with_conn!(self, |conn| conn.update_refund(refund).await)
             .map_err(|e| e.into_repo(format_args!("update refund {}", refund.refund_id)))
     }
 
-    async fn update_all(&self, refunds: &[Refund]) -> Result<(), RepoError> {
+    async fn update_all(&self, refunds: &[Refund], _events: &[NewEvent]) -> Result<(), RepoError> {
         // A fixed lock order (by id) keeps two batches from deadlocking on PostgreSQL.
         let mut sorted: Vec<&Refund> = refunds.iter().collect();
         sorted.sort_by(|a, b| a.refund_id.cmp(&b.refund_id));
@@ -408,7 +414,12 @@ impl RefundRepository for DieselStore {
         })
     }
 
-    async fn update_with_order(&self, refund: &Refund, order: &Order) -> Result<(), RepoError> {
+    async fn update_with_order(
+        &self,
+        refund: &Refund,
+        order: &Order,
+        _events: &[NewEvent],
+    ) -> Result<(), RepoError> {
         if refund.out_trade_no != order.out_trade_no {
             return Err(RepoError::NotFound(format!(
                 "refund {} of order {} (it belongs to order {})",

@@ -31,3 +31,13 @@ pub use memory::MemoryStore;
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// An event id no other call in this process returns, for tests that save changes
+/// directly through the repositories.
+pub fn event_id() -> payport_domain::EventId {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    payport_domain::EventId::parse(format!("evt_test_{}_{n}", std::process::id()))
+        .unwrap_or_else(|e| panic!("{e}"))
+}

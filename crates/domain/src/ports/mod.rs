@@ -4,6 +4,7 @@
 //! mockall mocks (`Mock*`), generated for this crate's tests and exported with the
 //! `mocks` feature.
 
+mod events;
 mod gateway;
 mod idempotency;
 mod refund_gateway;
@@ -11,6 +12,7 @@ mod store;
 mod system;
 mod work;
 
+pub use events::*;
 pub use gateway::*;
 pub use idempotency::*;
 pub use refund_gateway::*;

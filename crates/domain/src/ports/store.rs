@@ -3,11 +3,18 @@
 //! Saves are conditional on `version`: `update` succeeds only if the stored row still
 //! has the version the caller read, and stores `version + 1`; otherwise it fails with
 //! [`RepoError::Conflict`] and changes nothing.
+//!
+//! Saves that change a status take the events the change makes
+//! ([`crate::event`]) and write them in the same transaction, each with the body an
+//! [`EventRenderer`](super::EventRenderer) makes of its object as stored after the
+//! change: all of it is written, or none.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::RepoError;
+use crate::event::NewEvent;
+use crate::ids::EventId;
 use crate::ids::{OutRequestNo, OutTradeNo, RefundId, TradeNo};
 use crate::order::{Order, OrderStatus};
 use crate::policy::ReservationRefused;
@@ -50,11 +57,11 @@ pub trait OrderRepository: Send + Sync {
     /// [`RepoError::Unavailable`].
     async fn find_by_trade_no(&self, trade_no: &TradeNo) -> Result<Option<Order>, RepoError>;
 
-    /// Conditional on `order.version` (see the module doc).
+    /// Conditional on `order.version`, with its events (see the module doc).
     ///
     /// # Errors
     /// [`RepoError::Conflict`], [`RepoError::NotFound`].
-    async fn update(&self, order: &Order) -> Result<(), RepoError>;
+    async fn update(&self, order: &Order, events: &[NewEvent]) -> Result<(), RepoError>;
 
     /// # Errors
     /// [`RepoError::Unavailable`].
@@ -80,11 +87,13 @@ pub enum ReserveError {
 pub trait RefundRepository: Send + Sync {
     /// Checks the over-refund invariant ([`crate::policy::check_reservation`]) and
     /// inserts the refund as ONE atomic step, with the order locked against concurrent
-    /// reservations (other requests, other instances).
+    /// reservations (other requests, other instances). The same step writes the event
+    /// `refund.<the status the policy chose>` under `event_id`.
     ///
     /// # Errors
     /// [`ReserveError`]; nothing is stored then.
-    async fn reserve(&self, refund: &NewRefund) -> Result<Refund, ReserveError>;
+    async fn reserve(&self, refund: &NewRefund, event_id: &EventId)
+        -> Result<Refund, ReserveError>;
 
     /// # Errors
     /// [`RepoError::Unavailable`].
@@ -108,25 +117,30 @@ pub trait RefundRepository: Send + Sync {
     /// [`RepoError::Unavailable`].
     async fn list(&self, filter: &RefundFilter) -> Result<Page<Refund>, RepoError>;
 
-    /// Conditional on `refund.version` (see the module doc).
+    /// Conditional on `refund.version`, with its events (see the module doc).
     ///
     /// # Errors
     /// [`RepoError::Conflict`], [`RepoError::NotFound`].
-    async fn update(&self, refund: &Refund) -> Result<(), RepoError>;
+    async fn update(&self, refund: &Refund, events: &[NewEvent]) -> Result<(), RepoError>;
 
     /// Saves several refunds in one transaction, each conditional on its version: all
     /// of them or none (an operator's batch must never be half recorded).
     ///
     /// # Errors
     /// [`RepoError::Conflict`] if any changed; then none is saved.
-    async fn update_all(&self, refunds: &[Refund]) -> Result<(), RepoError>;
+    async fn update_all(&self, refunds: &[Refund], events: &[NewEvent]) -> Result<(), RepoError>;
 
     /// Saves a refund that succeeded together with its order's new refunded amount, in
     /// one transaction, both conditional on their versions.
     ///
     /// # Errors
     /// [`RepoError::Conflict`] if either changed; then neither is saved.
-    async fn update_with_order(&self, refund: &Refund, order: &Order) -> Result<(), RepoError>;
+    async fn update_with_order(
+        &self,
+        refund: &Refund,
+        order: &Order,
+        events: &[NewEvent],
+    ) -> Result<(), RepoError>;
 }
 
 /// Where a callback came from.

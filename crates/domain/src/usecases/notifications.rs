@@ -245,8 +245,9 @@ impl Notifications {
                 buyer_id: notice.buyer_id.clone(),
                 buyer_logon_id: notice.buyer_logon_id.clone(),
             };
+            let before = order.status;
             if apply_trade_status(&mut order, notice.trade_status, payment, now)? {
-                save_order(&self.ports, &mut order).await?;
+                save_order(&self.ports, &mut order, before).await?;
             }
             Ok(())
         })

@@ -5,6 +5,7 @@ use super::refunds::submission;
 use super::shared::load_order;
 use super::{Refunds, ServiceError};
 use crate::error::TransitionError;
+use crate::event::refund_event;
 use crate::ids::RefundId;
 use crate::ports::RefundSubmitted;
 use crate::refund::{Refund, RefundGatewayKind, RefundStatus};
@@ -81,13 +82,28 @@ impl Refunds {
             }
         };
         let now = self.ports.clock.now();
+        let mut events = Vec::new();
         for refund in &mut refunds {
+            let before = refund.status;
             if refund.status == RefundStatus::PendingApproval {
                 refund.approve(now)?;
+                events.extend(refund_event(
+                    Some(before),
+                    refund,
+                    || self.ports.ids.event_id(),
+                    now,
+                ));
             }
+            let before = refund.status;
             refund.await_operator(batch_no.clone(), form_html.clone(), now)?;
+            events.extend(refund_event(
+                Some(before),
+                refund,
+                || self.ports.ids.event_id(),
+                now,
+            ));
         }
-        self.ports.refunds.update_all(&refunds).await?;
+        self.ports.refunds.update_all(&refunds, &events).await?;
         for refund in &mut refunds {
             refund.version += 1;
         }

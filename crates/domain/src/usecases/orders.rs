@@ -121,9 +121,10 @@ impl Orders {
                 return Err(ServiceError::OrderExpired);
             }
             if return_url.is_some() && order.return_url != return_url {
+                let before = order.status;
                 order.return_url.clone_from(&return_url);
                 order.updated_at = self.ports.clock.now();
-                save_order(&self.ports, &mut order).await?;
+                save_order(&self.ports, &mut order, before).await?;
             }
             Ok(order)
         })
@@ -168,8 +169,9 @@ impl Orders {
                 buyer_id: snapshot.buyer_id.clone(),
                 buyer_logon_id: snapshot.buyer_logon_id.clone(),
             };
+            let before = order.status;
             if apply_trade_status(&mut order, snapshot.status, payment, now)? {
-                save_order(&self.ports, &mut order).await?;
+                save_order(&self.ports, &mut order, before).await?;
             }
             Ok(order)
         })
@@ -203,8 +205,9 @@ impl Orders {
         }
         retry_on_conflict(|| async {
             let mut order = load_order(&self.ports, out_trade_no).await?;
+            let before = order.status;
             if order.close(self.ports.clock.now())? {
-                save_order(&self.ports, &mut order).await?;
+                save_order(&self.ports, &mut order, before).await?;
             }
             Ok(order)
         })

@@ -4,6 +4,7 @@
 //! and `operator_batch` (legacy password-flow batches). One request reads the order
 //! once and hands it down to sending and settling.
 
+use crate::event::refund_event;
 use std::sync::Arc;
 
 use super::shared::{bad_cursor, check_text, load_order};
@@ -96,7 +97,8 @@ impl Refunds {
             approval: policy.approval,
             created_at: now,
         };
-        let refund = match self.ports.refunds.reserve(&new).await {
+        let event_id = self.ports.ids.event_id();
+        let refund = match self.ports.refunds.reserve(&new, &event_id).await {
             Ok(refund) => refund,
             Err(ReserveError::DuplicateOutRequestNo(existing)) => {
                 return if existing.amount == new.amount && existing.gateway == new.gateway {
@@ -156,8 +158,9 @@ impl Refunds {
     /// decided it at the same moment.
     pub async fn approve(&self, refund_id: &RefundId) -> Result<Refund, ServiceError> {
         let mut refund = self.get(refund_id).await?;
+        let before = refund.status;
         refund.approve(self.ports.clock.now())?;
-        self.save(&mut refund).await?;
+        self.save(&mut refund, before).await?;
         self.submit(refund).await
     }
 
@@ -172,8 +175,9 @@ impl Refunds {
     ) -> Result<Refund, ServiceError> {
         check_text("reason", &reason, Refund::MAX_REASON_CHARS, true)?;
         let mut refund = self.get(refund_id).await?;
+        let before = refund.status;
         refund.reject(reason, self.ports.clock.now())?;
-        self.save(&mut refund).await?;
+        self.save(&mut refund, before).await?;
         Ok(refund)
     }
 
@@ -198,6 +202,7 @@ impl Refunds {
     ) -> Result<Refund, ServiceError> {
         let mut submission = submission(&refund, &order);
         let now = self.ports.clock.now();
+        let before = refund.status;
         if refund.gateway == RefundGatewayKind::MapiPwd {
             // Building the operator's form sends nothing: no `processing` step.
             return match route.submit.submit_refund(&submission).await {
@@ -206,7 +211,7 @@ impl Refunds {
                     form_html,
                 }) => {
                     refund.await_operator(batch_no, form_html, now)?;
-                    self.save(&mut refund).await?;
+                    self.save(&mut refund, before).await?;
                     Ok(refund)
                 }
                 Ok(other) => Err(ServiceError::GatewayDataMismatch(format!(
@@ -222,7 +227,7 @@ impl Refunds {
         }
         // Saved with its batch number before the call: see `RefundBatches::next_batch_no`.
         refund.start_submission(now)?;
-        self.save(&mut refund).await?;
+        self.save(&mut refund, before).await?;
         let outcome = route.submit.submit_refund(&submission).await;
         self.apply_submit_outcome(refund, order, outcome).await
     }
@@ -256,8 +261,9 @@ impl Refunds {
                 self.complete(refund, Some(order), success).await
             }
             Ok(RefundLookup::NotRefunded) => {
+                let before = refund.status;
                 refund.start_resubmission(self.ports.clock.now())?;
-                self.save(&mut refund).await?;
+                self.save(&mut refund, before).await?;
                 let outcome = route.submit.submit_refund(&submission).await;
                 self.apply_submit_outcome(refund, order, outcome).await
             }
@@ -274,8 +280,16 @@ impl Refunds {
             .ok_or(ServiceError::GatewayNotConfigured(kind))
     }
 
-    pub(super) async fn save(&self, refund: &mut Refund) -> Result<(), ServiceError> {
-        self.ports.refunds.update(refund).await?;
+    /// Saves a refund that was `before`, with the event its new status makes (if it
+    /// has a new one), then tracks the stored version.
+    pub(super) async fn save(
+        &self,
+        refund: &mut Refund,
+        before: RefundStatus,
+    ) -> Result<(), ServiceError> {
+        let now = self.ports.clock.now();
+        let event = refund_event(Some(before), refund, || self.ports.ids.event_id(), now);
+        self.ports.refunds.update(refund, event.as_slice()).await?;
         refund.version += 1;
         Ok(())
     }

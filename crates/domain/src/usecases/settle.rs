@@ -1,6 +1,7 @@
 //! Settling refunds: recording what the gateway answered to a submission, what a query
 //! or notification said, and how long to wait when the outcome is still unknown.
 
+use crate::event::{order_events, refund_event, NewEvent};
 use chrono::{DateTime, Duration, Utc};
 
 use super::shared::load_order;
@@ -38,6 +39,7 @@ impl Refunds {
         order: Order,
         outcome: Result<RefundSubmitted, GatewayError>,
     ) -> Result<Refund, ServiceError> {
+        let before = refund.status;
         match outcome {
             Ok(RefundSubmitted::Succeeded(success)) => {
                 self.complete(refund, Some(order), success).await
@@ -50,7 +52,7 @@ impl Refunds {
                     now + self.settings.refund_sync_delay,
                     now,
                 )?;
-                self.save(&mut refund).await?;
+                self.save(&mut refund, before).await?;
                 Ok(refund)
             }
             Ok(RefundSubmitted::AwaitingOperator { .. }) => {
@@ -59,7 +61,7 @@ impl Refunds {
             }
             Err(GatewayError::Rejected(failure)) => {
                 refund.fail(failure, self.ports.clock.now())?;
-                self.save(&mut refund).await?;
+                self.save(&mut refund, before).await?;
                 Ok(refund)
             }
             Err(
@@ -112,8 +114,9 @@ impl Refunds {
     async fn still_unknown(&self, mut refund: Refund, why: String) -> Result<Refund, ServiceError> {
         let now = self.ports.clock.now();
         let ask_again_at = now + self.ask_again_after(&refund, now);
+        let before = refund.status;
         refund.outcome_unknown(why, ask_again_at, now)?;
-        self.save(&mut refund).await?;
+        self.save(&mut refund, before).await?;
         Ok(refund)
     }
 
@@ -160,6 +163,7 @@ impl Refunds {
                     }
                 };
                 let now = self.ports.clock.now();
+                let (refund_before, order_before) = (refund.status, order.status);
                 if !refund.succeed(success.clone(), now)? {
                     return Ok(refund);
                 }
@@ -170,9 +174,15 @@ impl Refunds {
                     Err(_) if from_caller => return Err(ServiceError::Conflict),
                     other => other?,
                 }
+                let next_id = || self.ports.ids.event_id();
+                let mut events: Vec<NewEvent> =
+                    refund_event(Some(refund_before), &refund, next_id, now)
+                        .into_iter()
+                        .collect();
+                events.extend(order_events(order_before, &order, next_id, now));
                 self.ports
                     .refunds
-                    .update_with_order(&refund, &order)
+                    .update_with_order(&refund, &order, &events)
                     .await?;
                 refund.version += 1;
                 Ok(refund)
@@ -189,8 +199,9 @@ impl Refunds {
     ) -> Result<Refund, ServiceError> {
         retry_on_conflict(|| async {
             let mut refund = self.get(refund_id).await?;
+            let before = refund.status;
             if refund.fail(failure.clone(), self.ports.clock.now())? {
-                self.save(&mut refund).await?;
+                self.save(&mut refund, before).await?;
             }
             Ok(refund)
         })
@@ -274,8 +285,9 @@ impl Refunds {
                 refund.amount,
                 refund.batch_no.as_ref().map_or("none", |b| b.as_str())
             );
+            let before = refund.status;
             refund.record_anomaly(&what, self.ports.clock.now())?;
-            self.save(&mut refund).await?;
+            self.save(&mut refund, before).await?;
             Ok(refund)
         })
         .await

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{Ports, ServiceError};
 use crate::alipay::AlipayTradeStatus;
 use crate::error::RepoError;
+use crate::event::order_events;
 use crate::ids::OutTradeNo;
 use crate::order::{Order, OrderStatus, PaymentConfirmation};
 
@@ -48,13 +49,19 @@ pub(super) async fn load_order(
         .ok_or_else(|| ServiceError::OrderNotFound(out_trade_no.clone()))
 }
 
-/// Saves conditionally on the version read, then tracks the stored version.
+/// Saves conditionally on the version read, with the events of a change from
+/// `before`, then tracks the stored version.
 ///
 /// The only unique key an order update can break is `trade_no`, which comes from
 /// Alipay: another order holding it is a contradiction in Alipay's data, not a reason
 /// to try again.
-pub(super) async fn save_order(ports: &Ports, order: &mut Order) -> Result<(), ServiceError> {
-    match ports.orders.update(order).await {
+pub(super) async fn save_order(
+    ports: &Ports,
+    order: &mut Order,
+    before: OrderStatus,
+) -> Result<(), ServiceError> {
+    let events = order_events(before, order, || ports.ids.event_id(), ports.clock.now());
+    match ports.orders.update(order, &events).await {
         Ok(()) => {}
         Err(RepoError::Duplicate(_)) => {
             let trade_no = order.trade_no.as_ref().map_or("", |t| t.as_str());

@@ -369,13 +369,13 @@ async fn concurrent_update_conflicts_are_retried() {
         .expect_update()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_| Err(RepoError::Conflict("o1".into())));
+        .returning(|_, _| Err(RepoError::Conflict("o1".into())));
     let writer = store.clone();
     orders
         .expect_update()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(move |o| {
+        .returning(move |o, _| {
             writer.put_order(o.clone());
             Ok(())
         });

@@ -147,7 +147,7 @@ async fn a_trade_no_that_already_belongs_to_another_order_is_a_definite_mismatch
     orders
         .expect_get()
         .returning(|_| Ok(Some(pending_order("o1", "10.00"))));
-    orders.expect_update().returning(|_| {
+    orders.expect_update().returning(|_, _| {
         Err(RepoError::Duplicate(
             "update order o1: UNIQUE constraint failed: orders.trade_no".into(),
         ))

@@ -124,6 +124,12 @@ impl Harness {
             .returning(move || RefundId::parse(format!("rf_{}", n2())).unwrap());
         ids.expect_out_request_no()
             .returning(move || OutRequestNo::parse(format!("rq{}", next())).unwrap());
+        // A counter of their own, so that events never shift the other ids tests name.
+        let events = Arc::new(AtomicU64::new(0));
+        ids.expect_event_id().returning(move || {
+            let n = events.fetch_add(1, Ordering::SeqCst) + 1;
+            payport_domain::EventId::parse(format!("evt_{n}")).unwrap()
+        });
         let ports = Ports {
             orders: self.orders_override.unwrap_or_else(|| self.store.clone()),
             refunds: self.refunds_override.unwrap_or_else(|| self.store.clone()),

@@ -54,7 +54,10 @@ async fn unknown_statuses_are_errors_not_defaults(db: &TestDb) {
     assert_corrupt(refunds.list_for_order(&no("good")).await, "refunds.");
     // A reservation on an order with an unreadable refund refuses to guess.
     let new = crate::support::new_refund("shipped", "r9", 1);
-    match refunds.reserve(&new).await {
+    match refunds
+        .reserve(&new, &payport_test_support::event_id())
+        .await
+    {
         Err(payport_domain::ports::ReserveError::Repo(RepoError::Unavailable(why))) => {
             assert!(why.contains("corrupt row"), "{why}");
         }

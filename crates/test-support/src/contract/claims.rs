@@ -24,19 +24,25 @@ pub async fn due_refunds_are_claimed_once_per_lease<D: StoreUnderTest>(db: &D) {
     // Processing with no next_sync_at: a submission that crashed mid-call (at 980).
     let mut crashed = processing_refund(store, "o1", "crashed", None).await;
     crashed.updated_at = at(980);
-    RefundRepository::update(store, &crashed).await.unwrap();
+    RefundRepository::update(store, &crashed, &[])
+        .await
+        .unwrap();
     // Approved but never sent (a crash between approval and sending, at 990): due once
     // untouched for a lease, like the crashed submission.
     let mut approved = refunds
-        .reserve(&new_refund("o1", "approved", 1))
+        .reserve(&new_refund("o1", "approved", 1), &crate::event_id())
         .await
         .unwrap();
     approved.updated_at = at(990);
-    RefundRepository::update(store, &approved).await.unwrap();
+    RefundRepository::update(store, &approved, &[])
+        .await
+        .unwrap();
     // Settled refunds are never claimed.
     let mut settled = processing_refund(store, "o1", "settled", Some(at(1_000))).await;
     settled.succeed(RefundSuccess::default(), at(999)).unwrap();
-    RefundRepository::update(store, &settled).await.unwrap();
+    RefundRepository::update(store, &settled, &[])
+        .await
+        .unwrap();
 
     let now = at(1_000);
     let claimed = store.claim_due_refunds(now, 10, LEASE).await.unwrap();
@@ -54,7 +60,7 @@ pub async fn due_refunds_are_claimed_once_per_lease<D: StoreUnderTest>(db: &D) {
         .is_empty());
 
     // The stale copy of the claimed refund cannot undo the claim.
-    assert!(RefundRepository::update(store, &due).await.is_err());
+    assert!(RefundRepository::update(store, &due, &[]).await.is_err());
 
     // When the lease runs out, whatever is still due is claimed again; the crashed
     // submission is due once it has been untouched for a lease (since 980 + 60).
@@ -119,7 +125,7 @@ pub async fn refunds_with_a_sync_time_are_claimed_before_stale_ones<D: StoreUnde
     insert_paid(store, "o1", 10_000).await;
     let mut stale = processing_refund(store, "o1", "a_stale", None).await;
     stale.updated_at = at(900);
-    RefundRepository::update(store, &stale).await.unwrap();
+    RefundRepository::update(store, &stale, &[]).await.unwrap();
     let due = processing_refund(store, "o1", "b_due", Some(at(1_000))).await;
     let claimed = store.claim_due_refunds(at(1_000), 1, LEASE).await.unwrap();
     let ids: Vec<_> = claimed.iter().map(|r| r.refund_id.clone()).collect();
@@ -175,7 +181,7 @@ pub async fn expired_orders_are_claimed_once_per_lease<D: StoreUnderTest>(db: &D
     // The claim does not get in the way of saving the order.
     let mut closed = expired.clone();
     closed.close(now).unwrap();
-    OrderRepository::update(store, &closed).await.unwrap();
+    OrderRepository::update(store, &closed, &[]).await.unwrap();
     assert!(store
         .claim_expired_orders(at(3_000), 10, LEASE)
         .await

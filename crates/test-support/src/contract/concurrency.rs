@@ -33,7 +33,7 @@ pub async fn fifty_parallel_reservations_never_exceed_the_total<D: StoreUnderTes
             tokio::spawn(async move {
                 let new = new_refund("o1", &format!("r{i}"), amount);
                 barrier.wait().await;
-                (amount, store.reserve(&new).await)
+                (amount, store.reserve(&new, &crate::event_id()).await)
             })
         })
         .collect();
@@ -89,7 +89,7 @@ pub async fn of_two_concurrent_saves_exactly_one_wins<D: StoreUnderTest>(db: &D)
     for round in 0..10 {
         let mut new = new_refund("o1", &format!("r{round}"), 1);
         new.approval = ApprovalPolicy::Manual;
-        let refund = db.store().reserve(&new).await.unwrap();
+        let refund = db.store().reserve(&new, &crate::event_id()).await.unwrap();
 
         // Two operators act on the same version at once, through two instances.
         let mut approved = refund.clone();
@@ -101,7 +101,7 @@ pub async fn of_two_concurrent_saves_exactly_one_wins<D: StoreUnderTest>(db: &D)
             let barrier = barrier.clone();
             tokio::spawn(async move {
                 barrier.wait().await;
-                RefundRepository::update(&*store, &refund).await
+                RefundRepository::update(&*store, &refund, &[]).await
             })
         };
         let a = save(db.shared(), approved.clone());
@@ -143,7 +143,11 @@ pub async fn parallel_reservations_share_one_approval_threshold<D: StoreUnderTes
                 let mut new = new_refund("o1", &format!("r{i}"), 500);
                 new.approval = ApprovalPolicy::ManualAbove(fen(1_200));
                 barrier.wait().await;
-                store.reserve(&new).await.unwrap().status
+                store
+                    .reserve(&new, &crate::event_id())
+                    .await
+                    .unwrap()
+                    .status
             })
         })
         .collect();

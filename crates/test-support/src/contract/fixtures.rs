@@ -94,12 +94,15 @@ pub async fn processing_refund(
     next_sync_at: Option<DateTime<Utc>>,
 ) -> Refund {
     let mut refund = refunds
-        .reserve(&new_refund(out_trade_no, out_request_no, 1))
+        .reserve(
+            &new_refund(out_trade_no, out_request_no, 1),
+            &crate::event_id(),
+        )
         .await
         .expect("reserve");
     refund.start_submission(at(110)).expect("submit");
     refund.next_sync_at = next_sync_at;
-    refunds.update(&refund).await.expect("save processing");
+    refunds.update(&refund, &[]).await.expect("save processing");
     refund.version += 1;
     refund
 }

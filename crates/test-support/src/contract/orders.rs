@@ -74,7 +74,7 @@ pub async fn updates_are_conditional_on_the_version<D: StoreUnderTest>(db: &D) {
 
     let mut closed = order.clone();
     assert!(closed.close(at(10)).unwrap());
-    store.update(&closed).await.unwrap();
+    store.update(&closed, &[]).await.unwrap();
     let stored = store.get(&no("o1")).await.unwrap().unwrap();
     assert_eq!(
         stored,
@@ -87,7 +87,7 @@ pub async fn updates_are_conditional_on_the_version<D: StoreUnderTest>(db: &D) {
     // A writer that read version 0 loses, and changes nothing.
     let mut stale = order.clone();
     stale.subject = "Stale".into();
-    match store.update(&stale).await {
+    match store.update(&stale, &[]).await {
         Err(RepoError::Conflict(why)) => assert!(why.contains("version 1"), "{why}"),
         other => panic!("{other:?}"),
     }
@@ -96,7 +96,7 @@ pub async fn updates_are_conditional_on_the_version<D: StoreUnderTest>(db: &D) {
     // With the current version it goes through, and the version moves on again.
     let mut current = stored;
     current.return_url = Some("https://shop.example/r".into());
-    store.update(&current).await.unwrap();
+    store.update(&current, &[]).await.unwrap();
     assert_eq!(
         store.get(&no("o1")).await.unwrap(),
         Some(Order {
@@ -105,7 +105,7 @@ pub async fn updates_are_conditional_on_the_version<D: StoreUnderTest>(db: &D) {
         })
     );
 
-    match store.update(&pending_order("ghost", 1)).await {
+    match store.update(&pending_order("ghost", 1), &[]).await {
         Err(RepoError::NotFound(_)) => {}
         other => panic!("{other:?}"),
     }
@@ -118,7 +118,7 @@ pub async fn total_amount_cannot_change<D: StoreUnderTest>(db: &D) {
     let mut bigger = order.clone();
     bigger.total_amount = fen(10_000);
     assert!(matches!(
-        store.update(&bigger).await,
+        store.update(&bigger, &[]).await,
         Err(RepoError::Conflict(_))
     ));
     assert_eq!(store.get(&no("o1")).await.unwrap(), Some(order));

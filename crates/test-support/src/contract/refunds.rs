@@ -17,7 +17,7 @@ pub async fn every_field_round_trips<D: StoreUnderTest>(db: &D) {
     let mut new = new_refund("o1", "r1", 2_500);
     new.approval = ApprovalPolicy::Manual;
     new.gateway = RefundGatewayKind::MapiPwd;
-    let reserved = refunds.reserve(&new).await.unwrap();
+    let reserved = refunds.reserve(&new, &crate::event_id()).await.unwrap();
     assert_eq!(
         reserved,
         new.clone().into_refund(RefundStatus::PendingApproval)
@@ -49,7 +49,7 @@ pub async fn every_field_round_trips<D: StoreUnderTest>(db: &D) {
         gateway: RefundGatewayKind::MapiNoPwd,
         ..reserved.clone()
     };
-    refunds.update(&full).await.unwrap();
+    refunds.update(&full, &[]).await.unwrap();
     let stored = refunds.get(&new.refund_id).await.unwrap().unwrap();
     assert_eq!(
         stored,
@@ -77,7 +77,7 @@ pub async fn every_field_round_trips<D: StoreUnderTest>(db: &D) {
         sub_code: None,
         message: "busy".into(),
     });
-    refunds.update(&bare).await.unwrap();
+    refunds.update(&bare, &[]).await.unwrap();
     assert_eq!(
         refunds.get(&new.refund_id).await.unwrap(),
         Some(Refund { version: 2, ..bare })
@@ -99,11 +99,14 @@ pub async fn every_field_round_trips<D: StoreUnderTest>(db: &D) {
 pub async fn refund_updates_are_conditional<D: StoreUnderTest>(db: &D) {
     let (_, refunds) = repos(db.store());
     insert_paid(db.store(), "o1", 1_000).await;
-    let reserved = refunds.reserve(&new_refund("o1", "r1", 500)).await.unwrap();
+    let reserved = refunds
+        .reserve(&new_refund("o1", "r1", 500), &crate::event_id())
+        .await
+        .unwrap();
 
     let mut sent = reserved.clone();
     sent.start_submission(at(200)).unwrap();
-    refunds.update(&sent).await.unwrap();
+    refunds.update(&sent, &[]).await.unwrap();
     let stored = refunds.get(&reserved.refund_id).await.unwrap().unwrap();
     assert_eq!(stored, Refund { version: 1, ..sent });
 
@@ -111,14 +114,14 @@ pub async fn refund_updates_are_conditional<D: StoreUnderTest>(db: &D) {
     let mut stale = reserved.clone();
     stale.reason = Some("stale".into());
     assert!(matches!(
-        refunds.update(&stale).await,
+        refunds.update(&stale, &[]).await,
         Err(RepoError::Conflict(_))
     ));
     // The amount is fixed at reservation: changing it would dodge the invariant.
     let mut bigger = stored.clone();
     bigger.amount = fen(1_000);
     assert!(matches!(
-        refunds.update(&bigger).await,
+        refunds.update(&bigger, &[]).await,
         Err(RepoError::Conflict(_))
     ));
     assert_eq!(
@@ -128,7 +131,7 @@ pub async fn refund_updates_are_conditional<D: StoreUnderTest>(db: &D) {
 
     let ghost = new_refund("o1", "r2", 1).into_refund(RefundStatus::Approved);
     assert!(matches!(
-        refunds.update(&ghost).await,
+        refunds.update(&ghost, &[]).await,
         Err(RepoError::NotFound(_))
     ));
 }
@@ -136,9 +139,12 @@ pub async fn refund_updates_are_conditional<D: StoreUnderTest>(db: &D) {
 pub async fn update_with_order_saves_both_or_neither<D: StoreUnderTest>(db: &D) {
     let (orders, refunds) = repos(db.store());
     let order = insert_paid(db.store(), "o1", 1_000).await;
-    let mut refund = refunds.reserve(&new_refund("o1", "r1", 400)).await.unwrap();
+    let mut refund = refunds
+        .reserve(&new_refund("o1", "r1", 400), &crate::event_id())
+        .await
+        .unwrap();
     refund.start_submission(at(200)).unwrap();
-    refunds.update(&refund).await.unwrap();
+    refunds.update(&refund, &[]).await.unwrap();
     refund.version += 1;
 
     let success = RefundSuccess {
@@ -153,9 +159,9 @@ pub async fn update_with_order_saves_both_or_neither<D: StoreUnderTest>(db: &D) 
     // The order changed meanwhile: neither is saved.
     let mut other_writer = order.clone();
     other_writer.return_url = Some("https://shop.example/r".into());
-    orders.update(&other_writer).await.unwrap();
+    orders.update(&other_writer, &[]).await.unwrap();
     assert!(matches!(
-        refunds.update_with_order(&done, &credited).await,
+        refunds.update_with_order(&done, &credited, &[]).await,
         Err(RepoError::Conflict(_))
     ));
     assert_eq!(
@@ -179,7 +185,9 @@ pub async fn update_with_order_saves_both_or_neither<D: StoreUnderTest>(db: &D) 
         ..done.clone()
     };
     assert!(matches!(
-        refunds.update_with_order(&stale_refund, &credited).await,
+        refunds
+            .update_with_order(&stale_refund, &credited, &[])
+            .await,
         Err(RepoError::Conflict(_))
     ));
     assert_eq!(
@@ -188,7 +196,10 @@ pub async fn update_with_order_saves_both_or_neither<D: StoreUnderTest>(db: &D) 
     );
 
     // Both current: both saved, both versions move on.
-    refunds.update_with_order(&done, &credited).await.unwrap();
+    refunds
+        .update_with_order(&done, &credited, &[])
+        .await
+        .unwrap();
     assert_eq!(
         refunds.get(&refund.refund_id).await.unwrap(),
         Some(Refund {
@@ -207,7 +218,7 @@ pub async fn update_with_order_saves_both_or_neither<D: StoreUnderTest>(db: &D) 
     // A refund of another order is refused outright.
     let other = insert_paid(db.store(), "o2", 1_000).await;
     assert!(matches!(
-        refunds.update_with_order(&done, &other).await,
+        refunds.update_with_order(&done, &other, &[]).await,
         Err(RepoError::NotFound(_))
     ));
 }
@@ -226,7 +237,7 @@ pub async fn lists_refunds_of_an_order_and_in_pages<D: StoreUnderTest>(db: &D) {
         if request == "r2" {
             new.approval = ApprovalPolicy::Manual;
         }
-        made.push(refunds.reserve(&new).await.unwrap());
+        made.push(refunds.reserve(&new, &crate::event_id()).await.unwrap());
     }
     let of_o1 = refunds.list_for_order(&no("o1")).await.unwrap();
     assert_eq!(
@@ -265,8 +276,14 @@ pub async fn update_all_saves_every_refund_or_none<D: StoreUnderTest>(db: &D) {
     let (_, refunds) = repos(db.store());
     insert_paid(db.store(), "o1", 1_000).await;
     insert_paid(db.store(), "o2", 1_000).await;
-    let a = refunds.reserve(&new_refund("o1", "r1", 100)).await.unwrap();
-    let b = refunds.reserve(&new_refund("o2", "r2", 200)).await.unwrap();
+    let a = refunds
+        .reserve(&new_refund("o1", "r1", 100), &crate::event_id())
+        .await
+        .unwrap();
+    let b = refunds
+        .reserve(&new_refund("o2", "r2", 200), &crate::event_id())
+        .await
+        .unwrap();
     let batch = BatchNo::parse("20261121001").unwrap();
     let in_batch = |r: &Refund| {
         let mut r = r.clone();
@@ -277,12 +294,12 @@ pub async fn update_all_saves_every_refund_or_none<D: StoreUnderTest>(db: &D) {
     let mut stale_b = in_batch(&b);
     stale_b.version = 7;
     assert!(matches!(
-        refunds.update_all(&[in_batch(&a), stale_b]).await,
+        refunds.update_all(&[in_batch(&a), stale_b], &[]).await,
         Err(RepoError::Conflict(_))
     ));
     assert_eq!(refunds.get(&a.refund_id).await.unwrap(), Some(a.clone()));
     refunds
-        .update_all(&[in_batch(&b), in_batch(&a)])
+        .update_all(&[in_batch(&b), in_batch(&a)], &[])
         .await
         .unwrap();
     for r in [&a, &b] {

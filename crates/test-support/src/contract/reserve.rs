@@ -16,18 +16,24 @@ fn exceeds(refundable_fen: i64) -> ReserveError {
 pub async fn an_exact_fit_is_accepted_and_one_fen_more_is_refused<D: StoreUnderTest>(db: &D) {
     let (orders, refunds) = repos(db.store());
     insert_paid(db.store(), "o1", 1_000).await;
-    refunds.reserve(&new_refund("o1", "r1", 600)).await.unwrap();
+    refunds
+        .reserve(&new_refund("o1", "r1", 600), &crate::event_id())
+        .await
+        .unwrap();
     assert_eq!(
         refunds
-            .reserve(&new_refund("o1", "r2", 401))
+            .reserve(&new_refund("o1", "r2", 401), &crate::event_id())
             .await
             .unwrap_err(),
         exceeds(400)
     );
-    refunds.reserve(&new_refund("o1", "r3", 400)).await.unwrap();
+    refunds
+        .reserve(&new_refund("o1", "r3", 400), &crate::event_id())
+        .await
+        .unwrap();
     assert_eq!(
         refunds
-            .reserve(&new_refund("o1", "r4", 1))
+            .reserve(&new_refund("o1", "r4", 1), &crate::event_id())
             .await
             .unwrap_err(),
         exceeds(0)
@@ -43,7 +49,7 @@ pub async fn an_exact_fit_is_accepted_and_one_fen_more_is_refused<D: StoreUnderT
     orders.insert(&refunded).await.unwrap();
     assert_eq!(
         refunds
-            .reserve(&new_refund("o2", "r1", 1))
+            .reserve(&new_refund("o2", "r1", 1), &crate::event_id())
             .await
             .unwrap_err(),
         exceeds(0)
@@ -67,7 +73,7 @@ pub async fn unpaid_closed_finished_and_missing_orders_refuse<D: StoreUnderTest>
     ] {
         assert_eq!(
             refunds
-                .reserve(&new_refund(order, "r1", 1))
+                .reserve(&new_refund(order, "r1", 1), &crate::event_id())
                 .await
                 .unwrap_err(),
             ReserveError::Refused(ReservationRefused::OrderNotRefundable(status)),
@@ -77,7 +83,7 @@ pub async fn unpaid_closed_finished_and_missing_orders_refuse<D: StoreUnderTest>
     }
     assert_eq!(
         refunds
-            .reserve(&new_refund("missing", "r1", 1))
+            .reserve(&new_refund("missing", "r1", 1), &crate::event_id())
             .await
             .unwrap_err(),
         ReserveError::OrderNotFound
@@ -88,27 +94,36 @@ pub async fn a_used_out_request_no_returns_the_existing_refund<D: StoreUnderTest
     let (_, refunds) = repos(db.store());
     insert_paid(db.store(), "o1", 1_000).await;
     insert_paid(db.store(), "o2", 1_000).await;
-    let first = refunds.reserve(&new_refund("o1", "r1", 300)).await.unwrap();
+    let first = refunds
+        .reserve(&new_refund("o1", "r1", 300), &crate::event_id())
+        .await
+        .unwrap();
 
     let mut retry = new_refund("o1", "r1", 700);
     retry.refund_id = payport_domain::RefundId::parse("rf_other").unwrap();
     assert_eq!(
-        refunds.reserve(&retry).await.unwrap_err(),
+        refunds
+            .reserve(&retry, &crate::event_id())
+            .await
+            .unwrap_err(),
         ReserveError::DuplicateOutRequestNo(Box::new(first.clone()))
     );
     // Still only the first holds anything: 700 fits.
     let mut fresh = new_refund("o1", "r2", 700);
     fresh.refund_id = payport_domain::RefundId::parse("rf_fresh").unwrap();
-    refunds.reserve(&fresh).await.unwrap();
+    refunds.reserve(&fresh, &crate::event_id()).await.unwrap();
 
     // out_request_no is unique per order, not globally.
-    refunds.reserve(&new_refund("o2", "r1", 300)).await.unwrap();
+    refunds
+        .reserve(&new_refund("o2", "r1", 300), &crate::event_id())
+        .await
+        .unwrap();
 
     // A refund_id used twice is a plain duplicate.
     let mut same_id = new_refund("o2", "r2", 1);
     same_id.refund_id = first.refund_id.clone();
     assert!(matches!(
-        refunds.reserve(&same_id).await,
+        refunds.reserve(&same_id, &crate::event_id()).await,
         Err(ReserveError::Repo(payport_domain::RepoError::Duplicate(_)))
     ));
 }
@@ -119,10 +134,10 @@ pub async fn rejected_and_failed_refunds_release_their_amount<D: StoreUnderTest>
 
     let mut asked = new_refund("o1", "r1", 1_000);
     asked.approval = ApprovalPolicy::Manual;
-    let mut rejected = refunds.reserve(&asked).await.unwrap();
+    let mut rejected = refunds.reserve(&asked, &crate::event_id()).await.unwrap();
     assert_eq!(
         refunds
-            .reserve(&new_refund("o1", "r2", 1))
+            .reserve(&new_refund("o1", "r2", 1), &crate::event_id())
             .await
             .unwrap_err(),
         exceeds(0)
@@ -130,10 +145,10 @@ pub async fn rejected_and_failed_refunds_release_their_amount<D: StoreUnderTest>
     rejected
         .reject("duplicate request".into(), at(200))
         .unwrap();
-    refunds.update(&rejected).await.unwrap();
+    refunds.update(&rejected, &[]).await.unwrap();
 
     let mut failed = refunds
-        .reserve(&new_refund("o1", "r3", 1_000))
+        .reserve(&new_refund("o1", "r3", 1_000), &crate::event_id())
         .await
         .unwrap();
     failed.start_submission(at(210)).unwrap();
@@ -147,16 +162,16 @@ pub async fn rejected_and_failed_refunds_release_their_amount<D: StoreUnderTest>
             at(220),
         )
         .unwrap();
-    refunds.update(&failed).await.unwrap();
+    refunds.update(&failed, &[]).await.unwrap();
 
     // Both released: the whole total is refundable again, and not a fen more.
     refunds
-        .reserve(&new_refund("o1", "r4", 1_000))
+        .reserve(&new_refund("o1", "r4", 1_000), &crate::event_id())
         .await
         .unwrap();
     assert_eq!(
         refunds
-            .reserve(&new_refund("o1", "r5", 1))
+            .reserve(&new_refund("o1", "r5", 1), &crate::event_id())
             .await
             .unwrap_err(),
         exceeds(0)
@@ -173,14 +188,26 @@ pub async fn the_approval_threshold_counts_what_the_order_holds<D: StoreUnderTes
         new.approval = ApprovalPolicy::ManualAbove(fen(1_000));
         new
     };
-    let first = refunds.reserve(&asked("r1", 600)).await.unwrap();
+    let first = refunds
+        .reserve(&asked("r1", 600), &crate::event_id())
+        .await
+        .unwrap();
     assert_eq!(first.status, RefundStatus::Approved);
-    let mut second = refunds.reserve(&asked("r2", 500)).await.unwrap();
+    let mut second = refunds
+        .reserve(&asked("r2", 500), &crate::event_id())
+        .await
+        .unwrap();
     assert_eq!(second.status, RefundStatus::PendingApproval, "6.00 + 5.00");
     second.reject("too much".into(), at(200)).unwrap();
-    refunds.update(&second).await.unwrap();
-    let third = refunds.reserve(&asked("r3", 400)).await.unwrap();
+    refunds.update(&second, &[]).await.unwrap();
+    let third = refunds
+        .reserve(&asked("r3", 400), &crate::event_id())
+        .await
+        .unwrap();
     assert_eq!(third.status, RefundStatus::Approved, "6.00 + 4.00");
-    let fourth = refunds.reserve(&asked("r4", 1)).await.unwrap();
+    let fourth = refunds
+        .reserve(&asked("r4", 1), &crate::event_id())
+        .await
+        .unwrap();
     assert_eq!(fourth.status, RefundStatus::PendingApproval, "10.00 + 0.01");
 }

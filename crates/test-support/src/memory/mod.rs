@@ -14,6 +14,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use payport_domain::event::NewEvent;
 use payport_domain::ports::{
     GatewayExchange, IdempotencyRecord, NotificationSource, OrderFilter, OrderRepository, Page,
 };
@@ -203,7 +204,7 @@ impl OrderRepository for MemoryStore {
             .cloned())
     }
 
-    async fn update(&self, order: &Order) -> Result<(), RepoError> {
+    async fn update(&self, order: &Order, _events: &[NewEvent]) -> Result<(), RepoError> {
         save_order(&mut lock(&self.orders), order)
     }
 

@@ -2,9 +2,11 @@
 //! with the order and its refunds locked, as `DieselStore` does in one transaction.
 
 use async_trait::async_trait;
+use payport_domain::event::NewEvent;
 use payport_domain::policy::admit_refund;
 use payport_domain::ports::{Page, RefundFilter, RefundRepository, ReserveError};
 use payport_domain::refund::NewRefund;
+use payport_domain::EventId;
 use payport_domain::{Amount, Order, OutRequestNo, OutTradeNo, Refund, RefundId, RepoError};
 
 use super::{page, save_order, MemoryStore};
@@ -45,7 +47,7 @@ fn save_refund(refunds: &mut [Refund], refund: &Refund) -> Result<(), RepoError>
 
 #[async_trait]
 impl RefundRepository for MemoryStore {
-    async fn reserve(&self, new: &NewRefund) -> Result<Refund, ReserveError> {
+    async fn reserve(&self, new: &NewRefund, _event_id: &EventId) -> Result<Refund, ReserveError> {
         // Both locks held for the whole check-and-insert: the atomicity the port demands.
         let orders = lock(&self.orders);
         let mut refunds = lock(&self.refunds);
@@ -123,13 +125,13 @@ impl RefundRepository for MemoryStore {
         })
     }
 
-    async fn update(&self, refund: &Refund) -> Result<(), RepoError> {
+    async fn update(&self, refund: &Refund, _events: &[NewEvent]) -> Result<(), RepoError> {
         save_refund(&mut lock(&self.refunds), refund)?;
         self.record_history(refund);
         Ok(())
     }
 
-    async fn update_all(&self, refunds: &[Refund]) -> Result<(), RepoError> {
+    async fn update_all(&self, refunds: &[Refund], _events: &[NewEvent]) -> Result<(), RepoError> {
         {
             let mut stored = lock(&self.refunds);
             let mut draft = stored.clone();
@@ -144,7 +146,12 @@ impl RefundRepository for MemoryStore {
         Ok(())
     }
 
-    async fn update_with_order(&self, refund: &Refund, order: &Order) -> Result<(), RepoError> {
+    async fn update_with_order(
+        &self,
+        refund: &Refund,
+        order: &Order,
+        _events: &[NewEvent],
+    ) -> Result<(), RepoError> {
         if refund.out_trade_no != order.out_trade_no {
             return Err(RepoError::NotFound(format!(
                 "refund {} of order {} (it belongs to order {})",

@@ -88,7 +88,7 @@ async fn an_approval_that_loses_a_race_is_refused_and_sends_nothing() {
     refunds
         .expect_update()
         .times(1)
-        .returning(|_| Err(RepoError::Conflict("rf_1".into())));
+        .returning(|_, _| Err(RepoError::Conflict("rf_1".into())));
     h.refunds_override = Some(Arc::new(refunds));
     h.openapi.expect_submit_refund().never();
     let err = h.build().refunds.approve(&rid("rf_1")).await.unwrap_err();

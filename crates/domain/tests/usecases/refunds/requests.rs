@@ -234,7 +234,7 @@ async fn a_definitive_rejection_fails_the_refund_and_releases_its_amount() {
 async fn storage_failure_while_reserving_is_reported_and_nothing_is_sent() {
     let mut h = paid();
     let mut refunds = MockRefundRepository::new();
-    refunds.expect_reserve().returning(|_| {
+    refunds.expect_reserve().returning(|_, _| {
         Err(ReserveError::Repo(RepoError::Unavailable(
             "pool timeout".into(),
         )))

@@ -5,6 +5,7 @@ use chrono::Duration;
 use super::{paid, request, rid, succeeded};
 use crate::support::*;
 use payport_domain::error::{GatewayError, RepoError};
+use payport_domain::event::NewEvent;
 use payport_domain::ids::{OutTradeNo, TradeNo};
 use payport_domain::order::Order;
 use payport_domain::policy::ApprovalPolicy;
@@ -240,9 +241,13 @@ async fn sync_sends_a_refund_that_was_approved_but_never_sent() {
         approval: payport_domain::policy::ApprovalPolicy::Auto,
         created_at: t0(),
     };
-    RefundRepository::reserve(app.store.as_ref(), &stuck)
-        .await
-        .unwrap();
+    RefundRepository::reserve(
+        app.store.as_ref(),
+        &stuck,
+        &payport_test_support::event_id(),
+    )
+    .await
+    .unwrap();
     let synced = app.refunds.sync(&rid("rf_stuck")).await.unwrap();
     assert_eq!(synced.status, RefundStatus::Succeeded);
 }
@@ -270,7 +275,7 @@ impl OrderRepository for NotifiedBeforeOrderRead {
                 if refund.status == RefundStatus::Processing {
                     refund.succeed(RefundSuccess::default(), t0()).unwrap();
                     order.record_refund(refund.amount, t0()).unwrap();
-                    self.store.update_with_order(&refund, &order).await?;
+                    self.store.update_with_order(&refund, &order, &[]).await?;
                     order.version += 1;
                 }
             }
@@ -282,8 +287,8 @@ impl OrderRepository for NotifiedBeforeOrderRead {
         self.store.find_by_trade_no(trade_no).await
     }
 
-    async fn update(&self, order: &Order) -> Result<(), RepoError> {
-        OrderRepository::update(&*self.store, order).await
+    async fn update(&self, order: &Order, events: &[NewEvent]) -> Result<(), RepoError> {
+        OrderRepository::update(&*self.store, order, events).await
     }
 
     async fn list(&self, filter: &OrderFilter) -> Result<Page<Order>, RepoError> {

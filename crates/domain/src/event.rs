@@ -1,0 +1,193 @@
+//! Events: one per status change of an order or a refund, written in the same
+//! transaction as the change (a transactional outbox), then delivered to webhooks.
+//!
+//! The domain decides which events a change makes ([`order_events`],
+//! [`refund_event`]) and hands them to the repository call that saves the change; the
+//! store writes them with it, or neither.
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{EventId, OutTradeNo, RefundId};
+use crate::order::{Order, OrderStatus};
+use crate::refund::{Refund, RefundStatus};
+
+/// `order.<status>` or `refund.<status>`, with the statuses of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    OrderPaid,
+    OrderPartiallyRefunded,
+    OrderRefunded,
+    OrderClosed,
+    OrderFinished,
+    RefundPendingApproval,
+    RefundApproved,
+    RefundRejected,
+    RefundProcessing,
+    RefundAwaitingOperator,
+    RefundSucceeded,
+    RefundFailed,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 12] = [
+        Self::OrderPaid,
+        Self::OrderPartiallyRefunded,
+        Self::OrderRefunded,
+        Self::OrderClosed,
+        Self::OrderFinished,
+        Self::RefundPendingApproval,
+        Self::RefundApproved,
+        Self::RefundRejected,
+        Self::RefundProcessing,
+        Self::RefundAwaitingOperator,
+        Self::RefundSucceeded,
+        Self::RefundFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OrderPaid => "order.paid",
+            Self::OrderPartiallyRefunded => "order.partially_refunded",
+            Self::OrderRefunded => "order.refunded",
+            Self::OrderClosed => "order.closed",
+            Self::OrderFinished => "order.finished",
+            Self::RefundPendingApproval => "refund.pending_approval",
+            Self::RefundApproved => "refund.approved",
+            Self::RefundRejected => "refund.rejected",
+            Self::RefundProcessing => "refund.processing",
+            Self::RefundAwaitingOperator => "refund.awaiting_operator",
+            Self::RefundSucceeded => "refund.succeeded",
+            Self::RefundFailed => "refund.failed",
+        }
+    }
+
+    /// The inverse of [`EventType::as_str`]; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
+    /// The event for an order that became `status`; `None` for `pending`, which is
+    /// where every order starts (creating an order is not a status change).
+    pub fn for_order(status: OrderStatus) -> Option<Self> {
+        match status {
+            OrderStatus::Pending => None,
+            OrderStatus::Paid => Some(Self::OrderPaid),
+            OrderStatus::PartiallyRefunded => Some(Self::OrderPartiallyRefunded),
+            OrderStatus::Refunded => Some(Self::OrderRefunded),
+            OrderStatus::Closed => Some(Self::OrderClosed),
+            OrderStatus::Finished => Some(Self::OrderFinished),
+        }
+    }
+
+    pub fn for_refund(status: RefundStatus) -> Self {
+        match status {
+            RefundStatus::PendingApproval => Self::RefundPendingApproval,
+            RefundStatus::Approved => Self::RefundApproved,
+            RefundStatus::Rejected => Self::RefundRejected,
+            RefundStatus::Processing => Self::RefundProcessing,
+            RefundStatus::AwaitingOperator => Self::RefundAwaitingOperator,
+            RefundStatus::Succeeded => Self::RefundSucceeded,
+            RefundStatus::Failed => Self::RefundFailed,
+        }
+    }
+
+    pub fn is_about_orders(self) -> bool {
+        self.as_str().starts_with("order.")
+    }
+}
+
+/// What an event is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EventSubject {
+    Order(OutTradeNo),
+    Refund(RefundId),
+}
+
+impl EventSubject {
+    /// The `object_id` events are filtered on: the out_trade_no or the refund_id.
+    pub fn object_id(&self) -> &str {
+        match self {
+            Self::Order(o) => o.as_str(),
+            Self::Refund(r) => r.as_str(),
+        }
+    }
+}
+
+/// An event to write with a change. Its body (the object as the API shows it after
+/// the change) is made by the store, inside the transaction, with an
+/// [`EventRenderer`](crate::ports::EventRenderer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub id: EventId,
+    pub event_type: EventType,
+    pub subject: EventSubject,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The events for an order that was `before` and is now as `order` says: none when
+/// the status stayed, one per status passed through otherwise. A `TRADE_FINISHED`
+/// that is the first news of a payment moves `pending` to `finished` in one save; the
+/// shop still needs `order.paid` to ship, so it gets both, paid first.
+pub fn order_events(
+    before: OrderStatus,
+    order: &Order,
+    mut next_id: impl FnMut() -> EventId,
+    now: DateTime<Utc>,
+) -> Vec<NewEvent> {
+    let after = order.status;
+    if after == before {
+        return Vec::new();
+    }
+    let mut statuses = Vec::with_capacity(2);
+    let was_unpaid = matches!(before, OrderStatus::Pending | OrderStatus::Closed);
+    if was_unpaid && after == OrderStatus::Finished && order.paid_at.is_some() {
+        statuses.push(OrderStatus::Paid);
+    }
+    statuses.push(after);
+    statuses
+        .into_iter()
+        .filter_map(EventType::for_order)
+        .map(|event_type| NewEvent {
+            id: next_id(),
+            event_type,
+            subject: EventSubject::Order(order.out_trade_no.clone()),
+            created_at: now,
+        })
+        .collect()
+}
+
+/// The event for a refund that was `before` (`None`: it is new) and is now as
+/// `refund` says, or `None` when its status stayed.
+pub fn refund_event(
+    before: Option<RefundStatus>,
+    refund: &Refund,
+    id: impl FnOnce() -> EventId,
+    now: DateTime<Utc>,
+) -> Option<NewEvent> {
+    (before != Some(refund.status)).then(|| NewEvent {
+        id: id(),
+        event_type: EventType::for_refund(refund.status),
+        subject: EventSubject::Refund(refund.refund_id.clone()),
+        created_at: now,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_round_trips_through_its_name() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(EventType::parse("order.pending"), None);
+        assert_eq!(EventType::for_order(OrderStatus::Pending), None);
+        for s in RefundStatus::ALL {
+            assert_eq!(
+                EventType::for_refund(s).as_str(),
+                format!("refund.{}", s.as_str())
+            );
+        }
+    }
+}
