@@ -1,7 +1,7 @@
 //! The one error type use cases return, with a stable machine code per variant.
 
 use crate::error::{GatewayError, RepoError, TransitionError};
-use crate::ids::{OutTradeNo, RefundId};
+use crate::ids::{EndpointId, EventId, OutTradeNo, RefundId};
 use crate::money::Amount;
 use crate::order::OrderStatus;
 use crate::refund::{GatewayFailure, RefundGatewayKind};
@@ -16,6 +16,10 @@ pub enum ServiceError {
     OrderExists(OutTradeNo),
     #[error("refund {0} not found")]
     RefundNotFound(RefundId),
+    #[error("event {0} not found")]
+    EventNotFound(EventId),
+    #[error("webhook endpoint {0} not found")]
+    EndpointNotFound(EndpointId),
     #[error("the order is not paid")]
     OrderNotPaid,
     #[error("the order is closed")]
@@ -64,6 +68,8 @@ impl ServiceError {
             Self::OrderNotFound(_) => "ORDER_NOT_FOUND",
             Self::OrderExists(_) => "ORDER_ALREADY_EXISTS",
             Self::RefundNotFound(_) => "REFUND_NOT_FOUND",
+            Self::EventNotFound(_) => "EVENT_NOT_FOUND",
+            Self::EndpointNotFound(_) => "WEBHOOK_ENDPOINT_NOT_FOUND",
             Self::OrderNotPaid => "ORDER_NOT_PAID",
             Self::OrderClosed => "ORDER_CLOSED",
             Self::OrderFinished => "ORDER_FINISHED",

@@ -5,6 +5,8 @@
 //!   sync (`refunds`); settle them from answers, queries and notifications (`settle`);
 //!   the operator's legacy batch (`operator_batch`).
 //! - [`Notifications`]: trade notifications, returns, legacy refund notifications.
+//! - [`Webhooks`]: endpoints, the events API, and delivering events. (Every use case
+//!   that changes a status hands the save its events: see [`crate::event`].)
 //!
 //! Helpers they share (loading and saving orders, input checks) live in `shared`.
 //!
@@ -20,6 +22,7 @@ mod orders;
 mod refunds;
 mod settle;
 mod shared;
+mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,6 +33,7 @@ pub use error::ServiceError;
 pub use notifications::{NotificationHandled, Notifications};
 pub use orders::{NewOrder, Orders};
 pub use refunds::{RefundRequest, Refunds};
+pub use webhooks::{WebhookPorts, Webhooks, MAX_EVENTS_PER_PAGE};
 
 use crate::ids::{AppId, SellerId};
 use crate::policy::RefundPolicy;

@@ -99,7 +99,10 @@ impl From<ServiceError> for ApiError {
         use ServiceError as E;
         let status = match &e {
             E::Validation(_) => StatusCode::BAD_REQUEST,
-            E::OrderNotFound(_) | E::RefundNotFound(_) => StatusCode::NOT_FOUND,
+            E::OrderNotFound(_)
+            | E::RefundNotFound(_)
+            | E::EventNotFound(_)
+            | E::EndpointNotFound(_) => StatusCode::NOT_FOUND,
             E::OrderExists(_)
             | E::OrderNotPaid
             | E::OrderClosed
