@@ -94,8 +94,10 @@ async fn a_first_failure_is_retried_after_ten_seconds_then_twice_as_long_each_ti
         let next = attempt(due(failed_before, now()), Some(500)).await;
         assert_eq!(next, retry_in(delay), "after {failed_before} failures");
     }
-    let next = attempt(due(9, now()), Some(500)).await;
-    assert_eq!(next, retry_in(3600), "at most an hour apart");
+    for failed_before in [9, 1000, u32::MAX] {
+        let next = attempt(due(failed_before, now()), Some(500)).await;
+        assert_eq!(next, retry_in(3600), "at most an hour apart");
+    }
 }
 
 #[tokio::test]

@@ -143,7 +143,7 @@ async fn deleting_an_unknown_endpoint_is_endpoint_not_found() {
 }
 
 #[tokio::test]
-async fn the_configured_endpoint_needs_an_http_url() {
+async fn the_configured_endpoint_needs_an_http_url_and_a_secret() {
     for url in bad_urls() {
         let mut m = Mocks::new();
         m.endpoints.expect_set_configured_endpoint().never();
@@ -153,6 +153,19 @@ async fn the_configured_endpoint_needs_an_http_url() {
             .await
             .unwrap_err();
         assert!(matches!(err, ServiceError::Validation(_)), "{url:?}: {err}");
+    }
+    for secret in ["", "  "] {
+        let mut m = Mocks::new();
+        m.endpoints.expect_set_configured_endpoint().never();
+        let blank = (
+            "https://shop.example/hook".into(),
+            WebhookSecret::new(secret),
+        );
+        let err = m.build().configure(Some(blank)).await.unwrap_err();
+        assert!(
+            matches!(err, ServiceError::Validation(_)),
+            "{secret:?}: {err}"
+        );
     }
     let mut m = Mocks::new();
     m.endpoints
