@@ -17,6 +17,17 @@ fn bump_order_version(rec: &Recorder, call: Call, store: Arc<MemoryStore>) {
     });
 }
 
+/// Alipay's trade notification is handled, and saved, just before the next `call`.
+fn notification_lands_before(rec: &Recorder, call: Call, app: &Built) {
+    let notifications = app.notifications.clone();
+    rec.before(call, move || async move {
+        notifications
+            .handle_trade_notification(&incoming("notified"))
+            .await
+            .unwrap();
+    });
+}
+
 /// Both the refused call and the retry, and the retry conditional on the newer version.
 fn assert_retried_once(rec: &Recorder, mark: usize, call: Call, handed: &[&str]) {
     assert_eq!(
@@ -66,13 +77,7 @@ async fn a_payment_a_notification_recorded_first_is_announced_once() {
     });
     verifies_as(&mut h, notice(AlipayTradeStatus::TradeSuccess));
     let app = h.build();
-    let notifications = app.notifications.clone();
-    rec.before(OrderUpdate, move || async move {
-        notifications
-            .handle_trade_notification(&incoming("paid"))
-            .await
-            .unwrap();
-    });
+    notification_lands_before(&rec, OrderUpdate, &app);
     app.orders.sync(&otn("o1")).await.unwrap();
     rec.check(&app);
     assert_eq!(
@@ -104,13 +109,7 @@ async fn a_refund_a_notification_settled_first_is_announced_once() {
     // refund already succeeded.
     let (h, rec) = answered_and_notified();
     let app = h.build();
-    let notifications = app.notifications.clone();
-    rec.before(UpdateWithOrder, move || async move {
-        notifications
-            .handle_trade_notification(&incoming("refund"))
-            .await
-            .unwrap();
-    });
+    notification_lands_before(&rec, UpdateWithOrder, &app);
     request_r1(&app).await;
     rec.check(&app);
     let settled = events(&FIRST_REFUND_SETTLED);
@@ -119,6 +118,51 @@ async fn a_refund_a_notification_settled_first_is_announced_once() {
         [
             (UpdateWithOrder, true, settled.clone()),
             (UpdateWithOrder, false, settled),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_order_status_another_refund_changed_first_is_not_announced_again() {
+    // Two refunds time out. A sync learns that the second succeeded, but before it
+    // saves, Alipay's notification settles the first and makes the order partially
+    // refunded. The sync's save, which would have announced that too, conflicts; its
+    // retry announces only its own refund.
+    let (mut h, rec) = recorded([paid_order("o1", "10.00")]);
+    notifies_refund_r1(&mut h);
+    h.openapi.expect_submit_refund().returning(|_| {
+        Err(payport_domain::error::GatewayError::Unknown(
+            "timeout".into(),
+        ))
+    });
+    h.openapi_query
+        .expect_query_refund()
+        .returning(|_| Ok(RefundLookup::Succeeded(Default::default())));
+    let app = h.build();
+    request_r1(&app).await;
+    let second = app.refunds.request(request("2.00")).await.unwrap();
+    notification_lands_before(&rec, UpdateWithOrder, &app);
+    let mark = rec.mark();
+    app.refunds.sync(&second.refund_id).await.unwrap();
+    rec.check(&app);
+    let id = second.refund_id.as_str();
+    assert_eq!(
+        rec.tried_since(mark),
+        [
+            (UpdateWithOrder, true, events(&FIRST_REFUND_SETTLED)),
+            (
+                UpdateWithOrder,
+                false,
+                vec![
+                    format!("refund.succeeded {id}"),
+                    "order.partially_refunded o1".into()
+                ]
+            ),
+            (
+                UpdateWithOrder,
+                true,
+                vec![format!("refund.succeeded {id}")]
+            ),
         ]
     );
 }
