@@ -31,7 +31,10 @@ async fn claim_and_start(
     let claimed = match state.webhooks.claim_due(free, state.delivery.lease).await {
         Ok(claimed) => claimed,
         Err(e) => {
-            tracing::warn!(code = e.code(), "cannot claim webhook deliveries; will retry");
+            tracing::warn!(
+                code = e.code(),
+                "cannot claim webhook deliveries; will retry"
+            );
             return 0;
         }
     };
@@ -67,10 +70,22 @@ async fn deliver(state: &AppState, delivery: &DueDelivery) {
             tracing::info!(event_id, delivery_id, host, attempt, next_attempt_at = %at, "webhook not delivered; will retry");
         }
         Ok(DeliveryNext::GiveUp) => {
-            tracing::warn!(event_id, delivery_id, host, attempt, "webhook not delivered; given up (see GET /v1/events/{{id}})");
+            tracing::warn!(
+                event_id,
+                delivery_id,
+                host,
+                attempt,
+                "webhook not delivered; given up (see GET /v1/events/{{id}})"
+            );
         }
         Err(e) => {
-            tracing::warn!(event_id, delivery_id, host, code = e.code(), "webhook attempt not recorded; it is sent again when its claim runs out");
+            tracing::warn!(
+                event_id,
+                delivery_id,
+                host,
+                code = e.code(),
+                "webhook attempt not recorded; it is sent again when its claim runs out"
+            );
         }
     }
 }

@@ -146,7 +146,10 @@ fn migrate_creates_the_schema_and_running_it_again_is_harmless() {
 fn webhook_verify_checks_a_delivery_like_a_receiver() {
     use std::io::Write;
 
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/webhook-signature.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/webhook-signature.json"
+    );
     let vector: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("vector")).expect("JSON");
     let text = |key: &str| vector[key].as_str().expect(key).to_owned();
@@ -165,7 +168,11 @@ fn webhook_verify_checks_a_delivery_like_a_receiver() {
         drop(stdin);
         let out = child.wait_with_output().expect("run");
         let answer = String::from_utf8_lossy(&out.stdout).into_owned();
-        (out.status.code(), answer, String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            answer,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let signed = ["--secret", &secret, "--signature", &header];
 
@@ -173,18 +180,34 @@ fn webhook_verify_checks_a_delivery_like_a_receiver() {
     let (code, out, _) = run(&[&signed[..], &["--tolerance", "0"]].concat(), &body);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("\"valid\": true"), "{out}");
-    let (code, _, _) = run(&[&signed[..], &["--tolerance", "0"]].concat(), &format!("{body}\n"));
+    let (code, _, _) = run(
+        &[&signed[..], &["--tolerance", "0"]].concat(),
+        &format!("{body}\n"),
+    );
     assert_eq!(code, Some(0), "a final newline from the shell is forgiven");
 
     let (code, out, _) = run(&signed, &body);
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("outside_tolerance"), "by default t must be recent: {out}");
+    assert!(
+        out.contains("outside_tolerance"),
+        "by default t must be recent: {out}"
+    );
 
-    let wrong = ["--secret", "whsec_not_the_secret_at_all", "--signature", &header, "--tolerance", "0"];
+    let wrong = [
+        "--secret",
+        "whsec_not_the_secret_at_all",
+        "--signature",
+        &header,
+        "--tolerance",
+        "0",
+    ];
     let (code, out, _) = run(&wrong, &body);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("mismatch"), "{out}");
-    let (code, out, _) = run(&[&signed[..], &["--tolerance", "0"]].concat(), &body.replace("88.88", "8.88"));
+    let (code, out, _) = run(
+        &[&signed[..], &["--tolerance", "0"]].concat(),
+        &body.replace("88.88", "8.88"),
+    );
     assert_eq!(code, Some(1), "a changed body: {out}");
 
     let (code, out, _) = run(&["--secret", &secret, "--signature", "v1=abc"], &body);

@@ -27,12 +27,22 @@ async fn a_paid_order_is_delivered_signed_and_listed_as_the_same_event() {
 
     let got = hooks.next().await;
     let now = chrono::Utc::now().timestamp();
-    payport_webhooks::signature::verify(SECRET, &got.signature, got.body.as_bytes(), now, Some(300))
-        .unwrap();
+    payport_webhooks::signature::verify(
+        SECRET,
+        &got.signature,
+        got.body.as_bytes(),
+        now,
+        Some(300),
+    )
+    .unwrap();
     assert!(got.user_agent.starts_with("payport/"), "{}", got.user_agent);
     assert_eq!(got.content_type, "application/json");
     let event: Value = serde_json::from_str(&got.body).unwrap();
-    assert_eq!(event["id"], got.event_id.as_str(), "the header names the event");
+    assert_eq!(
+        event["id"],
+        got.event_id.as_str(),
+        "the header names the event"
+    );
     assert!(got.event_id.starts_with("evt_"), "{}", got.event_id);
     assert_eq!(event["type"], "order.paid");
     let order = &event["data"]["object"];
@@ -41,7 +51,9 @@ async fn a_paid_order_is_delivered_signed_and_listed_as_the_same_event() {
     assert_eq!(order["refunds"], json!([]));
     assert!(order["version"].as_i64().unwrap() > 0, "{order}");
     // The order as the API shows it now (nothing changed since).
-    let (_, shown) = app.call(MERCHANT, "GET", "/v1/orders/wh_paid_1", None).await;
+    let (_, shown) = app
+        .call(MERCHANT, "GET", "/v1/orders/wh_paid_1", None)
+        .await;
     assert_eq!(order, &shown);
 
     // The events API shows the same event, and where it went.
@@ -111,7 +123,10 @@ async fn the_events_api_pages_oldest_first_and_answers_bad_input_and_roles() {
         .iter()
         .find(|e| e["type"] == "refund.succeeded")
         .unwrap();
-    assert_eq!(refund_event["data"]["object"]["refund_id"], refund["refund_id"]);
+    assert_eq!(
+        refund_event["data"]["object"]["refund_id"],
+        refund["refund_id"]
+    );
     assert!(refund_event["data"]["object"]["operator_form_html"].is_null());
 
     // One at a time, following next_cursor, gives the same events in the same order.
@@ -162,10 +177,17 @@ async fn operators_manage_endpoints_and_see_each_secret_once() {
 
     let wanted = json!({"url": hooks.url, "event_types": ["order.paid"]});
     let (status, error) = app
-        .call(MERCHANT, "POST", "/v1/webhook-endpoints", Some(wanted.clone()))
+        .call(
+            MERCHANT,
+            "POST",
+            "/v1/webhook-endpoints",
+            Some(wanted.clone()),
+        )
         .await;
     assert_eq!((status, error["code"].as_str()), (403, Some("FORBIDDEN")));
-    let (status, _) = app.call(MERCHANT, "GET", "/v1/webhook-endpoints", None).await;
+    let (status, _) = app
+        .call(MERCHANT, "GET", "/v1/webhook-endpoints", None)
+        .await;
     assert_eq!(status, 403);
     for bad in [
         json!({"url": "ftp://shop.example/hooks"}),
@@ -181,10 +203,15 @@ async fn operators_manage_endpoints_and_see_each_secret_once() {
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     let secret = created["secret"].as_str().unwrap().to_owned();
-    assert!(id.starts_with("we_") && secret.starts_with("whsec_"), "{created}");
+    assert!(
+        id.starts_with("we_") && secret.starts_with("whsec_"),
+        "{created}"
+    );
     assert_eq!(created["event_types"], json!(["order.paid"]));
     assert_eq!(created["configured"], false);
-    let (status, listed) = app.call(OPERATOR, "GET", "/v1/webhook-endpoints", None).await;
+    let (status, listed) = app
+        .call(OPERATOR, "GET", "/v1/webhook-endpoints", None)
+        .await;
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     assert_eq!(listed[0]["id"], id.as_str());
@@ -195,8 +222,14 @@ async fn operators_manage_endpoints_and_see_each_secret_once() {
     app.pay("wh_endpoint_1", "5.00").await;
     let got = hooks.next().await;
     let now = chrono::Utc::now().timestamp();
-    payport_webhooks::signature::verify(&secret, &got.signature, got.body.as_bytes(), now, Some(300))
-        .unwrap();
+    payport_webhooks::signature::verify(
+        &secret,
+        &got.signature,
+        got.body.as_bytes(),
+        now,
+        Some(300),
+    )
+    .unwrap();
     assert!(got.body.contains("\"order.paid\""), "{}", got.body);
 
     let path = format!("/v1/webhook-endpoints/{id}");
@@ -207,7 +240,9 @@ async fn operators_manage_endpoints_and_see_each_secret_once() {
     let (status, error) = app.call(OPERATOR, "DELETE", &path, None).await;
     assert_eq!(status, 404, "{error}");
     assert_eq!(error["code"], "WEBHOOK_ENDPOINT_NOT_FOUND");
-    let (_, listed) = app.call(OPERATOR, "GET", "/v1/webhook-endpoints", None).await;
+    let (_, listed) = app
+        .call(OPERATOR, "GET", "/v1/webhook-endpoints", None)
+        .await;
     assert_eq!(listed, json!([]));
     app.stop().await;
 }

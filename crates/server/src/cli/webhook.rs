@@ -17,7 +17,9 @@ pub fn verify(secret: &str, header: &str, tolerance: u64, now: i64, body: &[u8])
     let tolerance = (tolerance > 0).then_some(tolerance);
     let mut result = signature::verify(secret, header, body, now, tolerance);
     // A shell pipe often adds a final newline that was not in the delivered body.
-    let trimmed = body.strip_suffix(b"\n").map(|b| b.strip_suffix(b"\r").unwrap_or(b));
+    let trimmed = body
+        .strip_suffix(b"\n")
+        .map(|b| b.strip_suffix(b"\r").unwrap_or(b));
     if let (Err(signature::VerifyError::Mismatch), Some(trimmed)) = (&result, trimmed) {
         result = signature::verify(secret, header, trimmed, now, tolerance);
     }

@@ -127,10 +127,34 @@ impl WebhooksConfig {
             }
         };
         let year = 366 * 86_400;
-        range("webhooks.timeout_secs", self.timeout_secs, 1, MAX_TIMEOUT_SECS, "seconds");
-        range("webhooks.retry_first_secs", self.retry_first_secs, 1, year, "seconds");
-        range("webhooks.retry_cap_secs", self.retry_cap_secs, 1, year, "seconds");
-        range("webhooks.give_up_after_secs", self.give_up_after_secs, 1, 10 * year, "seconds");
+        range(
+            "webhooks.timeout_secs",
+            self.timeout_secs,
+            1,
+            MAX_TIMEOUT_SECS,
+            "seconds",
+        );
+        range(
+            "webhooks.retry_first_secs",
+            self.retry_first_secs,
+            1,
+            year,
+            "seconds",
+        );
+        range(
+            "webhooks.retry_cap_secs",
+            self.retry_cap_secs,
+            1,
+            year,
+            "seconds",
+        );
+        range(
+            "webhooks.give_up_after_secs",
+            self.give_up_after_secs,
+            1,
+            10 * year,
+            "seconds",
+        );
         range(
             "webhooks.concurrency",
             u64::from(self.concurrency),
@@ -174,7 +198,10 @@ mod tests {
     #[test]
     fn the_configured_endpoint_loads_from_the_environment_with_its_schedule() {
         figment::Jail::expect_with(|jail| {
-            jail.set_env("PAYPORT_WEBHOOKS__URL", "https://shop.example/hooks/payport");
+            jail.set_env(
+                "PAYPORT_WEBHOOKS__URL",
+                "https://shop.example/hooks/payport",
+            );
             jail.set_env("PAYPORT_WEBHOOKS__SECRET", "whsec_0123456789abcdef");
             jail.set_env("PAYPORT_WEBHOOKS__RETRY_FIRST_SECS", "1");
             jail.set_env("PAYPORT_WEBHOOKS__CONCURRENCY", "2");
@@ -182,7 +209,10 @@ mod tests {
             let (url, secret) = config.webhooks.endpoint().expect("configured");
             assert_eq!(url, "https://shop.example/hooks/payport");
             assert_eq!(secret.expose(), "whsec_0123456789abcdef");
-            assert_eq!(config.webhooks.schedule().first, chrono::Duration::seconds(1));
+            assert_eq!(
+                config.webhooks.schedule().first,
+                chrono::Duration::seconds(1)
+            );
             assert_eq!(config.webhooks.schedule().cap, chrono::Duration::hours(1));
             assert_eq!(config.webhooks.concurrency, 2);
             assert_eq!(config.webhooks.timeout_secs, 5);

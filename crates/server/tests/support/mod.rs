@@ -108,16 +108,17 @@ impl App {
             if status == 200 && done(&value) {
                 return value;
             }
-            assert!(started.elapsed() < PATIENCE, "{path}: still {status} {value}");
+            assert!(
+                started.elapsed() < PATIENCE,
+                "{path}: still {status} {value}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     async fn create_order(&self, id: &str, amount: &str) {
         let order = serde_json::json!({"subject": "Longjing tea", "total_amount": amount, "out_trade_no": id});
-        let (status, answer) = self
-            .call(MERCHANT, "POST", "/v1/orders", Some(order))
-            .await;
+        let (status, answer) = self.call(MERCHANT, "POST", "/v1/orders", Some(order)).await;
         assert_eq!(status, 201, "{answer}");
     }
 
@@ -128,7 +129,11 @@ impl App {
         let path = format!("/v1/orders/{id}/payments");
         let (status, payment) = self.call(MERCHANT, "POST", &path, Some(qr)).await;
         assert_eq!(status, 200, "{payment}");
-        let scanned = self.http.get(payment["qr_code"].as_str().unwrap()).send().await;
+        let scanned = self
+            .http
+            .get(payment["qr_code"].as_str().unwrap())
+            .send()
+            .await;
         assert!(scanned.unwrap().status().is_success());
         let paid = self
             .http
@@ -149,7 +154,9 @@ impl App {
         let path = format!("/v1/orders/{id}/payments");
         let (status, payment) = self.call(MERCHANT, "POST", &path, Some(page)).await;
         assert_eq!(status, 200, "{payment}");
-        let cashier = self.location(self.http.get(payment["pay_url"].as_str().unwrap())).await;
+        let cashier = self
+            .location(self.http.get(payment["pay_url"].as_str().unwrap()))
+            .await;
         let form = self
             .http
             .post(format!("{cashier}/pay"))

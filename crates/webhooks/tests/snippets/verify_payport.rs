@@ -6,7 +6,10 @@ use sha2::Sha256;
 pub fn verify_payport(secret: &str, header: &str, body: &[u8], now: i64, tolerance: u64) -> bool {
     let mut t = None;
     let mut signatures = Vec::new();
-    for (name, value) in header.split(',').filter_map(|item| item.trim().split_once('=')) {
+    for (name, value) in header
+        .split(',')
+        .filter_map(|item| item.trim().split_once('='))
+    {
         match name {
             "t" => t = value.parse::<i64>().ok(),
             "v1" => signatures.extend(hex::decode(value)),
@@ -21,5 +24,7 @@ pub fn verify_payport(secret: &str, header: &str, body: &[u8], now: i64, toleran
     };
     mac.update(format!("{t}.").as_bytes());
     mac.update(body);
-    signatures.iter().any(|s| mac.clone().verify_slice(s).is_ok())
+    signatures
+        .iter()
+        .any(|s| mac.clone().verify_slice(s).is_ok())
 }
