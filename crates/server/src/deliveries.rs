@@ -5,9 +5,9 @@
 //! retry schedule. A claim outlasts an attempt; one whose attempt was never recorded
 //! (a crash) runs out and is sent again: delivery is at least once.
 //!
-//! Logged per attempt: the event id, the delivery, the endpoint's host, the status
-//! code and what follows; never a secret, a body or a whole URL (it may carry the
-//! receiver's own token).
+//! Logged per attempt: the event id, the delivery, the endpoint's host and the status
+//! code (by the sender as wired), then what follows; never a secret, a body or a
+//! whole URL (it may carry the receiver's own token).
 
 use std::sync::Arc;
 
@@ -53,27 +53,22 @@ async fn claim_and_start(
     count
 }
 
-/// One attempt, logged.
+/// One attempt (its answer is logged by the sender as wired), and what follows.
 async fn deliver(state: &AppState, delivery: &DueDelivery) {
-    let host = reqwest::Url::parse(&delivery.url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_default();
     let event_id = delivery.event_id.as_str();
     let delivery_id = delivery.delivery_id;
     let attempt = delivery.attempts + 1;
     match state.webhooks.deliver(delivery).await {
         Ok(DeliveryNext::Delivered) => {
-            tracing::info!(event_id, delivery_id, host, attempt, "webhook delivered");
+            tracing::info!(event_id, delivery_id, attempt, "webhook delivered");
         }
         Ok(DeliveryNext::RetryAt(at)) => {
-            tracing::info!(event_id, delivery_id, host, attempt, next_attempt_at = %at, "webhook not delivered; will retry");
+            tracing::info!(event_id, delivery_id, attempt, next_attempt_at = %at, "webhook not delivered; will retry");
         }
         Ok(DeliveryNext::GiveUp) => {
             tracing::warn!(
                 event_id,
                 delivery_id,
-                host,
                 attempt,
                 "webhook not delivered; given up (see GET /v1/events/{{id}})"
             );
@@ -82,7 +77,6 @@ async fn deliver(state: &AppState, delivery: &DueDelivery) {
             tracing::warn!(
                 event_id,
                 delivery_id,
-                host,
                 code = e.code(),
                 "webhook attempt not recorded; it is sent again when its claim runs out"
             );

@@ -6,6 +6,7 @@
 
 mod alipay;
 mod store;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -252,7 +253,7 @@ impl PayportBuilder {
             events: store.events,
             endpoints: store.endpoints,
             deliveries: store.deliveries,
-            sender,
+            sender: Arc::new(webhooks::Logged(sender)),
             clock: clock.clone(),
             ids: ids.clone(),
         };
