@@ -40,7 +40,8 @@ async fn claim_and_start(
     };
     let count = claimed.len();
     for delivery in claimed {
-        // Never fails: the slots are only closed when the loop ends.
+        // Never fails: no more were claimed than slots were free, and only this loop
+        // takes slots.
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             break;
         };
