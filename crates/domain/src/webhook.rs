@@ -115,6 +115,7 @@ pub struct DueDelivery {
     /// The store's handle on the delivery.
     pub delivery_id: i64,
     pub event_id: EventId,
+    pub endpoint_id: EndpointId,
     /// The event as delivered: the same bytes on every attempt.
     pub body: String,
     pub url: String,

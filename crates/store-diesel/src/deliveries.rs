@@ -15,7 +15,7 @@ use payport_domain::ports::DeliveryQueue;
 use payport_domain::webhook::{
     DeliveryAttempt, DeliveryNext, DeliveryStatus, DueDelivery, WebhookSecret,
 };
-use payport_domain::{EventId, RepoError};
+use payport_domain::{EndpointId, EventId, RepoError};
 
 use crate::claims::lease_window;
 use crate::dialect::Dialect;
@@ -33,6 +33,7 @@ use crate::DieselStore;
 struct DueRow {
     id: i64,
     event_id: String,
+    endpoint_id: String,
     body: String,
     url: String,
     secret: String,
@@ -53,6 +54,8 @@ impl TryFrom<DueRow> for DueDelivery {
         Ok(DueDelivery {
             delivery_id: row.id,
             event_id: EventId::parse(row.event_id.as_str()).map_err(|e| at("event_id", &e))?,
+            endpoint_id: EndpointId::parse(row.endpoint_id.as_str())
+                .map_err(|e| at("endpoint_id", &e))?,
             attempts: u32::try_from(row.attempts).map_err(|_| at("attempts", &row.attempts))?,
             body: row.body,
             url: row.url,
@@ -115,6 +118,7 @@ for_each_backend! {
                 .select((
                     deliveries::id,
                     deliveries::event_id,
+                    deliveries::endpoint_id,
                     events::body,
                     endpoints::url,
                     endpoints::secret,

@@ -78,6 +78,7 @@ fn delivery(url: &str) -> DueDelivery {
     DueDelivery {
         delivery_id: 7,
         event_id: EventId::parse("evt_abc".to_owned()).unwrap(),
+        endpoint_id: payport_domain::EndpointId::parse("we_1").unwrap(),
         body: BODY.to_owned(),
         url: url.to_owned(),
         secret: WebhookSecret::new(SECRET),

@@ -22,7 +22,7 @@ impl WebhookSender for Logged {
             .unwrap_or_default();
         tracing::info!(
             event_id = delivery.event_id.as_str(),
-            delivery_id = delivery.delivery_id,
+            endpoint_id = delivery.endpoint_id.as_str(),
             host,
             status_code = attempt.status_code,
             error = attempt.error.as_deref(),

@@ -241,6 +241,7 @@ impl DeliveryQueue for MemoryStore {
                 DueDelivery {
                     delivery_id: d.id,
                     event_id: d.event_id.clone(),
+                    endpoint_id: d.endpoint_id.clone(),
                     body: event.body.clone(),
                     url: endpoint.endpoint.url.clone(),
                     secret: endpoint.endpoint.secret.clone(),

@@ -18,6 +18,7 @@ fn due(attempts: u32, since: DateTime<Utc>) -> DueDelivery {
     DueDelivery {
         delivery_id: 7,
         event_id: EventId::parse("evt_1").unwrap(),
+        endpoint_id: payport_domain::EndpointId::parse("we_1").unwrap(),
         body: r#"{"id":"evt_1"}"#.into(),
         url: "https://shop.example/hook".into(),
         secret: WebhookSecret::new("whsec_x"),
