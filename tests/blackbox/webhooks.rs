@@ -286,14 +286,14 @@ async fn the_events_api_filters_pages_and_keeps_to_roles(backend: Backend) {
     // Page by page, two at a time: the same list, each page after its cursor.
     let (status, page) = app.get("/v1/events?limit=2").await;
     assert_eq!(status, 200, "{page}");
-    assert_eq!(page["data"].as_array().map(Vec::len), Some(2));
-    assert_eq!(page["next_cursor"], page["data"][1]["id"]);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(page["next_cursor"], page["items"][1]["id"]);
     let mut paged = Vec::new();
     let mut after = String::new();
     loop {
         let (status, page) = app.get(&format!("/v1/events?limit=2{after}")).await;
         assert_eq!(status, 200, "{page}");
-        paged.extend(event_ids(page["data"].as_array().expect("data")));
+        paged.extend(event_ids(page["items"].as_array().expect("items")));
         match page["next_cursor"].as_str() {
             Some(cursor) => after = format!("&after={cursor}"),
             None => break,
@@ -303,7 +303,7 @@ async fn the_events_api_filters_pages_and_keeps_to_roles(backend: Backend) {
     let (status, page) = app.get(&format!("/v1/events?after={}", all_ids[1])).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(
-        event_ids(page["data"].as_array().expect("data")),
+        event_ids(page["items"].as_array().expect("items")),
         all_ids[2..]
     );
 
@@ -390,11 +390,7 @@ async fn an_endpoint_made_through_the_api_gets_only_its_types(backend: Backend) 
     }
     let (status, listed) = app.operator().get("/v1/webhook-endpoints").await;
     assert_eq!(status, 200, "{listed}");
-    assert_eq!(
-        listed["data"],
-        json!([]),
-        "nothing made by the refused ones"
-    );
+    assert_eq!(listed, json!([]), "nothing made by the refused ones");
 
     // Made: the secret is in this answer and never again.
     let (status, endpoint) = app.operator().post("/v1/webhook-endpoints", &asked).await;
@@ -408,8 +404,8 @@ async fn an_endpoint_made_through_the_api_gets_only_its_types(backend: Backend) 
         .send(Method::GET, "/v1/webhook-endpoints", None, None)
         .await;
     assert_eq!(listed.status, 200);
-    assert_eq!(listed.json["data"][0]["id"], endpoint_id.as_str());
-    assert_eq!(listed.json["data"][0]["url"], receiver.url().as_str());
+    assert_eq!(listed.json[0]["id"], endpoint_id.as_str());
+    assert_eq!(listed.json[0]["url"], receiver.url().as_str());
     assert!(!listed.text.contains(secret), "{}", listed.text);
 
     pay_and_refund(&app, "HOOK_TYPES_1").await;
@@ -439,7 +435,7 @@ async fn an_endpoint_made_through_the_api_gets_only_its_types(backend: Backend) 
     assert_eq!(again.status, 404, "{}", again.text);
     assert_eq!(again.json["code"], "WEBHOOK_ENDPOINT_NOT_FOUND");
     let (_, listed) = app.operator().get("/v1/webhook-endpoints").await;
-    assert_eq!(listed["data"], json!([]));
+    assert_eq!(listed, json!([]));
     let (status, refund) = app.refund("HOOK_TYPES_1", "5.00").await;
     assert_eq!(status, 201, "{refund}");
     let later = app.events("type=refund.succeeded").await;

@@ -32,7 +32,7 @@ impl TestApp {
             let cursor = after.map(|a| format!("&after={a}")).unwrap_or_default();
             let (status, page) = self.get(&format!("/v1/events?{query}{cursor}")).await;
             assert_eq!(status, 200, "{page}");
-            all.extend(page["data"].as_array().expect("data").iter().cloned());
+            all.extend(page["items"].as_array().expect("items").iter().cloned());
             match page["next_cursor"].as_str() {
                 Some(next) => after = Some(next.to_owned()),
                 None => return all,

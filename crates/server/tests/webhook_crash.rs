@@ -227,7 +227,7 @@ impl Payport {
         let mut path = "/v1/events?limit=2".to_owned();
         loop {
             let page = self.call("GET", &path, None).await;
-            all.extend(page["data"].as_array().expect("data").iter().cloned());
+            all.extend(page["items"].as_array().expect("items").iter().cloned());
             match page["next_cursor"].as_str() {
                 Some(cursor) => path = format!("/v1/events?limit=2&after={cursor}"),
                 None => return all,
