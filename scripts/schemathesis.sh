@@ -58,7 +58,14 @@ base="http://127.0.0.1:$port"
 merchant="schemathesis-merchant-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 operator="schemathesis-operator-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 
-PAYPORT_LISTEN="127.0.0.1:$port" \
+# As an operator, schemathesis creates webhook endpoints with made-up URLs, and
+# payport then delivers events to them. Every request to anything but this machine's
+# loopback goes through a proxy that does not exist, so no delivery leaves the machine
+# (each is a refused connection, retried like any other); the simulator is on
+# 127.0.0.1 and is reached directly.
+HTTP_PROXY="http://127.0.0.1:9" HTTPS_PROXY="http://127.0.0.1:9" ALL_PROXY="http://127.0.0.1:9" \
+  NO_PROXY="127.0.0.1,localhost" \
+  PAYPORT_LISTEN="127.0.0.1:$port" \
   PAYPORT_DATABASE_URL="sqlite://$work/payport.db" \
   PAYPORT_AUTH__MERCHANT_TOKENS="$merchant" \
   PAYPORT_AUTH__OPERATOR_TOKENS="$operator" \

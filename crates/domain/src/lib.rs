@@ -1,9 +1,13 @@
 //! payport-domain: the core of payport, with no IO.
 //!
-//! Money, identifiers, the order and refund state machines, the ports adapters
-//! implement, and the use cases that drive them. Nothing here opens a socket, a file
-//! or a database, or reads the clock: time and ids come through ports, so every rule
-//! is testable with mocks and deterministic time.
+//! Money, identifiers, the order and refund state machines, the events their status
+//! changes make, the ports adapters implement, and the use cases that drive them.
+//! Nothing here opens a socket, a file or a database, or reads the clock: time and
+//! ids come through ports, so every rule is testable with mocks and deterministic time.
+//!
+//! Every status change makes events ([`event`]) that the use case hands to the very
+//! repository call that saves the change, so the store writes both in one
+//! transaction (an outbox) or neither; a save that keeps the status hands none.
 //!
 //! # Layout
 //! - [`money`]: `Amount`, integer fen, Alipay's exact decimal format.
@@ -13,9 +17,11 @@
 //! - [`anomaly`]: a refund Alipay contradicts, recorded for a person, never settled.
 //! - [`alipay`]: Alipay's statuses, mapped exhaustively.
 //! - [`policy`]: approval, refund window, and the over-refund invariant check.
-//! - [`event`], [`webhook`]: events written with each status change; their delivery.
-//! - [`ports`]: gateways, repositories, clock and id source (mockall mocks with `mocks`).
-//! - [`usecases`]: `Orders`, `Refunds`, `Notifications`.
+//! - [`event`]: which events a status change makes (`order.paid`, `refund.succeeded`, ...).
+//! - [`webhook`]: endpoints, deliveries and their retry schedule.
+//! - [`ports`]: gateways, repositories, the event log and webhook delivery, clock and
+//!   id source (mockall mocks with `mocks`).
+//! - [`usecases`]: `Orders`, `Refunds`, `Notifications`, `Webhooks`.
 
 pub mod alipay;
 pub mod anomaly;

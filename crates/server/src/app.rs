@@ -1,8 +1,12 @@
 //! The HTTP application: the `/v1` API, its spec and docs, Alipay's callbacks, the
 //! health check, and (in simulator mode) the simulator under `/sim`.
 
+use std::sync::Arc;
+
 use poem::endpoint::BoxEndpoint;
-use poem::{get, handler, post, EndpointExt, IntoEndpoint, Route};
+use poem::http::Method;
+use poem::{get, handler, post, Endpoint, EndpointExt, IntoEndpoint, Request, Route};
+use tokio::sync::Notify;
 
 use crate::api::error::uniform_errors;
 use crate::api::idempotency::Idempotency;
@@ -16,8 +20,24 @@ fn healthz() -> &'static str {
     "ok"
 }
 
+/// Wakes the delivery loop after a request that may have changed a status (and so
+/// written events), so that its events go out at once rather than at the next poll.
+async fn wake_deliveries<E: Endpoint>(
+    next: Arc<E>,
+    req: Request,
+    due: Arc<Notify>,
+) -> poem::Result<E::Output> {
+    let writes = req.method() != Method::GET && req.method() != Method::HEAD;
+    let answer = next.call(req).await;
+    if writes {
+        due.notify_one();
+    }
+    answer
+}
+
 /// The whole application as one endpoint, with its state attached; serve it with
-/// the background worker beside it ([`crate::worker::spawn`]).
+/// the background worker and the delivery loop beside it ([`crate::worker::spawn`],
+/// [`crate::deliveries::spawn`]).
 pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
     let service = api::service();
     let spec = service.spec_endpoint();
@@ -50,7 +70,9 @@ pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
     if let Some(sim) = &wired.sim {
         route = route.nest("/sim", sim.clone().with(BodyLimit { max: API_LIMIT }));
     }
+    let due = wired.state.deliveries_due.clone();
     route
+        .around(move |next, req| wake_deliveries(next, req, due.clone()))
         .data(wired.state.clone())
         .catch_all_error(uniform_errors)
         .with(telemetry::RequestLog)

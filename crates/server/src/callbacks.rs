@@ -96,8 +96,34 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
         ))
 }
 
+/// The shop's `return_url` with `out_trade_no=<no>` added to its query, so that its
+/// thank-you page knows which order to show. The shop's own query and `#fragment`
+/// are kept as they were.
+pub fn with_out_trade_no(return_url: &str, out_trade_no: &str) -> String {
+    let (base, fragment) = match return_url.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (return_url, None),
+    };
+    let separator = match base.split_once('?') {
+        None => "?",
+        Some((_, "")) => "",
+        Some(_) if base.ends_with('&') => "",
+        Some(_) => "&",
+    };
+    let pair = form_urlencoded::Serializer::new(String::new())
+        .append_pair("out_trade_no", out_trade_no)
+        .finish();
+    let mut url = format!("{base}{separator}{pair}");
+    if let Some(fragment) = fragment {
+        url.push('#');
+        url.push_str(fragment);
+    }
+    url
+}
+
 /// `GET /callbacks/alipay/return`: verifies the return, syncs the order with Alipay,
-/// then sends the browser on to the shop's return_url (or shows the status).
+/// then sends the browser on to the shop's return_url with `out_trade_no` added (or
+/// shows the status).
 #[handler]
 pub async fn payment_return(req: &Request, state: Data<&Arc<AppState>>) -> Response {
     let query = req.uri().query().unwrap_or("");
@@ -115,7 +141,10 @@ pub async fn payment_return(req: &Request, state: Data<&Arc<AppState>>) -> Respo
         Ok(order) => match &order.return_url {
             Some(url) => Response::builder()
                 .status(StatusCode::FOUND)
-                .header("Location", url.as_str())
+                .header(
+                    "Location",
+                    with_out_trade_no(url, order.out_trade_no.as_str()),
+                )
                 .finish(),
             None => page(
                 StatusCode::OK,
@@ -131,6 +160,43 @@ pub async fn payment_return(req: &Request, state: Data<&Arc<AppState>>) -> Respo
                 "Payment not confirmed",
                 "The return from Alipay could not be verified.",
             )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_out_trade_no;
+
+    #[test]
+    fn the_return_url_names_the_order_and_keeps_its_own_query_and_fragment() {
+        for (url, shown) in [
+            (
+                "https://shop.example/thanks",
+                "https://shop.example/thanks?out_trade_no=o_1",
+            ),
+            (
+                "https://shop.example/thanks?lang=zh&ref=a%20b",
+                "https://shop.example/thanks?lang=zh&ref=a%20b&out_trade_no=o_1",
+            ),
+            (
+                "https://shop.example/thanks?",
+                "https://shop.example/thanks?out_trade_no=o_1",
+            ),
+            (
+                "https://shop.example/thanks?a=1&",
+                "https://shop.example/thanks?a=1&out_trade_no=o_1",
+            ),
+            (
+                "https://shop.example/#/orders?tab=paid",
+                "https://shop.example/?out_trade_no=o_1#/orders?tab=paid",
+            ),
+            (
+                "http://127.0.0.1:3000/r?x=1#top",
+                "http://127.0.0.1:3000/r?x=1&out_trade_no=o_1#top",
+            ),
+        ] {
+            assert_eq!(with_out_trade_no(url, "o_1"), shown, "{url}");
         }
     }
 }

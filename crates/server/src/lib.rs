@@ -40,7 +40,7 @@
 //! ```
 //!
 //! [`PayportBuilder::build`] wires without serving: mount [`app::app`] in a server
-//! of your own and run [`worker::spawn`] beside it.
+//! of your own and run [`worker::spawn`] and [`deliveries::spawn`] beside it.
 //!
 //! # Layout
 //! Modules form a tree; each depends only on those listed before it.
@@ -52,11 +52,14 @@
 //! - [`state`]: what the HTTP layer and the worker are given ([`state::AppState`],
 //!   trait objects only) and the wired application ([`state::Wired`]).
 //! - [`wiring`]: from config to use cases, adapters and the simulator;
-//!   [`Payport::builder`] for programs that replace built-in parts.
+//!   [`Payport::builder`] for programs that replace built-in parts. It also takes
+//!   the API's event renderer (`api::event_models`), which the store calls to write
+//!   each event as the API shows it.
 //! - [`api`]: the `/v1` API (poem-openapi); [`callbacks`]: Alipay's notifications and
 //!   returns; [`telemetry`]: request ids and access logs; [`app`]: the routes;
 //!   [`body_limit`]: request-body limits (413) enforced while reading.
-//! - [`worker`]: background refund syncs and order expiry.
+//! - [`worker`]: background refund syncs and order expiry; [`deliveries`]: webhook
+//!   delivery, in a task of its own.
 //! - [`serve`]: binding, wiring, serving with the worker.
 //! - [`cli`]: the troubleshooting tools (`payport alipay ...`, `payport sim`).
 
@@ -66,6 +69,7 @@ pub mod body_limit;
 pub mod callbacks;
 pub mod cli;
 pub mod config;
+pub mod deliveries;
 pub mod runtime;
 pub mod serve;
 pub mod state;

@@ -60,6 +60,26 @@ enum Command {
     /// Reproduce and check Alipay OpenAPI signatures (RSA2/RSA).
     #[command(subcommand)]
     Alipay(AlipayTool),
+    /// Check payport's webhook signatures as a receiver does.
+    #[command(subcommand)]
+    Webhook(WebhookTool),
+}
+
+#[derive(Subcommand)]
+enum WebhookTool {
+    /// stdin: the raw body of a delivery; stdout: {"valid", "t"} or {"valid": false,
+    /// "reason", "message"}. Exit 0 valid, 1 invalid, 2 unusable input.
+    Verify {
+        /// The endpoint's secret (whsec_...).
+        #[arg(long)]
+        secret: String,
+        /// The Payport-Signature header: t=<unix seconds>,v1=<hex>.
+        #[arg(long)]
+        signature: String,
+        /// Seconds t may be from now; 0 accepts any age.
+        #[arg(long, default_value_t = payport_webhooks::signature::DEFAULT_TOLERANCE_SECS)]
+        tolerance: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -170,6 +190,18 @@ fn main() -> ExitCode {
                 MapiTool::VerifyNotify { key_file } => cli::mapi::verify_notify(&key_file, &input),
             }
             .finish()
+        }
+        Command::Webhook(WebhookTool::Verify {
+            secret,
+            signature,
+            tolerance,
+        }) => {
+            let input = match cli::read_stdin() {
+                Ok(input) => input,
+                Err(why) => return cli::ToolOutcome::Unusable(why).finish(),
+            };
+            let now = chrono::Utc::now().timestamp();
+            cli::webhook::verify(&secret, &signature, tolerance, now, &input).finish()
         }
         Command::Alipay(tool) => {
             let input = match cli::read_stdin() {

@@ -14,7 +14,7 @@ use crate::wiring::{Payport, PayportBuilder};
 
 /// Binds `config.listen`, wires payport with the built-in adapters (migrating the
 /// database first), reports the bound address, and serves until `shutdown` resolves;
-/// the background worker stops with it.
+/// the background worker and the webhook delivery loop stop with it.
 ///
 /// # Errors
 /// The address cannot be bound, or wiring fails (keys, settings, database).
@@ -31,7 +31,8 @@ pub async fn serve(
 impl PayportBuilder {
     /// Binds `listen`, wires payport ([`PayportBuilder::build`]; the public URL
     /// defaults to the bound address), reports the bound address, and serves the HTTP
-    /// API with the background worker until `shutdown` resolves.
+    /// API with the background worker and the webhook delivery loop until `shutdown`
+    /// resolves.
     ///
     /// # Errors
     /// The address cannot be bound, or wiring fails (keys, settings, database).
@@ -56,7 +57,8 @@ impl PayportBuilder {
         let wired = self.public_url(public_url).build().await?;
         on_ready(bound, &wired);
         let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-        crate::worker::spawn(wired.state.clone(), interval, worker_stopped);
+        crate::worker::spawn(wired.state.clone(), interval, worker_stopped.clone());
+        crate::deliveries::spawn(wired.state.clone(), worker_stopped);
         let served = Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(crate::app::app(&wired), shutdown, None)
             .await

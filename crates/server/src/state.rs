@@ -1,11 +1,13 @@
-//! What the HTTP layer and the background worker are given: the use cases and the
+//! What the HTTP layer and the background workers are given: the use cases and the
 //! ports they reach directly, as trait objects (no concrete adapter is named here).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use payport_domain::ports::{Clock, IdempotencyStore, WorkQueue};
-use payport_domain::usecases::{Notifications, Orders, Refunds};
+use payport_domain::usecases::{Notifications, Orders, Refunds, Webhooks};
 use poem::endpoint::BoxEndpoint;
+use tokio::sync::Notify;
 
 use crate::config::Tokens;
 
@@ -14,12 +16,30 @@ pub struct AppState {
     pub orders: Orders,
     pub refunds: Refunds,
     pub notifications: Notifications,
+    /// Webhook endpoints, the events API, and delivering events.
+    pub webhooks: Webhooks,
+    /// How the delivery loop sends.
+    pub delivery: DeliverySettings,
+    /// Wakes the delivery loop early: a request may have written events.
+    pub deliveries_due: Arc<Notify>,
     /// Where `Idempotency-Key`s and their answers are kept.
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Where the worker claims refunds to sync and orders to expire.
     pub work: Arc<dyn WorkQueue>,
     pub tokens: Tokens,
     pub clock: Arc<dyn Clock>,
+}
+
+/// How the delivery loop claims and sends ([`crate::deliveries`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliverySettings {
+    /// The most deliveries in flight at once in this instance.
+    pub concurrency: u32,
+    /// How long a claimed delivery stays with this instance: longer than an attempt
+    /// can take, so that no other instance sends it meanwhile.
+    pub lease: Duration,
+    /// How often the loop looks for due deliveries when nothing woke it.
+    pub poll: Duration,
 }
 
 /// The application and what runs beside it.

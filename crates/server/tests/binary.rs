@@ -139,3 +139,81 @@ fn migrate_creates_the_schema_and_running_it_again_is_harmless() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open the database mysql://nope"));
 }
+
+/// `payport webhook verify` with the committed vector: the exit code says valid (0),
+/// invalid (1, with the reason) or unusable (2).
+#[test]
+fn webhook_verify_checks_a_delivery_like_a_receiver() {
+    use std::io::Write;
+
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/webhook-signature.json"
+    );
+    let vector: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("vector")).expect("JSON");
+    let text = |key: &str| vector[key].as_str().expect(key).to_owned();
+    let (secret, header, body) = (text("secret"), text("header"), text("body"));
+    let run = |args: &[&str], input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_payport"))
+            .args(["webhook", "verify"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn payport");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("write body");
+        drop(stdin);
+        let out = child.wait_with_output().expect("run");
+        let answer = String::from_utf8_lossy(&out.stdout).into_owned();
+        (
+            out.status.code(),
+            answer,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let signed = ["--secret", &secret, "--signature", &header];
+
+    // The vector is old: any age is accepted with --tolerance 0.
+    let (code, out, _) = run(&[&signed[..], &["--tolerance", "0"]].concat(), &body);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("\"valid\": true"), "{out}");
+    let (code, _, _) = run(
+        &[&signed[..], &["--tolerance", "0"]].concat(),
+        &format!("{body}\n"),
+    );
+    assert_eq!(code, Some(0), "a final newline from the shell is forgiven");
+
+    let (code, out, _) = run(&signed, &body);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("outside_tolerance"),
+        "by default t must be recent: {out}"
+    );
+
+    let wrong = [
+        "--secret",
+        "whsec_not_the_secret_at_all",
+        "--signature",
+        &header,
+        "--tolerance",
+        "0",
+    ];
+    let (code, out, _) = run(&wrong, &body);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("mismatch"), "{out}");
+    let (code, out, _) = run(
+        &[&signed[..], &["--tolerance", "0"]].concat(),
+        &body.replace("88.88", "8.88"),
+    );
+    assert_eq!(code, Some(1), "a changed body: {out}");
+
+    let (code, out, _) = run(&["--secret", &secret, "--signature", "v1=abc"], &body);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("malformed"), "{out}");
+
+    let (code, _, err) = run(&["--signature", &header], &body);
+    assert_eq!(code, Some(2), "--secret is required: {err}");
+}

@@ -25,7 +25,10 @@ use crate::schema::{orders, refunds};
 use crate::time::DbTime;
 use crate::DieselStore;
 
-fn lease_window(now: DateTime<Utc>, lease: Duration) -> Result<(DbTime, DbTime), RepoError> {
+pub(crate) fn lease_window(
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> Result<(DbTime, DbTime), RepoError> {
     let out_of_range = || RepoError::Unavailable(format!("claim lease {lease:?} is out of range"));
     let lease = chrono::Duration::from_std(lease).map_err(|_| out_of_range())?;
     let until = now.checked_add_signed(lease).ok_or_else(out_of_range)?;

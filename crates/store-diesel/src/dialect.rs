@@ -1,8 +1,10 @@
-//! The SQL that differs between the backends, kept in one place: row locks.
+//! The SQL that differs between the backends, kept in one place: locks.
 //!
 //! PostgreSQL locks rows: the reservation reads the order `FOR UPDATE`, and claims take
 //! due rows `FOR UPDATE SKIP LOCKED`, so concurrent claimers (other instances) pass
 //! over rows another transaction holds instead of waiting for them or taking them too.
+//! Writers of the outbox (events, and endpoint changes that touch deliveries) take one
+//! transaction advisory lock, so events commit in the order of their `seq`.
 //!
 //! SQLite has no row locks: these run inside `BEGIN IMMEDIATE` transactions
 //! (`write_tx!`), which hold the database's only write lock from their first statement
@@ -16,8 +18,11 @@ use diesel::QueryResult;
 use diesel_async::RunQueryDsl;
 
 use crate::pool::{PgConn, SqliteConn};
-use crate::schema::{orders, refunds};
+use crate::schema::{orders, refunds, webhook_deliveries as deliveries, webhook_endpoints};
 use crate::time::DbTime;
+
+/// An arbitrary constant: the advisory lock that serialises outbox writers.
+const PG_OUTBOX_LOCK: i64 = 0x0070_6179_6f75_7462; // "payoutb"
 
 pub(crate) trait Dialect {
     /// The order's `(status, total_amount)`, its row locked until the transaction ends.
@@ -35,6 +40,16 @@ pub(crate) trait Dialect {
     /// Out_trade_nos of pending orders expired at `now` and not claimed by another
     /// worker, oldest expiry first, at most `limit`, locked against other claimers.
     async fn claimable_orders(&mut self, now: DbTime, limit: i64) -> QueryResult<Vec<String>>;
+
+    /// Held until the transaction ends: outbox writers run one after another. Without
+    /// it, PostgreSQL could commit the event of `seq` 6 before that of `seq` 5, and a
+    /// reader paging after 6 would never see 5. It also keeps a delivery from being
+    /// made for an endpoint that is being deleted, unseen by the deletion.
+    async fn lock_outbox(&mut self) -> QueryResult<()>;
+
+    /// Ids of pending deliveries to active endpoints due at `now` and not claimed by
+    /// another sender, oldest due first, at most `limit`, locked against other claimers.
+    async fn claimable_deliveries(&mut self, now: DbTime, limit: i64) -> QueryResult<Vec<i64>>;
 }
 
 /// The filter of due refunds; `FOR UPDATE SKIP LOCKED` is appended on PostgreSQL.
@@ -90,6 +105,33 @@ macro_rules! expired_orders {
     };
 }
 
+/// The filter of due deliveries; `FOR UPDATE SKIP LOCKED` is appended on PostgreSQL
+/// (the endpoints are a subquery, so that only delivery rows are locked).
+macro_rules! due_deliveries {
+    ($now:expr, $limit:expr) => {
+        deliveries::table
+            .filter(
+                deliveries::status.eq(payport_domain::webhook::DeliveryStatus::Pending.as_str()),
+            )
+            .filter(deliveries::next_attempt_at.le($now))
+            .filter(
+                deliveries::claimed_until
+                    .is_null()
+                    .or(deliveries::claimed_until.le($now)),
+            )
+            .filter(
+                deliveries::endpoint_id.eq_any(
+                    webhook_endpoints::table
+                        .filter(webhook_endpoints::deleted_at.is_null())
+                        .select(webhook_endpoints::id),
+                ),
+            )
+            .order((deliveries::next_attempt_at.asc(), deliveries::id.asc()))
+            .limit($limit)
+            .select(deliveries::id)
+    };
+}
+
 impl Dialect for PgConn {
     async fn lock_order(&mut self, out_trade_no: &str) -> QueryResult<Option<(String, i64)>> {
         orders::table
@@ -121,6 +163,22 @@ impl Dialect for PgConn {
             .load(self)
             .await
     }
+
+    async fn lock_outbox(&mut self) -> QueryResult<()> {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(PG_OUTBOX_LOCK)
+            .execute(self)
+            .await
+            .map(drop)
+    }
+
+    async fn claimable_deliveries(&mut self, now: DbTime, limit: i64) -> QueryResult<Vec<i64>> {
+        due_deliveries!(now, limit)
+            .for_update()
+            .skip_locked()
+            .load(self)
+            .await
+    }
 }
 
 impl Dialect for SqliteConn {
@@ -145,5 +203,14 @@ impl Dialect for SqliteConn {
 
     async fn claimable_orders(&mut self, now: DbTime, limit: i64) -> QueryResult<Vec<String>> {
         expired_orders!(now, limit).load(self).await
+    }
+
+    async fn lock_outbox(&mut self) -> QueryResult<()> {
+        // Locked already: the caller's BEGIN IMMEDIATE holds the write lock.
+        Ok(())
+    }
+
+    async fn claimable_deliveries(&mut self, now: DbTime, limit: i64) -> QueryResult<Vec<i64>> {
+        due_deliveries!(now, limit).load(self).await
     }
 }

@@ -68,6 +68,16 @@ impl From<RepoError> for Abort<ReserveError> {
     }
 }
 
+/// A step of a reservation that can only fail as a repository does (writing its event).
+impl From<Abort<RepoError>> for Abort<ReserveError> {
+    fn from(abort: Abort<RepoError>) -> Self {
+        match abort {
+            Abort::Db(e) => Abort::Db(e),
+            Abort::Stop(e) => Abort::Stop(ReserveError::Repo(e)),
+        }
+    }
+}
+
 impl From<ReserveError> for Abort<ReserveError> {
     fn from(error: ReserveError) -> Self {
         Abort::Stop(error)

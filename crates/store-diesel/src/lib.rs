@@ -7,7 +7,8 @@
 //! notification ids; money as 64-bit integer fen; statuses as text with CHECK
 //! constraints and an explicit mapping that rejects unknown values; saves conditional
 //! on a `version` column; refund reservations in one transaction with the order locked;
-//! background work claimed with `FOR UPDATE SKIP LOCKED` (SQLite: `BEGIN IMMEDIATE`).
+//! background work claimed with `FOR UPDATE SKIP LOCKED` (SQLite: `BEGIN IMMEDIATE`);
+//! events written in the transaction of the change they describe (an outbox).
 //!
 //! ```no_run
 //! # async fn start() -> Result<(), payport_store_diesel::StoreError> {
@@ -27,18 +28,24 @@
 //! - `orders.rs`, `refunds.rs`, `reserve.rs`: `OrderRepository`, `RefundRepository`.
 //! - `inbox.rs`, `exchange_log.rs`: `NotificationInbox`, `ExchangeLog`.
 //! - `idempotency.rs`, `claims.rs`: idempotency keys; claiming background work.
+//! - `outbox.rs`: events written with the change they describe, and their fan-out
+//!   to webhook endpoints; `events.rs`: `EventLog`; `webhooks.rs`:
+//!   `WebhookEndpoints`; `deliveries.rs`: `DeliveryQueue`.
 //! - `page.rs`: keyset pagination of `list`.
 //! - `migrate.rs`: embedded migrations from `migrations/{sqlite,postgres}`.
 //! - `error.rs`: [`StoreError`], and how database errors become `RepoError`s.
 
 mod claims;
+mod deliveries;
 mod dialect;
 mod error;
+mod events;
 mod exchange_log;
 mod idempotency;
 mod inbox;
 mod migrate;
 mod orders;
+mod outbox;
 mod page;
 mod pool;
 mod redact;
@@ -46,6 +53,11 @@ mod refunds;
 mod reserve;
 mod schema;
 mod time;
+mod webhooks;
+
+use std::sync::Arc;
+
+use payport_domain::ports::EventRenderer;
 
 pub use error::StoreError;
 pub use migrate::MigrationReport;
@@ -59,6 +71,8 @@ use pool::{Pools, Target};
 pub struct DieselStore {
     pools: Pools,
     target: Target,
+    /// Makes event bodies, inside the transaction of their change.
+    renderer: Arc<dyn EventRenderer>,
 }
 
 impl std::fmt::Debug for DieselStore {
@@ -114,7 +128,20 @@ impl DieselStore {
 
     async fn open(target: Target, options: &ConnectOptions) -> Result<DieselStore, StoreError> {
         let pools = Pools::open(&target, options.max_connections.max(1)).await?;
-        Ok(DieselStore { pools, target })
+        Ok(DieselStore {
+            pools,
+            target,
+            renderer: Arc::new(outbox::DefaultRenderer),
+        })
+    }
+
+    /// Renders event bodies with `renderer` (by default: a small JSON envelope naming
+    /// the object). It is called inside the transaction of each change, so it must be
+    /// quick and must not touch the store.
+    #[must_use]
+    pub fn with_event_renderer(mut self, renderer: Arc<dyn EventRenderer>) -> DieselStore {
+        self.renderer = renderer;
+        self
     }
 
     pub fn backend(&self) -> Backend {

@@ -12,8 +12,9 @@ use payport_domain::ports::{OrderFilter, OrderRepository, Page};
 use payport_domain::{Amount, Order, OrderStatus, OutTradeNo, RepoError, TradeNo};
 
 use crate::error::{corrupt, db_error, Abort};
+use crate::outbox::OutboxQueries;
 use crate::page::{Cursor, PageRequest};
-use crate::pool::{for_each_backend, with_conn};
+use crate::pool::{for_each_backend, with_conn, write_tx};
 use crate::schema::orders;
 use crate::time::DbTime;
 use crate::DieselStore;
@@ -307,9 +308,19 @@ impl OrderRepository for DieselStore {
             .transpose()
     }
 
-    async fn update(&self, order: &Order, _events: &[NewEvent]) -> Result<(), RepoError> {
-        with_conn!(self, |conn| conn.update_order(order).await)
-            .map_err(|e| e.into_repo(format_args!("update order {}", order.out_trade_no)))
+    async fn update(&self, order: &Order, events: &[NewEvent]) -> Result<(), RepoError> {
+        let context = || format!("update order {}", order.out_trade_no);
+        if events.is_empty() {
+            // The hot path: one statement, no transaction needed.
+            return with_conn!(self, |conn| conn.update_order(order).await)
+                .map_err(|e| e.into_repo(context()));
+        }
+        let renderer = self.renderer.as_ref();
+        write_tx!(self, |conn| {
+            conn.update_order(order).await?;
+            conn.write_events(renderer, events).await
+        })
+        .map_err(|e: Abort<RepoError>| e.into_repo(context()))
     }
 
     async fn list(&self, filter: &OrderFilter) -> Result<Page<Order>, RepoError> {

@@ -20,6 +20,7 @@ use payport_domain::{
 
 use crate::error::{corrupt, db_error, Abort};
 use crate::orders::OrderQueries;
+use crate::outbox::OutboxQueries;
 use crate::page::{Cursor, PageRequest};
 use crate::pool::{for_each_backend, with_conn, write_tx};
 use crate::schema::refunds;
@@ -348,9 +349,9 @@ impl RefundRepository for DieselStore {
     async fn reserve(
         &self,
         refund: &NewRefund,
-        _event_id: &EventId,
+        event_id: &EventId,
     ) -> Result<Refund, ReserveError> {
-        crate::reserve::reserve(self, refund).await
+        crate::reserve::reserve(self, refund, event_id).await
     }
 
     async fn get(&self, refund_id: &RefundId) -> Result<Option<Refund>, RepoError> {
@@ -394,20 +395,31 @@ impl RefundRepository for DieselStore {
         Ok(page.finish(refunds, |r| Cursor::new(r.created_at, r.refund_id.as_str())))
     }
 
-    async fn update(&self, refund: &Refund, _events: &[NewEvent]) -> Result<(), RepoError> {
-        with_conn!(self, |conn| conn.update_refund(refund).await)
-            .map_err(|e| e.into_repo(format_args!("update refund {}", refund.refund_id)))
+    async fn update(&self, refund: &Refund, events: &[NewEvent]) -> Result<(), RepoError> {
+        let context = || format!("update refund {}", refund.refund_id);
+        if events.is_empty() {
+            // The hot path: one statement, no transaction needed.
+            return with_conn!(self, |conn| conn.update_refund(refund).await)
+                .map_err(|e| e.into_repo(context()));
+        }
+        let renderer = self.renderer.as_ref();
+        write_tx!(self, |conn| {
+            conn.update_refund(refund).await?;
+            conn.write_events(renderer, events).await
+        })
+        .map_err(|e: Abort<RepoError>| e.into_repo(context()))
     }
 
-    async fn update_all(&self, refunds: &[Refund], _events: &[NewEvent]) -> Result<(), RepoError> {
+    async fn update_all(&self, refunds: &[Refund], events: &[NewEvent]) -> Result<(), RepoError> {
         // A fixed lock order (by id) keeps two batches from deadlocking on PostgreSQL.
         let mut sorted: Vec<&Refund> = refunds.iter().collect();
         sorted.sort_by(|a, b| a.refund_id.cmp(&b.refund_id));
+        let renderer = self.renderer.as_ref();
         write_tx!(self, |conn| {
             for refund in &sorted {
                 conn.update_refund(refund).await?;
             }
-            Ok(())
+            conn.write_events(renderer, events).await
         })
         .map_err(|e: Abort<RepoError>| {
             e.into_repo(format_args!("update {} refunds together", refunds.len()))
@@ -418,7 +430,7 @@ impl RefundRepository for DieselStore {
         &self,
         refund: &Refund,
         order: &Order,
-        _events: &[NewEvent],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         if refund.out_trade_no != order.out_trade_no {
             return Err(RepoError::NotFound(format!(
@@ -428,10 +440,11 @@ impl RefundRepository for DieselStore {
         }
         // Order first, then refund: the same lock order as a reservation (order row,
         // then refund rows), so the two cannot deadlock on PostgreSQL.
+        let renderer = self.renderer.as_ref();
         write_tx!(self, |conn| {
             conn.update_order(order).await?;
             conn.update_refund(refund).await?;
-            Ok(())
+            conn.write_events(renderer, events).await
         })
         .map_err(|e: Abort<RepoError>| {
             e.into_repo(format_args!(

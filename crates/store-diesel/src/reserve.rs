@@ -6,21 +6,29 @@
 //! (the over-refund check, and the approval threshold over the order's refunds),
 //! insert. Every reservation of one order (from any process on
 //! the same database) queues on that lock, so each one sees all the others that
-//! committed before it, and the sum can never pass the total.
+//! committed before it, and the sum can never pass the total. The same transaction
+//! writes the event `refund.<the status admitted>` (see `outbox.rs`).
 
+use payport_domain::event::{EventSubject, EventType, NewEvent};
 use payport_domain::policy::admit_refund;
 use payport_domain::ports::ReserveError;
 use payport_domain::refund::NewRefund;
-use payport_domain::{Amount, OrderStatus, Refund, RepoError};
+use payport_domain::{Amount, EventId, OrderStatus, Refund, RepoError};
 
 use crate::dialect::Dialect;
 use crate::error::{corrupt, Abort};
+use crate::outbox::OutboxQueries;
 use crate::pool::write_tx;
 use crate::refunds::RefundQueries;
 use crate::DieselStore;
 
-pub(crate) async fn reserve(store: &DieselStore, new: &NewRefund) -> Result<Refund, ReserveError> {
+pub(crate) async fn reserve(
+    store: &DieselStore,
+    new: &NewRefund,
+    event_id: &EventId,
+) -> Result<Refund, ReserveError> {
     let no = new.out_trade_no.as_str();
+    let renderer = store.renderer.as_ref();
     write_tx!(store, |conn| {
         let Some((status, total)) = conn.lock_order(no).await? else {
             return Err(Abort::Stop(ReserveError::OrderNotFound));
@@ -55,7 +63,15 @@ pub(crate) async fn reserve(store: &DieselStore, new: &NewRefund) -> Result<Refu
             .ok_or_else(|| {
                 RepoError::Unavailable(format!("refund {} vanished", refund.refund_id))
             })?;
-        Ok(Refund::try_from(stored)?)
+        let stored = Refund::try_from(stored)?;
+        let event = NewEvent {
+            id: event_id.clone(),
+            event_type: EventType::for_refund(stored.status),
+            subject: EventSubject::Refund(stored.refund_id.clone()),
+            created_at: new.created_at,
+        };
+        conn.write_events(renderer, &[event]).await?;
+        Ok(stored)
     })
     .map_err(|e: Abort<ReserveError>| {
         e.into_reserve(format_args!(

@@ -105,5 +105,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::time::UtcTime;
+
+    events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        event_type -> Text,
+        object_id -> Text,
+        created_at -> UtcTime,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::time::UtcTime;
+
+    webhook_endpoints (id) {
+        id -> Text,
+        url -> Text,
+        secret -> Text,
+        event_types -> Nullable<Text>,
+        configured -> Bool,
+        created_at -> UtcTime,
+        deleted_at -> Nullable<UtcTime>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::time::UtcTime;
+
+    webhook_deliveries (id) {
+        id -> BigInt,
+        event_id -> Text,
+        endpoint_id -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        since -> UtcTime,
+        next_attempt_at -> Nullable<UtcTime>,
+        claimed_until -> Nullable<UtcTime>,
+        updated_at -> UtcTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::time::UtcTime;
+
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        attempted_at -> UtcTime,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(refunds -> orders (out_trade_no));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::allow_tables_to_appear_in_same_query!(orders, refunds);
+diesel::allow_tables_to_appear_in_same_query!(
+    events,
+    webhook_endpoints,
+    webhook_deliveries,
+    webhook_attempts
+);

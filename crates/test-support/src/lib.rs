@@ -7,7 +7,8 @@
 //!   an unreachable PostgreSQL (skip locally, fail in CI).
 //! - [`MemoryStore`] (`memory/`): every storage port in memory, with the same contract
 //!   as `DieselStore`: the over-refund rule applied atomically, version-conditional
-//!   saves, unique keys, lease-based claims, in-flight idempotency keys.
+//!   saves, unique keys, lease-based claims, in-flight idempotency keys, and events
+//!   written with the change they describe (the webhook outbox).
 //! - [`contract`]: the storage contract suite, generic over a [`contract::StoreUnderTest`],
 //!   and [`store_contract!`] to instantiate it for one backend (store-diesel runs it on
 //!   SQLite and PostgreSQL, `tests/contract.rs` here on the memory store).

@@ -88,7 +88,8 @@ pub trait RefundRepository: Send + Sync {
     /// Checks the over-refund invariant ([`crate::policy::check_reservation`]) and
     /// inserts the refund as ONE atomic step, with the order locked against concurrent
     /// reservations (other requests, other instances). The same step writes the event
-    /// `refund.<the status the policy chose>` under `event_id`.
+    /// `refund.<the status the policy chose>` under `event_id`, dated the refund's
+    /// `created_at` (the clock's now when it was asked for).
     ///
     /// # Errors
     /// [`ReserveError`]; nothing is stored then.
@@ -172,6 +173,9 @@ pub struct InboxEntry {
     /// What the notification says, as verified, without its send time and signature
     /// ([`TradeNotification::content`], [`RefundNotice::content`]): a redelivery of
     /// the same notify_id says the same, so other content under it is an anomaly.
+    ///
+    /// [`TradeNotification::content`]: super::TradeNotification::content
+    /// [`RefundNotice::content`]: super::RefundNotice::content
     pub content: String,
     pub received_at: DateTime<Utc>,
 }

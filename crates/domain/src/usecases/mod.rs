@@ -5,8 +5,14 @@
 //!   sync (`refunds`); settle them from answers, queries and notifications (`settle`);
 //!   the operator's legacy batch (`operator_batch`).
 //! - [`Notifications`]: trade notifications, returns, legacy refund notifications.
-//! - [`Webhooks`]: endpoints, the events API, and delivering events. (Every use case
-//!   that changes a status hands the save its events: see [`crate::event`].)
+//! - [`Webhooks`]: endpoints, the events API, and delivering events, over its own
+//!   [`WebhookPorts`].
+//!
+//! Every use case that changes a status hands the save that makes the change its
+//! events ([`crate::event`]), with ids drawn from [`IdSource`] and dated the clock's
+//! now; a save that keeps the status hands none. A save refused as a conflict writes
+//! none of them, and the retry, on what it reads afresh, draws new ones only if the
+//! change is still to be made: one transition is never announced twice.
 //!
 //! Helpers they share (loading and saving orders, input checks) live in `shared`.
 //!

@@ -100,13 +100,19 @@ impl Webhooks {
     /// Makes the configured endpoint match configuration (`None`: there is none).
     ///
     /// # Errors
-    /// `Validation` for a URL that is not absolute http(s).
+    /// `Validation` for a URL that is not absolute http(s), or a blank secret (a
+    /// signature made with it would prove nothing).
     pub async fn configure(
         &self,
         endpoint: Option<(String, WebhookSecret)>,
     ) -> Result<(), ServiceError> {
-        if let Some((url, _)) = &endpoint {
+        if let Some((url, secret)) = &endpoint {
             check_url("webhooks.url", url)?;
+            if secret.expose().trim().is_empty() {
+                return Err(ServiceError::Validation(
+                    "webhooks.secret must not be empty".into(),
+                ));
+            }
         }
         let now = self.ports.clock.now();
         Ok(self
@@ -201,8 +207,9 @@ impl Webhooks {
             DeliveryNext::Delivered
         } else {
             let now = self.ports.clock.now();
-            self.schedule
-                .after_failure(delivery.attempts + 1, delivery.since, now)
+            // Saturating: a count read back from storage must not panic the worker.
+            let attempts = delivery.attempts.saturating_add(1);
+            self.schedule.after_failure(attempts, delivery.since, now)
         };
         self.ports
             .deliveries

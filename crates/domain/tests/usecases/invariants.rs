@@ -3,7 +3,10 @@
 //! (b) every saved refund status follows an edge of the state machine,
 //! (c) the order's refunded amount is exactly its succeeded refunds,
 //! (d) payport never believes a refund Alipay did not make, nor fails one it did, and
-//!     Alipay never refunds more than the total or twice under one number.
+//!     Alipay never refunds more than the total or twice under one number,
+//! (e) every save hands exactly the events of the status changes it makes, so the
+//!     events stored tell each refund's and the order's story to the end
+//!     ([`Recorder::check`](super::events::Recorder::check)).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -151,6 +154,7 @@ fn run(ops: Vec<Op>, script: Vec<Alipay>, approval_above_fen: i64) -> Result<(),
         ApprovalPolicy::ManualAbove(Amount::from_fen(approval_above_fen).unwrap());
     h.store.put_order(paid_order("o1", "10.00"));
     h.openapi_override = Some(RefundRoute::new(fake.clone()).with_query(fake.clone()));
+    let recorder = super::events::record(&mut h);
     let app = h.build();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -217,6 +221,8 @@ fn run(ops: Vec<Op>, script: Vec<Alipay>, approval_above_fen: i64) -> Result<(),
             }
             check(&app.store, &fake)?;
         }
+        // (e), once at the end: it reads every save made.
+        recorder.check(&app);
         Ok(())
     })
 }

@@ -9,14 +9,14 @@ use payport_domain::ports::*;
 use payport_domain::refund::{GatewayFailure, RefundGatewayKind, RefundStatus, RefundSuccess};
 use payport_domain::usecases::{NotificationHandled, RefundRequest, ServiceError};
 
-fn incoming(body: &str) -> IncomingNotification {
+pub(crate) fn incoming(body: &str) -> IncomingNotification {
     IncomingNotification {
         raw_body: body.into(),
         fields: vec![("notify_id".into(), body.into())],
     }
 }
 
-fn notice(status: AlipayTradeStatus) -> TradeNotification {
+pub(crate) fn notice(status: AlipayTradeStatus) -> TradeNotification {
     TradeNotification {
         notify_id: "n1".into(),
         app_id: AppId::parse(APP_ID).unwrap(),
@@ -34,7 +34,7 @@ fn notice(status: AlipayTradeStatus) -> TradeNotification {
     }
 }
 
-fn verifies_as(h: &mut Harness, n: TradeNotification) {
+pub(crate) fn verifies_as(h: &mut Harness, n: TradeNotification) {
     h.payments
         .expect_verify_notification()
         .returning(move |_| Ok(n.clone()));
@@ -332,7 +332,7 @@ async fn a_forged_or_foreign_return_is_refused() {
     assert_eq!(err.code(), "NOTIFICATION_REFUSED");
 }
 
-fn batch_line(trade: &str, outcome: RefundResultOutcome) -> RefundResult {
+pub(crate) fn batch_line(trade: &str, outcome: RefundResultOutcome) -> RefundResult {
     RefundResult {
         reference: RefundReference::Batch {
             batch_no: BatchNo::parse("20261121001").unwrap(),
@@ -344,39 +344,43 @@ fn batch_line(trade: &str, outcome: RefundResultOutcome) -> RefundResult {
     }
 }
 
+/// A batch's lines: Alipay refunded the refund of trade "Ta", refused that of "Tb".
+pub(crate) fn a_paid_b_refused() -> Vec<RefundResult> {
+    let refused = GatewayFailure {
+        code: "TRADE_STATUS_ERROR".into(),
+        sub_code: None,
+        message: "batch_refund_notify".into(),
+    };
+    vec![
+        batch_line(
+            "Ta",
+            RefundResultOutcome::Succeeded(RefundSuccess::default()),
+        ),
+        batch_line("Tb", RefundResultOutcome::Failed(refused)),
+    ]
+}
+
+/// A legacy refund notification that verifies and reports `lines`.
+pub(crate) fn batch_notice(lines: Vec<RefundResult>) -> MockRefundNotificationVerifier {
+    let mut verifier = MockRefundNotificationVerifier::new();
+    verifier
+        .expect_verify_refund_notification()
+        .returning(move |_| {
+            Ok(RefundNotice {
+                notify_id: "batch-n1".into(),
+                results: lines.clone(),
+            })
+        });
+    verifier
+}
+
 #[tokio::test]
 async fn a_mapi_batch_notification_applies_each_line() {
     let mut h = Harness::new();
     h.store.put_order(paid_order("a", "10.00"));
     h.store.put_order(paid_order("b", "10.00"));
-    let mut nopwd = MockRefundSubmitter::new();
-    nopwd.expect_submit_refund().returning(|_| {
-        Ok(RefundSubmitted::Accepted {
-            batch_no: Some(BatchNo::parse("20261121001").unwrap()),
-        })
-    });
-    let mut verifier = MockRefundNotificationVerifier::new();
-    verifier.expect_verify_refund_notification().returning(|_| {
-        Ok(RefundNotice {
-            notify_id: "batch-n1".into(),
-            results: vec![
-                batch_line(
-                    "Ta",
-                    RefundResultOutcome::Succeeded(RefundSuccess::default()),
-                ),
-                batch_line(
-                    "Tb",
-                    RefundResultOutcome::Failed(GatewayFailure {
-                        code: "TRADE_STATUS_ERROR".into(),
-                        sub_code: None,
-                        message: "batch_refund_notify".into(),
-                    }),
-                ),
-            ],
-        })
-    });
-    h.mapi_nopwd = Some(nopwd);
-    h.refund_notifications = Some(verifier);
+    h.mapi_nopwd = Some(accepting("20261121001"));
+    h.refund_notifications = Some(batch_notice(a_paid_b_refused()));
     let app = h.build();
     for id in ["a", "b"] {
         app.refunds
@@ -432,19 +436,12 @@ async fn a_batch_result_finds_a_refund_whose_send_was_never_answered() {
         .withf(|s| s.batch_no.as_ref().map(|b| b.as_str()) == Some("20261121001"))
         .times(1)
         .returning(|_| Err(GatewayError::Unknown("timeout".into())));
-    let mut verifier = MockRefundNotificationVerifier::new();
-    verifier.expect_verify_refund_notification().returning(|_| {
-        Ok(RefundNotice {
-            notify_id: "batch-n2".into(),
-            results: vec![batch_line(
-                "Ta",
-                RefundResultOutcome::Succeeded(RefundSuccess::default()),
-            )],
-        })
-    });
     h.mapi_nopwd = Some(nopwd);
     h.mapi_nopwd_batches = Some(batches);
-    h.refund_notifications = Some(verifier);
+    h.refund_notifications = Some(batch_notice(vec![batch_line(
+        "Ta",
+        RefundResultOutcome::Succeeded(RefundSuccess::default()),
+    )]));
     let app = h.build();
     let refund = app
         .refunds

@@ -19,7 +19,7 @@ fn new_order(subject: &str) -> NewOrder {
     }
 }
 
-fn snapshot(status: AlipayTradeStatus, total: &str) -> TradeLookup {
+pub(crate) fn snapshot(status: AlipayTradeStatus, total: &str) -> TradeLookup {
     TradeLookup::Found(TradeSnapshot {
         status,
         trade_no: trade_no("2026112122001"),

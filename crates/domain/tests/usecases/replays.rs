@@ -34,7 +34,7 @@ fn paid_notice(notify_id: &str) -> TradeNotification {
     }
 }
 
-fn our_return(seller: Option<&str>) -> PaymentReturn {
+pub(crate) fn our_return(seller: Option<&str>) -> PaymentReturn {
     PaymentReturn {
         app_id: AppId::parse(APP_ID).unwrap(),
         seller_id: seller.map(|s| SellerId::parse(s).unwrap()),

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use payport_domain::ids::{AppId, OutRequestNo, OutTradeNo, RefundId, SellerId, TradeNo};
+use payport_domain::ids::{AppId, EventId, OutRequestNo, OutTradeNo, RefundId, SellerId, TradeNo};
 use payport_domain::money::Amount;
 use payport_domain::order::{Order, PaymentConfirmation};
 use payport_domain::ports::*;
@@ -67,6 +67,8 @@ pub struct Built {
     pub notifications: Notifications,
     pub store: Arc<MemoryStore>,
     pub now: Arc<Mutex<DateTime<Utc>>>,
+    /// Every event id the id source issued, in order.
+    pub event_ids: Arc<Mutex<Vec<EventId>>>,
 }
 
 impl Built {
@@ -124,11 +126,15 @@ impl Harness {
             .returning(move || RefundId::parse(format!("rf_{}", n2())).unwrap());
         ids.expect_out_request_no()
             .returning(move || OutRequestNo::parse(format!("rq{}", next())).unwrap());
-        // A counter of their own, so that events never shift the other ids tests name.
-        let events = Arc::new(AtomicU64::new(0));
+        // A sequence of their own, so that events never shift the other ids tests name;
+        // kept, so that tests can tell that an event's id is one freshly issued.
+        let event_ids = Arc::new(Mutex::new(Vec::new()));
+        let issued = event_ids.clone();
         ids.expect_event_id().returning(move || {
-            let n = events.fetch_add(1, Ordering::SeqCst) + 1;
-            payport_domain::EventId::parse(format!("evt_{n}")).unwrap()
+            let mut issued = lock(&issued);
+            let id = EventId::parse(format!("evt_{}", issued.len() + 1)).unwrap();
+            issued.push(id.clone());
+            id
         });
         let ports = Ports {
             orders: self.orders_override.unwrap_or_else(|| self.store.clone()),
@@ -146,6 +152,7 @@ impl Harness {
             notifications: Notifications::new(ports, settings),
             store: self.store,
             now: self.now,
+            event_ids,
         }
     }
 }
@@ -163,6 +170,19 @@ fn legacy_route(
         Some(batches) => route.with_batches(Arc::new(batches)),
         None => route,
     })
+}
+
+/// A legacy no-password route that accepts every refund into `batch` and leaves its
+/// outcome to Alipay's notification.
+pub fn accepting(batch: &str) -> MockRefundSubmitter {
+    let batch_no = payport_domain::ids::BatchNo::parse(batch).unwrap();
+    let mut nopwd = MockRefundSubmitter::new();
+    nopwd.expect_submit_refund().returning(move |_| {
+        Ok(RefundSubmitted::Accepted {
+            batch_no: Some(batch_no.clone()),
+        })
+    });
+    nopwd
 }
 
 /// A pending order created at [`t0`], payable for 30 minutes.

@@ -38,7 +38,7 @@ pub enum ApiError {
     /// operator may choose this refund gateway.
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
-    /// ORDER_NOT_FOUND, REFUND_NOT_FOUND.
+    /// ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
     /// INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,

@@ -3,6 +3,7 @@
 use chrono::{TimeZone, Utc};
 use poem_openapi::types::Example;
 
+use super::event_models::*;
 use super::models::*;
 
 fn at(minute: u32) -> chrono::DateTime<Utc> {
@@ -83,6 +84,7 @@ impl Example for Refund {
             attempts: 1,
             created_at: at(10),
             completed_at: Some(at(10)),
+            version: 2,
         }
     }
 }
@@ -103,6 +105,7 @@ impl Example for Order {
             expires_at: at(30),
             paid_at: Some(at(2)),
             closed_at: None,
+            version: 3,
             refunds: Some(vec![Refund::example()]),
         }
     }
@@ -115,6 +118,28 @@ impl Example for CreateOperatorBatch {
                 "rf_5f1c0e3a9b7d4c2e8f6a1b3c5d7e9f01".into(),
                 "rf_0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d".into(),
             ],
+        }
+    }
+}
+
+impl Example for Event {
+    fn example() -> Self {
+        Event {
+            id: "evt_9a1c3e5f7b9d1f3a5c7e9b1d3f5a7c9e".into(),
+            event_type: EventType::RefundSucceeded,
+            created_at: at(10),
+            data: EventData {
+                object: EventObject::Refund(Refund::example()),
+            },
+        }
+    }
+}
+
+impl Example for CreateWebhookEndpoint {
+    fn example() -> Self {
+        CreateWebhookEndpoint {
+            url: "https://shop.example/hooks/payport".into(),
+            event_types: Some(vec![EventType::OrderPaid, EventType::RefundSucceeded]),
         }
     }
 }

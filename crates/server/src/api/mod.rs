@@ -4,11 +4,14 @@
 mod amount;
 pub mod auth;
 pub mod error;
+pub mod event_models;
+mod events;
 mod examples;
 pub mod idempotency;
 pub mod models;
 mod orders;
 mod refunds;
+mod webhooks;
 
 use payport_domain::{Amount, IdError};
 use poem_openapi::{OpenApiService, Tags};
@@ -21,6 +24,10 @@ pub enum ApiTags {
     Orders,
     /// Refunds, approvals and syncs.
     Refunds,
+    /// Events: every status change, to catch up and to see each webhook delivery.
+    Events,
+    /// Where events are delivered (operators).
+    Webhooks,
 }
 
 /// Parses an amount in Alipay's format, naming the field in the error.
@@ -57,20 +64,33 @@ fn qr_svg(content: &str) -> Result<String, ApiError> {
         .build())
 }
 
-pub type Api = (orders::OrdersApi, refunds::RefundsApi);
+pub type Api = (
+    orders::OrdersApi,
+    refunds::RefundsApi,
+    events::EventsApi,
+    webhooks::WebhooksApi,
+);
 
 /// The API with its OpenAPI description; handlers find the `Arc<AppState>` in the
 /// request's data.
 pub fn service() -> OpenApiService<Api, ()> {
     OpenApiService::new(
-        (orders::OrdersApi, refunds::RefundsApi),
+        (
+            orders::OrdersApi,
+            refunds::RefundsApi,
+            events::EventsApi,
+            webhooks::WebhooksApi,
+        ),
         "payport",
         env!("CARGO_PKG_VERSION"),
     )
     .description(
         "Alipay payments and refunds. Amounts are strings in yuan with at most two \
          decimals (\"88.88\"). Every error is `{code, message}` with a stable `code`. \
-         POSTs that create something honour `Idempotency-Key`.",
+         POSTs that create something honour `Idempotency-Key`. Every status change of \
+         an order or a refund is an event (`GET /v1/events`), POSTed to webhook \
+         endpoints signed with `Payport-Signature: t=<unix seconds>,v1=<hex \
+         HMAC-SHA256 of \"<t>.<body>\">`.",
     )
 }
 

@@ -105,6 +105,9 @@ pub struct Refund {
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Increases with every change of the refund: of two copies (say, two webhook
+    /// events arriving out of order), the one with the higher version is newer.
+    pub version: i64,
 }
 
 impl From<DomainRefund> for Refund {
@@ -129,6 +132,7 @@ impl From<DomainRefund> for Refund {
             attempts: r.attempts,
             created_at: r.created_at,
             completed_at: r.completed_at,
+            version: r.version,
         }
     }
 }
@@ -164,6 +168,9 @@ pub struct Order {
     pub expires_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// Increases with every change of the order itself (its refunds have their own):
+    /// of two copies, the one with the higher version is newer.
+    pub version: i64,
     /// The order's refunds, oldest first. Left out of order lists answered to a
     /// merchant: refunds across orders are the operator's (`GET /v1/refunds`); ask for
     /// one order to see its refunds.
@@ -201,6 +208,7 @@ impl Order {
             expires_at: order.expires_at,
             paid_at: order.paid_at,
             closed_at: order.closed_at,
+            version: order.version,
             refunds: Some(
                 refunds
                     .into_iter()

@@ -3,6 +3,7 @@
 pub mod alipay;
 pub mod mapi;
 pub mod sim;
+pub mod webhook;
 
 use std::io::{Read, Write};
 use std::process::ExitCode;

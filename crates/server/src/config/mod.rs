@@ -12,6 +12,7 @@ pub mod auth;
 pub mod checks;
 pub mod sources;
 pub mod values;
+pub mod webhooks;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ pub use payport_domain::refund::RefundGatewayKind;
 use serde::{Deserialize, Serialize};
 
 pub use self::auth::{AuthConfig, Role, Tokens};
+pub use self::webhooks::WebhooksConfig;
 
 /// Which Alipay payport talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +157,8 @@ pub struct Config {
     pub mapi: MapiConfig,
     pub refunds: RefundsConfig,
     pub auth: AuthConfig,
+    /// Where events are delivered, and how.
+    pub webhooks: WebhooksConfig,
     /// Seconds between background passes (refund syncs, order expiry).
     pub worker_interval_secs: u64,
 }
@@ -173,6 +177,7 @@ impl fmt::Debug for Config {
             .field("mapi", &self.mapi)
             .field("refunds", &self.refunds)
             .field("auth", &self.auth)
+            .field("webhooks", &self.webhooks)
             .field("worker_interval_secs", &self.worker_interval_secs)
             .finish()
     }
@@ -188,6 +193,7 @@ impl Default for Config {
             mapi: MapiConfig::default(),
             refunds: RefundsConfig::default(),
             auth: AuthConfig::default(),
+            webhooks: WebhooksConfig::default(),
             worker_interval_secs: 5,
         }
     }

@@ -6,23 +6,37 @@
 
 mod alipay;
 mod store;
+mod webhooks;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use anyhow::Context;
 use payport_domain::policy::RefundPolicy;
 use payport_domain::ports::{
-    Clock, ExchangeLog, IdSource, IdempotencyStore, NotificationInbox, OrderRepository,
-    PaymentGateway, RefundGateways, RefundRepository, WorkQueue,
+    Clock, DeliveryQueue, EventLog, ExchangeLog, IdSource, IdempotencyStore, NotificationInbox,
+    OrderRepository, PaymentGateway, RefundGateways, RefundRepository, WebhookEndpoints,
+    WebhookSender, WorkQueue,
 };
-use payport_domain::usecases::{Notifications, Orders, Ports, Refunds, Settings};
+use payport_domain::usecases::{
+    Notifications, Orders, Ports, Refunds, Settings, WebhookPorts, Webhooks,
+};
+use payport_webhooks::HttpWebhookSender;
 
 pub use self::store::{open_store, redact};
+use crate::api::event_models::ApiEventRenderer;
 use crate::config::{checks, Config, Tokens};
 use crate::runtime::{RandomIds, SystemClock};
-use crate::state::{AppState, Wired};
+use crate::state::{AppState, DeliverySettings, Wired};
+
+/// How often the delivery loop looks for due deliveries when no request woke it.
+pub const DELIVERY_POLL: Duration = Duration::from_millis(500);
+/// A claim outlasts the longest attempt by this much.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
 /// Everything payport keeps: a store in place of the built-in Diesel one implements
-/// every storage port. Implemented for every type that does.
+/// every storage port, the event outbox and webhook deliveries included (its event
+/// bodies rendered with [`ApiEventRenderer`]). Implemented for every type that does.
 pub trait Store:
     OrderRepository
     + RefundRepository
@@ -30,6 +44,9 @@ pub trait Store:
     + ExchangeLog
     + WorkQueue
     + IdempotencyStore
+    + EventLog
+    + WebhookEndpoints
+    + DeliveryQueue
     + Send
     + Sync
     + 'static
@@ -43,6 +60,9 @@ impl<T> Store for T where
         + ExchangeLog
         + WorkQueue
         + IdempotencyStore
+        + EventLog
+        + WebhookEndpoints
+        + DeliveryQueue
         + Send
         + Sync
         + 'static
@@ -58,6 +78,9 @@ struct StorePorts {
     exchanges: Arc<dyn ExchangeLog>,
     work: Arc<dyn WorkQueue>,
     idempotency: Arc<dyn IdempotencyStore>,
+    events: Arc<dyn EventLog>,
+    endpoints: Arc<dyn WebhookEndpoints>,
+    deliveries: Arc<dyn DeliveryQueue>,
 }
 
 impl StorePorts {
@@ -69,7 +92,10 @@ impl StorePorts {
             inbox: store.clone(),
             exchanges: store.clone(),
             work: store.clone(),
-            idempotency: store,
+            idempotency: store.clone(),
+            events: store.clone(),
+            endpoints: store.clone(),
+            deliveries: store,
         }
     }
 }
@@ -91,6 +117,7 @@ impl Payport {
             map_refund_gateways: None,
             clock: None,
             ids: None,
+            webhook_sender: None,
         }
     }
 }
@@ -105,6 +132,7 @@ pub struct PayportBuilder {
     map_refund_gateways: Option<MapRefundGateways>,
     clock: Option<Arc<dyn Clock>>,
     ids: Option<Arc<dyn IdSource>>,
+    webhook_sender: Option<Arc<dyn WebhookSender>>,
 }
 
 impl PayportBuilder {
@@ -162,15 +190,23 @@ impl PayportBuilder {
         self
     }
 
+    /// What sends webhook deliveries, in place of signed HTTP POSTs.
+    #[must_use]
+    pub fn webhook_sender(mut self, sender: Arc<dyn WebhookSender>) -> Self {
+        self.webhook_sender = Some(sender);
+        self
+    }
+
     /// Wires payport: checks the whole configuration, then opens and migrates the
     /// database (unless a store was given), builds the gateways, the simulator (in
-    /// simulator mode) and the use cases.
+    /// simulator mode) and the use cases, and makes the configured webhook endpoint
+    /// match `webhooks.url` (created, updated, or deleted when unset).
     ///
     /// # Errors
     /// Every problem [`checks::check`] finds, one line each, before the database is
     /// touched (missing or unusable keys, ids or settings; production mode with DEV
     /// material, short or shared tokens, or no public https URL); a database that
-    /// cannot be opened or migrated.
+    /// cannot be opened or migrated, or the configured webhook endpoint not stored.
     pub async fn build(self) -> anyhow::Result<Wired> {
         let config = &self.config;
         let public_url = self
@@ -183,7 +219,11 @@ impl PayportBuilder {
             .map_err(|problems| anyhow::anyhow!(problems.join("\n")))?;
         let store = match self.store {
             Some(store) => store,
-            None => StorePorts::of(open_store(&config.database_url).await?),
+            None => StorePorts::of(
+                open_store(&config.database_url)
+                    .await?
+                    .with_event_renderer(Arc::new(ApiEventRenderer)),
+            ),
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let (openapi, merchant) =
@@ -201,6 +241,27 @@ impl PayportBuilder {
             default_gateway: config.refunds.default_gateway,
         };
         let settings = Arc::new(settings);
+        let ids = self.ids.unwrap_or_else(|| Arc::new(RandomIds));
+        let sender = match self.webhook_sender {
+            Some(sender) => sender,
+            None => Arc::new(
+                HttpWebhookSender::new(config.webhooks.timeout(), clock.clone())
+                    .map_err(anyhow::Error::msg)?,
+            ),
+        };
+        let webhook_ports = WebhookPorts {
+            events: store.events,
+            endpoints: store.endpoints,
+            deliveries: store.deliveries,
+            sender: Arc::new(webhooks::Logged(sender)),
+            clock: clock.clone(),
+            ids: ids.clone(),
+        };
+        let webhooks = Webhooks::new(webhook_ports, config.webhooks.schedule());
+        webhooks
+            .configure(config.webhooks.endpoint())
+            .await
+            .context("cannot store the configured webhook endpoint (webhooks.url)")?;
         let ports = Ports {
             orders: store.orders,
             refunds: store.refunds,
@@ -208,7 +269,7 @@ impl PayportBuilder {
             payments: self.payments.unwrap_or_else(|| Arc::new(openapi)),
             refund_gateways,
             clock: clock.clone(),
-            ids: self.ids.unwrap_or_else(|| Arc::new(RandomIds)),
+            ids,
         };
         let dev_tokens = (config.auth.is_empty() && config.is_simulator()).then(Tokens::dev);
         let tokens = dev_tokens
@@ -219,6 +280,13 @@ impl PayportBuilder {
                 orders: Orders::new(ports.clone(), settings.clone()),
                 refunds: Refunds::new(ports.clone(), settings.clone()),
                 notifications: Notifications::new(ports, settings),
+                webhooks,
+                delivery: DeliverySettings {
+                    concurrency: config.webhooks.concurrency.max(1),
+                    lease: config.webhooks.timeout() + LEASE_MARGIN,
+                    poll: DELIVERY_POLL,
+                },
+                deliveries_due: Arc::default(),
                 idempotency: store.idempotency,
                 work: store.work,
                 tokens,

@@ -13,7 +13,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use payport_domain::ports::GatewayExchange;
 use payport_domain::RepoError;
 use payport_store_diesel::{ConnectOptions, DieselStore};
-use payport_test_support::contract::StoreUnderTest;
+use payport_test_support::contract::{StoreUnderTest, TestRenderer};
 use payport_test_support::db::{PgDatabase, SqliteFile};
 
 pub use payport_test_support::contract::fixtures::*;
@@ -201,9 +201,11 @@ impl StoreUnderTest for TestDb {
     }
 }
 
+/// A store rendering events as the contract suite reads them.
 async fn open(url: &str) -> DieselStore {
     let options = ConnectOptions { max_connections: 8 };
     DieselStore::connect_with(url, &options)
         .await
         .expect("connect")
+        .with_event_renderer(Arc::new(TestRenderer))
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::fixtures::{
     at, insert_paid, new_refund, paid_order, pending_order, processing_refund, repos,
 };
-use super::StoreUnderTest;
+use super::{four_at_once, StoreUnderTest};
 
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -137,17 +137,7 @@ pub async fn concurrent_refund_claimers_never_share_a_refund<D: StoreUnderTest>(
     for i in 0..30 {
         processing_refund(db.store(), "o1", &format!("r{i}"), Some(at(i))).await;
     }
-    let other = db.another_instance().await;
-    let claimers = [
-        tokio::spawn(drain_refunds(db.shared())),
-        tokio::spawn(drain_refunds(db.shared())),
-        tokio::spawn(drain_refunds(other.clone())),
-        tokio::spawn(drain_refunds(other)),
-    ];
-    let mut all = Vec::new();
-    for claimer in claimers {
-        all.extend(claimer.await.unwrap());
-    }
+    let all = four_at_once(db, |_, store| drain_refunds(store)).await;
     let unique: HashSet<_> = all.iter().collect();
     assert_eq!(
         all.len(),
@@ -229,17 +219,7 @@ pub async fn concurrent_order_claimers_never_share_an_order<D: StoreUnderTest>(d
         order.expires_at = at(i);
         OrderRepository::insert(db.store(), &order).await.unwrap();
     }
-    let other = db.another_instance().await;
-    let claimers = [
-        tokio::spawn(drain_orders(db.shared())),
-        tokio::spawn(drain_orders(db.shared())),
-        tokio::spawn(drain_orders(other.clone())),
-        tokio::spawn(drain_orders(other)),
-    ];
-    let mut all = Vec::new();
-    for claimer in claimers {
-        all.extend(claimer.await.unwrap());
-    }
+    let all = four_at_once(db, |_, store| drain_orders(store)).await;
     let unique: HashSet<_> = all.iter().collect();
     assert_eq!(
         all.len(),

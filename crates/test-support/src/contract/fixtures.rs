@@ -4,12 +4,16 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
+use payport_domain::event::{EventSubject, EventType, NewEvent};
 use payport_domain::order::PaymentConfirmation;
 use payport_domain::policy::ApprovalPolicy;
-use payport_domain::ports::{OrderRepository, RefundRepository};
+use payport_domain::ports::{
+    EventFilter, EventLog, EventObject, EventRenderer, OrderRepository, RefundRepository,
+    StoredEvent,
+};
 use payport_domain::refund::NewRefund;
 use payport_domain::{
-    Amount, Order, OutRequestNo, OutTradeNo, Refund, RefundGatewayKind, RefundId, TradeNo,
+    Amount, EventId, Order, OutRequestNo, OutTradeNo, Refund, RefundGatewayKind, RefundId, TradeNo,
 };
 
 /// A store seen through its two main ports (their method names overlap).
@@ -44,19 +48,20 @@ pub fn pending_order(out_trade_no: &str, total_fen: i64) -> Order {
     )
 }
 
+/// Alipay's word that the order was paid, at `at(60)`.
+pub fn payment(out_trade_no: &str) -> PaymentConfirmation {
+    PaymentConfirmation {
+        trade_no: TradeNo::parse(format!("T{}", out_trade_no.replace('_', ""))).expect("trade_no"),
+        paid_at: at(60),
+        buyer_id: Some("2088000000000001".into()),
+        buyer_logon_id: Some("b***@example.com".into()),
+    }
+}
+
 pub fn paid_order(out_trade_no: &str, total_fen: i64) -> Order {
     let mut order = pending_order(out_trade_no, total_fen);
     order
-        .confirm_payment(
-            PaymentConfirmation {
-                trade_no: TradeNo::parse(format!("T{}", out_trade_no.replace('_', "")))
-                    .expect("trade_no"),
-                paid_at: at(60),
-                buyer_id: Some("2088000000000001".into()),
-                buyer_logon_id: Some("b***@example.com".into()),
-            },
-            at(60),
-        )
+        .confirm_payment(payment(out_trade_no), at(60))
         .expect("pay");
     order
 }
@@ -105,6 +110,95 @@ pub async fn processing_refund(
     refunds.update(&refund, &[]).await.expect("save processing");
     refund.version += 1;
     refund
+}
+
+/// Renders what the store showed it: `<type> <object_id> <status> v<version>`, and
+/// for an order ` refunds=<how many>`, so a test can see that the body was made from
+/// the object as stored after the change.
+pub struct TestRenderer;
+
+impl EventRenderer for TestRenderer {
+    fn render(&self, event: &NewEvent, object: EventObject<'_>) -> String {
+        let head = format!(
+            "{} {}",
+            event.event_type.as_str(),
+            event.subject.object_id()
+        );
+        match object {
+            EventObject::Order { order, refunds } => format!(
+                "{head} {} v{} refunds={}",
+                order.status.as_str(),
+                order.version,
+                refunds.len()
+            ),
+            EventObject::Refund(refund) => {
+                format!("{head} {} v{}", refund.status.as_str(), refund.version)
+            }
+        }
+    }
+}
+
+/// An event about the order or refund `object_id`, at `at(500)`.
+pub fn event(event_type: EventType, object_id: &str) -> NewEvent {
+    let subject = if event_type.is_about_orders() {
+        EventSubject::Order(no(object_id))
+    } else {
+        EventSubject::Refund(RefundId::parse(object_id).expect("refund_id"))
+    };
+    NewEvent {
+        id: crate::event_id(),
+        event_type,
+        subject,
+        created_at: at(500),
+    }
+}
+
+/// Closes a new order `no` with an `order.closed` event (written at `at(500)`); its id.
+pub async fn close_order<S: OrderRepository + ?Sized>(store: &S, no: &str) -> EventId {
+    let pending = pending_order(no, 100);
+    store.insert(&pending).await.expect("insert order");
+    let mut closed = pending;
+    closed.close(at(10)).expect("close");
+    let closed_event = event(EventType::OrderClosed, no);
+    store
+        .update(&closed, std::slice::from_ref(&closed_event))
+        .await
+        .expect("save closed order");
+    closed_event.id
+}
+
+/// Pays the order `no` that [`close_order`] closed, with an `order.paid` event.
+pub async fn pay_closed_order<S: OrderRepository + ?Sized>(store: &S, no: &str) -> EventId {
+    let mut paid = store
+        .get(&self::no(no))
+        .await
+        .expect("read order")
+        .expect("the order");
+    paid.confirm_payment(payment(no), at(20)).expect("pay");
+    let paid_event = event(EventType::OrderPaid, no);
+    store
+        .update(&paid, std::slice::from_ref(&paid_event))
+        .await
+        .expect("save paid order");
+    paid_event.id
+}
+
+/// Every stored event, oldest first.
+pub async fn all_events<S: EventLog + ?Sized>(store: &S) -> Vec<StoredEvent> {
+    let filter = EventFilter {
+        limit: 500,
+        ..EventFilter::default()
+    };
+    store.list_events(&filter).await.expect("list events").items
+}
+
+/// The bodies of every stored event, oldest first.
+pub async fn bodies<S: EventLog + ?Sized>(store: &S) -> Vec<String> {
+    all_events(store)
+        .await
+        .into_iter()
+        .map(|e| e.body)
+        .collect()
 }
 
 /// A small xorshift generator, seeded per run (the seed is printed).

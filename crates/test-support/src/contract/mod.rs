@@ -12,21 +12,28 @@
 
 pub mod claims;
 pub mod concurrency;
+pub mod deliveries;
+pub mod events;
 pub mod fixtures;
 pub mod inbox_log_keys;
 pub mod keys;
 pub mod orders;
+pub mod outbox;
 pub mod refunds;
 pub mod reserve;
+pub mod webhooks;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use payport_domain::ports::{
-    ExchangeLog, GatewayExchange, IdempotencyStore, NotificationInbox, OrderRepository,
-    RefundRepository, WorkQueue,
+    DeliveryQueue, EventLog, ExchangeLog, GatewayExchange, IdempotencyStore, NotificationInbox,
+    OrderRepository, RefundRepository, WebhookEndpoints, WorkQueue,
 };
 use payport_domain::RepoError;
+
+pub use fixtures::TestRenderer;
 
 use crate::MemoryStore;
 
@@ -38,6 +45,9 @@ pub trait Ports:
     + ExchangeLog
     + WorkQueue
     + IdempotencyStore
+    + EventLog
+    + WebhookEndpoints
+    + DeliveryQueue
     + 'static
 {
 }
@@ -49,11 +59,15 @@ impl<T> Ports for T where
         + ExchangeLog
         + WorkQueue
         + IdempotencyStore
+        + EventLog
+        + WebhookEndpoints
+        + DeliveryQueue
         + 'static
 {
 }
 
-/// One backend, freshly emptied for one test.
+/// One backend, freshly emptied for one test, rendering event bodies with
+/// [`TestRenderer`] (so that the tests can read what the body saw).
 #[async_trait]
 pub trait StoreUnderTest: Send + Sync {
     type Store: Ports;
@@ -74,9 +88,35 @@ pub trait StoreUnderTest: Send + Sync {
     ) -> Result<Vec<GatewayExchange>, RepoError>;
 }
 
+/// Runs `task` four times at once, as two payport instances with two workers each
+/// would (`task(0..=1, this store)`, `task(2..=3, another instance)`), and returns what
+/// they returned, together.
+///
+/// # Panics
+/// A task panicked.
+pub async fn four_at_once<D, F, Fut, T>(db: &D, task: F) -> Vec<T>
+where
+    D: StoreUnderTest,
+    F: Fn(usize, Arc<D::Store>) -> Fut,
+    Fut: Future<Output = Vec<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let other = db.another_instance().await;
+    let tasks = [
+        tokio::spawn(task(0, db.shared())),
+        tokio::spawn(task(1, db.shared())),
+        tokio::spawn(task(2, other.clone())),
+        tokio::spawn(task(3, other)),
+    ];
+    let mut all = Vec::new();
+    for done in tasks {
+        all.extend(done.await.unwrap());
+    }
+    all
+}
+
 /// The memory backend: one [`MemoryStore`]; "another instance" shares it, as two
 /// payport processes share one database.
-#[derive(Default)]
 pub struct MemoryDb {
     pub store: Arc<MemoryStore>,
 }
@@ -84,7 +124,10 @@ pub struct MemoryDb {
 impl MemoryDb {
     /// Always `Some`: the signature [`store_contract!`](crate::store_contract) expects.
     pub async fn open() -> Option<MemoryDb> {
-        Some(MemoryDb::default())
+        let store = MemoryStore::new().with_event_renderer(Arc::new(TestRenderer));
+        Some(MemoryDb {
+            store: Arc::new(store),
+        })
     }
 }
 
@@ -161,6 +204,28 @@ macro_rules! store_contract {
         $crate::store_contract!(@module $open, keys:
             a_reservation_reported_as_won_is_stored,
             keys_older_than_the_cut_off_are_purged,
+        );
+        $crate::store_contract!(@module $open, outbox:
+            every_save_writes_its_events_rendered_after_the_change,
+            a_reservation_writes_the_event_of_the_status_it_chose,
+            a_refused_save_writes_neither_the_change_nor_its_events,
+            a_used_event_id_fails_the_whole_save,
+        );
+        $crate::store_contract!(@module $open, events:
+            events_list_oldest_first_with_filters_and_a_cursor,
+            an_unknown_cursor_is_not_found,
+            a_reader_following_events_misses_none_written_meanwhile,
+        );
+        $crate::store_contract!(@module $open, webhooks:
+            events_fan_out_to_the_active_endpoints_that_want_them,
+            a_deleted_endpoint_gets_nothing_new_and_its_pending_deliveries_fail,
+            the_configured_endpoint_follows_configuration,
+        );
+        $crate::store_contract!(@module $open, deliveries:
+            due_deliveries_are_claimed_once_per_lease,
+            concurrent_delivery_claimers_never_share_a_delivery,
+            attempts_are_recorded_with_what_follows,
+            redeliver_sends_an_event_again_from_now,
         );
     };
     (@module $open:path, $module:ident: $($name:ident),* $(,)?) => {

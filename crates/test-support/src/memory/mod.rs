@@ -1,29 +1,35 @@
 //! [`MemoryStore`]: every storage port in memory, with `DieselStore`'s contract (the
 //! contract suite, `crate::contract`, runs on both).
 //!
-//! One store is one database: its locks are taken orders first, then refunds, so that
-//! the multi-row steps (reservations, `update_with_order`, `update_all`) are atomic
-//! and never deadlock. Saves that touch several rows are tried on a copy and
-//! committed only when every row passed, as a transaction would.
+//! One store is one database: its locks are taken orders first, then refunds, then
+//! the outbox, so that the multi-row steps (reservations, `update_with_order`,
+//! `update_all`, and every save with events) are atomic and never deadlock. Saves
+//! that touch several rows or write events are tried on a copy and committed only
+//! when every row and every event passed, as a transaction would.
 
+mod outbox;
 mod queue;
 mod refunds;
+mod webhooks;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payport_domain::event::NewEvent;
 use payport_domain::ports::{
-    GatewayExchange, IdempotencyRecord, NotificationSource, OrderFilter, OrderRepository, Page,
+    EventRenderer, GatewayExchange, IdempotencyRecord, NotificationSource, OrderFilter,
+    OrderRepository, Page, StoredEvent,
 };
 use payport_domain::{Order, OutTradeNo, Refund, RefundId, RefundStatus, RepoError, TradeNo};
 
+use self::outbox::{Outbox, Renderer};
 use crate::fakes::MemoryLog;
 use crate::lock;
 
-/// Orders, refunds, the inbox, the exchange log, idempotency keys and work claims.
+/// Orders, refunds, the inbox, the exchange log, idempotency keys, work claims, and
+/// the outbox (events, webhook endpoints, deliveries).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     pub orders: Mutex<HashMap<OutTradeNo, Order>>,
@@ -42,11 +48,48 @@ pub struct MemoryStore {
     pub idempotency: Mutex<HashMap<String, IdempotencyRecord>>,
     /// Orders claimed for expiry, and until when (the `claimed_until` column).
     pub order_claims: Mutex<HashMap<OutTradeNo, DateTime<Utc>>>,
+    pub(crate) outbox: Mutex<Outbox>,
+    renderer: Renderer,
 }
 
 impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// Renders event bodies with `renderer` (by default: a small JSON envelope naming
+    /// the object, as `DieselStore`'s default).
+    #[must_use]
+    pub fn with_event_renderer(mut self, renderer: Arc<dyn EventRenderer>) -> MemoryStore {
+        self.renderer = Renderer(renderer);
+        self
+    }
+
+    /// Every event written, oldest first.
+    pub fn events(&self) -> Vec<StoredEvent> {
+        lock(&self.outbox).events.clone()
+    }
+
+    /// Runs `change` on copies of the orders and the refunds, writes the events it
+    /// returns about the result, and keeps all of it only when both succeeded: one
+    /// transaction.
+    pub(crate) fn transact<T, E: From<RepoError>>(
+        &self,
+        change: impl FnOnce(
+            &mut HashMap<OutTradeNo, Order>,
+            &mut Vec<Refund>,
+        ) -> Result<(T, Vec<NewEvent>), E>,
+    ) -> Result<T, E> {
+        let mut orders = lock(&self.orders);
+        let mut refunds = lock(&self.refunds);
+        let mut outbox = lock(&self.outbox);
+        let mut order_draft = orders.clone();
+        let mut refund_draft = refunds.clone();
+        let (value, events) = change(&mut order_draft, &mut refund_draft)?;
+        outbox.write(&self.renderer, &events, &order_draft, &refund_draft)?;
+        *orders = order_draft;
+        *refunds = refund_draft;
+        Ok(value)
     }
 
     /// Stores `order` as is (no uniqueness or version checks): a fixture.
@@ -204,8 +247,11 @@ impl OrderRepository for MemoryStore {
             .cloned())
     }
 
-    async fn update(&self, order: &Order, _events: &[NewEvent]) -> Result<(), RepoError> {
-        save_order(&mut lock(&self.orders), order)
+    async fn update(&self, order: &Order, events: &[NewEvent]) -> Result<(), RepoError> {
+        self.transact(|orders, _| {
+            save_order(orders, order)?;
+            Ok(((), events.to_vec()))
+        })
     }
 
     async fn list(&self, filter: &OrderFilter) -> Result<Page<Order>, RepoError> {

@@ -116,7 +116,7 @@ impl IdempotencyStore for MemoryStore {
 
 /// `(now + lease, now - lease)`: until when a claim holds, and since when an untouched
 /// row counts as abandoned.
-fn lease_window(
+pub(super) fn lease_window(
     now: DateTime<Utc>,
     lease: Duration,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), RepoError> {

@@ -1,8 +1,11 @@
 //! `RefundRepository` in memory: the reservation runs the domain's over-refund rule
-//! with the order and its refunds locked, as `DieselStore` does in one transaction.
+//! with the order and its refunds locked, as `DieselStore` does in one transaction;
+//! every save writes its events with it (`MemoryStore::transact`).
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
-use payport_domain::event::NewEvent;
+use payport_domain::event::{EventSubject, EventType, NewEvent};
 use payport_domain::policy::admit_refund;
 use payport_domain::ports::{Page, RefundFilter, RefundRepository, ReserveError};
 use payport_domain::refund::NewRefund;
@@ -45,43 +48,59 @@ fn save_refund(refunds: &mut [Refund], refund: &Refund) -> Result<(), RepoError>
     Ok(())
 }
 
+/// The reservation's checks (the over-refund rule, a used out_request_no, a taken
+/// refund_id) over the orders and refunds as they are: the refund to insert.
+fn admit(
+    orders: &HashMap<OutTradeNo, Order>,
+    refunds: &[Refund],
+    new: &NewRefund,
+) -> Result<Refund, ReserveError> {
+    let order = orders
+        .get(&new.out_trade_no)
+        .ok_or(ReserveError::OrderNotFound)?;
+    let of_order = || {
+        refunds
+            .iter()
+            .filter(|r| r.out_trade_no == new.out_trade_no)
+    };
+    if let Some(existing) = of_order().find(|r| r.out_request_no == new.out_request_no) {
+        return Err(ReserveError::DuplicateOutRequestNo(Box::new(
+            existing.clone(),
+        )));
+    }
+    let reserved = Amount::sum(
+        of_order()
+            .filter(|r| r.status.holds_reservation())
+            .map(|r| r.amount),
+    )
+    .ok_or_else(|| {
+        RepoError::Unavailable(format!(
+            "refund amounts of order {} are out of range",
+            new.out_trade_no
+        ))
+    })?;
+    let refund = admit_refund(order.status, order.total_amount, reserved, new)?;
+    if refunds.iter().any(|r| r.refund_id == new.refund_id) {
+        return Err(RepoError::Duplicate(format!("refund {}", new.refund_id)).into());
+    }
+    Ok(refund)
+}
+
 #[async_trait]
 impl RefundRepository for MemoryStore {
-    async fn reserve(&self, new: &NewRefund, _event_id: &EventId) -> Result<Refund, ReserveError> {
-        // Both locks held for the whole check-and-insert: the atomicity the port demands.
-        let orders = lock(&self.orders);
-        let mut refunds = lock(&self.refunds);
-        let order = orders
-            .get(&new.out_trade_no)
-            .ok_or(ReserveError::OrderNotFound)?;
-        let of_order = || {
-            refunds
-                .iter()
-                .filter(|r| r.out_trade_no == new.out_trade_no)
-        };
-        if let Some(existing) = of_order().find(|r| r.out_request_no == new.out_request_no) {
-            return Err(ReserveError::DuplicateOutRequestNo(Box::new(
-                existing.clone(),
-            )));
-        }
-        let reserved = Amount::sum(
-            of_order()
-                .filter(|r| r.status.holds_reservation())
-                .map(|r| r.amount),
-        )
-        .ok_or_else(|| {
-            RepoError::Unavailable(format!(
-                "refund amounts of order {} are out of range",
-                new.out_trade_no
-            ))
+    async fn reserve(&self, new: &NewRefund, event_id: &EventId) -> Result<Refund, ReserveError> {
+        // Every lock held for the whole check-and-insert: the atomicity the port demands.
+        let refund = self.transact::<_, ReserveError>(|orders, refunds| {
+            let refund = admit(orders, refunds, new)?;
+            let event = NewEvent {
+                id: event_id.clone(),
+                event_type: EventType::for_refund(refund.status),
+                subject: EventSubject::Refund(refund.refund_id.clone()),
+                created_at: new.created_at,
+            };
+            refunds.push(refund.clone());
+            Ok((refund, vec![event]))
         })?;
-        let refund = admit_refund(order.status, order.total_amount, reserved, new)?;
-        if refunds.iter().any(|r| r.refund_id == new.refund_id) {
-            return Err(RepoError::Duplicate(format!("refund {}", new.refund_id)).into());
-        }
-        refunds.push(refund.clone());
-        drop(refunds);
-        drop(orders);
         self.record_history(&refund);
         Ok(refund)
     }
@@ -125,21 +144,22 @@ impl RefundRepository for MemoryStore {
         })
     }
 
-    async fn update(&self, refund: &Refund, _events: &[NewEvent]) -> Result<(), RepoError> {
-        save_refund(&mut lock(&self.refunds), refund)?;
+    async fn update(&self, refund: &Refund, events: &[NewEvent]) -> Result<(), RepoError> {
+        self.transact(|_, refunds| {
+            save_refund(refunds, refund)?;
+            Ok(((), events.to_vec()))
+        })?;
         self.record_history(refund);
         Ok(())
     }
 
-    async fn update_all(&self, refunds: &[Refund], _events: &[NewEvent]) -> Result<(), RepoError> {
-        {
-            let mut stored = lock(&self.refunds);
-            let mut draft = stored.clone();
+    async fn update_all(&self, refunds: &[Refund], events: &[NewEvent]) -> Result<(), RepoError> {
+        self.transact(|_, stored| {
             for refund in refunds {
-                save_refund(&mut draft, refund)?;
+                save_refund(stored, refund)?;
             }
-            *stored = draft;
-        }
+            Ok(((), events.to_vec()))
+        })?;
         for refund in refunds {
             self.record_history(refund);
         }
@@ -150,7 +170,7 @@ impl RefundRepository for MemoryStore {
         &self,
         refund: &Refund,
         order: &Order,
-        _events: &[NewEvent],
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
         if refund.out_trade_no != order.out_trade_no {
             return Err(RepoError::NotFound(format!(
@@ -158,16 +178,11 @@ impl RefundRepository for MemoryStore {
                 refund.refund_id, order.out_trade_no, refund.out_trade_no
             )));
         }
-        {
-            let mut orders = lock(&self.orders);
-            let mut refunds = lock(&self.refunds);
-            let mut order_draft = orders.clone();
-            save_order(&mut order_draft, order)?;
-            let mut refund_draft = refunds.clone();
-            save_refund(&mut refund_draft, refund)?;
-            *orders = order_draft;
-            *refunds = refund_draft;
-        }
+        self.transact(|orders, refunds| {
+            save_order(orders, order)?;
+            save_refund(refunds, refund)?;
+            Ok(((), events.to_vec()))
+        })?;
         self.record_history(refund);
         Ok(())
     }

@@ -14,7 +14,7 @@ use payport_domain::ports::*;
 use payport_domain::refund::RefundSuccess;
 use payport_domain::usecases::RefundRequest;
 
-fn request(amount: &str) -> RefundRequest {
+pub(crate) fn request(amount: &str) -> RefundRequest {
     RefundRequest {
         out_trade_no: otn("o1"),
         amount: yuan(amount),
@@ -24,7 +24,7 @@ fn request(amount: &str) -> RefundRequest {
     }
 }
 
-fn succeeded(fee: &str) -> Result<RefundSubmitted, GatewayError> {
+pub(crate) fn succeeded(fee: &str) -> Result<RefundSubmitted, GatewayError> {
     Ok(RefundSubmitted::Succeeded(RefundSuccess {
         refund_fee: Some(yuan(fee)),
         refunded_at: Some(t0() + Duration::minutes(5)),

@@ -1,0 +1,241 @@
+//! The API's events and webhook endpoints, and [`ApiEventRenderer`], which makes the
+//! body every delivery of an event sends: the event object exactly as
+//! `GET /v1/events` shows it, with the order or refund as the API shows it to a
+//! merchant right after the change.
+
+use chrono::{DateTime, Utc};
+use payport_domain::event::NewEvent;
+use payport_domain::ports::{EventObject as DomainObject, EventRenderer, StoredEvent};
+use payport_domain::webhook::{
+    DeliveryAttempt as DomainAttempt, DeliveryRecord, WebhookEndpoint as DomainEndpoint,
+};
+use poem_openapi::types::{ParseFromJSON, ToJSON};
+use poem_openapi::{Enum, Object, Union};
+
+use super::auth::Role;
+use super::error::ApiError;
+use super::models::{Order, Refund};
+
+/// `order.<status>` or `refund.<status>`: one event per status change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(remote = "payport_domain::event::EventType")]
+pub enum EventType {
+    #[oai(rename = "order.paid")]
+    OrderPaid,
+    #[oai(rename = "order.partially_refunded")]
+    OrderPartiallyRefunded,
+    #[oai(rename = "order.refunded")]
+    OrderRefunded,
+    #[oai(rename = "order.closed")]
+    OrderClosed,
+    #[oai(rename = "order.finished")]
+    OrderFinished,
+    #[oai(rename = "refund.pending_approval")]
+    RefundPendingApproval,
+    #[oai(rename = "refund.approved")]
+    RefundApproved,
+    #[oai(rename = "refund.rejected")]
+    RefundRejected,
+    #[oai(rename = "refund.processing")]
+    RefundProcessing,
+    #[oai(rename = "refund.awaiting_operator")]
+    RefundAwaitingOperator,
+    #[oai(rename = "refund.succeeded")]
+    RefundSucceeded,
+    #[oai(rename = "refund.failed")]
+    RefundFailed,
+}
+
+/// The order (`order.*`, with its refunds) or the refund (`refund.*`) as it was right
+/// after the change. Compare `version` to drop an event that arrives after a newer one.
+#[derive(Debug, Clone, PartialEq, Eq, Union)]
+#[oai(one_of)]
+pub enum EventObject {
+    Order(Order),
+    Refund(Refund),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct EventData {
+    pub object: EventObject,
+}
+
+/// A change of status, as delivered to webhooks (the body of every delivery).
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(example)]
+pub struct Event {
+    /// `evt_...`: the same on every delivery of this event; dedupe on it.
+    pub id: String,
+    #[oai(rename = "type")]
+    pub event_type: EventType,
+    pub created_at: DateTime<Utc>,
+    pub data: EventData,
+}
+
+impl Event {
+    /// The event as stored: its body is what was rendered with the change.
+    ///
+    /// # Errors
+    /// A body that is not an event object (written by a store without the API's
+    /// renderer).
+    pub fn from_stored(event: &StoredEvent) -> Result<Event, ApiError> {
+        let value = serde_json::from_str(&event.body).ok();
+        Event::parse_from_json(value).map_err(|_| {
+            tracing::warn!(event_id = %event.id, "a stored event body is not an event object");
+            ApiError::new(
+                poem::http::StatusCode::SERVICE_UNAVAILABLE,
+                "STORAGE_UNAVAILABLE",
+                format!("event {} cannot be read back", event.id),
+            )
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct EventPage {
+    /// Oldest first.
+    pub items: Vec<Event>,
+    /// Pass as `after` for the next page; absent when this page is not full.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(
+    rename_all = "snake_case",
+    remote = "payport_domain::webhook::DeliveryStatus"
+)]
+pub enum DeliveryStatus {
+    /// Not answered 2xx yet; tried again at `next_attempt_at`.
+    Pending,
+    /// Answered 2xx.
+    Delivered,
+    /// Given up (by the retry schedule, or the endpoint was deleted).
+    Failed,
+}
+
+/// One try: what the endpoint answered, if anything.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct DeliveryAttempt {
+    pub at: DateTime<Utc>,
+    /// The HTTP status answered; absent when nothing came back (timeout, refused).
+    pub status_code: Option<u16>,
+    /// Why it was not delivered, in a short line; absent when delivered.
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+/// The event's delivery to one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct Delivery {
+    pub endpoint_id: String,
+    pub url: String,
+    pub status: DeliveryStatus,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Oldest first.
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+impl From<DomainAttempt> for DeliveryAttempt {
+    fn from(a: DomainAttempt) -> Self {
+        DeliveryAttempt {
+            at: a.at,
+            status_code: a.status_code,
+            error: a.error,
+            duration_ms: a.duration_ms,
+        }
+    }
+}
+
+impl From<DeliveryRecord> for Delivery {
+    fn from(d: DeliveryRecord) -> Self {
+        Delivery {
+            endpoint_id: d.endpoint_id.to_string(),
+            url: d.url,
+            status: d.status.into(),
+            next_attempt_at: d.next_attempt_at,
+            attempts: d.attempts.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// An event with where it went.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct EventDetail {
+    #[oai(flatten)]
+    pub event: Event,
+    /// One per endpoint that wants the event.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// Where events are POSTed. Its secret is shown once, when it is created.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct WebhookEndpoint {
+    /// `we_...`; `we_configured` is the one set by `PAYPORT_WEBHOOKS__URL`.
+    pub id: String,
+    pub url: String,
+    /// The event types it gets; absent: all of them.
+    pub event_types: Option<Vec<EventType>>,
+    /// Set from configuration rather than this API.
+    pub configured: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<DomainEndpoint> for WebhookEndpoint {
+    fn from(e: DomainEndpoint) -> Self {
+        WebhookEndpoint {
+            id: e.id.to_string(),
+            url: e.url,
+            event_types: e
+                .event_types
+                .map(|types| types.into_iter().map(Into::into).collect()),
+            configured: e.configured,
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// A new endpoint, with the secret its deliveries are signed with. Keep the secret:
+/// it is never shown again.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct CreatedWebhookEndpoint {
+    #[oai(flatten)]
+    pub endpoint: WebhookEndpoint,
+    /// The HMAC-SHA256 key of `Payport-Signature`.
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(example)]
+pub struct CreateWebhookEndpoint {
+    /// An absolute http(s) URL that answers 2xx to a POST.
+    pub url: String,
+    /// The event types to send it; absent: all of them.
+    pub event_types: Option<Vec<EventType>>,
+}
+
+/// Renders event bodies as the events API shows them; the store calls it inside the
+/// transaction of each change.
+pub struct ApiEventRenderer;
+
+impl EventRenderer for ApiEventRenderer {
+    fn render(&self, event: &NewEvent, object: DomainObject<'_>) -> String {
+        // Merchants get the webhooks: nothing here is for operators only.
+        let object = match object {
+            DomainObject::Order { order, refunds } => EventObject::Order(Order::from_domain(
+                order.clone(),
+                refunds.to_vec(),
+                Role::Merchant,
+            )),
+            DomainObject::Refund(refund) => {
+                EventObject::Refund(Refund::from(refund.clone()).seen_by(Role::Merchant))
+            }
+        };
+        let event = Event {
+            id: event.id.to_string(),
+            event_type: event.event_type.into(),
+            created_at: event.created_at,
+            data: EventData { object },
+        };
+        event.to_json_string()
+    }
+}

@@ -1,0 +1,126 @@
+//! Webhook delivery: its own task beside the API, the callbacks and the worker, so a
+//! slow or dead endpoint never slows them. It claims due deliveries in the database
+//! (several instances never send one at the same time), sends up to
+//! `webhooks.concurrency` at once, and records each attempt with what follows by the
+//! retry schedule. A claim outlasts an attempt; one whose attempt was never recorded
+//! (a crash) runs out and is sent again: delivery is at least once.
+//!
+//! Logged per attempt: the event id, the delivery, the endpoint's host and the status
+//! code (by the sender as wired), then what follows; never a secret, a body or a
+//! whole URL (it may carry the receiver's own token).
+
+use std::sync::Arc;
+
+use payport_domain::webhook::{DeliveryNext, DueDelivery};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::state::AppState;
+
+/// Claims as many due deliveries as there are free slots, and starts sending each
+/// in `tasks`; returns how many it claimed.
+async fn claim_and_start(
+    state: &Arc<AppState>,
+    slots: &Arc<Semaphore>,
+    tasks: &mut JoinSet<()>,
+) -> usize {
+    let free = u32::try_from(slots.available_permits()).unwrap_or(u32::MAX);
+    if free == 0 {
+        return 0;
+    }
+    let claimed = match state.webhooks.claim_due(free, state.delivery.lease).await {
+        Ok(claimed) => claimed,
+        Err(e) => {
+            tracing::warn!(
+                code = e.code(),
+                "cannot claim webhook deliveries; will retry"
+            );
+            return 0;
+        }
+    };
+    let count = claimed.len();
+    for delivery in claimed {
+        // Never fails: no more were claimed than slots were free, and only this loop
+        // takes slots.
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            break;
+        };
+        let state = state.clone();
+        tasks.spawn(async move {
+            deliver(&state, &delivery).await;
+            drop(slot);
+        });
+    }
+    count
+}
+
+/// One attempt (its answer is logged by the sender as wired), and what follows.
+async fn deliver(state: &AppState, delivery: &DueDelivery) {
+    let event_id = delivery.event_id.as_str();
+    let delivery_id = delivery.delivery_id;
+    let attempt = delivery.attempts + 1;
+    match state.webhooks.deliver(delivery).await {
+        Ok(DeliveryNext::Delivered) => {
+            tracing::info!(event_id, delivery_id, attempt, "webhook delivered");
+        }
+        Ok(DeliveryNext::RetryAt(at)) => {
+            tracing::info!(event_id, delivery_id, attempt, next_attempt_at = %at, "webhook not delivered; will retry");
+        }
+        Ok(DeliveryNext::GiveUp) => {
+            tracing::warn!(
+                event_id,
+                delivery_id,
+                attempt,
+                "webhook not delivered; given up (see GET /v1/events/{{id}})"
+            );
+        }
+        Err(e) => {
+            tracing::warn!(
+                event_id,
+                delivery_id,
+                code = e.code(),
+                "webhook attempt not recorded; it is sent again when its claim runs out"
+            );
+        }
+    }
+}
+
+/// Claims and sends until no delivery is due, waiting for every attempt to be
+/// recorded; returns how many deliveries it sent. For tests and tools: the running
+/// service uses [`spawn`].
+pub async fn run_until_idle(state: &Arc<AppState>) -> usize {
+    let slots = Arc::new(Semaphore::new(state.delivery.concurrency as usize));
+    let mut tasks = JoinSet::new();
+    let mut sent = 0;
+    loop {
+        let claimed = claim_and_start(state, &slots, &mut tasks).await;
+        sent += claimed;
+        if claimed == 0 && tasks.join_next().await.is_none() {
+            return sent;
+        }
+    }
+}
+
+/// Runs delivery in its own task until `stop` fires: it claims whenever a slot is
+/// free and something is due, looks again at once after finding work, and otherwise
+/// waits for the poll interval, a finished attempt, or a request that may have
+/// written events. Attempts still running at the stop are abandoned; their claims
+/// run out and they are sent again (by this instance after a restart, or another).
+pub fn spawn(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let slots = Arc::new(Semaphore::new(state.delivery.concurrency as usize));
+        let mut tasks = JoinSet::new();
+        loop {
+            let claimed = claim_and_start(&state, &slots, &mut tasks).await;
+            if claimed > 0 && slots.available_permits() > 0 {
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(state.delivery.poll) => {}
+                () = state.deliveries_due.notified() => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = stop.changed() => return,
+            }
+        }
+    });
+}

@@ -1,0 +1,235 @@
+//! [`DeliveryQueue`]: claiming due webhook deliveries and recording each attempt.
+//!
+//! A claim works as in `claims.rs`: one write transaction selects due deliveries
+//! (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: inside `BEGIN IMMEDIATE`) and sets
+//! their `claimed_until`, so no other sender takes them until the lease runs out. A
+//! sender that dies holding one loses it then, and the delivery is due again.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use payport_domain::ports::DeliveryQueue;
+use payport_domain::webhook::{
+    DeliveryAttempt, DeliveryNext, DeliveryStatus, DueDelivery, WebhookSecret,
+};
+use payport_domain::{EventId, RepoError};
+
+use crate::claims::lease_window;
+use crate::dialect::Dialect;
+use crate::error::{corrupt, Abort};
+use crate::pool::{for_each_backend, write_tx};
+use crate::schema::{
+    events, webhook_attempts as attempts, webhook_deliveries as deliveries,
+    webhook_endpoints as endpoints,
+};
+use crate::time::DbTime;
+use crate::DieselStore;
+
+/// A claimed delivery with what sending it needs.
+#[derive(Queryable)]
+struct DueRow {
+    id: i64,
+    event_id: String,
+    body: String,
+    url: String,
+    secret: String,
+    attempts: i64,
+    since: DbTime,
+}
+
+impl TryFrom<DueRow> for DueDelivery {
+    type Error = RepoError;
+
+    fn try_from(row: DueRow) -> Result<DueDelivery, RepoError> {
+        let at = |what: &str, value: &dyn std::fmt::Display| {
+            corrupt(format!(
+                "webhook_deliveries.{what} = {value} (id {})",
+                row.id
+            ))
+        };
+        Ok(DueDelivery {
+            delivery_id: row.id,
+            event_id: EventId::parse(row.event_id.as_str()).map_err(|e| at("event_id", &e))?,
+            attempts: u32::try_from(row.attempts).map_err(|_| at("attempts", &row.attempts))?,
+            body: row.body,
+            url: row.url,
+            secret: WebhookSecret::new(row.secret),
+            since: row.since.0,
+        })
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = attempts)]
+struct NewAttemptRow<'a> {
+    delivery_id: i64,
+    attempted_at: DbTime,
+    status_code: Option<i32>,
+    error: Option<&'a str>,
+    duration_ms: i64,
+}
+
+trait DeliveryQueries {
+    /// Claims up to `limit` due deliveries until `until`. Call it inside a write
+    /// transaction.
+    async fn claim_deliveries(
+        &mut self,
+        now: DbTime,
+        until: DbTime,
+        limit: i64,
+    ) -> QueryResult<Vec<DueRow>>;
+    /// See [`DeliveryQueue::record_attempt`]; `Ok(false)` when there is no such
+    /// delivery. Call it inside a write transaction.
+    async fn record_delivery_attempt(
+        &mut self,
+        delivery_id: i64,
+        attempt: &DeliveryAttempt,
+        next: DeliveryNext,
+    ) -> QueryResult<bool>;
+}
+
+for_each_backend! {
+    impl DeliveryQueries {
+        async fn claim_deliveries(
+            &mut self,
+            now: DbTime,
+            until: DbTime,
+            limit: i64,
+        ) -> QueryResult<Vec<DueRow>> {
+            let ids = self.claimable_deliveries(now, limit).await?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
+                .set(deliveries::claimed_until.eq(until))
+                .execute(self)
+                .await?;
+            deliveries::table
+                .inner_join(endpoints::table)
+                .inner_join(events::table.on(events::id.eq(deliveries::event_id)))
+                .filter(deliveries::id.eq_any(&ids))
+                .order((deliveries::next_attempt_at.asc(), deliveries::id.asc()))
+                .select((
+                    deliveries::id,
+                    deliveries::event_id,
+                    events::body,
+                    endpoints::url,
+                    endpoints::secret,
+                    deliveries::attempts,
+                    deliveries::since,
+                ))
+                .load(self)
+                .await
+        }
+
+        async fn record_delivery_attempt(
+            &mut self,
+            delivery_id: i64,
+            attempt: &DeliveryAttempt,
+            next: DeliveryNext,
+        ) -> QueryResult<bool> {
+            let at = DbTime(attempt.at);
+            let this = deliveries::table.find(delivery_id);
+            let found = diesel::update(this)
+                .set((
+                    deliveries::attempts.eq(deliveries::attempts + 1),
+                    deliveries::claimed_until.eq(None::<DbTime>),
+                    deliveries::updated_at.eq(at),
+                ))
+                .execute(self)
+                .await?;
+            if found == 0 {
+                return Ok(false);
+            }
+            diesel::insert_into(attempts::table)
+                .values(NewAttemptRow {
+                    delivery_id,
+                    attempted_at: at,
+                    status_code: attempt.status_code.map(i32::from),
+                    error: attempt.error.as_deref(),
+                    duration_ms: attempt.duration_ms,
+                })
+                .execute(self)
+                .await?;
+            // A 2xx is the truth whatever happened meanwhile. A failure moves only a
+            // delivery still pending: one failed meanwhile (its endpoint deleted) or
+            // delivered by another sender (after a lapsed lease) stays so.
+            let pending = deliveries::status.eq(DeliveryStatus::Pending.as_str());
+            let none = None::<DbTime>;
+            match next {
+                DeliveryNext::Delivered => {
+                    diesel::update(this)
+                        .set((
+                            deliveries::status.eq(DeliveryStatus::Delivered.as_str()),
+                            deliveries::next_attempt_at.eq(none),
+                        ))
+                        .execute(self)
+                        .await?
+                }
+                DeliveryNext::RetryAt(when) => {
+                    diesel::update(this.filter(pending))
+                        .set(deliveries::next_attempt_at.eq(DbTime(when)))
+                        .execute(self)
+                        .await?
+                }
+                DeliveryNext::GiveUp => {
+                    diesel::update(this.filter(pending))
+                        .set((
+                            deliveries::status.eq(DeliveryStatus::Failed.as_str()),
+                            deliveries::next_attempt_at.eq(none),
+                        ))
+                        .execute(self)
+                        .await?
+                }
+            };
+            Ok(true)
+        }
+    }
+}
+
+#[async_trait]
+impl DeliveryQueue for DieselStore {
+    async fn claim_due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<DueDelivery>, RepoError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (until, _) = lease_window(now, lease)?;
+        let rows = write_tx!(self, |conn| {
+            Ok(conn
+                .claim_deliveries(DbTime(now), until, i64::from(limit))
+                .await?)
+        })
+        .map_err(|e: Abort<RepoError>| e.into_repo("claim due webhook deliveries"))?;
+        rows.into_iter().map(DueDelivery::try_from).collect()
+    }
+
+    /// # Errors
+    /// [`RepoError::NotFound`] when there is no such delivery.
+    async fn record_attempt(
+        &self,
+        delivery_id: i64,
+        attempt: &DeliveryAttempt,
+        next: DeliveryNext,
+    ) -> Result<(), RepoError> {
+        let context = || format!("record an attempt at webhook delivery {delivery_id}");
+        let found = write_tx!(self, |conn| {
+            Ok(conn
+                .record_delivery_attempt(delivery_id, attempt, next)
+                .await?)
+        })
+        .map_err(|e: Abort<RepoError>| e.into_repo(context()))?;
+        if found {
+            Ok(())
+        } else {
+            Err(RepoError::NotFound(context()))
+        }
+    }
+}

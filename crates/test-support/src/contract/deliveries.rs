@@ -1,0 +1,265 @@
+//! Delivering: claims of due deliveries (never one delivery to two senders at once),
+//! recording attempts and what follows them, and redelivering an event.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use payport_domain::ports::{DeliveryQueue, EventLog, WebhookEndpoints};
+use payport_domain::webhook::{DeliveryAttempt, DeliveryNext, DeliveryStatus, WebhookSecret};
+use payport_domain::{EventId, RepoError};
+
+use super::fixtures::{at, close_order};
+use super::webhooks::endpoint;
+use super::{four_at_once, StoreUnderTest};
+
+const LEASE: Duration = Duration::from_secs(60);
+
+fn attempt(secs: i64, status_code: Option<u16>, error: Option<&str>) -> DeliveryAttempt {
+    DeliveryAttempt {
+        at: at(secs),
+        status_code,
+        error: error.map(str::to_owned),
+        duration_ms: secs,
+    }
+}
+
+pub async fn due_deliveries_are_claimed_once_per_lease<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
+    let hook = endpoint("we_1", None, 1);
+    store.create_endpoint(&hook).await.unwrap();
+    let first = close_order(store, "o1").await;
+    let second = close_order(store, "o2").await;
+
+    // Not due before the events were written.
+    assert!(store
+        .claim_due_deliveries(at(499), 10, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+    let claimed = store.claim_due_deliveries(at(500), 1, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let due = &claimed[0];
+    assert_eq!(due.event_id, first, "oldest due first");
+    assert_eq!(due.url, hook.url);
+    assert_eq!(due.secret, WebhookSecret::new("whsec_we_1"));
+    assert_eq!(due.body, "order.closed o1 closed v1 refunds=0");
+    assert_eq!((due.attempts, due.since), (0, at(500)));
+    let rest = store
+        .claim_due_deliveries(at(500), 10, LEASE)
+        .await
+        .unwrap();
+    let rest: Vec<_> = rest.iter().map(|d| d.event_id.clone()).collect();
+    assert_eq!(rest, std::slice::from_ref(&second));
+    assert!(store
+        .claim_due_deliveries(at(559), 10, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .claim_due_deliveries(at(600), 0, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The sender died: once the lease runs out, both are due again.
+    let again = store
+        .claim_due_deliveries(at(560), 10, LEASE)
+        .await
+        .unwrap();
+    let again: Vec<_> = again.iter().map(|d| d.event_id.clone()).collect();
+    assert_eq!(again, [first, second]);
+}
+
+/// Claims until nothing is left, returning the deliveries this claimer got.
+async fn drain<S: DeliveryQueue + ?Sized>(store: Arc<S>) -> Vec<i64> {
+    let mut mine = Vec::new();
+    loop {
+        let batch = store
+            .claim_due_deliveries(at(1_000), 3, LEASE)
+            .await
+            .unwrap();
+        if batch.is_empty() {
+            return mine;
+        }
+        mine.extend(batch.into_iter().map(|d| d.delivery_id));
+    }
+}
+
+pub async fn concurrent_delivery_claimers_never_share_a_delivery<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
+    store
+        .create_endpoint(&endpoint("we_1", None, 1))
+        .await
+        .unwrap();
+    store
+        .create_endpoint(&endpoint("we_2", None, 2))
+        .await
+        .unwrap();
+    for i in 0..15 {
+        close_order(store, &format!("o{i}")).await;
+    }
+    let all = four_at_once(db, |_, store| drain(store)).await;
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!(
+        all.len(),
+        30,
+        "every delivery claimed exactly once: {all:?}"
+    );
+    assert_eq!(unique.len(), 30);
+}
+
+pub async fn attempts_are_recorded_with_what_follows<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
+    store
+        .create_endpoint(&endpoint("we_1", None, 1))
+        .await
+        .unwrap();
+    let retried = close_order(store, "o1").await;
+    let given_up = close_order(store, "o2").await;
+    let claimed = store
+        .claim_due_deliveries(at(500), 10, LEASE)
+        .await
+        .unwrap();
+    let (a, b) = (claimed[0].delivery_id, claimed[1].delivery_id);
+
+    // A 500: retried at the time given, not before, and claimable again then.
+    let refused = attempt(501, Some(500), Some("HTTP 500"));
+    store
+        .record_attempt(a, &refused, DeliveryNext::RetryAt(at(511)))
+        .await
+        .unwrap();
+    assert!(store
+        .claim_due_deliveries(at(510), 10, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store
+        .claim_due_deliveries(at(511), 10, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].delivery_id, again[0].attempts), (a, 1));
+    assert_eq!(
+        again[0].since,
+        at(500),
+        "the schedule still counts from the start"
+    );
+    let ok = attempt(512, Some(204), None);
+    store
+        .record_attempt(a, &ok, DeliveryNext::Delivered)
+        .await
+        .unwrap();
+
+    // Refused connections until the schedule gives up: failed, and stays visible.
+    let refused_conn = attempt(502, None, Some("connection refused"));
+    store
+        .record_attempt(b, &refused_conn, DeliveryNext::GiveUp)
+        .await
+        .unwrap();
+    assert!(store
+        .claim_due_deliveries(at(99_999), 10, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let record = &store.deliveries(&retried).await.unwrap()[0];
+    assert_eq!(record.status, DeliveryStatus::Delivered);
+    assert_eq!(record.next_attempt_at, None);
+    assert_eq!(record.attempts, [refused, ok], "oldest first, as sent");
+    let record = &store.deliveries(&given_up).await.unwrap()[0];
+    assert_eq!(record.status, DeliveryStatus::Failed);
+    assert_eq!(record.next_attempt_at, None);
+    assert_eq!(record.attempts, [refused_conn]);
+
+    assert!(matches!(
+        store
+            .record_attempt(
+                999_999,
+                &attempt(600, Some(200), None),
+                DeliveryNext::Delivered
+            )
+            .await,
+        Err(RepoError::NotFound(_))
+    ));
+}
+
+pub async fn redeliver_sends_an_event_again_from_now<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
+    store
+        .create_endpoint(&endpoint("we_ok", None, 1))
+        .await
+        .unwrap();
+    store
+        .create_endpoint(&endpoint("we_down", None, 2))
+        .await
+        .unwrap();
+    store
+        .create_endpoint(&endpoint("we_gone", None, 3))
+        .await
+        .unwrap();
+    let closed = close_order(store, "o1").await;
+    let claimed = store
+        .claim_due_deliveries(at(500), 10, LEASE)
+        .await
+        .unwrap();
+    let by_url = |part: &str| claimed.iter().find(|d| d.url.contains(part)).unwrap();
+    store
+        .record_attempt(
+            by_url("we_ok").delivery_id,
+            &attempt(501, Some(200), None),
+            DeliveryNext::Delivered,
+        )
+        .await
+        .unwrap();
+    store
+        .record_attempt(
+            by_url("we_down").delivery_id,
+            &attempt(502, Some(503), Some("HTTP 503")),
+            DeliveryNext::GiveUp,
+        )
+        .await
+        .unwrap();
+    let gone = endpoint("we_gone", None, 3).id;
+    assert!(store.delete_endpoint(&gone, at(503)).await.unwrap());
+    store
+        .create_endpoint(&endpoint("we_new", None, 600))
+        .await
+        .unwrap();
+
+    assert!(store.redeliver(&closed, at(700)).await.unwrap());
+    let records = store.deliveries(&closed).await.unwrap();
+    let seen: Vec<_> = records
+        .iter()
+        .map(|d| {
+            (
+                d.endpoint_id.to_string(),
+                d.status,
+                d.next_attempt_at,
+                d.attempts.len(),
+            )
+        })
+        .collect();
+    use DeliveryStatus::{Failed, Pending};
+    assert_eq!(
+        seen,
+        [
+            ("we_ok".into(), Pending, Some(at(700)), 1),
+            ("we_down".into(), Pending, Some(at(700)), 1),
+            ("we_gone".into(), Failed, None, 1),
+            ("we_new".into(), Pending, Some(at(700)), 0),
+        ],
+        "attempts are kept; a deleted endpoint's delivery stays failed"
+    );
+    let due = store
+        .claim_due_deliveries(at(700), 10, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 3);
+    assert!(due
+        .iter()
+        .all(|d| d.event_id == closed && d.attempts == 0 && d.since == at(700)));
+
+    let nothing = EventId::parse("evt_nope").unwrap();
+    assert!(!store.redeliver(&nothing, at(700)).await.unwrap());
+}
