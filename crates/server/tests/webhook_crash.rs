@@ -14,6 +14,7 @@ mod receiver;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use receiver::{Policy, Receiver};
@@ -44,7 +45,7 @@ async fn postgres_events_written_before_a_kill_are_delivered_after_the_restart()
 async fn survives_a_kill(database_url: &str) {
     let mut receiver = Receiver::down(Policy::Accept, SECRET);
     let dir = tempfile::tempdir().expect("temp dir");
-    let first = Payport::start(dir.path(), database_url, &receiver.url());
+    let mut first = Payport::start(dir.path(), database_url, &receiver.url());
     first.pay("CRASH_1", "30.00").await;
     first.pay("CRASH_2", "12.50").await;
     let refund = first
@@ -101,7 +102,9 @@ async fn survives_a_kill(database_url: &str) {
     }
     // The restart wrote nothing new and lost nothing.
     assert_eq!(second.events().await, written);
-    drop(second);
+    // Both runs logged their attempts, and never the secret they signed them with.
+    assert!(first.logs_without_the_secret() > 0);
+    assert!(second.logs_without_the_secret() > 0);
 }
 
 fn id_of(event: &Value) -> String {
@@ -112,6 +115,8 @@ fn id_of(event: &Value) -> String {
 /// retries every second or two; killed with SIGKILL when dropped.
 struct Payport {
     child: Child,
+    /// Every line it wrote to stdout and stderr.
+    logs: Arc<Mutex<Vec<String>>>,
     base: String,
     http: reqwest::Client,
 }
@@ -130,23 +135,24 @@ impl Payport {
             .env("PAYPORT_WEBHOOKS__RETRY_FIRST_SECS", "1")
             .env("PAYPORT_WEBHOOKS__RETRY_CAP_SECS", "2")
             .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
+            // Everything payport itself logs, so that a secret in any line is seen.
+            .env(
+                "RUST_LOG",
+                "info,payport_server=debug,payport_webhooks=debug",
+            )
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn payport");
-        let stdout = child.stdout.take().expect("stdout");
+        let logs = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            // Read to the end, so that payport never blocks on a full pipe.
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-                }
-            }
-        });
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        read_lines(stdout, logs.clone(), Some(tx));
+        read_lines(stderr, logs.clone(), None);
         let mut payport = Payport {
             child,
+            logs,
             base: String::new(),
             http: reqwest::Client::new(),
         };
@@ -161,9 +167,21 @@ impl Payport {
     }
 
     /// SIGKILL: no shutdown, no flushing, nothing finished.
-    fn kill(mut self) {
+    fn kill(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
+    }
+
+    /// Every line logged so far; the secret must be in none of them.
+    fn logs_without_the_secret(&self) -> usize {
+        let logs = self.logs.lock().expect("logs");
+        for line in logs.iter() {
+            assert!(
+                !line.contains(SECRET),
+                "the webhook secret was logged: {line}"
+            );
+        }
+        logs.len()
     }
 
     /// A request with the operator's token; the answer must be a success.
@@ -241,6 +259,23 @@ impl Drop for Payport {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Reads `from` line by line to the end (so that payport never blocks on a full
+/// pipe) into `logs`; sends the address of the "listening on" line to `address`.
+fn read_lines(
+    from: impl std::io::Read + Send + 'static,
+    logs: Arc<Mutex<Vec<String>>>,
+    address: Option<std::sync::mpsc::Sender<String>>,
+) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            if let (Some(tx), Some(rest)) = (&address, line.split("listening on http://").nth(1)) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+            }
+            logs.lock().expect("logs").push(line);
+        }
+    });
 }
 
 /// Polls `check` until it holds; panics naming `what` after [`PATIENCE`].
