@@ -1,11 +1,13 @@
 //! Webhooks as a shop sees them: payport pointed at a [`Receiver`] with fast retries,
 //! and the events API read page by page.
 
+use std::time::Duration;
+
 use payport_server::config::Config;
 use serde_json::Value;
 
 use crate::app::TestApp;
-use crate::receiver::Receiver;
+use crate::receiver::{Received, Receiver};
 
 /// The configured endpoint's secret in these tests.
 pub const WEBHOOK_SECRET: &str = "whsec_blackbox_0123456789abcdef";
@@ -19,7 +21,38 @@ pub fn webhooks_to(config: &mut Config, receiver: &Receiver) {
     config.webhooks.retry_cap_secs = 2;
 }
 
+/// Retries come after 1 to 2 s; a few of them, for dozens of events, fit in this.
+pub const DELIVERY_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Waits until every event in `ids` was answered 2xx by `receiver`; returns every
+/// request it received.
+///
+/// # Panics
+/// When that does not happen within [`DELIVERY_PATIENCE`].
+pub async fn all_delivered(receiver: &Receiver, ids: &[String]) -> Vec<Received> {
+    receiver
+        .wait_for("every event delivered", DELIVERY_PATIENCE, |received| {
+            ids.iter().all(|id| {
+                received
+                    .iter()
+                    .any(|r| r.delivered() && r.event_id.as_deref() == Some(id.as_str()))
+            })
+        })
+        .await
+}
+
 impl TestApp {
+    /// A new order of 20.00 paid, then 5.00 of it refunded: about six events.
+    ///
+    /// # Panics
+    /// When any step fails.
+    pub async fn paid_and_partly_refunded(&self, out_trade_no: &str) {
+        self.paid_order(out_trade_no, "20.00").await;
+        let (status, refund) = self.refund(out_trade_no, "5.00").await;
+        assert_eq!(status, 201, "{refund}");
+        assert_eq!(refund["status"], "succeeded", "{refund}");
+    }
+
     /// Every event `GET /v1/events?<query>` lists (as the merchant), oldest first,
     /// following `next_cursor` page by page.
     ///
