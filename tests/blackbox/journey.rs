@@ -89,7 +89,11 @@ async fn whole_journey(backend: Backend) {
     );
     let to_shop = app.browse(&back).await;
     assert_eq!(to_shop.status, 302, "{}", to_shop.text);
-    assert_eq!(to_shop.location(), "https://shop.example/done");
+    // The shop's thank-you page learns which order it is about.
+    assert_eq!(
+        to_shop.location(),
+        format!("https://shop.example/done?out_trade_no={id}")
+    );
 
     // The notification lands: the order is paid.
     let order = app.order_with_status(id, "paid").await;

@@ -20,3 +20,4 @@ mod replays;
 mod roles;
 mod service;
 mod unknown_outcomes;
+mod webhooks;

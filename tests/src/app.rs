@@ -49,6 +49,7 @@ pub fn base_config(database_url: String) -> Config {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub backend: Backend,
+    pub database_url: String,
     /// What the request handlers and the worker use.
     pub state: Arc<AppState>,
     pub(crate) http: reqwest::Client,
@@ -78,7 +79,28 @@ impl TestApp {
                 (pg.url(), Some(pg))
             }
         };
-        let mut config = base_config(database_url);
+        Some(TestApp::start(backend, database_url, data, pg, tweak).await)
+    }
+
+    /// A second payport on this one's database (as several instances share one
+    /// production database), with its own port, simulator and background tasks. Drop
+    /// it before this one, which owns the database.
+    ///
+    /// # Panics
+    /// When the server cannot start.
+    pub async fn beside(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let data = tempfile::tempdir().expect("temp dir");
+        TestApp::start(self.backend, self.database_url.clone(), data, None, tweak).await
+    }
+
+    async fn start(
+        backend: Backend,
+        database_url: String,
+        data: tempfile::TempDir,
+        pg: Option<PgDatabase>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let mut config = base_config(database_url.clone());
         tweak(&mut config);
         let (ready_tx, ready_rx) = oneshot::channel();
         let (stop, stop_rx) = oneshot::channel::<()>();
@@ -110,16 +132,17 @@ impl TestApp {
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .expect("HTTP client");
-        Some(TestApp {
+        TestApp {
             addr,
             backend,
+            database_url,
             state,
             http,
             stop: Some(stop),
             server: Some(server),
             _data: data,
             _pg: pg,
-        })
+        }
     }
 
     /// SQLite, default settings: always available.

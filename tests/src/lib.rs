@@ -8,6 +8,8 @@
 //! - [`sim`]: the simulator's control API; [`notify`]: hand-signed notifications.
 //! - [`shop`]: the steps a shop repeats (create, pay, refund, wait); [`html`]: an
 //!   operator's browser submitting a form.
+//! - [`receiver`]: a shop's webhook receiver; [`webhooks`]: payport pointed at it, and
+//!   the events API.
 //! - [`both_backends!`]: runs each scenario on SQLite and on PostgreSQL.
 
 pub mod app;
@@ -15,8 +17,10 @@ pub mod db;
 pub mod html;
 pub mod http;
 pub mod notify;
+pub mod receiver;
 pub mod shop;
 pub mod sim;
+pub mod webhooks;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
