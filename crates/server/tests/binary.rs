@@ -217,3 +217,46 @@ fn webhook_verify_checks_a_delivery_like_a_receiver() {
     let (code, _, err) = run(&["--signature", &header], &body);
     assert_eq!(code, Some(2), "--secret is required: {err}");
 }
+
+/// The README's curl walkthrough, run as written against the binary with no config:
+/// the order ends paid after step 3 and refunded after step 4, with no fixed sleep
+/// (the walkthrough waits for the `order.paid` event, so it cannot race the
+/// notification).
+#[test]
+fn the_readme_walkthrough_runs_as_written() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README");
+    let script = readme
+        .split("## The whole journey with curl")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|block| block.split("```").next())
+        .expect("the walkthrough's sh block");
+    assert!(!script.contains("sleep 1 "), "no fixed sleep: {script}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (child, addr) = start(&[], dir.path(), "listening on http://");
+    let script = script.replace("P=http://127.0.0.1:8080", &format!("P=http://{addr}"));
+    assert!(script.contains(&format!("P=http://{addr}")), "{script}");
+    let out = Command::new("bash")
+        .args(["-eu", "-c", &script])
+        .output()
+        .expect("bash runs the walkthrough");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Step 3's order, then step 4's end: paid, then refunded with nothing left.
+    let paid = stdout
+        .find("\"status\":\"paid\"")
+        .expect("paid after step 3");
+    let after_paid = &stdout[paid..];
+    assert!(after_paid.contains("\"status\":\"refunded\""), "{stdout}");
+    assert!(
+        after_paid.contains("\"refundable_amount\":\"0.00\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("REFUND_EXCEEDS_REFUNDABLE"), "{stdout}");
+    drop(child);
+}
