@@ -119,7 +119,8 @@ pub struct DeliveryAttempt {
     pub at: DateTime<Utc>,
     /// The HTTP status answered; absent when nothing came back (timeout, refused).
     pub status_code: Option<u16>,
-    /// Why it was not delivered, in a short line; absent when delivered.
+    /// Why it was not delivered, in a short line (it may quote the endpoint's answer);
+    /// absent when delivered, and shown to operators only.
     pub error: Option<String>,
     pub duration_ms: i64,
 }
@@ -128,7 +129,8 @@ pub struct DeliveryAttempt {
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
 pub struct Delivery {
     pub endpoint_id: String,
-    pub url: String,
+    /// Shown to operators only: an endpoint's URL may carry the receiver's own token.
+    pub url: Option<String>,
     pub status: DeliveryStatus,
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Oldest first.
@@ -150,11 +152,25 @@ impl From<DeliveryRecord> for Delivery {
     fn from(d: DeliveryRecord) -> Self {
         Delivery {
             endpoint_id: d.endpoint_id.to_string(),
-            url: d.url,
+            url: Some(d.url),
             status: d.status.into(),
             next_attempt_at: d.next_attempt_at,
             attempts: d.attempts.into_iter().map(Into::into).collect(),
         }
+    }
+}
+
+impl Delivery {
+    /// The delivery as `role` may see it: merchants get its state and the status codes
+    /// answered, not where it went or what the endpoint said.
+    pub fn seen_by(mut self, role: Role) -> Delivery {
+        if role == Role::Merchant {
+            self.url = None;
+            for attempt in &mut self.attempts {
+                attempt.error = None;
+            }
+        }
+        self
     }
 }
 

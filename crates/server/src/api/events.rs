@@ -11,8 +11,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::auth::BearerAuth;
+use super::auth::Role;
 use super::error::ApiError;
-use super::event_models::{Event, EventDetail, EventPage, EventType};
+use super::event_models::{Delivery, Event, EventDetail, EventPage, EventType};
 use super::{parse_id, ApiTags};
 use crate::state::AppState;
 
@@ -27,11 +28,14 @@ pub enum Redelivering {
     Accepted(Json<EventDetail>),
 }
 
-async fn detail(state: &AppState, id: &EventId) -> Result<EventDetail, ApiError> {
+async fn detail(state: &AppState, id: &EventId, role: Role) -> Result<EventDetail, ApiError> {
     let (event, deliveries) = state.webhooks.get_event(id).await?;
     Ok(EventDetail {
         event: Event::from_stored(&event)?,
-        deliveries: deliveries.into_iter().map(Into::into).collect(),
+        deliveries: deliveries
+            .into_iter()
+            .map(|d| Delivery::from(d).seen_by(role))
+            .collect(),
     })
 }
 
@@ -76,16 +80,17 @@ impl EventsApi {
     /// Get an event
     ///
     /// The event and its delivery to each endpoint: status, next attempt, and every
-    /// attempt with its time, HTTP status and error.
+    /// attempt with its time and HTTP status; operators also see each endpoint's URL
+    /// and each attempt's error.
     #[oai(path = "/events/:event_id", method = "get")]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
-        _auth: BearerAuth,
+        auth: BearerAuth,
         event_id: Path<String>,
     ) -> Result<Json<EventDetail>, ApiError> {
         let id = parse_id(EventId::parse)(event_id.0)?;
-        Ok(Json(detail(&state, &id).await?))
+        Ok(Json(detail(&state, &id, auth.role()).await?))
     }
 
     /// Send an event again (operator)
@@ -103,6 +108,8 @@ impl EventsApi {
         let id = parse_id(EventId::parse)(event_id.0)?;
         state.webhooks.redeliver(&id).await?;
         state.deliveries_due.notify_one();
-        Ok(Redelivering::Accepted(Json(detail(&state, &id).await?)))
+        Ok(Redelivering::Accepted(Json(
+            detail(&state, &id, auth.role()).await?,
+        )))
     }
 }

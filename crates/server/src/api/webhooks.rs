@@ -9,10 +9,13 @@ use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
+use payport_domain::usecases::ServiceError;
+
 use super::auth::BearerAuth;
 use super::error::ApiError;
 use super::event_models::{CreateWebhookEndpoint, CreatedWebhookEndpoint, WebhookEndpoint};
 use super::{parse_id, ApiTags};
+use crate::config::webhooks::is_webhook_url;
 use crate::state::AppState;
 
 pub struct WebhooksApi;
@@ -49,6 +52,12 @@ impl WebhooksApi {
         body: Json<CreateWebhookEndpoint>,
     ) -> Result<EndpointCreated, ApiError> {
         auth.require_operator()?;
+        if !is_webhook_url(&body.0.url) {
+            return Err(ServiceError::Validation(
+                "url must be an absolute http(s) URL with a host".into(),
+            )
+            .into());
+        }
         let types = body
             .0
             .event_types

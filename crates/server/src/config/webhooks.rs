@@ -99,8 +99,7 @@ impl WebhooksConfig {
             _ => {}
         }
         if let Some(text) = &self.url {
-            let parsed = reqwest::Url::parse(text);
-            if !matches!(parsed, Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host()) {
+            if !is_webhook_url(text) {
                 let shown: String = text.chars().take(80).collect();
                 problems.push(format!(
                     "{} must be an http or https URL; got {shown:?}",
@@ -172,6 +171,15 @@ impl WebhooksConfig {
             ));
         }
     }
+}
+
+/// An absolute http(s) URL with a host: what an endpoint must be, from configuration or
+/// the API (a URL that cannot be sent to would only fail for three days).
+pub fn is_webhook_url(text: &str) -> bool {
+    matches!(
+        reqwest::Url::parse(text),
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+    )
 }
 
 #[cfg(test)]
