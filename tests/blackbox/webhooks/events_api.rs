@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 both_backends!(
     the_events_api_filters_pages_and_keeps_to_roles,
-    an_endpoint_made_through_the_api_gets_only_its_types
+    an_endpoint_made_through_the_api_gets_only_its_types,
+    an_instance_without_webhooks_leaves_the_configured_endpoint_to_the_others
 );
 
 async fn the_events_api_filters_pages_and_keeps_to_roles(backend: Backend) {
@@ -222,4 +223,26 @@ async fn an_endpoint_made_through_the_api_gets_only_its_types(backend: Backend) 
     assert_eq!(later.len(), 2);
     let shown = app.event(&event_id(&later[1])).await;
     assert_eq!(shown["deliveries"], json!([]), "{shown:#}");
+}
+
+/// Instances on one database share the configured endpoint: one started without
+/// `webhooks.url` (another service, a one-off tool) must not delete it under the
+/// instances that have it, nor fail their pending deliveries.
+async fn an_instance_without_webhooks_leaves_the_configured_endpoint_to_the_others(
+    backend: Backend,
+) {
+    let receiver = Receiver::start(Policy::Accept, WEBHOOK_SECRET).await;
+    let Some(app) = TestApp::spawn(backend, |c| webhooks_to(c, &receiver)).await else {
+        return;
+    };
+    let bare = app.beside(|_| {}).await;
+    let (status, listed) = bare.operator().get("/v1/webhook-endpoints").await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed[0]["id"], "we_configured", "{listed}");
+    // And it still gets what either instance writes.
+    bare.paid_order("HOOK_BARE_1", "3.00").await;
+    let paid = bare.events("type=order.paid&object_id=HOOK_BARE_1").await;
+    all_delivered(&receiver, &event_ids(&paid)).await;
+    bare.stop().await;
+    app.stop().await;
 }

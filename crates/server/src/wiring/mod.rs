@@ -200,7 +200,7 @@ impl PayportBuilder {
     /// Wires payport: checks the whole configuration, then opens and migrates the
     /// database (unless a store was given), builds the gateways, the simulator (in
     /// simulator mode) and the use cases, and makes the configured webhook endpoint
-    /// match `webhooks.url` (created, updated, or deleted when unset).
+    /// match `webhooks.url` when it is set (created or updated; left alone when unset).
     ///
     /// # Errors
     /// Every problem [`checks::check`] finds, one line each, before the database is
@@ -258,10 +258,15 @@ impl PayportBuilder {
             ids: ids.clone(),
         };
         let webhooks = Webhooks::new(webhook_ports, config.webhooks.schedule());
-        webhooks
-            .configure(config.webhooks.endpoint())
-            .await
-            .context("cannot store the configured webhook endpoint (webhooks.url)")?;
+        // An instance without webhooks.url leaves the stored endpoint alone: other
+        // instances on the same database may be configured with it, and deleting it
+        // would fail their pending deliveries. Operators delete it through the API.
+        if let Some(endpoint) = config.webhooks.endpoint() {
+            webhooks
+                .configure(Some(endpoint))
+                .await
+                .context("cannot store the configured webhook endpoint (webhooks.url)")?;
+        }
         let ports = Ports {
             orders: store.orders,
             refunds: store.refunds,
