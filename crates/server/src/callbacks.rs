@@ -104,16 +104,24 @@ pub fn with_out_trade_no(return_url: &str, out_trade_no: &str) -> String {
         Some((base, fragment)) => (base, Some(fragment)),
         None => (return_url, None),
     };
-    let separator = match base.split_once('?') {
-        None => "?",
-        Some((_, "")) => "",
-        Some(_) if base.ends_with('&') => "",
-        Some(_) => "&",
-    };
-    let pair = form_urlencoded::Serializer::new(String::new())
-        .append_pair("out_trade_no", out_trade_no)
-        .finish();
-    let mut url = format!("{base}{separator}{pair}");
+    let (path, query) = base.split_once('?').unwrap_or((base, ""));
+    // The shop's own pairs stay as written, except an `out_trade_no` of its own: the
+    // page must see one order number, the one Alipay's verified return named.
+    let mut pairs: Vec<String> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or("");
+            form_urlencoded::parse(key.as_bytes()).all(|(k, _)| k != "out_trade_no")
+        })
+        .map(str::to_owned)
+        .collect();
+    pairs.push(
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("out_trade_no", out_trade_no)
+            .finish(),
+    );
+    let mut url = format!("{path}?{}", pairs.join("&"));
     if let Some(fragment) = fragment {
         url.push('#');
         url.push_str(fragment);
@@ -194,6 +202,12 @@ mod tests {
             (
                 "http://127.0.0.1:3000/r?x=1#top",
                 "http://127.0.0.1:3000/r?x=1&out_trade_no=o_1#top",
+            ),
+            // The shop's own out_trade_no (even percent-encoded) gives way to the
+            // order the verified return named.
+            (
+                "https://shop.example/t?out_trade_no=other&a=1&out%5Ftrade%5Fno=x",
+                "https://shop.example/t?a=1&out_trade_no=o_1",
             ),
         ] {
             assert_eq!(with_out_trade_no(url, "o_1"), shown, "{url}");
