@@ -19,6 +19,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use payport_domain::ports::{
     Clock, ExchangeLog, IncomingNotification, RefundBatches, RefundNotice,
     RefundNotificationVerifier, RefundSubmission, RefundSubmitted, RefundSubmitter,
@@ -195,13 +196,18 @@ impl RefundSubmitter for AlipayMapiGateway {
         refund: &RefundSubmission,
     ) -> Result<RefundSubmitted, GatewayError> {
         let line = BatchLine::for_refund(refund).map_err(config_error)?;
-        // One clock reading, so that batch_no's date and refund_date agree at midnight.
-        let now = self.clock.now();
-        let (batch_no, resent) = match &refund.batch_no {
-            Some(batch_no) => (batch_no.clone(), true),
-            None => (self.batch_nos.next_batch_no(now)?, false),
+        // batch_no's date and refund_date come from one reading of the clock, or they
+        // may disagree across Beijing midnight and Alipay refuses the batch: a number
+        // made earlier goes with the time it was made (the refund's submitted_at).
+        let (batch_no, resent, at) = match (&refund.batch_no, refund.submitted_at) {
+            (Some(batch_no), Some(at)) => (batch_no.clone(), true, at),
+            (Some(batch_no), None) => (batch_no.clone(), true, self.clock.now()),
+            (None, _) => {
+                let now = self.clock.now();
+                (self.batch_nos.next_batch_no(now)?, false, now)
+            }
         };
-        let batch = build_batch(batch_no, now, &[line]).map_err(config_error)?;
+        let batch = build_batch(batch_no, at, &[line]).map_err(config_error)?;
         let context = LogContext {
             out_trade_no: Some(refund.out_trade_no.as_str()),
             out_request_no: Some(refund.out_request_no.as_str()),
@@ -213,8 +219,8 @@ impl RefundSubmitter for AlipayMapiGateway {
 #[async_trait]
 impl RefundBatches for AlipayMapiGateway {
     /// A batch number never used before, dated today in Beijing.
-    fn next_batch_no(&self) -> Result<BatchNo, GatewayError> {
-        self.batch_nos.next_batch_no(self.clock.now())
+    fn next_batch_no(&self, now: DateTime<Utc>) -> Result<BatchNo, GatewayError> {
+        self.batch_nos.next_batch_no(now)
     }
 
     async fn submit_batch(

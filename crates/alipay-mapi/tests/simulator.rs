@@ -187,6 +187,7 @@ fn submission(out_trade_no: &str, trade_no: &TradeNo, amount: &str) -> RefundSub
         amount: Amount::parse(amount).unwrap(),
         reason: Some("质量问题 ^#$|".into()),
         batch_no: None,
+        submitted_at: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn refund() -> RefundSubmission {
         amount: Amount::parse("10.50").unwrap(),
         reason: Some("破损 #1 & <b>".into()),
         batch_no: None,
+        submitted_at: None,
     }
 }
 
@@ -200,6 +201,29 @@ async fn a_resent_refund_keeps_its_batch_no_and_a_duplicate_is_then_unknown() {
     };
     assert!(why.contains("DUPLICATE_BATCH_NO"), "{why}");
     assert_eq!(wire.state.last().param("batch_no"), Some(batch_no.as_str()));
+}
+
+/// A batch numbered just before Beijing midnight and sent just after it: refund_date is
+/// the time the number was made (the refund's submitted_at), not the send's, so the two
+/// agree and Alipay does not refuse the batch.
+#[tokio::test]
+async fn a_batch_numbered_before_midnight_is_dated_by_that_moment_when_sent_after() {
+    let wire = start(MapiMode::NoPassword).await;
+    let batch_no = BatchNo::parse("20240513000000000000000000002").unwrap();
+    // 2024-05-13 23:59:59 in Beijing; the adapter's clock reads 2024-05-14 10:00:00.
+    let numbered_at = chrono::DateTime::parse_from_rfc3339("2024-05-13T15:59:59Z")
+        .unwrap()
+        .to_utc();
+    let sent = RefundSubmission {
+        batch_no: Some(batch_no.clone()),
+        submitted_at: Some(numbered_at),
+        ..refund()
+    };
+    wire.state.reply(NOPWD, Reply::Text(xml("T", None)));
+    wire.gateway.submit_refund(&sent).await.unwrap();
+    let request = wire.state.last();
+    assert_eq!(request.param("batch_no"), Some(batch_no.as_str()));
+    assert_eq!(request.param("refund_date"), Some("2024-05-13 23:59:59"));
 }
 
 #[tokio::test]

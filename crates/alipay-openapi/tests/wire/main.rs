@@ -51,6 +51,7 @@ fn refund() -> RefundSubmission {
         amount: Amount::parse("10.50").unwrap(),
         reason: Some("破损".into()),
         batch_no: None,
+        submitted_at: None,
     }
 }
 

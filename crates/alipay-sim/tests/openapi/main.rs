@@ -49,6 +49,7 @@ fn refund(id: &str, number: &str, amount: &str) -> RefundSubmission {
         amount: Amount::parse(amount).unwrap(),
         reason: None,
         batch_no: None,
+        submitted_at: None,
     }
 }
 

@@ -45,6 +45,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::IncomingNotification;
 use crate::error::GatewayError;
@@ -63,6 +64,10 @@ pub struct RefundSubmission {
     pub reason: Option<String>,
     /// The mapi batch this refund already belongs to, when re-sent.
     pub batch_no: Option<BatchNo>,
+    /// When the refund was first sent: the same reading of the clock that dated its
+    /// `batch_no`, so a legacy batch's `refund_date` agrees with its number even when a
+    /// send straddles Beijing midnight.
+    pub submitted_at: Option<DateTime<Utc>>,
 }
 
 /// A definitive answer to a refund submission.
@@ -161,12 +166,14 @@ pub trait RefundQuery: Send + Sync {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait RefundBatches: Send + Sync {
-    /// A batch number never used before. The domain stores it on the refund BEFORE
-    /// sending, so a result for a send whose answer was lost still finds the refund.
+    /// A batch number never used before, dated by `now` (Beijing). The domain stores
+    /// it on the refund BEFORE sending, so a result for a send whose answer was lost
+    /// still finds the refund; `now` is also the refund's `submitted_at`, which the
+    /// send uses as the batch's `refund_date`.
     ///
     /// # Errors
     /// `Config` when no number can be made; nothing is sent then.
-    fn next_batch_no(&self) -> Result<BatchNo, GatewayError>;
+    fn next_batch_no(&self, now: DateTime<Utc>) -> Result<BatchNo, GatewayError>;
 
     /// Sends several refunds as one new batch (the password flow answers with the
     /// operator's form for it, `AwaitingOperator`).

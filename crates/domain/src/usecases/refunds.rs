@@ -221,12 +221,13 @@ impl Refunds {
             };
         }
         if let (None, Some(batches)) = (&refund.batch_no, &route.batches) {
-            let batch_no = batches.next_batch_no()?;
+            let batch_no = batches.next_batch_no(now)?;
             refund.batch_no = Some(batch_no.clone());
             submission.batch_no = Some(batch_no);
         }
         // Saved with its batch number before the call: see `RefundBatches::next_batch_no`.
         refund.start_submission(now)?;
+        submission.submitted_at = refund.submitted_at;
         self.save(&mut refund, before).await?;
         let outcome = route.submit.submit_refund(&submission).await;
         self.apply_submit_outcome(refund, order, outcome).await
@@ -305,5 +306,6 @@ pub(super) fn submission(refund: &Refund, order: &Order) -> RefundSubmission {
         amount: refund.amount,
         reason: refund.reason.clone(),
         batch_no: refund.batch_no.clone(),
+        submitted_at: refund.submitted_at,
     }
 }

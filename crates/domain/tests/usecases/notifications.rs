@@ -426,14 +426,20 @@ async fn a_batch_result_finds_a_refund_whose_send_was_never_answered() {
     let mut h = Harness::new();
     h.store.put_order(paid_order("a", "10.00"));
     let mut batches = MockRefundBatches::new();
+    // The batch is dated by the same reading of the clock that the send carries as
+    // its submitted_at (a legacy batch's refund_date): they agree across midnight.
     batches
         .expect_next_batch_no()
+        .withf(|now| *now == t0())
         .times(1)
-        .returning(|| Ok(BatchNo::parse("20261121001").unwrap()));
+        .returning(|_| Ok(BatchNo::parse("20261121001").unwrap()));
     let mut nopwd = MockRefundSubmitter::new();
     nopwd
         .expect_submit_refund()
-        .withf(|s| s.batch_no.as_ref().map(|b| b.as_str()) == Some("20261121001"))
+        .withf(|s| {
+            s.batch_no.as_ref().map(|b| b.as_str()) == Some("20261121001")
+                && s.submitted_at == Some(t0())
+        })
         .times(1)
         .returning(|_| Err(GatewayError::Unknown("timeout".into())));
     h.mapi_nopwd = Some(nopwd);
