@@ -51,16 +51,11 @@ fn yes() -> bool {
 }
 
 /// An optional JSON body: empty means the defaults, anything else must parse.
-fn options<T: serde::de::DeserializeOwned>(body: &str, empty: T) -> Result<T, Response> {
+fn options<T: serde::de::DeserializeOwned>(body: &str, empty: T) -> Result<T, String> {
     if body.trim().is_empty() {
         return Ok(empty);
     }
-    serde_json::from_str(body).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            &AlipayError::business("ACQ.INVALID_PARAMETER", &e.to_string()),
-        )
-    })
+    serde_json::from_str(body).map_err(|e| e.to_string())
 }
 
 /// The buyer pays (as if through the cashier or the app); `{"notify": false}` pays
@@ -69,7 +64,7 @@ fn options<T: serde::de::DeserializeOwned>(body: &str, empty: T) -> Result<T, Re
 pub(crate) fn pay_trade(Path(id): Path<String>, body: String, sim: Data<&Simulator>) -> Response {
     let notify = match options(&body, PayOptions { notify: true }) {
         Ok(o) => o.notify,
-        Err(response) => return response,
+        Err(e) => return invalid(&e),
     };
     let paid = sim.with_ledger(|ledger, now| match ledger.pay(&id, now) {
         Ok(event) => (Ok(()), if notify { vec![event] } else { Vec::new() }),
@@ -165,7 +160,7 @@ pub(crate) fn console_refund(
     let ask = match options::<Option<ConsoleRefund>>(&body, None) {
         Ok(Some(ask)) => ask,
         Ok(None) => return invalid("a JSON body with amount is required"),
-        Err(response) => return response,
+        Err(e) => return invalid(&e),
     };
     let Some(amount_fen) = parse_fen(&ask.amount) else {
         return invalid("amount is not an Alipay amount");
