@@ -73,12 +73,7 @@ impl BillPeriod {
 
     /// `20240115` for a day, `202401` for a month: the files' names carry it.
     pub fn stamp(&self) -> String {
-        if self.end
-            == self
-                .first
-                .checked_add_days(Days::new(1))
-                .unwrap_or(self.end)
-        {
+        if (self.end - self.first).num_days() == 1 {
             self.first.format("%Y%m%d").to_string()
         } else {
             self.first.format("%Y%m").to_string()

@@ -181,6 +181,7 @@ pub(crate) fn bill_file(
         .strip_prefix(pid.as_str())
         .and_then(|f| f.strip_prefix('_'))
         .and_then(|f| f.strip_suffix(".csv.zip"))
+        .filter(|stamp| stamp.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|stamp| match stamp.len() {
             8 => Some(format!("{}-{}-{}", &stamp[..4], &stamp[4..6], &stamp[6..])),
             6 => Some(format!("{}-{}", &stamp[..4], &stamp[4..])),
@@ -188,7 +189,9 @@ pub(crate) fn bill_file(
         })
         .and_then(|date| BillPeriod::parse(&date));
     let Some(period) = period.filter(|p| kind == "trade" && p.is_ready(sim.now())) else {
-        return not_found();
+        return Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .body("no such bill");
     };
     match crate::bill::trade_bill_zip(&sim.ledger(), pid, period, sim.now()) {
         Ok(zip) => Response::builder()

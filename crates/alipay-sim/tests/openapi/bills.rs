@@ -215,3 +215,21 @@ async fn pay_with_notify_false_pays_without_a_notification() {
         .unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+#[tokio::test]
+async fn a_bill_file_name_that_is_not_a_past_day_is_not_found() {
+    let rig = Rig::start().await;
+    let partner = rig.sim.config().mapi.partner.clone();
+    for file in [
+        format!("{partner}_20261121.csv.zip"),
+        format!("{partner}_中文12.csv.zip"),
+        format!("{partner}_2026113.csv.zip"),
+        "2088999999999999_20261101.csv.zip".to_owned(),
+    ] {
+        let url = format!("{}/bills/trade/{file}", rig.sim_url);
+        assert_eq!(reqwest::get(&url).await.unwrap().status(), 404, "{file}");
+    }
+    let month = format!("{}/bills/trade/{partner}_202610.csv.zip", rig.sim_url);
+    let zip = reqwest::get(&month).await.unwrap().bytes().await.unwrap();
+    assert_eq!(parse_trade_bill_zip(&zip).unwrap(), Vec::new());
+}
