@@ -114,6 +114,10 @@ impl Client {
         &self.config
     }
 
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     pub(crate) fn verifier(&self) -> &Verifier {
         &self.verifier
     }

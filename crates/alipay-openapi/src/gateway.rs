@@ -9,7 +9,8 @@ use serde_json::json;
 use crate::client::{Call, Client};
 
 /// Implements [`payport_domain::ports::PaymentGateway`],
-/// [`payport_domain::ports::RefundSubmitter`] and [`payport_domain::ports::RefundQuery`].
+/// [`payport_domain::ports::RefundSubmitter`], [`payport_domain::ports::RefundQuery`]
+/// and [`payport_domain::ports::TradeBills`].
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct AlipayOpenApiGateway {

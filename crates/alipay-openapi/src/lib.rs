@@ -27,10 +27,14 @@
 //!   retries), verify the raw response node, classify, log the exchange.
 //! - [`outcome`]: the code/sub_code → success/rejected/unknown table.
 //! - [`gateway`]: `AlipayOpenApiGateway`, and the bill download URL query.
+//! - `bill` (private): the `TradeBills` port: the URL, the download, then
+//!   [`bill_file`], which reads the zip of GBK CSV files (A10).
 //! - `payments` / `refunds` (private): the two port implementations.
 //! - `fields` (private): typed field access. Beijing time, attribute escaping for the
 //!   auto-submit form and transport error text come from `payport-alipay-common`.
 
+mod bill;
+pub mod bill_file;
 pub mod client;
 pub mod ext;
 mod fields;
@@ -44,6 +48,7 @@ mod refunds;
 pub mod response;
 pub mod sign_content;
 
+pub use bill_file::{parse_detail, parse_trade_bill_zip, BillFileError};
 pub use client::{Client, OpenApiConfig};
 pub use ext::{SignerExt, VerifierExt};
 pub use form::{parse_form_at_most, parse_form_urlencoded, FormError, MAX_CALLBACK_FIELDS};

@@ -7,6 +7,7 @@ use poem::{handler, Request, Response};
 use qrcode::render::svg;
 use qrcode::QrCode;
 
+use crate::bill::BillPeriod;
 use crate::error::AlipayError;
 use crate::ledger::{Trade, TradeStatus};
 use crate::notify::{fen, return_params};
@@ -168,31 +169,40 @@ pub(crate) fn cancel_at_cashier(Path(id): Path<String>, sim: Data<&Simulator>) -
     }
 }
 
-/// `GET /bills/:type/:date.csv`: the statement behind a bill download URL.
+/// `GET /bills/trade/{pid}_{yyyymmdd}.csv.zip`: the bill behind a download URL
+/// (PROTOCOL.md A10).
 #[handler]
 pub(crate) fn bill_file(
-    Path((_kind, file)): Path<(String, String)>,
+    Path((kind, file)): Path<(String, String)>,
     sim: Data<&Simulator>,
 ) -> Response {
-    let date = file.trim_end_matches(".csv");
-    let mut csv =
-        String::from("trade_no,out_trade_no,subject,total_amount,refunded_amount,status,paid_at\n");
-    for t in sim.ledger().trades.iter().filter(|t| {
-        t.paid_at
-            .is_some_and(|p| crate::notify::time(p).starts_with(date))
-    }) {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
-            t.trade_no,
-            t.out_trade_no,
-            t.subject.replace(',', " "),
-            fen(t.total_fen),
-            fen(t.refunded_fen),
-            t.status.as_wire(),
-            t.paid_at.map(crate::notify::time).unwrap_or_default()
-        ));
+    let pid = &sim.config().mapi.partner;
+    let period = file
+        .strip_prefix(pid.as_str())
+        .and_then(|f| f.strip_prefix('_'))
+        .and_then(|f| f.strip_suffix(".csv.zip"))
+        .filter(|stamp| stamp.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|stamp| match stamp.len() {
+            8 => Some(format!("{}-{}-{}", &stamp[..4], &stamp[4..6], &stamp[6..])),
+            6 => Some(format!("{}-{}", &stamp[..4], &stamp[4..])),
+            _ => None,
+        })
+        .and_then(|date| BillPeriod::parse(&date));
+    let Some(period) = period.filter(|p| kind == "trade" && p.is_ready(sim.now())) else {
+        return Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .body("no such bill");
+    };
+    match crate::bill::trade_bill_zip(&sim.ledger(), pid, period, sim.now()) {
+        Ok(zip) => Response::builder()
+            .content_type("application/zip")
+            .header(
+                "Content-Disposition",
+                format!("attachment; filename=\"{file}\""),
+            )
+            .body(zip),
+        Err(e) => Response::builder()
+            .status(StatusCode::INTERNAL_SERVER_ERROR)
+            .body(e),
     }
-    Response::builder()
-        .content_type("text/csv; charset=utf-8")
-        .body(csv)
 }

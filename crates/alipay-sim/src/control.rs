@@ -9,6 +9,8 @@ use serde_json::json;
 
 use crate::error::AlipayError;
 use crate::faults::Faults;
+use crate::ledger::RefundAsk;
+use crate::money::parse_fen;
 use crate::sim::Simulator;
 
 fn error(status: StatusCode, e: &AlipayError) -> Response {
@@ -37,11 +39,35 @@ pub(crate) fn show_trade(Path(id): Path<String>, sim: Data<&Simulator>) -> Respo
     trade_or_404(&sim, &id)
 }
 
-/// The buyer pays (as if through the cashier or the app).
+#[derive(Deserialize)]
+struct PayOptions {
+    /// `false`: pay without notifying the merchant, as if every notification was lost.
+    #[serde(default = "yes")]
+    notify: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An optional JSON body: empty means the defaults, anything else must parse.
+fn options<T: serde::de::DeserializeOwned>(body: &str, empty: T) -> Result<T, String> {
+    if body.trim().is_empty() {
+        return Ok(empty);
+    }
+    serde_json::from_str(body).map_err(|e| e.to_string())
+}
+
+/// The buyer pays (as if through the cashier or the app); `{"notify": false}` pays
+/// without the notification.
 #[handler]
-pub(crate) fn pay_trade(Path(id): Path<String>, sim: Data<&Simulator>) -> Response {
+pub(crate) fn pay_trade(Path(id): Path<String>, body: String, sim: Data<&Simulator>) -> Response {
+    let notify = match options(&body, PayOptions { notify: true }) {
+        Ok(o) => o.notify,
+        Err(e) => return invalid(&e),
+    };
     let paid = sim.with_ledger(|ledger, now| match ledger.pay(&id, now) {
-        Ok(event) => (Ok(()), vec![event]),
+        Ok(event) => (Ok(()), if notify { vec![event] } else { Vec::new() }),
         Err(e) => (Err(e), Vec::new()),
     });
     match paid {
@@ -114,4 +140,62 @@ pub(crate) fn clear_faults(sim: Data<&Simulator>) -> Response {
 pub(crate) fn tick(sim: Data<&Simulator>) -> Response {
     sim.tick();
     Json(json!({ "now": sim.now() })).into_response()
+}
+
+#[derive(Deserialize)]
+struct ConsoleRefund {
+    amount: String,
+    #[serde(default)]
+    out_request_no: Option<String>,
+}
+
+/// A refund made in Alipay's merchant console, outside payport: in the books, the
+/// queries and the bill like any other, refused by the same rules.
+#[handler]
+pub(crate) fn console_refund(
+    Path(id): Path<String>,
+    body: String,
+    sim: Data<&Simulator>,
+) -> Response {
+    let ask = match options::<Option<ConsoleRefund>>(&body, None) {
+        Ok(Some(ask)) => ask,
+        Ok(None) => return invalid("a JSON body with amount is required"),
+        Err(e) => return invalid(&e),
+    };
+    let Some(amount_fen) = parse_fen(&ask.amount) else {
+        return invalid("amount is not an Alipay amount");
+    };
+    let done = sim.with_ledger(|ledger, now| {
+        // The console numbers a refund itself when the operator gives no number.
+        let out_request_no = ask
+            .out_request_no
+            .unwrap_or_else(|| format!("console{}", ledger.refunds.len() + 1));
+        let ask = RefundAsk {
+            out_trade_no: Some(id.clone()),
+            trade_no: None,
+            amount_fen,
+            out_request_no: Some(out_request_no),
+            reason: Some("商户后台退款".to_owned()),
+            batch_no: None,
+        };
+        match ledger.refund(ask, now) {
+            Ok(done) => {
+                let events = done.event().into_iter().collect();
+                (Ok(done), events)
+            }
+            Err(e) => (Err(e), Vec::new()),
+        }
+    });
+    match done {
+        Ok(done) => Json(json!({ "trade": done.trade, "refund": done.refund })).into_response(),
+        Err(e) if e.sub_code == "ACQ.TRADE_NOT_EXIST" => error(StatusCode::NOT_FOUND, &e),
+        Err(e) => error(StatusCode::CONFLICT, &e),
+    }
+}
+
+fn invalid(message: &str) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        &AlipayError::business("ACQ.INVALID_PARAMETER", message),
+    )
 }

@@ -117,6 +117,16 @@ pub struct RefundDone {
     pub refund: SimRefund,
 }
 
+impl RefundDone {
+    /// The notification a refund causes: none for a repeat that moved no money.
+    pub fn event(&self) -> Option<Event> {
+        self.fund_change.then(|| Event::Refunded {
+            trade: self.trade.clone(),
+            refund: self.refund.clone(),
+        })
+    }
+}
+
 /// The simulator's whole state; serialisable for the demo's state file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {

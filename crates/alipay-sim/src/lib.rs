@@ -18,14 +18,16 @@
 //! - `control` (private): the control API under `/control`.
 //! - [`faults`]: fault injection. [`config`]: keys and ids. [`signing`]: Alipay's side
 //!   of the signature rules. [`clock`]: its own `Clock` trait, system or manual time.
+//! - [`bill`]: the trade bill file, a zip of GBK CSV files.
 //! - [`money`]: fen to and from Alipay's `0.01`..`100000000.00` amount text.
 //!
 //! # Routes (relative to where it is mounted, e.g. `/sim`)
 //! `GET|POST /gateway.do`, `GET /cashier/:out_trade_no`, `POST /cashier/:id/pay`,
-//! `POST /cashier/:id/cancel`, `GET /qr/:id`, `GET /bills/:type/:date.csv`,
+//! `POST /cashier/:id/cancel`, `GET /qr/:id`, `GET /bills/trade/{pid}_{yyyymmdd}.csv.zip`,
 //! `GET|POST /mapi/gateway.do` (refund services and `notify_verify`),
 //! `POST /mapi/confirm/:batch_no` (the operator's password page), and `/control/...`.
 
+pub mod bill;
 mod cashier;
 pub mod clock;
 pub mod config;

@@ -13,6 +13,7 @@ impl Simulator {
             .at("/trades/:id", get(control::show_trade))
             .at("/trades/:id/pay", post(control::pay_trade))
             .at("/trades/:id/close", post(control::close_trade))
+            .at("/trades/:id/refund", post(control::console_refund))
             .at("/refunds", get(control::list_refunds))
             .at("/ledger", get(control::show_ledger))
             .at("/notifications", get(control::list_notifications))

@@ -593,3 +593,27 @@ async fn a_system_error_may_still_have_refunded() {
     );
     assert_eq!(rig.sim.ledger().trade("order_a").unwrap().refunded_fen, 100);
 }
+
+#[tokio::test]
+async fn a_batch_refund_is_in_the_next_days_bill_under_its_batch_no() {
+    let rig = Rig::start().await;
+    let trade_no = rig.paid_trade("order_bill", "10.00").await;
+    let batch_no = format!("{TODAY}042");
+    let form = rig.batch(NOPWD, &batch_no, &[(&trade_no, "2.50", "退货")]);
+    assert_eq!(rig.post(&signed(&form)).await.1, accepted());
+    rig.batch_notify(&batch_no).await;
+    let url = format!("{}/bills/trade/{DEV_PARTNER}_{TODAY}.csv.zip", rig.sim_url);
+    // Today's bill does not exist until the Beijing day is over.
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 404);
+    rig.clock.advance(chrono::Duration::days(1));
+    let zip = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    let lines = payport_alipay_openapi::parse_trade_bill_zip(&zip).unwrap();
+    let refund = lines
+        .iter()
+        .find(|l| l.kind == payport_domain::ports::BillLineKind::Refund)
+        .unwrap();
+    assert_eq!(refund.trade_no, trade_no);
+    assert_eq!(refund.out_request_no.as_deref(), Some(batch_no.as_str()));
+    assert_eq!(refund.amount.to_string(), "2.50");
+    assert_eq!(lines.len(), 2, "the payment and the refund");
+}

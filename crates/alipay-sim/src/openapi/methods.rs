@@ -5,8 +5,9 @@ use poem::Response;
 use serde_json::{json, Map, Value};
 
 use super::{Answer, Call};
+use crate::bill::BillPeriod;
 use crate::error::AlipayError;
-use crate::ledger::{Event, NewTrade, Product, RefundAsk, Trade, TradeStatus};
+use crate::ledger::{NewTrade, Product, RefundAsk, Trade};
 use crate::money::parse_fen;
 use crate::notify::{beijing, fen, time};
 use crate::sim::Simulator;
@@ -197,12 +198,9 @@ fn refund(sim: &Simulator, call: &Call) -> Result<Map<String, Value>, AlipayErro
         batch_no: None,
     };
     let done = sim.with_ledger(|ledger, now| match ledger.refund(ask, now) {
-        Ok(done) if done.fund_change => {
-            let event = Event::Refunded {
-                trade: done.trade.clone(),
-                refund: done.refund.clone(),
-            };
-            (Ok(done), vec![event])
+        Ok(done) => {
+            let events = done.event().into_iter().collect();
+            (Ok(done), events)
         }
         other => (other, Vec::new()),
     })?;
@@ -248,21 +246,20 @@ fn refund_query(sim: &Simulator, call: &Call) -> Result<Map<String, Value>, Alip
 fn bill(sim: &Simulator, call: &Call) -> Result<Map<String, Value>, AlipayError> {
     let bill_type = call.biz_str("bill_type").unwrap_or_default();
     let date = call.biz_str("bill_date").unwrap_or_default();
-    if !matches!(bill_type, "trade" | "signcustomer") || !(date.len() == 10 || date.len() == 7) {
+    let period = BillPeriod::parse(date);
+    let (Some(period), true) = (period, matches!(bill_type, "trade" | "signcustomer")) else {
         return Err(AlipayError::business(
             "ACQ.INVALID_PARAMETER",
             "bill_type 或 bill_date 错误",
         ));
-    }
-    let ledger = sim.ledger();
-    let any = ledger.trades.iter().any(|t| {
-        t.status != TradeStatus::WaitBuyerPay
-            && t.paid_at.is_some_and(|p| time(p).starts_with(date))
-    });
-    if !any {
+    };
+    // Only trade bills are simulated: the simulator keeps no account ledger for a
+    // signcustomer bill. Before the period is over, no bill exists (PROTOCOL.md A10).
+    if bill_type != "trade" || !period.is_ready(sim.now()) {
         return Err(AlipayError::business("isp.bill_not_exist", "账单不存在"));
     }
+    let file = crate::bill::file_name(&sim.config().mapi.partner, period);
     Ok(object(json!({
-        "bill_download_url": format!("{}/bills/{bill_type}/{date}.csv", call.base_url),
+        "bill_download_url": format!("{}/bills/{bill_type}/{file}", call.base_url),
     })))
 }

@@ -1,30 +1,6 @@
-//! The control API, bills, the state file and seeded determinism.
+//! The control API, the state file and seeded determinism.
 
 use super::*;
-
-#[tokio::test]
-async fn bill_download_url_and_file() {
-    let rig = Rig::start().await;
-    paid_trade(&rig, "b", "2.50").await;
-    let url = rig
-        .gateway
-        .bill_download_url(BillType::Trade, "2026-11-21")
-        .await
-        .unwrap();
-    let csv = reqwest::get(&url).await.unwrap().text().await.unwrap();
-    assert!(
-        csv.lines().nth(1).unwrap().contains(",b,") && csv.contains("2.50"),
-        "{csv}"
-    );
-    let err = rig
-        .gateway
-        .bill_download_url(BillType::Trade, "2026-11-01")
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, GatewayError::Rejected(ref f) if f.sub_code.as_deref() == Some("isp.bill_not_exist"))
-    );
-}
 
 #[tokio::test]
 async fn the_control_api_lists_trades_refunds_and_deliveries() {

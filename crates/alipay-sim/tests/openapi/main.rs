@@ -5,6 +5,7 @@
 // Test support code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod bills;
 mod control;
 mod faults;
 mod notifications;

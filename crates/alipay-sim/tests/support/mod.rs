@@ -70,6 +70,7 @@ async fn serve(endpoint: impl poem::Endpoint + 'static) -> String {
 
 pub struct Rig {
     pub sim: Simulator,
+    pub clock: Arc<ManualClock>,
     /// `http://127.0.0.1:port/sim`.
     pub sim_url: String,
     pub notify_url: String,
@@ -81,7 +82,8 @@ impl Rig {
     pub async fn start() -> Rig {
         let mut config = SimConfig::dev();
         config.notify_minute = Duration::from_millis(5);
-        let sim = Simulator::new(config, Arc::new(ManualClock::new(t0()))).unwrap();
+        let clock = Arc::new(ManualClock::new(t0()));
+        let sim = Simulator::new(config, clock.clone()).unwrap();
         let sim_url = format!(
             "{}/sim",
             serve(Route::new().nest("/sim", sim.endpoint())).await
@@ -93,6 +95,7 @@ impl Rig {
         );
         Rig {
             sim,
+            clock,
             sim_url,
             notify_url,
             got,

@@ -4,6 +4,7 @@
 //! mockall mocks (`Mock*`), generated for this crate's tests and exported with the
 //! `mocks` feature.
 
+mod bill;
 mod events;
 mod gateway;
 mod idempotency;
@@ -12,6 +13,7 @@ mod store;
 mod system;
 mod work;
 
+pub use bill::*;
 pub use events::*;
 pub use gateway::*;
 pub use idempotency::*;
