@@ -4,6 +4,13 @@
 //! (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: inside `BEGIN IMMEDIATE`) and sets
 //! their `claimed_until`, so no other sender takes them until the lease runs out. A
 //! sender that dies holding one loses it then, and the delivery is due again.
+//!
+//! Every claim (and every redelivery, see `events.rs`) also bumps the delivery's
+//! `claim`, which the claimer gets back. An attempt is recorded under that value: it
+//! always joins the history, but moves the delivery (status, count, next time, the
+//! lease) only while the value is still current. So a sender whose lease ran out
+//! cannot release the claim of the one that took over, and an attempt in flight
+//! during a redelivery cannot undo it.
 
 use std::time::Duration;
 
@@ -39,6 +46,7 @@ struct DueRow {
     secret: String,
     attempts: i64,
     since: DbTime,
+    claim: i64,
 }
 
 impl TryFrom<DueRow> for DueDelivery {
@@ -61,6 +69,7 @@ impl TryFrom<DueRow> for DueDelivery {
             url: row.url,
             secret: WebhookSecret::new(row.secret),
             since: row.since.0,
+            claim: row.claim,
         })
     }
 }
@@ -76,8 +85,8 @@ struct NewAttemptRow<'a> {
 }
 
 trait DeliveryQueries {
-    /// Claims up to `limit` due deliveries until `until`. Call it inside a write
-    /// transaction.
+    /// Claims up to `limit` due deliveries until `until`, each under a new `claim`.
+    /// Call it inside a write transaction.
     async fn claim_deliveries(
         &mut self,
         now: DbTime,
@@ -89,6 +98,7 @@ trait DeliveryQueries {
     async fn record_delivery_attempt(
         &mut self,
         delivery_id: i64,
+        claim: i64,
         attempt: &DeliveryAttempt,
         next: DeliveryNext,
     ) -> QueryResult<bool>;
@@ -107,7 +117,10 @@ for_each_backend! {
                 return Ok(Vec::new());
             }
             diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
-                .set(deliveries::claimed_until.eq(until))
+                .set((
+                    deliveries::claimed_until.eq(until),
+                    deliveries::claim.eq(deliveries::claim + 1),
+                ))
                 .execute(self)
                 .await?;
             deliveries::table
@@ -124,6 +137,7 @@ for_each_backend! {
                     endpoints::secret,
                     deliveries::attempts,
                     deliveries::since,
+                    deliveries::claim,
                 ))
                 .load(self)
                 .await
@@ -132,21 +146,32 @@ for_each_backend! {
         async fn record_delivery_attempt(
             &mut self,
             delivery_id: i64,
+            claim: i64,
             attempt: &DeliveryAttempt,
             next: DeliveryNext,
         ) -> QueryResult<bool> {
             let at = DbTime(attempt.at);
             let this = deliveries::table.find(delivery_id);
-            let found = diesel::update(this)
+            // Write-locks the row (PostgreSQL re-reads `claim` after waiting for a
+            // concurrent claim or redelivery), so what follows sees a settled claim.
+            let held = diesel::update(this.filter(deliveries::claim.eq(claim)))
                 .set((
                     deliveries::attempts.eq(deliveries::attempts + 1),
                     deliveries::claimed_until.eq(None::<DbTime>),
                     deliveries::updated_at.eq(at),
                 ))
                 .execute(self)
-                .await?;
-            if found == 0 {
-                return Ok(false);
+                .await?
+                == 1;
+            if !held {
+                let found = this
+                    .select(deliveries::id)
+                    .first::<i64>(self)
+                    .await
+                    .optional()?;
+                if found.is_none() {
+                    return Ok(false);
+                }
             }
             diesel::insert_into(attempts::table)
                 .values(NewAttemptRow {
@@ -158,9 +183,14 @@ for_each_backend! {
                 })
                 .execute(self)
                 .await?;
+            if !held {
+                // Another claim or a redelivery replaced this one: the attempt joins
+                // the history, and the delivery's state stays theirs.
+                return Ok(true);
+            }
             // A 2xx is the truth whatever happened meanwhile. A failure moves only a
-            // delivery still pending: one failed meanwhile (its endpoint deleted) or
-            // delivered by another sender (after a lapsed lease) stays so.
+            // delivery still pending: one failed meanwhile (its endpoint deleted)
+            // stays so.
             let pending = deliveries::status.eq(DeliveryStatus::Pending.as_str());
             let none = None::<DbTime>;
             match next {
@@ -215,18 +245,17 @@ impl DeliveryQueue for DieselStore {
         rows.into_iter().map(DueDelivery::try_from).collect()
     }
 
-    /// # Errors
-    /// [`RepoError::NotFound`] when there is no such delivery.
     async fn record_attempt(
         &self,
-        delivery_id: i64,
+        claimed: &DueDelivery,
         attempt: &DeliveryAttempt,
         next: DeliveryNext,
     ) -> Result<(), RepoError> {
+        let (delivery_id, claim) = (claimed.delivery_id, claimed.claim);
         let context = || format!("record an attempt at webhook delivery {delivery_id}");
         let found = write_tx!(self, |conn| {
             Ok(conn
-                .record_delivery_attempt(delivery_id, attempt, next)
+                .record_delivery_attempt(delivery_id, claim, attempt, next)
                 .await?)
         })
         .map_err(|e: Abort<RepoError>| e.into_repo(context()))?;
