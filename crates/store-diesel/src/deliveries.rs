@@ -11,6 +11,11 @@
 //! lease) only while the value is still current. So a sender whose lease ran out
 //! cannot release the claim of the one that took over, and an attempt in flight
 //! during a redelivery cannot undo it.
+//!
+//! A claimed row that does not map back to the domain (a corrupt id) is failed in the
+//! claim's transaction, with an attempt saying why: were the claim to fail instead,
+//! the healthy deliveries of its batch would be claimed again after every lease and
+//! never sent.
 
 use std::time::Duration;
 
@@ -74,6 +79,24 @@ impl TryFrom<DueRow> for DueDelivery {
     }
 }
 
+/// The changes that fail a delivery for good at `now`: nothing more is due, and no
+/// claim holds it.
+pub(crate) fn failed_at(now: DbTime) -> FailedAt {
+    (
+        deliveries::status.eq(DeliveryStatus::Failed.as_str()),
+        deliveries::next_attempt_at.eq(None),
+        deliveries::claimed_until.eq(None),
+        deliveries::updated_at.eq(now),
+    )
+}
+
+pub(crate) type FailedAt = (
+    diesel::dsl::Eq<deliveries::status, &'static str>,
+    diesel::dsl::Eq<deliveries::next_attempt_at, Option<DbTime>>,
+    diesel::dsl::Eq<deliveries::claimed_until, Option<DbTime>>,
+    diesel::dsl::Eq<deliveries::updated_at, DbTime>,
+);
+
 #[derive(Insertable)]
 #[diesel(table_name = attempts)]
 struct NewAttemptRow<'a> {
@@ -93,6 +116,8 @@ trait DeliveryQueries {
         until: DbTime,
         limit: i64,
     ) -> QueryResult<Vec<DueRow>>;
+    /// Fails a delivery whose row is corrupt, with an attempt at `now` saying `why`.
+    async fn fail_corrupt_delivery(&mut self, id: i64, now: DbTime, why: &str) -> QueryResult<()>;
     /// See [`DeliveryQueue::record_attempt`]; `Ok(false)` when there is no such
     /// delivery. Call it inside a write transaction.
     async fn record_delivery_attempt(
@@ -141,6 +166,29 @@ for_each_backend! {
                 ))
                 .load(self)
                 .await
+        }
+
+        async fn fail_corrupt_delivery(
+            &mut self,
+            id: i64,
+            now: DbTime,
+            why: &str,
+        ) -> QueryResult<()> {
+            diesel::insert_into(attempts::table)
+                .values(NewAttemptRow {
+                    delivery_id: id,
+                    attempted_at: now,
+                    status_code: None,
+                    error: Some(why),
+                    duration_ms: 0,
+                })
+                .execute(self)
+                .await?;
+            diesel::update(deliveries::table.find(id))
+                .set(failed_at(now))
+                .execute(self)
+                .await
+                .map(drop)
         }
 
         async fn record_delivery_attempt(
@@ -236,13 +284,27 @@ impl DeliveryQueue for DieselStore {
             return Ok(Vec::new());
         }
         let (until, _) = lease_window(now, lease)?;
-        let rows = write_tx!(self, |conn| {
-            Ok(conn
+        write_tx!(self, |conn| {
+            let rows = conn
                 .claim_deliveries(DbTime(now), until, i64::from(limit))
-                .await?)
+                .await?;
+            let mut due = Vec::with_capacity(rows.len());
+            for row in rows {
+                let id = row.id;
+                match DueDelivery::try_from(row) {
+                    Ok(delivery) => due.push(delivery),
+                    Err(e) => {
+                        let why = match e {
+                            RepoError::Unavailable(why) => why,
+                            other => other.to_string(),
+                        };
+                        conn.fail_corrupt_delivery(id, DbTime(now), &why).await?;
+                    }
+                }
+            }
+            Ok(due)
         })
-        .map_err(|e: Abort<RepoError>| e.into_repo("claim due webhook deliveries"))?;
-        rows.into_iter().map(DueDelivery::try_from).collect()
+        .map_err(|e: Abort<RepoError>| e.into_repo("claim due webhook deliveries"))
     }
 
     async fn record_attempt(
