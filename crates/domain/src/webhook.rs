@@ -124,6 +124,11 @@ pub struct DueDelivery {
     pub attempts: u32,
     /// When this delivery (re)started: the schedule gives up counting from here.
     pub since: DateTime<Utc>,
+    /// The claim this copy was taken under. Every claim and every redelivery changes
+    /// it, so an attempt recorded under an older one (its lease ran out and another
+    /// sender claimed the delivery, or it was redelivered meanwhile) is kept in the
+    /// history but moves the delivery no more.
+    pub claim: i64,
 }
 
 /// What the store records after an attempt.

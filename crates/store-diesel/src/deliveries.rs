@@ -4,6 +4,18 @@
 //! (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: inside `BEGIN IMMEDIATE`) and sets
 //! their `claimed_until`, so no other sender takes them until the lease runs out. A
 //! sender that dies holding one loses it then, and the delivery is due again.
+//!
+//! Every claim (and every redelivery, see `events.rs`) also bumps the delivery's
+//! `claim`, which the claimer gets back. An attempt is recorded under that value: it
+//! always joins the history, but moves the delivery (status, count, next time, the
+//! lease) only while the value is still current. So a sender whose lease ran out
+//! cannot release the claim of the one that took over, and an attempt in flight
+//! during a redelivery cannot undo it.
+//!
+//! A claimed row that does not map back to the domain (a corrupt id) is failed in the
+//! claim's transaction, with an attempt saying why: were the claim to fail instead,
+//! the healthy deliveries of its batch would be claimed again after every lease and
+//! never sent.
 
 use std::time::Duration;
 
@@ -39,6 +51,7 @@ struct DueRow {
     secret: String,
     attempts: i64,
     since: DbTime,
+    claim: i64,
 }
 
 impl TryFrom<DueRow> for DueDelivery {
@@ -61,9 +74,28 @@ impl TryFrom<DueRow> for DueDelivery {
             url: row.url,
             secret: WebhookSecret::new(row.secret),
             since: row.since.0,
+            claim: row.claim,
         })
     }
 }
+
+/// The changes that fail a delivery for good at `now`: nothing more is due, and no
+/// claim holds it.
+pub(crate) fn failed_at(now: DbTime) -> FailedAt {
+    (
+        deliveries::status.eq(DeliveryStatus::Failed.as_str()),
+        deliveries::next_attempt_at.eq(None),
+        deliveries::claimed_until.eq(None),
+        deliveries::updated_at.eq(now),
+    )
+}
+
+pub(crate) type FailedAt = (
+    diesel::dsl::Eq<deliveries::status, &'static str>,
+    diesel::dsl::Eq<deliveries::next_attempt_at, Option<DbTime>>,
+    diesel::dsl::Eq<deliveries::claimed_until, Option<DbTime>>,
+    diesel::dsl::Eq<deliveries::updated_at, DbTime>,
+);
 
 #[derive(Insertable)]
 #[diesel(table_name = attempts)]
@@ -76,19 +108,22 @@ struct NewAttemptRow<'a> {
 }
 
 trait DeliveryQueries {
-    /// Claims up to `limit` due deliveries until `until`. Call it inside a write
-    /// transaction.
+    /// Claims up to `limit` due deliveries until `until`, each under a new `claim`.
+    /// Call it inside a write transaction.
     async fn claim_deliveries(
         &mut self,
         now: DbTime,
         until: DbTime,
         limit: i64,
     ) -> QueryResult<Vec<DueRow>>;
+    /// Fails a delivery whose row is corrupt, with an attempt at `now` saying `why`.
+    async fn fail_corrupt_delivery(&mut self, id: i64, now: DbTime, why: &str) -> QueryResult<()>;
     /// See [`DeliveryQueue::record_attempt`]; `Ok(false)` when there is no such
     /// delivery. Call it inside a write transaction.
     async fn record_delivery_attempt(
         &mut self,
         delivery_id: i64,
+        claim: i64,
         attempt: &DeliveryAttempt,
         next: DeliveryNext,
     ) -> QueryResult<bool>;
@@ -107,7 +142,10 @@ for_each_backend! {
                 return Ok(Vec::new());
             }
             diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
-                .set(deliveries::claimed_until.eq(until))
+                .set((
+                    deliveries::claimed_until.eq(until),
+                    deliveries::claim.eq(deliveries::claim + 1),
+                ))
                 .execute(self)
                 .await?;
             deliveries::table
@@ -124,29 +162,64 @@ for_each_backend! {
                     endpoints::secret,
                     deliveries::attempts,
                     deliveries::since,
+                    deliveries::claim,
                 ))
                 .load(self)
                 .await
         }
 
+        async fn fail_corrupt_delivery(
+            &mut self,
+            id: i64,
+            now: DbTime,
+            why: &str,
+        ) -> QueryResult<()> {
+            diesel::insert_into(attempts::table)
+                .values(NewAttemptRow {
+                    delivery_id: id,
+                    attempted_at: now,
+                    status_code: None,
+                    error: Some(why),
+                    duration_ms: 0,
+                })
+                .execute(self)
+                .await?;
+            diesel::update(deliveries::table.find(id))
+                .set(failed_at(now))
+                .execute(self)
+                .await
+                .map(drop)
+        }
+
         async fn record_delivery_attempt(
             &mut self,
             delivery_id: i64,
+            claim: i64,
             attempt: &DeliveryAttempt,
             next: DeliveryNext,
         ) -> QueryResult<bool> {
             let at = DbTime(attempt.at);
             let this = deliveries::table.find(delivery_id);
-            let found = diesel::update(this)
+            // Write-locks the row (PostgreSQL re-reads `claim` after waiting for a
+            // concurrent claim or redelivery), so what follows sees a settled claim.
+            let held = diesel::update(this.filter(deliveries::claim.eq(claim)))
                 .set((
                     deliveries::attempts.eq(deliveries::attempts + 1),
                     deliveries::claimed_until.eq(None::<DbTime>),
                     deliveries::updated_at.eq(at),
                 ))
                 .execute(self)
-                .await?;
-            if found == 0 {
-                return Ok(false);
+                .await?
+                == 1;
+            if !held {
+                let found = this
+                    .select(deliveries::id)
+                    .first::<i64>(self)
+                    .await
+                    .optional()?;
+                if found.is_none() {
+                    return Ok(false);
+                }
             }
             diesel::insert_into(attempts::table)
                 .values(NewAttemptRow {
@@ -158,9 +231,14 @@ for_each_backend! {
                 })
                 .execute(self)
                 .await?;
+            if !held {
+                // Another claim or a redelivery replaced this one: the attempt joins
+                // the history, and the delivery's state stays theirs.
+                return Ok(true);
+            }
             // A 2xx is the truth whatever happened meanwhile. A failure moves only a
-            // delivery still pending: one failed meanwhile (its endpoint deleted) or
-            // delivered by another sender (after a lapsed lease) stays so.
+            // delivery still pending: one failed meanwhile (its endpoint deleted)
+            // stays so.
             let pending = deliveries::status.eq(DeliveryStatus::Pending.as_str());
             let none = None::<DbTime>;
             match next {
@@ -206,27 +284,40 @@ impl DeliveryQueue for DieselStore {
             return Ok(Vec::new());
         }
         let (until, _) = lease_window(now, lease)?;
-        let rows = write_tx!(self, |conn| {
-            Ok(conn
+        write_tx!(self, |conn| {
+            let rows = conn
                 .claim_deliveries(DbTime(now), until, i64::from(limit))
-                .await?)
+                .await?;
+            let mut due = Vec::with_capacity(rows.len());
+            for row in rows {
+                let id = row.id;
+                match DueDelivery::try_from(row) {
+                    Ok(delivery) => due.push(delivery),
+                    Err(e) => {
+                        let why = match e {
+                            RepoError::Unavailable(why) => why,
+                            other => other.to_string(),
+                        };
+                        conn.fail_corrupt_delivery(id, DbTime(now), &why).await?;
+                    }
+                }
+            }
+            Ok(due)
         })
-        .map_err(|e: Abort<RepoError>| e.into_repo("claim due webhook deliveries"))?;
-        rows.into_iter().map(DueDelivery::try_from).collect()
+        .map_err(|e: Abort<RepoError>| e.into_repo("claim due webhook deliveries"))
     }
 
-    /// # Errors
-    /// [`RepoError::NotFound`] when there is no such delivery.
     async fn record_attempt(
         &self,
-        delivery_id: i64,
+        claimed: &DueDelivery,
         attempt: &DeliveryAttempt,
         next: DeliveryNext,
     ) -> Result<(), RepoError> {
+        let (delivery_id, claim) = (claimed.delivery_id, claimed.claim);
         let context = || format!("record an attempt at webhook delivery {delivery_id}");
         let found = write_tx!(self, |conn| {
             Ok(conn
-                .record_delivery_attempt(delivery_id, attempt, next)
+                .record_delivery_attempt(delivery_id, claim, attempt, next)
                 .await?)
         })
         .map_err(|e: Abort<RepoError>| e.into_repo(context()))?;

@@ -226,6 +226,8 @@ for_each_backend! {
             };
             let event = StoredEvent::try_from(row)?;
             // Deliveries to deleted endpoints stay as they are: nobody would send them.
+            // A live lease is kept (no second send joins one in flight), but under a
+            // new claim, so that the attempt in flight cannot undo this.
             let active = endpoints::table
                 .filter(endpoints::deleted_at.is_null())
                 .select(endpoints::id);
@@ -237,6 +239,7 @@ for_each_backend! {
                     deliveries::attempts.eq(0),
                     deliveries::since.eq(now),
                     deliveries::next_attempt_at.eq(now),
+                    deliveries::claim.eq(deliveries::claim + 1),
                     deliveries::updated_at.eq(now),
                 ))
                 .execute(self)

@@ -147,6 +147,7 @@ diesel::table! {
         since -> UtcTime,
         next_attempt_at -> Nullable<UtcTime>,
         claimed_until -> Nullable<UtcTime>,
+        claim -> BigInt,
         updated_at -> UtcTime,
     }
 }

@@ -13,6 +13,7 @@ use payport_domain::ports::WebhookEndpoints;
 use payport_domain::webhook::{DeliveryStatus, WebhookEndpoint, WebhookSecret};
 use payport_domain::{EndpointId, RepoError};
 
+use crate::deliveries::failed_at;
 use crate::dialect::Dialect;
 use crate::error::{corrupt, db_error, Abort};
 use crate::pool::{for_each_backend, with_conn, write_tx};
@@ -150,12 +151,7 @@ for_each_backend! {
                 .execute(self)
                 .await?;
             diesel::update(pending)
-                .set((
-                    deliveries::status.eq(DeliveryStatus::Failed.as_str()),
-                    deliveries::next_attempt_at.eq(None::<DbTime>),
-                    deliveries::claimed_until.eq(None::<DbTime>),
-                    deliveries::updated_at.eq(now),
-                ))
+                .set(failed_at(now))
                 .execute(self)
                 .await?;
             Ok(true)

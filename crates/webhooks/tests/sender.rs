@@ -84,6 +84,7 @@ fn delivery(url: &str) -> DueDelivery {
         secret: WebhookSecret::new(SECRET),
         attempts: 0,
         since: DateTime::from_timestamp(NOW, 0).unwrap(),
+        claim: 1,
     }
 }
 

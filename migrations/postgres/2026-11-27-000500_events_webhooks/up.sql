@@ -53,6 +53,9 @@ CREATE TABLE webhook_deliveries (
     next_attempt_at TIMESTAMPTZ,
     -- A sender that claimed this delivery holds it until then.
     claimed_until   TIMESTAMPTZ,
+    -- Counts claims and redeliveries: an attempt recorded under an older value only
+    -- joins the history, so a sender whose lease ran out cannot undo what came after.
+    claim           BIGINT      NOT NULL DEFAULT 0,
     updated_at      TIMESTAMPTZ NOT NULL,
     CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id),
     CONSTRAINT webhook_deliveries_event_fkey FOREIGN KEY (event_id) REFERENCES events (id),

@@ -81,6 +81,10 @@ pub trait EventLog: Send + Sync {
     /// counting its schedule from `now`, and endpoints that want it but have no
     /// delivery of it get one. Returns false when there is no such event.
     ///
+    /// A delivery with an attempt in flight stays claimed until its lease runs out (no
+    /// second send joins that one), but under a new claim, so that attempt's outcome
+    /// cannot undo the redelivery: it is due as soon as the lease ends.
+    ///
     /// # Errors
     /// [`RepoError::Unavailable`].
     async fn redeliver(&self, id: &EventId, now: DateTime<Utc>) -> Result<bool, RepoError>;
@@ -128,6 +132,7 @@ pub trait DeliveryQueue: Send + Sync {
     /// Claims up to `limit` pending deliveries to active endpoints that are due
     /// (`next_attempt_at <= now`), oldest due first, for `lease`: no other claimer
     /// gets them until then, so several instances never send one delivery at once.
+    /// Each claimed delivery carries its new [`DueDelivery::claim`].
     ///
     /// # Errors
     /// [`RepoError::Unavailable`].
@@ -138,13 +143,19 @@ pub trait DeliveryQueue: Send + Sync {
         lease: Duration,
     ) -> Result<Vec<DueDelivery>, RepoError>;
 
-    /// Records the attempt and what follows, and releases the claim.
+    /// Records the attempt at `claimed` (as [`claim_due_deliveries`] returned it). The
+    /// attempt is always added to the delivery's history. Only while the delivery is
+    /// still under `claimed.claim` does it also release the claim, count the attempt
+    /// and move the delivery on to `next`; once another claim or a redelivery has
+    /// replaced it, the delivery's state is theirs and stays as it is.
+    ///
+    /// [`claim_due_deliveries`]: DeliveryQueue::claim_due_deliveries
     ///
     /// # Errors
-    /// [`RepoError::Unavailable`].
+    /// [`RepoError::NotFound`] when there is no such delivery; [`RepoError::Unavailable`].
     async fn record_attempt(
         &self,
-        delivery_id: i64,
+        claimed: &DueDelivery,
         attempt: &DeliveryAttempt,
         next: DeliveryNext,
     ) -> Result<(), RepoError>;

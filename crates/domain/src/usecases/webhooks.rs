@@ -195,8 +195,10 @@ impl Webhooks {
             .await?)
     }
 
-    /// Makes one attempt at a claimed delivery and records it with what follows:
-    /// delivered on a 2xx, otherwise retried by the schedule or given up.
+    /// Makes one attempt at a claimed delivery and records it, under the claim it was
+    /// sent under, with what follows: delivered on a 2xx, otherwise retried by the
+    /// schedule or given up. When that claim was replaced meanwhile (a redelivery, or
+    /// a lapsed lease and another sender), the attempt is only added to the history.
     ///
     /// # Errors
     /// `Storage` when the attempt could not be recorded: the claim then runs out and
@@ -213,7 +215,7 @@ impl Webhooks {
         };
         self.ports
             .deliveries
-            .record_attempt(delivery.delivery_id, &attempt, next)
+            .record_attempt(delivery, &attempt, next)
             .await?;
         Ok(next)
     }

@@ -1,11 +1,17 @@
 //! Rows the domain cannot read are errors, never defaults.
 
-use payport_domain::ports::OrderFilter;
+use std::time::Duration;
+
+use payport_domain::ports::{DeliveryQueue, OrderFilter, WebhookEndpoints};
 use payport_domain::{RefundId, RepoError};
+use payport_test_support::contract::webhooks::endpoint;
 
-use crate::support::{insert_paid, no, repos, store_tests, TestDb};
+use crate::support::{at, close_order, insert_paid, no, repos, store_tests, TestDb};
 
-store_tests!(unknown_statuses_are_errors_not_defaults);
+store_tests!(
+    unknown_statuses_are_errors_not_defaults,
+    a_corrupt_delivery_fails_alone_and_the_rest_of_its_batch_goes_out,
+);
 
 const T: &str = "'2026-01-01T00:00:00.000000Z'";
 
@@ -65,4 +71,55 @@ async fn unknown_statuses_are_errors_not_defaults(db: &TestDb) {
     }
     // The readable order is still readable.
     assert!(orders.get(&no("good")).await.unwrap().is_some());
+}
+
+async fn a_corrupt_delivery_fails_alone_and_the_rest_of_its_batch_goes_out(db: &TestDb) {
+    const LEASE: Duration = Duration::from_secs(60);
+    let store = &db.store;
+    store
+        .create_endpoint(&endpoint("we_1", None, 1))
+        .await
+        .unwrap();
+    let good = [
+        close_order(store, "o1").await,
+        close_order(store, "o2").await,
+    ];
+    // An event id payport never writes, due before the others, in the same batch.
+    db.exec_raw(
+        &format!(
+            "INSERT INTO events (id, event_type, object_id, created_at, body) VALUES \
+             ('evt bad!', 'order.closed', 'o0', {T}, '{{}}'); \
+             INSERT INTO webhook_deliveries (event_id, endpoint_id, status, since, \
+             next_attempt_at, updated_at) VALUES ('evt bad!', 'we_1', 'pending', {T}, {T}, {T});"
+        ),
+        false,
+    )
+    .await;
+
+    let claimed = store
+        .claim_due_deliveries(at(500), 10, LEASE)
+        .await
+        .unwrap();
+    let ids: Vec<_> = claimed.iter().map(|d| d.event_id.clone()).collect();
+    assert_eq!(ids, good, "the healthy deliveries are claimed");
+
+    // The corrupt one failed, saying why, and is not claimed again; the healthy ones
+    // are, once their lease runs out unrecorded.
+    let failed = db
+        .texts_raw(
+            "SELECT d.status || ' ' || a.error AS v FROM webhook_deliveries d \
+             JOIN webhook_attempts a ON a.delivery_id = d.id WHERE d.event_id = 'evt bad!'",
+        )
+        .await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].starts_with("failed corrupt row: webhook_deliveries.event_id"),
+        "{failed:?}"
+    );
+    let again = store
+        .claim_due_deliveries(at(560), 10, LEASE)
+        .await
+        .unwrap();
+    let ids: Vec<_> = again.iter().map(|d| d.event_id.clone()).collect();
+    assert_eq!(ids, good);
 }

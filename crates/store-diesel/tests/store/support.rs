@@ -154,6 +154,37 @@ impl TestDb {
         }
     }
 
+    /// The `v` column (text) of each row `sql` selects, read on a connection of its
+    /// own, bypassing the store: for rows the store cannot read back.
+    pub async fn texts_raw(&self, sql: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        let rows: Vec<Row> = match &self.kind {
+            Kind::Sqlite(file) => {
+                let path = file.path().display().to_string();
+                let sql = sql.to_owned();
+                tokio::task::spawn_blocking(move || {
+                    let mut conn = SqliteConnection::establish(&path).expect("raw sqlite");
+                    diesel::RunQueryDsl::load(diesel::sql_query(sql), &mut conn).expect("raw query")
+                })
+                .await
+                .expect("raw query task")
+            }
+            Kind::Postgres(database) => {
+                let mut conn = AsyncPgConnection::establish(database.url())
+                    .await
+                    .expect("raw pg");
+                diesel_async::RunQueryDsl::load(diesel::sql_query(sql), &mut conn)
+                    .await
+                    .expect("raw query")
+            }
+        };
+        rows.into_iter().map(|row| row.v).collect()
+    }
+
     /// SQLite's journal mode, read on a connection of its own (it is kept in the file).
     pub async fn sqlite_journal_mode(&self) -> String {
         #[derive(diesel::QueryableByName)]

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payport_domain::ports::{DeliveryQueue, EventLog, WebhookEndpoints};
-use payport_domain::webhook::{DeliveryAttempt, DeliveryNext, DeliveryStatus, WebhookSecret};
+use payport_domain::webhook::{
+    DeliveryAttempt, DeliveryNext, DeliveryStatus, DueDelivery, WebhookSecret,
+};
 use payport_domain::{EventId, RepoError};
 
 use super::fixtures::{at, close_order};
@@ -14,6 +16,14 @@ use super::webhooks::endpoint;
 use super::{four_at_once, StoreUnderTest};
 
 const LEASE: Duration = Duration::from_secs(60);
+
+/// Claims every delivery due at `secs`, for [`LEASE`].
+async fn due_at<S: DeliveryQueue + ?Sized>(store: &S, secs: i64) -> Vec<DueDelivery> {
+    store
+        .claim_due_deliveries(at(secs), 10, LEASE)
+        .await
+        .unwrap()
+}
 
 fn attempt(secs: i64, status_code: Option<u16>, error: Option<&str>) -> DeliveryAttempt {
     DeliveryAttempt {
@@ -32,11 +42,7 @@ pub async fn due_deliveries_are_claimed_once_per_lease<D: StoreUnderTest>(db: &D
     let second = close_order(store, "o2").await;
 
     // Not due before the events were written.
-    assert!(store
-        .claim_due_deliveries(at(499), 10, LEASE)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(due_at(store, 499).await.is_empty());
     let claimed = store.claim_due_deliveries(at(500), 1, LEASE).await.unwrap();
     assert_eq!(claimed.len(), 1);
     let due = &claimed[0];
@@ -45,17 +51,10 @@ pub async fn due_deliveries_are_claimed_once_per_lease<D: StoreUnderTest>(db: &D
     assert_eq!(due.secret, WebhookSecret::new("whsec_we_1"));
     assert_eq!(due.body, "order.closed o1 closed v1 refunds=0");
     assert_eq!((due.attempts, due.since), (0, at(500)));
-    let rest = store
-        .claim_due_deliveries(at(500), 10, LEASE)
-        .await
-        .unwrap();
+    let rest = due_at(store, 500).await;
     let rest: Vec<_> = rest.iter().map(|d| d.event_id.clone()).collect();
     assert_eq!(rest, std::slice::from_ref(&second));
-    assert!(store
-        .claim_due_deliveries(at(559), 10, LEASE)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(due_at(store, 559).await.is_empty());
     assert!(store
         .claim_due_deliveries(at(600), 0, LEASE)
         .await
@@ -63,10 +62,7 @@ pub async fn due_deliveries_are_claimed_once_per_lease<D: StoreUnderTest>(db: &D
         .is_empty());
 
     // The sender died: once the lease runs out, both are due again.
-    let again = store
-        .claim_due_deliveries(at(560), 10, LEASE)
-        .await
-        .unwrap();
+    let again = due_at(store, 560).await;
     let again: Vec<_> = again.iter().map(|d| d.event_id.clone()).collect();
     assert_eq!(again, [first, second]);
 }
@@ -117,11 +113,8 @@ pub async fn attempts_are_recorded_with_what_follows<D: StoreUnderTest>(db: &D) 
         .unwrap();
     let retried = close_order(store, "o1").await;
     let given_up = close_order(store, "o2").await;
-    let claimed = store
-        .claim_due_deliveries(at(500), 10, LEASE)
-        .await
-        .unwrap();
-    let (a, b) = (claimed[0].delivery_id, claimed[1].delivery_id);
+    let claimed = due_at(store, 500).await;
+    let (a, b) = (&claimed[0], &claimed[1]);
 
     // A 500: retried at the time given, not before, and claimable again then.
     let refused = attempt(501, Some(500), Some("HTTP 500"));
@@ -129,17 +122,13 @@ pub async fn attempts_are_recorded_with_what_follows<D: StoreUnderTest>(db: &D) 
         .record_attempt(a, &refused, DeliveryNext::RetryAt(at(511)))
         .await
         .unwrap();
-    assert!(store
-        .claim_due_deliveries(at(510), 10, LEASE)
-        .await
-        .unwrap()
-        .is_empty());
-    let again = store
-        .claim_due_deliveries(at(511), 10, LEASE)
-        .await
-        .unwrap();
+    assert!(due_at(store, 510).await.is_empty());
+    let again = due_at(store, 511).await;
     assert_eq!(again.len(), 1);
-    assert_eq!((again[0].delivery_id, again[0].attempts), (a, 1));
+    assert_eq!(
+        (again[0].delivery_id, again[0].attempts),
+        (a.delivery_id, 1)
+    );
     assert_eq!(
         again[0].since,
         at(500),
@@ -147,7 +136,7 @@ pub async fn attempts_are_recorded_with_what_follows<D: StoreUnderTest>(db: &D) 
     );
     let ok = attempt(512, Some(204), None);
     store
-        .record_attempt(a, &ok, DeliveryNext::Delivered)
+        .record_attempt(&again[0], &ok, DeliveryNext::Delivered)
         .await
         .unwrap();
 
@@ -157,11 +146,7 @@ pub async fn attempts_are_recorded_with_what_follows<D: StoreUnderTest>(db: &D) 
         .record_attempt(b, &refused_conn, DeliveryNext::GiveUp)
         .await
         .unwrap();
-    assert!(store
-        .claim_due_deliveries(at(99_999), 10, LEASE)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(due_at(store, 99_999).await.is_empty());
 
     let record = &store.deliveries(&retried).await.unwrap()[0];
     assert_eq!(record.status, DeliveryStatus::Delivered);
@@ -172,10 +157,14 @@ pub async fn attempts_are_recorded_with_what_follows<D: StoreUnderTest>(db: &D) 
     assert_eq!(record.next_attempt_at, None);
     assert_eq!(record.attempts, [refused_conn]);
 
+    let nowhere = DueDelivery {
+        delivery_id: 999_999,
+        ..a.clone()
+    };
     assert!(matches!(
         store
             .record_attempt(
-                999_999,
+                &nowhere,
                 &attempt(600, Some(200), None),
                 DeliveryNext::Delivered
             )
@@ -199,14 +188,11 @@ pub async fn redeliver_sends_an_event_again_from_now<D: StoreUnderTest>(db: &D) 
         .await
         .unwrap();
     let closed = close_order(store, "o1").await;
-    let claimed = store
-        .claim_due_deliveries(at(500), 10, LEASE)
-        .await
-        .unwrap();
+    let claimed = due_at(store, 500).await;
     let by_url = |part: &str| claimed.iter().find(|d| d.url.contains(part)).unwrap();
     store
         .record_attempt(
-            by_url("we_ok").delivery_id,
+            by_url("we_ok"),
             &attempt(501, Some(200), None),
             DeliveryNext::Delivered,
         )
@@ -214,7 +200,7 @@ pub async fn redeliver_sends_an_event_again_from_now<D: StoreUnderTest>(db: &D) 
         .unwrap();
     store
         .record_attempt(
-            by_url("we_down").delivery_id,
+            by_url("we_down"),
             &attempt(502, Some(503), Some("HTTP 503")),
             DeliveryNext::GiveUp,
         )
@@ -251,10 +237,7 @@ pub async fn redeliver_sends_an_event_again_from_now<D: StoreUnderTest>(db: &D) 
         ],
         "attempts are kept; a deleted endpoint's delivery stays failed"
     );
-    let due = store
-        .claim_due_deliveries(at(700), 10, LEASE)
-        .await
-        .unwrap();
+    let due = due_at(store, 700).await;
     assert_eq!(due.len(), 3);
     assert!(due
         .iter()
@@ -262,4 +245,90 @@ pub async fn redeliver_sends_an_event_again_from_now<D: StoreUnderTest>(db: &D) 
 
     let nothing = EventId::parse("evt_nope").unwrap();
     assert!(!store.redeliver(&nothing, at(700)).await.unwrap());
+}
+
+/// One endpoint, one event for it, and its delivery claimed at 500.
+async fn one_claimed<S: StoreUnderTest>(db: &S) -> (EventId, DueDelivery) {
+    let store = db.store();
+    store
+        .create_endpoint(&endpoint("we_1", None, 1))
+        .await
+        .unwrap();
+    let closed = close_order(store, "o1").await;
+    (closed, due_at(store, 500).await.remove(0))
+}
+
+pub async fn a_late_record_under_a_lapsed_claim_changes_nothing_but_the_history<
+    D: StoreUnderTest,
+>(
+    db: &D,
+) {
+    let store = db.store();
+    let (closed, slow) = one_claimed(db).await;
+    // The slow sender's lease runs out; another one takes the delivery over.
+    let taker = due_at(store, 560).await.remove(0);
+    assert_eq!(taker.delivery_id, slow.delivery_id);
+
+    // The slow sender's outcome arrives: kept, but the delivery stays the taker's,
+    // neither failed nor released to a third sender.
+    let late = attempt(565, None, Some("timed out"));
+    store
+        .record_attempt(&slow, &late, DeliveryNext::GiveUp)
+        .await
+        .unwrap();
+    assert!(due_at(store, 566).await.is_empty());
+    let record = &store.deliveries(&closed).await.unwrap()[0];
+    assert_eq!(
+        (record.status, record.next_attempt_at),
+        (DeliveryStatus::Pending, Some(at(500)))
+    );
+    assert_eq!(record.attempts, std::slice::from_ref(&late));
+
+    // The taker's outcome is the one that moves it.
+    let refused = attempt(570, Some(500), Some("HTTP 500"));
+    store
+        .record_attempt(&taker, &refused, DeliveryNext::RetryAt(at(580)))
+        .await
+        .unwrap();
+    let record = &store.deliveries(&closed).await.unwrap()[0];
+    assert_eq!(record.next_attempt_at, Some(at(580)));
+    assert_eq!(record.attempts, [late, refused]);
+    let next = due_at(store, 580).await;
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].attempts, 1, "the late attempt did not count");
+}
+
+pub async fn an_attempt_in_flight_during_a_redelivery_cannot_undo_it<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
+    let (closed, first) = one_claimed(db).await;
+    let refused = attempt(501, Some(500), Some("HTTP 500"));
+    store
+        .record_attempt(&first, &refused, DeliveryNext::RetryAt(at(510)))
+        .await
+        .unwrap();
+    let in_flight = due_at(store, 510).await.remove(0);
+    assert_eq!(in_flight.attempts, 1);
+
+    // Redelivered while the second attempt is in flight, which then fails and, by
+    // the old schedule, gives up.
+    assert!(store.redeliver(&closed, at(520)).await.unwrap());
+    let timed_out = attempt(530, None, Some("timed out"));
+    store
+        .record_attempt(&in_flight, &timed_out, DeliveryNext::GiveUp)
+        .await
+        .unwrap();
+    let record = &store.deliveries(&closed).await.unwrap()[0];
+    assert_eq!(
+        (record.status, record.next_attempt_at),
+        (DeliveryStatus::Pending, Some(at(520))),
+        "still redelivered"
+    );
+    assert_eq!(record.attempts, [refused, timed_out]);
+
+    // No second send joins the one in flight; once its lease ends, the redelivery
+    // goes out, its schedule counting from the redelivery.
+    assert!(due_at(store, 569).await.is_empty());
+    let again = due_at(store, 570).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].attempts, again[0].since), (0, at(520)));
 }

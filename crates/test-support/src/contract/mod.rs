@@ -226,6 +226,8 @@ macro_rules! store_contract {
             concurrent_delivery_claimers_never_share_a_delivery,
             attempts_are_recorded_with_what_follows,
             redeliver_sends_an_event_again_from_now,
+            a_late_record_under_a_lapsed_claim_changes_nothing_but_the_history,
+            an_attempt_in_flight_during_a_redelivery_cannot_undo_it,
         );
     };
     (@module $open:path, $module:ident: $($name:ident),* $(,)?) => {

@@ -136,7 +136,7 @@ pub async fn a_deleted_endpoint_gets_nothing_new_and_its_pending_deliveries_fail
         .clone();
     for d in due.iter().filter(|d| d.event_id == delivered) {
         store
-            .record_attempt(d.delivery_id, &answered, DeliveryNext::Delivered)
+            .record_attempt(d, &answered, DeliveryNext::Delivered)
             .await
             .unwrap();
     }
@@ -175,11 +175,7 @@ pub async fn a_deleted_endpoint_gets_nothing_new_and_its_pending_deliveries_fail
         duration_ms: 5_000,
     };
     store
-        .record_attempt(
-            in_flight.delivery_id,
-            &timeout,
-            DeliveryNext::RetryAt(at(520)),
-        )
+        .record_attempt(&in_flight, &timeout, DeliveryNext::RetryAt(at(520)))
         .await
         .unwrap();
     let failed = &store.deliveries(&pending).await.unwrap()[0];

@@ -75,6 +75,8 @@ pub(crate) struct Delivery {
     pub since: DateTime<Utc>,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub claimed_until: Option<DateTime<Utc>>,
+    /// Bumped by every claim and redelivery (the `claim` column).
+    pub claim: i64,
     /// Oldest first.
     pub log: Vec<DeliveryAttempt>,
 }
@@ -186,6 +188,7 @@ impl Outbox {
                 since: at,
                 next_attempt_at: Some(at),
                 claimed_until: None,
+                claim: 0,
                 log: Vec::new(),
             });
         }

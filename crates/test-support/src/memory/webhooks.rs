@@ -125,6 +125,8 @@ impl EventLog for MemoryStore {
                 delivery.attempts = 0;
                 delivery.since = now;
                 delivery.next_attempt_at = Some(now);
+                // As DieselStore: the lease stays, under a new claim.
+                delivery.claim += 1;
             }
         }
         outbox.fan_out(id, now);
@@ -238,6 +240,7 @@ impl DeliveryQueue for MemoryStore {
             .into_iter()
             .map(|(d, endpoint, event)| {
                 d.claimed_until = Some(until);
+                d.claim += 1;
                 DueDelivery {
                     delivery_id: d.id,
                     event_id: d.event_id.clone(),
@@ -247,6 +250,7 @@ impl DeliveryQueue for MemoryStore {
                     secret: endpoint.endpoint.secret.clone(),
                     attempts: d.attempts,
                     since: d.since,
+                    claim: d.claim,
                 }
             })
             .collect())
@@ -254,7 +258,7 @@ impl DeliveryQueue for MemoryStore {
 
     async fn record_attempt(
         &self,
-        delivery_id: i64,
+        claimed: &DueDelivery,
         attempt: &DeliveryAttempt,
         next: DeliveryNext,
     ) -> Result<(), RepoError> {
@@ -262,16 +266,21 @@ impl DeliveryQueue for MemoryStore {
         let delivery = outbox
             .deliveries
             .iter_mut()
-            .find(|d| d.id == delivery_id)
+            .find(|d| d.id == claimed.delivery_id)
             .ok_or_else(|| {
                 RepoError::NotFound(format!(
-                    "record an attempt at webhook delivery {delivery_id}"
+                    "record an attempt at webhook delivery {}",
+                    claimed.delivery_id
                 ))
             })?;
+        delivery.log.push(attempt.clone());
+        // As DieselStore: a replaced claim only adds to the history; under the current
+        // one, a 2xx is the truth and a failure moves only a pending delivery.
+        if delivery.claim != claimed.claim {
+            return Ok(());
+        }
         delivery.attempts = delivery.attempts.saturating_add(1);
         delivery.claimed_until = None;
-        delivery.log.push(attempt.clone());
-        // As DieselStore: a 2xx is the truth; a failure moves only a pending delivery.
         let pending = delivery.status == DeliveryStatus::Pending;
         match next {
             DeliveryNext::Delivered => {

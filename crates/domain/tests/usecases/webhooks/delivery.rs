@@ -24,6 +24,7 @@ fn due(attempts: u32, since: DateTime<Utc>) -> DueDelivery {
         secret: WebhookSecret::new("whsec_x"),
         attempts,
         since,
+        claim: 3,
     }
 }
 
@@ -59,7 +60,10 @@ async fn attempt(delivery: DueDelivery, status: Option<u16>) -> DeliveryNext {
     let keep = recorded.clone();
     m.deliveries
         .expect_record_attempt()
-        .withf(move |id, a, _| *id == 7 && *a == answered(status))
+        .withf(move |claimed, a, _| {
+            // Under the claim it was sent under, so a replaced claim cannot move it.
+            (claimed.delivery_id, claimed.claim) == (7, 3) && *a == answered(status)
+        })
         .times(1)
         .returning(move |_, _, next| {
             *keep.lock().unwrap() = Some(next);
