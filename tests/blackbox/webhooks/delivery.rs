@@ -148,8 +148,14 @@ async fn the_journey_arrives_signed_each_event_after_one_retry(backend: Backend)
             assert_eq!(sent["data"], event["data"], "{id}");
         }
 
-        // The events API shows both attempts.
-        let shown = app.event_delivered(&id).await;
+        // The events API shows both attempts; where they went and what the endpoint
+        // said are the operator's.
+        let merchant_view = app.event_delivered(&id).await;
+        let seen = &merchant_view["deliveries"][0];
+        assert!(seen["url"].is_null(), "{merchant_view:#}");
+        assert!(seen["attempts"][0]["error"].is_null(), "{merchant_view:#}");
+        let (status, shown) = app.operator().get(&format!("/v1/events/{id}")).await;
+        assert_eq!(status, 200, "{shown}");
         let deliveries = shown["deliveries"].as_array().expect("deliveries");
         assert_eq!(deliveries.len(), 1, "{shown:#}");
         assert_eq!(deliveries[0]["url"], receiver.url().as_str());
