@@ -107,7 +107,6 @@ impl EventsApi {
         auth.require_operator()?;
         let id = parse_id(EventId::parse)(event_id.0)?;
         state.webhooks.redeliver(&id).await?;
-        state.deliveries_due.notify_one();
         Ok(Redelivering::Accepted(Json(
             detail(&state, &id, auth.role()).await?,
         )))
