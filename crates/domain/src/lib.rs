@@ -19,6 +19,7 @@
 //! - [`policy`]: approval, refund window, and the over-refund invariant check.
 //! - [`event`]: which events a status change makes (`order.paid`, `refund.succeeded`, ...).
 //! - [`webhook`]: endpoints, deliveries and their retry schedule.
+//! - [`reconciliation`]: a day checked against Alipay's bill, item by item.
 //! - [`ports`]: gateways, repositories, the event log and webhook delivery, clock and
 //!   id source (mockall mocks with `mocks`).
 //! - [`usecases`]: `Orders`, `Refunds`, `Notifications`, `Webhooks`.
@@ -33,6 +34,7 @@ pub mod money;
 pub mod order;
 pub mod policy;
 pub mod ports;
+pub mod reconciliation;
 pub mod refund;
 pub mod usecases;
 pub mod webhook;

@@ -88,6 +88,14 @@ pub struct Order {
     pub return_url: Option<String>,
     /// Set when Alipay confirmed a payment after the order was closed locally.
     pub paid_after_close: bool,
+    /// When the buyer was first sent to pay (the first `start_payment`).
+    pub payment_started_at: Option<DateTime<Utc>>,
+    /// When the catch-up worker should next ask Alipay whether this pending order was
+    /// paid (a payment notification can be lost). `None` once the order is no longer
+    /// pending, or before a payment started. Also the worker's claim: claiming pushes
+    /// it out by the lease. Stores write it with every save, and alone through
+    /// [`crate::ports::WorkQueue::schedule_payment_check`] without a new version.
+    pub payment_check_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
@@ -122,6 +130,8 @@ impl Order {
             refunded_amount: Amount::ZERO,
             return_url: None,
             paid_after_close: false,
+            payment_started_at: None,
+            payment_check_at: None,
             created_at: now,
             expires_at: now + time_to_pay,
             paid_at: None,
@@ -174,6 +184,7 @@ impl Order {
         self.buyer_id = payment.buyer_id;
         self.buyer_logon_id = payment.buyer_logon_id;
         self.paid_at = Some(payment.paid_at);
+        self.payment_check_at = None;
         self.updated_at = now;
         Ok(recorded)
     }
@@ -187,6 +198,7 @@ impl Order {
             OrderStatus::Pending => {
                 self.status = OrderStatus::Closed;
                 self.closed_at = Some(now);
+                self.payment_check_at = None;
                 self.updated_at = now;
                 Ok(true)
             }

@@ -179,6 +179,10 @@ pub struct Refund {
     pub next_sync_at: Option<DateTime<Utc>>,
     /// Optimistic-concurrency version: a save succeeds only against this version.
     pub version: i64,
+    /// Made outside payport (Alipay's merchant console, another system) and learned
+    /// afterwards: recorded as `succeeded` from the start, counted against the
+    /// order's refundable amount, and never sent to Alipay.
+    pub external: bool,
 }
 
 /// A refund to be reserved: everything the caller decides, nothing the store assigns.
@@ -220,6 +224,7 @@ impl NewRefund {
             completed_at: None,
             next_sync_at: None,
             version: 0,
+            external: false,
         }
     }
 }

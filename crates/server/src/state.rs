@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use payport_domain::ports::{Clock, IdempotencyStore, WorkQueue};
+use payport_domain::ports::{Clock, IdempotencyStore, ReconciliationStore, WorkQueue};
 use payport_domain::usecases::{Notifications, Orders, Refunds, Webhooks};
 use poem::endpoint::BoxEndpoint;
 use tokio::sync::Notify;
@@ -26,6 +26,8 @@ pub struct AppState {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Where the worker claims refunds to sync and orders to expire.
     pub work: Arc<dyn WorkQueue>,
+    /// Reconciliation reports and payport's side of a day's books.
+    pub reconciliations: Arc<dyn ReconciliationStore>,
     pub tokens: Tokens,
     pub clock: Arc<dyn Clock>,
 }

@@ -48,6 +48,7 @@ mod orders;
 mod outbox;
 mod page;
 mod pool;
+mod reconciliations;
 mod redact;
 mod refunds;
 mod reserve;

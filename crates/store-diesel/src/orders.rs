@@ -42,6 +42,8 @@ pub(crate) struct OrderRow {
     finished_at: Option<DbTime>,
     updated_at: DbTime,
     version: i64,
+    payment_started_at: Option<DbTime>,
+    payment_check_at: Option<DbTime>,
 }
 
 /// A new order's row.
@@ -66,6 +68,8 @@ struct NewOrderRow<'a> {
     finished_at: Option<DbTime>,
     updated_at: DbTime,
     version: i64,
+    payment_started_at: Option<DbTime>,
+    payment_check_at: Option<DbTime>,
 }
 
 /// What an update may change. `None` writes NULL.
@@ -87,6 +91,8 @@ struct OrderChanges<'a> {
     finished_at: Option<DbTime>,
     updated_at: DbTime,
     version: i64,
+    payment_started_at: Option<DbTime>,
+    payment_check_at: Option<DbTime>,
 }
 
 fn new_row(order: &Order) -> NewOrderRow<'_> {
@@ -109,6 +115,8 @@ fn new_row(order: &Order) -> NewOrderRow<'_> {
         finished_at: order.finished_at.map(DbTime),
         updated_at: order.updated_at.into(),
         version: order.version,
+        payment_started_at: order.payment_started_at.map(DbTime),
+        payment_check_at: order.payment_check_at.map(DbTime),
     }
 }
 
@@ -129,6 +137,8 @@ fn changes(order: &Order, new_version: i64) -> OrderChanges<'_> {
         finished_at: order.finished_at.map(DbTime),
         updated_at: order.updated_at.into(),
         version: new_version,
+        payment_started_at: order.payment_started_at.map(DbTime),
+        payment_check_at: order.payment_check_at.map(DbTime),
     }
 }
 
@@ -169,6 +179,8 @@ impl TryFrom<OrderRow> for Order {
             finished_at: row.finished_at.map(|t| t.0),
             updated_at: row.updated_at.0,
             version: row.version,
+            payment_started_at: row.payment_started_at.map(|t| t.0),
+            payment_check_at: row.payment_check_at.map(|t| t.0),
         };
         Ok(order)
     }

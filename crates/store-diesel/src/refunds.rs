@@ -54,6 +54,7 @@ pub(crate) struct RefundRow {
     completed_at: Option<DbTime>,
     next_sync_at: Option<DbTime>,
     version: i64,
+    external: bool,
 }
 
 /// A new refund's row.
@@ -67,6 +68,7 @@ struct NewRefundRow<'a> {
     #[diesel(embed)]
     changes: RefundChanges<'a>,
     created_at: DbTime,
+    external: bool,
 }
 
 /// What an update may change. `None` writes NULL.
@@ -123,6 +125,7 @@ fn new_row(refund: &Refund) -> NewRefundRow<'_> {
         amount: refund.amount.fen(),
         changes: changes(refund, refund.version),
         created_at: refund.created_at.into(),
+        external: refund.external,
     }
 }
 
@@ -185,6 +188,7 @@ impl TryFrom<RefundRow> for Refund {
             completed_at: row.completed_at.map(|t| t.0),
             next_sync_at: row.next_sync_at.map(|t| t.0),
             version: row.version,
+            external: row.external,
         };
         Ok(refund)
     }
@@ -452,5 +456,16 @@ impl RefundRepository for DieselStore {
                 refund.refund_id, order.out_trade_no
             ))
         })
+    }
+
+    async fn insert_external(
+        &self,
+        _refund: &Refund,
+        _order: &Order,
+        _events: &[NewEvent],
+    ) -> Result<(), RepoError> {
+        Err(RepoError::Unavailable(
+            "insert_external: not implemented yet".into(),
+        ))
     }
 }

@@ -27,6 +27,8 @@ diesel::table! {
         updated_at -> UtcTime,
         version -> BigInt,
         claimed_until -> Nullable<UtcTime>,
+        payment_started_at -> Nullable<UtcTime>,
+        payment_check_at -> Nullable<UtcTime>,
     }
 }
 
@@ -57,6 +59,7 @@ diesel::table! {
         completed_at -> Nullable<UtcTime>,
         next_sync_at -> Nullable<UtcTime>,
         version -> BigInt,
+        external -> Bool,
     }
 }
 
@@ -166,7 +169,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::time::UtcTime;
+
+    reconciliations (date) {
+        date -> Text,
+        status -> Text,
+        alipay_payments -> BigInt,
+        alipay_refunds -> BigInt,
+        payport_payments -> BigInt,
+        payport_refunds -> BigInt,
+        matched -> BigInt,
+        mismatches -> BigInt,
+        unresolved -> BigInt,
+        last_error -> Nullable<Text>,
+        attempts -> BigInt,
+        next_attempt_at -> Nullable<UtcTime>,
+        claimed_until -> Nullable<UtcTime>,
+        created_at -> UtcTime,
+        updated_at -> UtcTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    reconciliation_items (date, position) {
+        date -> Text,
+        position -> BigInt,
+        kind -> Text,
+        out_trade_no -> Text,
+        out_request_no -> Nullable<Text>,
+        alipay_amount -> Nullable<BigInt>,
+        payport_amount -> Nullable<BigInt>,
+        action -> Text,
+        note -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(refunds -> orders (out_trade_no));
+diesel::joinable!(reconciliation_items -> reconciliations (date));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::allow_tables_to_appear_in_same_query!(orders, refunds);

@@ -131,6 +131,21 @@ pub trait RefundRepository: Send + Sync {
     /// [`RepoError::Conflict`] if any changed; then none is saved.
     async fn update_all(&self, refunds: &[Refund], events: &[NewEvent]) -> Result<(), RepoError>;
 
+    /// Records a refund made outside payport ([`Refund::external`], already
+    /// `succeeded`) and its order's new refunded amount, in one transaction: the
+    /// refund is inserted and the order saved conditionally on its version, with the
+    /// events. No reservation check: Alipay already paid the money back.
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] when the order has a refund with this out_request_no;
+    /// [`RepoError::Conflict`] when the order changed. Then nothing is saved.
+    async fn insert_external(
+        &self,
+        refund: &Refund,
+        order: &Order,
+        events: &[NewEvent],
+    ) -> Result<(), RepoError>;
+
     /// Saves a refund that succeeded together with its order's new refunded amount, in
     /// one transaction, both conditional on their versions.
     ///

@@ -1,4 +1,5 @@
-//! Background work shared by every instance: refunds to sync and orders to expire.
+//! Background work shared by every instance: refunds to sync, orders to expire, and
+//! pending orders to ask Alipay about (their payment notification may be lost).
 //!
 //! A claim takes due rows out of other claimers' reach for a lease. A worker that dies
 //! holding a claim loses it when the lease runs out, and the row is due again, so any
@@ -10,6 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::RepoError;
+use crate::ids::OutTradeNo;
 use crate::order::Order;
 use crate::refund::Refund;
 
@@ -49,4 +51,30 @@ pub trait WorkQueue: Send + Sync {
         limit: u32,
         lease: Duration,
     ) -> Result<Vec<Order>, RepoError>;
+
+    /// Claims up to `limit` `pending` orders whose `payment_check_at <= now`, earliest
+    /// first, as they are after the claim. Claiming sets `payment_check_at = now +
+    /// lease` and leaves `version` alone (a claim is not a change anyone sees), so a
+    /// worker that dies holding one loses it when the lease runs out.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`]; a corrupt row (then nothing is claimed).
+    async fn claim_payment_checks(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Order>, RepoError>;
+
+    /// Sets when the order's payment is next checked (`None`: never again), and only
+    /// that: `version` stays, so it never conflicts with a save. An order that is no
+    /// longer `pending` is left alone (it needs no more checks).
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`]. An order that does not exist is not an error.
+    async fn schedule_payment_check(
+        &self,
+        out_trade_no: &OutTradeNo,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<(), RepoError>;
 }

@@ -15,8 +15,8 @@ use anyhow::Context;
 use payport_domain::policy::RefundPolicy;
 use payport_domain::ports::{
     Clock, DeliveryQueue, EventLog, ExchangeLog, IdSource, IdempotencyStore, NotificationInbox,
-    OrderRepository, PaymentGateway, RefundGateways, RefundRepository, WebhookEndpoints,
-    WebhookSender, WorkQueue,
+    OrderRepository, PaymentGateway, ReconciliationStore, RefundGateways, RefundRepository,
+    WebhookEndpoints, WebhookSender, WorkQueue,
 };
 use payport_domain::usecases::{
     Notifications, Orders, Ports, Refunds, Settings, WebhookPorts, Webhooks,
@@ -47,6 +47,7 @@ pub trait Store:
     + EventLog
     + WebhookEndpoints
     + DeliveryQueue
+    + ReconciliationStore
     + Send
     + Sync
     + 'static
@@ -63,6 +64,7 @@ impl<T> Store for T where
         + EventLog
         + WebhookEndpoints
         + DeliveryQueue
+        + ReconciliationStore
         + Send
         + Sync
         + 'static
@@ -81,6 +83,7 @@ struct StorePorts {
     events: Arc<dyn EventLog>,
     endpoints: Arc<dyn WebhookEndpoints>,
     deliveries: Arc<dyn DeliveryQueue>,
+    reconciliations: Arc<dyn ReconciliationStore>,
 }
 
 impl StorePorts {
@@ -95,7 +98,8 @@ impl StorePorts {
             idempotency: store.clone(),
             events: store.clone(),
             endpoints: store.clone(),
-            deliveries: store,
+            deliveries: store.clone(),
+            reconciliations: store,
         }
     }
 }
@@ -294,6 +298,7 @@ impl PayportBuilder {
                 deliveries_due: Arc::default(),
                 idempotency: store.idempotency,
                 work: store.work,
+                reconciliations: store.reconciliations,
                 tokens,
                 clock,
             }),

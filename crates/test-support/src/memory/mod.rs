@@ -9,6 +9,7 @@
 
 mod outbox;
 mod queue;
+mod reconciliations;
 mod refunds;
 mod webhooks;
 

@@ -213,4 +213,25 @@ impl WorkQueue for MemoryStore {
         }
         Ok(expired.into_iter().cloned().collect())
     }
+
+    async fn claim_payment_checks(
+        &self,
+        _now: DateTime<Utc>,
+        _limit: u32,
+        _lease: Duration,
+    ) -> Result<Vec<Order>, RepoError> {
+        Err(RepoError::Unavailable(
+            "claim_payment_checks: not implemented yet".into(),
+        ))
+    }
+
+    async fn schedule_payment_check(
+        &self,
+        _out_trade_no: &payport_domain::OutTradeNo,
+        _at: Option<DateTime<Utc>>,
+    ) -> Result<(), RepoError> {
+        Err(RepoError::Unavailable(
+            "schedule_payment_check: not implemented yet".into(),
+        ))
+    }
 }

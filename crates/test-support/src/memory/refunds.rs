@@ -186,4 +186,15 @@ impl RefundRepository for MemoryStore {
         self.record_history(refund);
         Ok(())
     }
+
+    async fn insert_external(
+        &self,
+        _refund: &Refund,
+        _order: &Order,
+        _events: &[NewEvent],
+    ) -> Result<(), RepoError> {
+        Err(RepoError::Unavailable(
+            "insert_external: not implemented yet".into(),
+        ))
+    }
 }

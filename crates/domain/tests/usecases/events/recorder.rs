@@ -403,4 +403,15 @@ impl RefundRepository for Recorder {
         self.push(Call::UpdateWithOrder, saved, events, &result);
         result
     }
+
+    async fn insert_external(
+        &self,
+        _refund: &Refund,
+        _order: &Order,
+        _events: &[NewEvent],
+    ) -> Result<(), RepoError> {
+        Err(RepoError::Unavailable(
+            "insert_external: not implemented yet".into(),
+        ))
+    }
 }
