@@ -22,6 +22,7 @@
 //! mapi), it waits for Alipay's notification.
 
 mod error;
+mod external;
 mod notifications;
 mod operator_batch;
 mod orders;
@@ -36,6 +37,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 pub use error::ServiceError;
+pub use external::{ExternalRecorded, ExternalRefund};
 pub use notifications::{NotificationHandled, Notifications};
 pub use orders::{NewOrder, Orders};
 pub use refunds::{RefundRequest, Refunds};
