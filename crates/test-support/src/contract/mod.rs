@@ -19,6 +19,7 @@ pub mod inbox_log_keys;
 pub mod keys;
 pub mod orders;
 pub mod outbox;
+pub mod reconciliations;
 pub mod refunds;
 pub mod reserve;
 pub mod webhooks;
@@ -29,7 +30,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use payport_domain::ports::{
     DeliveryQueue, EventLog, ExchangeLog, GatewayExchange, IdempotencyStore, NotificationInbox,
-    OrderRepository, RefundRepository, WebhookEndpoints, WorkQueue,
+    OrderRepository, ReconciliationStore, RefundRepository, WebhookEndpoints, WorkQueue,
 };
 use payport_domain::RepoError;
 
@@ -48,6 +49,7 @@ pub trait Ports:
     + EventLog
     + WebhookEndpoints
     + DeliveryQueue
+    + ReconciliationStore
     + 'static
 {
 }
@@ -62,6 +64,7 @@ impl<T> Ports for T where
         + EventLog
         + WebhookEndpoints
         + DeliveryQueue
+        + ReconciliationStore
         + 'static
 {
 }
@@ -189,6 +192,12 @@ macro_rules! store_contract {
             concurrent_refund_claimers_never_share_a_refund,
             expired_orders_are_claimed_once_per_lease,
             concurrent_order_claimers_never_share_an_order,
+        );
+        $crate::store_contract!(@module $open, reconciliations:
+            reports_round_trip_and_a_save_replaces_the_items,
+            a_date_is_claimed_once_until_its_report_is_due_again,
+            concurrent_claimers_never_both_run_a_date,
+            the_books_of_a_day,
         );
         $crate::store_contract!(@module $open, concurrency:
             fifty_parallel_reservations_never_exceed_the_total,

@@ -29,8 +29,8 @@ use self::outbox::{Outbox, Renderer};
 use crate::fakes::MemoryLog;
 use crate::lock;
 
-/// Orders, refunds, the inbox, the exchange log, idempotency keys, work claims, and
-/// the outbox (events, webhook endpoints, deliveries).
+/// Orders, refunds, the inbox, the exchange log, idempotency keys, work claims,
+/// reconciliation reports, and the outbox (events, webhook endpoints, deliveries).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     pub orders: Mutex<HashMap<OutTradeNo, Order>>,
@@ -49,6 +49,8 @@ pub struct MemoryStore {
     pub idempotency: Mutex<HashMap<String, IdempotencyRecord>>,
     /// Orders claimed for expiry, and until when (the `claimed_until` column).
     pub order_claims: Mutex<HashMap<OutTradeNo, DateTime<Utc>>>,
+    /// Reconciliation reports by Beijing date, with their daily-run claims.
+    pub reconciliations: Mutex<HashMap<chrono::NaiveDate, reconciliations::StoredReconciliation>>,
     pub(crate) outbox: Mutex<Outbox>,
     renderer: Renderer,
 }
