@@ -1,5 +1,7 @@
 //! The one error type use cases return, with a stable machine code per variant.
 
+use chrono::NaiveDate;
+
 use crate::error::{GatewayError, RepoError, TransitionError};
 use crate::ids::{EndpointId, EventId, OutTradeNo, RefundId};
 use crate::money::Amount;
@@ -20,6 +22,8 @@ pub enum ServiceError {
     EventNotFound(EventId),
     #[error("webhook endpoint {0} not found")]
     EndpointNotFound(EndpointId),
+    #[error("no reconciliation for {0}")]
+    ReconciliationNotFound(NaiveDate),
     #[error("the order is not paid")]
     OrderNotPaid,
     #[error("the order is closed")]
@@ -70,6 +74,7 @@ impl ServiceError {
             Self::RefundNotFound(_) => "REFUND_NOT_FOUND",
             Self::EventNotFound(_) => "EVENT_NOT_FOUND",
             Self::EndpointNotFound(_) => "WEBHOOK_ENDPOINT_NOT_FOUND",
+            Self::ReconciliationNotFound(_) => "RECONCILIATION_NOT_FOUND",
             Self::OrderNotPaid => "ORDER_NOT_PAID",
             Self::OrderClosed => "ORDER_CLOSED",
             Self::OrderFinished => "ORDER_FINISHED",

@@ -5,6 +5,7 @@
 //!   sync (`refunds`); settle them from answers, queries and notifications (`settle`);
 //!   the operator's legacy batch (`operator_batch`).
 //! - [`Notifications`]: trade notifications, returns, legacy refund notifications.
+//! - [`Reconciliations`]: a day's books against Alipay's bill (`reconcile`).
 //! - [`Webhooks`]: endpoints, the events API, and delivering events, over its own
 //!   [`WebhookPorts`].
 //!
@@ -26,6 +27,7 @@ mod external;
 mod notifications;
 mod operator_batch;
 mod orders;
+mod reconcile;
 mod refunds;
 mod settle;
 mod shared;
@@ -40,6 +42,7 @@ pub use error::ServiceError;
 pub use external::{ExternalRecorded, ExternalRefund};
 pub use notifications::{NotificationHandled, Notifications};
 pub use orders::{NewOrder, Orders};
+pub use reconcile::{beijing_date, beijing_day, due_date, Reconciliations, PENDING_RETRY};
 pub use refunds::{RefundRequest, Refunds};
 pub use webhooks::{WebhookPorts, Webhooks, MAX_EVENTS_PER_PAGE};
 
@@ -79,6 +82,9 @@ pub struct Settings {
     /// How long after an unknown refund outcome to ask Alipay again (PROTOCOL.md A7:
     /// query at least 10 s after the refund).
     pub refund_sync_delay: Duration,
+    /// A legacy refund still unsettled this long after it was sent is reported as
+    /// `unresolved` by reconciliation, for a person.
+    pub stranded_after: Duration,
 }
 
 impl Settings {
@@ -88,6 +94,7 @@ impl Settings {
             refund_policy: RefundPolicy::default(),
             default_time_to_pay: Duration::minutes(30),
             refund_sync_delay: Duration::seconds(10),
+            stranded_after: Duration::days(3),
         }
     }
 }

@@ -38,7 +38,8 @@ pub enum ApiError {
     /// operator may choose this refund gateway.
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
-    /// ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND.
+    /// ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+    /// RECONCILIATION_NOT_FOUND.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
     /// INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
@@ -102,7 +103,8 @@ impl From<ServiceError> for ApiError {
             E::OrderNotFound(_)
             | E::RefundNotFound(_)
             | E::EventNotFound(_)
-            | E::EndpointNotFound(_) => StatusCode::NOT_FOUND,
+            | E::EndpointNotFound(_)
+            | E::ReconciliationNotFound(_) => StatusCode::NOT_FOUND,
             E::OrderExists(_)
             | E::OrderNotPaid
             | E::OrderClosed

@@ -1,0 +1,470 @@
+//! The rules of a reconciliation, without IO: what a bill line means given what
+//! payport has, what payport has that the bill lacks, how a re-run keeps the record
+//! of earlier actions, and the Beijing day and daily schedule.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+
+use crate::ids::RefundId;
+use crate::money::Amount;
+use crate::order::{Order, OrderStatus};
+use crate::reconciliation::{ItemAction, ItemKind, ReconciliationCounts, ReconciliationItem};
+use crate::refund::{Refund, RefundStatus};
+
+/// Alipay's bills are by Beijing day (PROTOCOL.md D: UTC+8, no daylight saving).
+fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("UTC+8 is in range"))
+}
+
+/// `[date 00:00+08:00, next day 00:00+08:00)` in UTC.
+pub fn beijing_day(date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = beijing()
+        .from_local_datetime(&date.and_time(NaiveTime::MIN))
+        .single()
+        .map_or_else(|| unreachable!("a fixed offset has one local time"), |t| t);
+    let start = start.with_timezone(&Utc);
+    (start, start + Duration::days(1))
+}
+
+/// The Beijing date of `now`.
+pub fn beijing_date(now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&beijing()).date_naive()
+}
+
+/// The day the daily run checks at `now`: yesterday (Beijing), once Beijing time of
+/// day reached `daily_at` (Alipay makes the bills in the morning); before, none.
+pub fn due_date(now: DateTime<Utc>, daily_at: NaiveTime) -> Option<NaiveDate> {
+    let local = now.with_timezone(&beijing());
+    (local.time() >= daily_at).then(|| local.date_naive() - Duration::days(1))
+}
+
+/// What a payment line means, given the order payport has under its out_trade_no.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentVerdict {
+    Matched,
+    /// payport has no such order.
+    UnknownOrder,
+    AmountMismatch {
+        payport: Amount,
+    },
+    /// payport has the order unpaid: ask Alipay.
+    Sync,
+}
+
+pub fn payment_verdict(amount: Amount, order: Option<&Order>) -> PaymentVerdict {
+    let Some(order) = order else {
+        return PaymentVerdict::UnknownOrder;
+    };
+    if order.total_amount != amount {
+        return PaymentVerdict::AmountMismatch {
+            payport: order.total_amount,
+        };
+    }
+    match order.status {
+        OrderStatus::Pending | OrderStatus::Closed => PaymentVerdict::Sync,
+        OrderStatus::Paid
+        | OrderStatus::PartiallyRefunded
+        | OrderStatus::Refunded
+        | OrderStatus::Finished => PaymentVerdict::Matched,
+    }
+}
+
+/// What a refund line means, given the refunds payport has for it (by out_request_no,
+/// or a legacy batch's refunds of the trade) and the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundVerdict {
+    Matched,
+    AmountMismatch {
+        payport: Amount,
+    },
+    /// Sent and not settled: the bill shows they succeeded.
+    Settle(Vec<RefundId>),
+    /// payport has them in a status the bill contradicts: for a person.
+    ForAPerson {
+        payport: Amount,
+        note: String,
+    },
+    /// A refund payport never sent, of an order it has paid.
+    RecordExternal,
+    /// payport has no such order, or has it unpaid: for a person.
+    UnknownOrder {
+        note: Option<String>,
+    },
+}
+
+pub fn refund_verdict(amount: Amount, found: &[Refund], order: Option<&Order>) -> RefundVerdict {
+    if found.is_empty() {
+        return match order {
+            None => RefundVerdict::UnknownOrder { note: None },
+            Some(order) if order.paid_at.is_none() => RefundVerdict::UnknownOrder {
+                note: Some(format!("the order is {} here", order.status.as_str())),
+            },
+            Some(_) => RefundVerdict::RecordExternal,
+        };
+    }
+    let payport = Amount::sum(found.iter().map(|r| r.amount)).unwrap_or(Amount::MAX);
+    if payport != amount {
+        return RefundVerdict::AmountMismatch { payport };
+    }
+    let settle: Vec<RefundId> = found
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.status,
+                RefundStatus::Processing | RefundStatus::AwaitingOperator
+            )
+        })
+        .map(|r| r.refund_id.clone())
+        .collect();
+    if let Some(other) = found.iter().find(|r| {
+        !matches!(
+            r.status,
+            RefundStatus::Succeeded | RefundStatus::Processing | RefundStatus::AwaitingOperator
+        )
+    }) {
+        return RefundVerdict::ForAPerson {
+            payport,
+            note: format!(
+                "Alipay refunded it; payport has refund {} as {}",
+                other.refund_id,
+                other.status.as_str()
+            ),
+        };
+    }
+    if settle.is_empty() {
+        RefundVerdict::Matched
+    } else {
+        RefundVerdict::Settle(settle)
+    }
+}
+
+/// payport's payments and succeeded refunds of the day that no bill line named.
+pub fn missing_at_alipay(
+    paid: &[Order],
+    billed_payments: &HashSet<String>,
+    succeeded: &[Refund],
+    billed_refunds: &HashSet<RefundId>,
+) -> Vec<ReconciliationItem> {
+    let payments = paid
+        .iter()
+        .filter(|o| !billed_payments.contains(o.out_trade_no.as_str()))
+        .map(|o| ReconciliationItem {
+            payport_amount: Some(o.total_amount),
+            ..item(ItemKind::MissingAtAlipay, o.out_trade_no.as_str())
+        });
+    let refunds = succeeded
+        .iter()
+        .filter(|r| !billed_refunds.contains(&r.refund_id))
+        .map(|r| ReconciliationItem {
+            out_request_no: Some(r.out_request_no.to_string()),
+            payport_amount: Some(r.amount),
+            ..item(ItemKind::MissingAtAlipay, r.out_trade_no.as_str())
+        });
+    payments.chain(refunds).collect()
+}
+
+/// A legacy refund nobody settled, long after it was sent: for a person.
+pub fn unresolved(refund: &Refund) -> ReconciliationItem {
+    let batch = refund.batch_no.as_ref().map_or("none", |b| b.as_str());
+    ReconciliationItem {
+        out_request_no: Some(refund.out_request_no.to_string()),
+        payport_amount: Some(refund.amount),
+        note: Some(format!(
+            "{} {} refund still {} (batch {batch}); Alipay's bill does not settle it",
+            refund.refund_id,
+            refund.gateway.as_str(),
+            refund.status.as_str()
+        )),
+        ..item(ItemKind::Unresolved, refund.out_trade_no.as_str())
+    }
+}
+
+/// An item with nothing done and no amounts yet.
+pub fn item(kind: ItemKind, out_trade_no: &str) -> ReconciliationItem {
+    ReconciliationItem {
+        kind,
+        out_trade_no: out_trade_no.to_owned(),
+        out_request_no: None,
+        alipay_amount: None,
+        payport_amount: None,
+        action: ItemAction::None,
+        note: None,
+    }
+}
+
+/// The items of a re-run: the new ones, then each earlier item whose action was not
+/// `none` and that the new run does not list again (same out_trade_no and
+/// out_request_no): what payport did must not vanish from the record.
+pub fn merge_earlier(
+    earlier: &[ReconciliationItem],
+    new: Vec<ReconciliationItem>,
+) -> Vec<ReconciliationItem> {
+    let key = |i: &ReconciliationItem| (i.out_trade_no.clone(), i.out_request_no.clone());
+    let listed: HashSet<_> = new.iter().map(key).collect();
+    let kept: Vec<_> = earlier
+        .iter()
+        .filter(|i| i.action != ItemAction::None && !listed.contains(&key(i)))
+        .cloned()
+        .collect();
+    new.into_iter().chain(kept).collect()
+}
+
+/// The counts of a completed run; `mismatches` and `unresolved` from the items.
+pub fn counts(
+    lines: (usize, usize),
+    payport: (usize, usize),
+    matched: usize,
+    items: &[ReconciliationItem],
+) -> ReconciliationCounts {
+    let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    let unresolved = items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Unresolved)
+        .count();
+    ReconciliationCounts {
+        alipay_payments: n(lines.0),
+        alipay_refunds: n(lines.1),
+        payport_payments: n(payport.0),
+        payport_refunds: n(payport.1),
+        matched: n(matched),
+        mismatches: n(items.len() - unresolved),
+        unresolved: n(unresolved),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::ids::{BatchNo, OutRequestNo, OutTradeNo, TradeNo};
+    use crate::order::PaymentConfirmation;
+    use crate::policy::ApprovalPolicy;
+    use crate::refund::{NewRefund, RefundGatewayKind, RefundSuccess};
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    fn yuan(text: &str) -> Amount {
+        Amount::parse(text).unwrap()
+    }
+
+    fn order(id: &str, total: &str, paid: bool) -> Order {
+        let mut order = Order::new(
+            OutTradeNo::parse(id).unwrap(),
+            "Tea".into(),
+            None,
+            yuan(total),
+            at("2026-11-20T01:00:00Z"),
+            Duration::minutes(30),
+        );
+        if paid {
+            let payment = PaymentConfirmation {
+                trade_no: TradeNo::parse(format!("T{id}")).unwrap(),
+                paid_at: at("2026-11-20T01:01:00Z"),
+                buyer_id: None,
+                buyer_logon_id: None,
+            };
+            order
+                .confirm_payment(payment, at("2026-11-20T01:01:00Z"))
+                .unwrap();
+        }
+        order
+    }
+
+    fn refund(id: &str, amount: &str, status: RefundStatus) -> Refund {
+        let mut refund = NewRefund {
+            refund_id: RefundId::parse(id).unwrap(),
+            out_trade_no: OutTradeNo::parse("o1").unwrap(),
+            out_request_no: OutRequestNo::parse(format!("r{id}")).unwrap(),
+            amount: yuan(amount),
+            reason: None,
+            gateway: RefundGatewayKind::MapiNoPwd,
+            approval: ApprovalPolicy::Auto,
+            created_at: at("2026-11-20T02:00:00Z"),
+        }
+        .into_refund(RefundStatus::Approved);
+        let now = at("2026-11-20T02:00:00Z");
+        match status {
+            RefundStatus::Approved => {}
+            RefundStatus::Processing => refund.start_submission(now).unwrap(),
+            RefundStatus::Succeeded => {
+                refund.start_submission(now).unwrap();
+                refund.succeed(RefundSuccess::default(), now).unwrap();
+            }
+            RefundStatus::Failed => {
+                refund.start_submission(now).unwrap();
+                let failure = crate::refund::GatewayFailure {
+                    code: "40004".into(),
+                    sub_code: None,
+                    message: "no".into(),
+                };
+                refund.fail(failure, now).unwrap();
+            }
+            other => panic!("no fixture for {other:?}"),
+        }
+        refund.batch_no = Some(BatchNo::parse("20261120001").unwrap());
+        refund
+    }
+
+    #[test]
+    fn the_beijing_day_starts_at_16_utc_the_day_before() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        assert_eq!(
+            beijing_day(date),
+            (at("2026-11-19T16:00:00Z"), at("2026-11-20T16:00:00Z"))
+        );
+        assert_eq!(beijing_date(at("2026-11-19T16:00:00Z")), date);
+        assert_eq!(
+            beijing_date(at("2026-11-19T15:59:59Z")),
+            date.pred_opt().unwrap()
+        );
+    }
+
+    #[test]
+    fn the_daily_run_checks_yesterday_once_beijing_time_reaches_daily_at() {
+        let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+        // 08:59 and 09:00 Beijing on 2026-11-21.
+        assert_eq!(due_date(at("2026-11-21T00:59:00Z"), nine), None);
+        assert_eq!(
+            due_date(at("2026-11-21T01:00:00Z"), nine),
+            NaiveDate::from_ymd_opt(2026, 11, 20)
+        );
+        // 23:30 UTC is already the next Beijing day.
+        assert_eq!(
+            due_date(at("2026-11-21T23:30:00Z"), nine),
+            NaiveDate::from_ymd_opt(2026, 11, 21)
+        );
+    }
+
+    #[test]
+    fn payment_lines() {
+        let paid = order("o1", "10.00", true);
+        let pending = order("o2", "10.00", false);
+        assert_eq!(
+            payment_verdict(yuan("10.00"), Some(&paid)),
+            PaymentVerdict::Matched
+        );
+        assert_eq!(
+            payment_verdict(yuan("10.00"), None),
+            PaymentVerdict::UnknownOrder
+        );
+        assert_eq!(
+            payment_verdict(yuan("9.99"), Some(&paid)),
+            PaymentVerdict::AmountMismatch {
+                payport: yuan("10.00")
+            }
+        );
+        assert_eq!(
+            payment_verdict(yuan("10.00"), Some(&pending)),
+            PaymentVerdict::Sync
+        );
+    }
+
+    #[test]
+    fn refund_lines() {
+        let paid = order("o1", "10.00", true);
+        let unpaid = order("o1", "10.00", false);
+        let ok = refund("rf_1", "3.00", RefundStatus::Succeeded);
+        let sent = refund("rf_2", "2.00", RefundStatus::Processing);
+        let failed = refund("rf_3", "2.00", RefundStatus::Failed);
+        let three = yuan("3.00");
+        assert_eq!(
+            refund_verdict(three, &[ok.clone()], Some(&paid)),
+            RefundVerdict::Matched
+        );
+        assert_eq!(
+            refund_verdict(yuan("4.00"), &[ok.clone()], Some(&paid)),
+            RefundVerdict::AmountMismatch { payport: three }
+        );
+        // A legacy batch line is the sum of the trade's refunds in the batch.
+        assert_eq!(
+            refund_verdict(yuan("5.00"), &[ok.clone(), sent.clone()], Some(&paid)),
+            RefundVerdict::Settle(vec![sent.refund_id.clone()])
+        );
+        assert!(matches!(
+            refund_verdict(yuan("2.00"), &[failed], Some(&paid)),
+            RefundVerdict::ForAPerson { note, .. } if note.contains("failed")
+        ));
+        assert_eq!(
+            refund_verdict(three, &[], Some(&paid)),
+            RefundVerdict::RecordExternal
+        );
+        assert_eq!(
+            refund_verdict(three, &[], None),
+            RefundVerdict::UnknownOrder { note: None }
+        );
+        assert!(matches!(
+            refund_verdict(three, &[], Some(&unpaid)),
+            RefundVerdict::UnknownOrder { note: Some(_) }
+        ));
+    }
+
+    #[test]
+    fn what_the_bill_lacks_is_missing_at_alipay() {
+        let billed = order("o1", "10.00", true);
+        let unbilled = order("o2", "8.00", true);
+        let ok = refund("rf_1", "3.00", RefundStatus::Succeeded);
+        let items = missing_at_alipay(
+            &[billed, unbilled],
+            &HashSet::from(["o1".to_owned()]),
+            &[ok.clone()],
+            &HashSet::new(),
+        );
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].out_trade_no, "o2");
+        assert_eq!(items[0].payport_amount, Some(yuan("8.00")));
+        assert_eq!(items[1].out_request_no.as_deref(), Some("rrf_1"));
+        assert!(items.iter().all(|i| i.kind == ItemKind::MissingAtAlipay));
+        assert!(missing_at_alipay(
+            &[],
+            &HashSet::new(),
+            &[ok.clone()],
+            &HashSet::from([ok.refund_id])
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_rerun_keeps_earlier_actions_it_does_not_list_again() {
+        let settled = ReconciliationItem {
+            out_request_no: Some("b1".into()),
+            action: ItemAction::SettledRefund,
+            ..item(ItemKind::RefundMissingHere, "o1")
+        };
+        let for_a_person = item(ItemKind::PaymentMissingHere, "o2");
+        let again = ReconciliationItem {
+            action: ItemAction::Synced,
+            ..item(ItemKind::PaymentMissingHere, "o3")
+        };
+        let relisted = item(ItemKind::PaymentMissingHere, "o3");
+        let merged = merge_earlier(
+            &[settled.clone(), for_a_person, again],
+            vec![relisted.clone()],
+        );
+        assert_eq!(merged, vec![relisted, settled]);
+    }
+
+    #[test]
+    fn counts_split_unresolved_from_mismatches() {
+        let items = [
+            item(ItemKind::Unresolved, "o1"),
+            item(ItemKind::AmountMismatch, "o2"),
+            item(ItemKind::MissingAtAlipay, "o3"),
+        ];
+        let c = counts((2, 1), (3, 0), 2, &items);
+        assert_eq!(
+            c,
+            ReconciliationCounts {
+                alipay_payments: 2,
+                alipay_refunds: 1,
+                payport_payments: 3,
+                payport_refunds: 0,
+                matched: 2,
+                mismatches: 2,
+                unresolved: 1,
+            }
+        );
+    }
+}
