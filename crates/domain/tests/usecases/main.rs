@@ -11,6 +11,7 @@ mod events;
 mod invariants;
 mod notifications;
 mod orders;
+mod reconcile;
 mod refunds;
 mod replays;
 mod support;

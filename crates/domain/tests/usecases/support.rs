@@ -11,7 +11,9 @@ use payport_domain::ids::{AppId, EventId, OutRequestNo, OutTradeNo, RefundId, Se
 use payport_domain::money::Amount;
 use payport_domain::order::{Order, PaymentConfirmation};
 use payport_domain::ports::*;
-use payport_domain::usecases::{MerchantIdentity, Notifications, Orders, Ports, Refunds, Settings};
+use payport_domain::usecases::{
+    MerchantIdentity, Notifications, Orders, Ports, Reconciliations, Refunds, Settings,
+};
 pub use payport_test_support::MemoryStore;
 
 pub fn t0() -> DateTime<Utc> {
@@ -59,12 +61,15 @@ pub struct Harness {
     pub refunds_override: Option<Arc<dyn RefundRepository>>,
     /// Replaces the mocked OpenAPI route (for stateful fakes).
     pub openapi_override: Option<RefundRoute>,
+    /// Alipay's daily bills, for reconciliation.
+    pub bills: MockTradeBills,
 }
 
 pub struct Built {
     pub orders: Orders,
     pub refunds: Refunds,
     pub notifications: Notifications,
+    pub reconciliations: Reconciliations,
     pub store: Arc<MemoryStore>,
     pub now: Arc<Mutex<DateTime<Utc>>>,
     /// Every event id the id source issued, in order.
@@ -98,6 +103,7 @@ impl Harness {
             orders_override: None,
             refunds_override: None,
             openapi_override: None,
+            bills: MockTradeBills::new(),
         }
     }
 
@@ -149,7 +155,13 @@ impl Harness {
         Built {
             orders: Orders::new(ports.clone(), settings.clone()),
             refunds: Refunds::new(ports.clone(), settings.clone()),
-            notifications: Notifications::new(ports, settings),
+            notifications: Notifications::new(ports.clone(), settings.clone()),
+            reconciliations: Reconciliations::new(
+                ports,
+                settings,
+                self.store.clone(),
+                Arc::new(self.bills),
+            ),
             store: self.store,
             now: self.now,
             event_ids,

@@ -331,11 +331,8 @@ mod tests {
             due_date(at("2026-11-21T01:00:00Z"), nine),
             NaiveDate::from_ymd_opt(2026, 11, 20)
         );
-        // 23:30 UTC is already the next Beijing day.
-        assert_eq!(
-            due_date(at("2026-11-21T23:30:00Z"), nine),
-            NaiveDate::from_ymd_opt(2026, 11, 21)
-        );
+        // 23:30 UTC is 07:30 the next Beijing day: too early for its yesterday.
+        assert_eq!(due_date(at("2026-11-21T23:30:00Z"), nine), None);
     }
 
     #[test]
