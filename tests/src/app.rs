@@ -42,6 +42,9 @@ pub fn base_config(database_url: String) -> Config {
     config.alipay.connect_timeout_ms = 1_000;
     config.auth.merchant_tokens = vec![MERCHANT_TOKEN.into()];
     config.auth.operator_tokens = vec![OPERATOR_TOKEN.into()];
+    // Off, so that `run_worker_once` does only what a test expects of it; the
+    // reconciliation tests turn it on.
+    config.reconciliation.enabled = false;
     config
 }
 

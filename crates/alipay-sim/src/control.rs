@@ -143,6 +143,24 @@ pub(crate) fn tick(sim: Data<&Simulator>) -> Response {
 }
 
 #[derive(Deserialize)]
+struct Advance {
+    seconds: u32,
+}
+
+/// Moves the simulator's time on: `{"seconds": 86400}` makes yesterday's bill
+/// available. Answers the new time.
+#[handler]
+pub(crate) fn advance_clock(body: String, sim: Data<&Simulator>) -> Response {
+    match options::<Option<Advance>>(&body, None) {
+        Ok(Some(ask)) => sim.advance(chrono::Duration::seconds(ask.seconds.into())),
+        Ok(None) => return invalid("a JSON body with seconds is required"),
+        Err(e) => return invalid(&e),
+    }
+    sim.tick();
+    Json(json!({ "now": sim.now() })).into_response()
+}
+
+#[derive(Deserialize)]
 struct ConsoleRefund {
     amount: String,
     #[serde(default)]

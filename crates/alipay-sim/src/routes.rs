@@ -24,7 +24,8 @@ impl Simulator {
                     .put(control::put_faults)
                     .delete(control::clear_faults),
             )
-            .at("/tick", post(control::tick));
+            .at("/tick", post(control::tick))
+            .at("/clock/advance", post(control::advance_clock));
         Route::new()
             .at("/gateway.do", get(openapi::gateway).post(openapi::gateway))
             .at("/cashier/:id", get(cashier::show_cashier))

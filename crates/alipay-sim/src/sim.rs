@@ -35,6 +35,9 @@ pub(crate) struct Inner {
     pub signer: Signer,
     pub merchant: Verifier,
     pub clock: Arc<dyn Clock>,
+    /// How far the control API moved time on from `clock` (bills of a day are only
+    /// served once the day is over: tests move a day on instead of waiting one).
+    offset: Mutex<chrono::Duration>,
     ledger: Mutex<Ledger>,
     pub faults: Mutex<Faults>,
     pub deliveries: Mutex<Vec<Delivery>>,
@@ -87,6 +90,7 @@ impl Simulator {
                 signer,
                 merchant,
                 clock,
+                offset: Mutex::new(chrono::Duration::zero()),
                 ledger: Mutex::new(ledger),
                 faults,
                 deliveries: Mutex::new(Vec::new()),
@@ -103,7 +107,12 @@ impl Simulator {
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        self.inner.clock.now()
+        self.inner.clock.now() + *lock(&self.inner.offset)
+    }
+
+    /// Moves the simulator's time on by `by` (never back: Alipay's time only grows).
+    pub fn advance(&self, by: chrono::Duration) {
+        *lock(&self.inner.offset) += by.max(chrono::Duration::zero());
     }
 
     /// A copy of the books.

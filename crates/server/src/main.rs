@@ -31,6 +31,15 @@ enum Command {
     },
     /// Print the OpenAPI document of the HTTP API (committed as openapi/payport.json).
     Openapi,
+    /// Check one Beijing day's books against Alipay's trade bill now, with the
+    /// configuration `serve` uses, and print the report as JSON. Exit 0 completed,
+    /// 3 pending (the bill is not available yet), 1 failed, 2 unusable configuration
+    /// or date.
+    Reconcile {
+        /// The Beijing date, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+    },
     /// Run the offline Alipay simulator alone (OpenAPI and legacy mapi gateways).
     Sim {
         #[arg(long, default_value = "127.0.0.1:8090")]
@@ -162,6 +171,11 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Reconcile { date } => match (cli::reconcile::parse(&date), load_config()) {
+            (Err(why), _) => cli::ToolOutcome::Unusable(why).finish(),
+            (Ok(_), Err(code)) => code,
+            (Ok(date), Ok(config)) => reconcile(&config, date),
+        },
         Command::Sim {
             listen,
             keys,
@@ -233,12 +247,23 @@ fn main() -> ExitCode {
     }
 }
 
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())
+}
+
+/// Logs on stderr, plain: for a command whose stdout is its JSON answer.
+fn init_logs_on_stderr() {
+    tracing_subscriber::fmt()
+        .with_env_filter(log_filter())
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 fn init_logs() {
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(log_filter())
         // Colour codes only for a person at a terminal who did not opt out
         // (no-color.org), never into files or pipes.
         .with_ansi(
@@ -290,6 +315,21 @@ fn migrate(database_url: &str) -> ExitCode {
                 Err(_) => ExitCode::FAILURE,
             }
         }
+        Err(e) => {
+            eprintln!("payport: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn reconcile(config: &Config, date: chrono::NaiveDate) -> ExitCode {
+    init_logs_on_stderr();
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    match runtime.block_on(cli::reconcile::run(config, date)) {
+        Ok(report) => cli::reconcile::finish(report),
         Err(e) => {
             eprintln!("payport: {e:#}");
             ExitCode::FAILURE

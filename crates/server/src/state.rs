@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use payport_domain::ports::{Clock, IdempotencyStore, ReconciliationStore, WorkQueue};
-use payport_domain::usecases::{Notifications, Orders, Refunds, Webhooks};
+use chrono::NaiveTime;
+use payport_domain::ports::{Clock, IdempotencyStore, WorkQueue};
+use payport_domain::usecases::{Notifications, Orders, Reconciliations, Refunds, Webhooks};
 use poem::endpoint::BoxEndpoint;
 use tokio::sync::Notify;
 
@@ -26,8 +27,10 @@ pub struct AppState {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Where the worker claims refunds to sync and orders to expire.
     pub work: Arc<dyn WorkQueue>,
-    /// Reconciliation reports and payport's side of a day's books.
-    pub reconciliations: Arc<dyn ReconciliationStore>,
+    /// A day's books against Alipay's bill, by hand (API, CLI) and daily (worker).
+    pub reconciliations: Reconciliations,
+    /// When the worker runs the daily reconciliation.
+    pub daily_reconciliation: DailyReconciliation,
     pub tokens: Tokens,
     pub clock: Arc<dyn Clock>,
 }
@@ -42,6 +45,14 @@ pub struct DeliverySettings {
     pub lease: Duration,
     /// How often the loop looks for due deliveries when nothing woke it.
     pub poll: Duration,
+}
+
+/// The worker's daily reconciliation of yesterday (Beijing), once across instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyReconciliation {
+    pub enabled: bool,
+    /// Beijing time of day from which yesterday is reconciled.
+    pub at: NaiveTime,
 }
 
 /// The application and what runs beside it.

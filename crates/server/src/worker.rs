@@ -1,16 +1,24 @@
 //! Background work: refunds whose outcome is unknown are synced (queried, or resent
-//! with the same out_request_no), unpaid orders past their expiry are closed, and
-//! expired `Idempotency-Key`s are deleted.
-//! Rows are claimed in the database, so several instances never work on one row.
+//! with the same out_request_no), unpaid orders past their expiry are closed,
+//! expired `Idempotency-Key`s are deleted, and once a day (from
+//! `reconciliation.daily_at`, Beijing time) yesterday's books are checked against
+//! Alipay's bill, again every 30 minutes while the bill is not available.
+//! Rows (and the day's reconciliation) are claimed in the database, so several
+//! instances never work on one at once.
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use payport_domain::usecases::due_date;
 
 use crate::state::AppState;
 
 /// How long a claimed row stays with this instance before another may take it.
 const LEASE: Duration = Duration::from_secs(60);
 const BATCH: u32 = 20;
+/// How long a claimed reconciliation stays with this instance: a bill of many
+/// thousand lines, each maybe a query to Alipay, takes a while.
+const RECONCILIATION_LEASE: Duration = Duration::from_secs(15 * 60);
 
 /// One pass: sync due refunds, close expired orders, delete expired idempotency keys.
 /// Returns how many refunds and orders it took.
@@ -39,11 +47,36 @@ pub async fn run_once(state: &AppState) -> usize {
         }
         Err(e) => tracing::warn!(error = %e, "cannot claim expired orders"),
     }
+    reconcile_yesterday(state, now).await;
     let expired_before = now - crate::api::idempotency::KEY_LIFETIME;
     if let Err(e) = state.idempotency.idempotency_purge(expired_before).await {
         tracing::warn!(error = %e, "cannot delete expired idempotency keys");
     }
     worked
+}
+
+/// Yesterday's reconciliation (Beijing), once `daily_at` passed, if no instance ran
+/// it yet or its pending report is due again.
+async fn reconcile_yesterday(state: &AppState, now: chrono::DateTime<chrono::Utc>) {
+    let daily = state.daily_reconciliation;
+    let Some(date) = daily.enabled.then(|| due_date(now, daily.at)).flatten() else {
+        return;
+    };
+    match state
+        .reconciliations
+        .run_claimed(date, RECONCILIATION_LEASE)
+        .await
+    {
+        Ok(Some(report)) => tracing::info!(
+            %date,
+            status = report.status.as_str(),
+            mismatches = report.counts.mismatches,
+            unresolved = report.counts.unresolved,
+            "daily reconciliation ran"
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(%date, code = e.code(), error = %e, "daily reconciliation failed; will retry"),
+    }
 }
 
 /// Runs [`run_once`] every `interval` until `stop` fires.

@@ -10,6 +10,7 @@ mod examples;
 pub mod idempotency;
 pub mod models;
 mod orders;
+pub mod reconciliations;
 mod refunds;
 mod webhooks;
 
@@ -28,6 +29,8 @@ pub enum ApiTags {
     Events,
     /// Where events are delivered (operators).
     Webhooks,
+    /// A day's books checked against Alipay's trade bill (operators).
+    Reconciliations,
 }
 
 /// Parses an amount in Alipay's format, naming the field in the error.
@@ -69,6 +72,7 @@ pub type Api = (
     refunds::RefundsApi,
     events::EventsApi,
     webhooks::WebhooksApi,
+    reconciliations::ReconciliationsApi,
 );
 
 /// The API with its OpenAPI description; handlers find the `Arc<AppState>` in the
@@ -80,6 +84,7 @@ pub fn service() -> OpenApiService<Api, ()> {
             refunds::RefundsApi,
             events::EventsApi,
             webhooks::WebhooksApi,
+            reconciliations::ReconciliationsApi,
         ),
         "payport",
         env!("CARGO_PKG_VERSION"),

@@ -2,6 +2,7 @@
 
 pub mod alipay;
 pub mod mapi;
+pub mod reconcile;
 pub mod sim;
 pub mod webhook;
 

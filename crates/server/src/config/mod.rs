@@ -146,6 +146,31 @@ impl Default for RefundsConfig {
     }
 }
 
+/// Checking each day's books against Alipay's trade bill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReconciliationConfig {
+    /// Whether the worker reconciles yesterday (Beijing) each day.
+    pub enabled: bool,
+    /// Beijing time, `HH:MM`, from which the worker reconciles yesterday (Alipay's
+    /// bills are ready in the morning).
+    #[serde(with = "values::time_of_day")]
+    pub daily_at: chrono::NaiveTime,
+    /// A legacy refund unsettled this many days after it was sent is reported as
+    /// `unresolved`.
+    pub stranded_after_days: u32,
+}
+
+impl Default for ReconciliationConfig {
+    fn default() -> Self {
+        ReconciliationConfig {
+            enabled: true,
+            daily_at: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            stranded_after_days: 3,
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
@@ -161,6 +186,8 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// Seconds between background passes (refund syncs, order expiry).
     pub worker_interval_secs: u64,
+    /// The daily check of the books against Alipay's bill.
+    pub reconciliation: ReconciliationConfig,
 }
 
 /// The database URL's password is masked: `Debug` output ends up in logs.
@@ -179,6 +206,7 @@ impl fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("webhooks", &self.webhooks)
             .field("worker_interval_secs", &self.worker_interval_secs)
+            .field("reconciliation", &self.reconciliation)
             .finish()
     }
 }
@@ -195,6 +223,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             webhooks: WebhooksConfig::default(),
             worker_interval_secs: 5,
+            reconciliation: ReconciliationConfig::default(),
         }
     }
 }

@@ -105,6 +105,33 @@ pub mod gateway_kind {
     }
 }
 
+/// `reconciliation.daily_at`: a time of day, `HH:MM` (24-hour).
+pub mod time_of_day {
+    use super::*;
+    use chrono::NaiveTime;
+
+    pub fn to_text(value: NaiveTime) -> String {
+        value.format("%H:%M").to_string()
+    }
+
+    /// # Errors
+    /// Not exactly `HH:MM`.
+    pub fn parse(text: &str) -> Result<NaiveTime, String> {
+        NaiveTime::parse_from_str(text, "%H:%M")
+            .ok()
+            .filter(|t| to_text(*t) == text)
+            .ok_or_else(|| must_be::<serde::de::value::Error>("a time HH:MM such as 09:00", text).to_string())
+    }
+
+    pub fn serialize<S: Serializer>(value: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&to_text(*value))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+        parse(&text(d)?).map_err(D::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +144,16 @@ mod tests {
         }
         assert!(approval::parse("sometimes").is_err());
         assert!(approval::parse("1.005").is_err());
+    }
+
+    #[test]
+    fn daily_at_is_hh_mm() {
+        for text in ["09:00", "00:00", "23:59"] {
+            let time = time_of_day::parse(text).expect(text);
+            assert_eq!(time_of_day::to_text(time), text);
+        }
+        for bad in ["9:00", "24:00", "09:00:00", "nine", ""] {
+            assert!(time_of_day::parse(bad).is_err(), "{bad}");
+        }
     }
 }

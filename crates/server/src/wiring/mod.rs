@@ -16,10 +16,10 @@ use payport_domain::policy::RefundPolicy;
 use payport_domain::ports::{
     Clock, DeliveryQueue, EventLog, ExchangeLog, IdSource, IdempotencyStore, NotificationInbox,
     OrderRepository, PaymentGateway, ReconciliationStore, RefundGateways, RefundRepository,
-    WebhookEndpoints, WebhookSender, WorkQueue,
+    TradeBills, WebhookEndpoints, WebhookSender, WorkQueue,
 };
 use payport_domain::usecases::{
-    Notifications, Orders, Ports, Refunds, Settings, WebhookPorts, Webhooks,
+    Notifications, Orders, Ports, Reconciliations, Refunds, Settings, WebhookPorts, Webhooks,
 };
 use payport_webhooks::HttpWebhookSender;
 
@@ -27,7 +27,7 @@ pub use self::store::{open_store, redact};
 use crate::api::event_models::ApiEventRenderer;
 use crate::config::{checks, Config, Tokens};
 use crate::runtime::{RandomIds, SystemClock};
-use crate::state::{AppState, DeliverySettings, Wired};
+use crate::state::{AppState, DailyReconciliation, DeliverySettings, Wired};
 
 /// How often the delivery loop looks for due deliveries when no request woke it.
 pub const DELIVERY_POLL: Duration = Duration::from_millis(500);
@@ -234,6 +234,7 @@ impl PayportBuilder {
             alipay::openapi(config, public_url, keys, &clock, &store.exchanges)?;
         let sim = alipay::simulator(config)?;
         let mapi = alipay::mapi(config, public_url, &clock, &store.exchanges)?;
+        let bills: Arc<dyn TradeBills> = Arc::new(openapi.clone());
         let mut refund_gateways = alipay::refund_gateways(&openapi, mapi);
         if let Some(map) = self.map_refund_gateways {
             refund_gateways = map(refund_gateways);
@@ -244,6 +245,8 @@ impl PayportBuilder {
             window: chrono::Duration::days(config.refunds.window_days),
             default_gateway: config.refunds.default_gateway,
         };
+        settings.stranded_after =
+            chrono::Duration::days(config.reconciliation.stranded_after_days.into());
         let settings = Arc::new(settings);
         let ids = self.ids.unwrap_or_else(|| Arc::new(RandomIds));
         let sender = match self.webhook_sender {
@@ -288,7 +291,17 @@ impl PayportBuilder {
             state: Arc::new(AppState {
                 orders: Orders::new(ports.clone(), settings.clone()),
                 refunds: Refunds::new(ports.clone(), settings.clone()),
-                notifications: Notifications::new(ports, settings),
+                notifications: Notifications::new(ports.clone(), settings.clone()),
+                reconciliations: Reconciliations::new(
+                    ports,
+                    settings,
+                    store.reconciliations,
+                    bills,
+                ),
+                daily_reconciliation: DailyReconciliation {
+                    enabled: config.reconciliation.enabled,
+                    at: config.reconciliation.daily_at,
+                },
                 webhooks,
                 delivery: DeliverySettings {
                     concurrency: config.webhooks.concurrency.max(1),
@@ -298,7 +311,6 @@ impl PayportBuilder {
                 deliveries_due: Arc::default(),
                 idempotency: store.idempotency,
                 work: store.work,
-                reconciliations: store.reconciliations,
                 tokens,
                 clock,
             }),
