@@ -15,6 +15,7 @@ mod journey;
 mod late_payment;
 mod legacy;
 mod limits;
+mod reconciliation;
 mod refusals;
 mod replays;
 mod roles;

@@ -26,6 +26,42 @@ impl TestApp {
             .await
     }
 
+    /// The buyer pays, and the notification is lost (never sent).
+    pub async fn sim_pay_silently(&self, out_trade_no: &str) -> Reply {
+        let body = json!({ "notify": false });
+        let path = format!("/trades/{out_trade_no}/pay");
+        self.sim_call(Method::POST, &path, Some(&body)).await
+    }
+
+    /// A refund made in Alipay's merchant console, outside payport.
+    pub async fn sim_console_refund(&self, out_trade_no: &str, body: Value) -> Reply {
+        let path = format!("/trades/{out_trade_no}/refund");
+        self.sim_call(Method::POST, &path, Some(&body)).await
+    }
+
+    /// The Beijing date it is at the simulator, `YYYY-MM-DD`.
+    ///
+    /// # Panics
+    /// When the simulator does not answer a time.
+    pub async fn sim_beijing_date(&self) -> String {
+        let reply = self.sim_call(Method::POST, "/tick", None).await;
+        beijing_date(&reply.json["now"])
+    }
+
+    /// Moves the simulator's time on by whole days (its bills of the days passed
+    /// become available); returns its new Beijing date.
+    ///
+    /// # Panics
+    /// When the simulator refuses.
+    pub async fn sim_advance_days(&self, days: u32) -> String {
+        let body = json!({ "seconds": days * 86_400 });
+        let reply = self
+            .sim_call(Method::POST, "/clock/advance", Some(&body))
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        beijing_date(&reply.json["now"])
+    }
+
     /// The trade closes at Alipay without payment.
     pub async fn sim_close(&self, out_trade_no: &str) -> Reply {
         self.sim_call(Method::POST, &format!("/trades/{out_trade_no}/close"), None)
@@ -108,4 +144,14 @@ impl TestApp {
         assert_eq!(reply.status, 200, "{}", reply.text);
         reply.json["released"].as_u64().expect("released")
     }
+}
+
+/// The Beijing date of an RFC 3339 time.
+fn beijing_date(time: &Value) -> String {
+    let text = time
+        .as_str()
+        .unwrap_or_else(|| panic!("not a time: {time}"));
+    let utc = chrono::DateTime::parse_from_rfc3339(text).expect("an RFC 3339 time");
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    utc.with_timezone(&beijing).format("%Y-%m-%d").to_string()
 }

@@ -75,7 +75,9 @@ async fn reconcile_yesterday(state: &AppState, now: chrono::DateTime<chrono::Utc
             "daily reconciliation ran"
         ),
         Ok(None) => {}
-        Err(e) => tracing::warn!(%date, code = e.code(), error = %e, "daily reconciliation failed; will retry"),
+        Err(e) => {
+            tracing::warn!(%date, code = e.code(), error = %e, "daily reconciliation failed; will retry")
+        }
     }
 }
 

@@ -30,7 +30,10 @@ pub struct RunReconciliation {
 /// for again, and a pending report never says everything matched. `completed`: every
 /// bill line was compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case", remote = "payport_domain::reconciliation::ReconciliationStatus")]
+#[oai(
+    rename_all = "snake_case",
+    remote = "payport_domain::reconciliation::ReconciliationStatus"
+)]
 pub enum ReconciliationStatus {
     Pending,
     Completed,
@@ -38,7 +41,10 @@ pub enum ReconciliationStatus {
 
 /// What differed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case", remote = "payport_domain::reconciliation::ItemKind")]
+#[oai(
+    rename_all = "snake_case",
+    remote = "payport_domain::reconciliation::ItemKind"
+)]
 pub enum ItemKind {
     /// Alipay has the payment; payport has the order unpaid, or not at all.
     PaymentMissingHere,
@@ -54,7 +60,10 @@ pub enum ItemKind {
 
 /// What payport did: `none` means a person must look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case", remote = "payport_domain::reconciliation::ItemAction")]
+#[oai(
+    rename_all = "snake_case",
+    remote = "payport_domain::reconciliation::ItemAction"
+)]
 pub enum ItemAction {
     /// The order was queried at Alipay and updated.
     Synced,
@@ -252,7 +261,14 @@ mod tests {
             parse_date("date", "2026-11-20").ok(),
             NaiveDate::from_ymd_opt(2026, 11, 20)
         );
-        for bad in ["2026-11-31", "2026-1-5", "20261120", "2026-11-20T00:00", "", "yesterday"] {
+        for bad in [
+            "2026-11-31",
+            "2026-1-5",
+            "20261120",
+            "2026-11-20T00:00",
+            "",
+            "yesterday",
+        ] {
             let e = parse_date("date", bad).err().map(|e| e.body().code.clone());
             assert_eq!(e.as_deref(), Some("VALIDATION_FAILED"), "{bad}");
         }

@@ -43,6 +43,8 @@ pub fn finish(report: Reconciliation) -> ExitCode {
         ReconciliationStatus::Completed => ExitCode::SUCCESS,
         ReconciliationStatus::Pending => ExitCode::from(PENDING),
     };
-    let json = ApiReconciliation::from(report).to_json().unwrap_or_default();
+    let json = ApiReconciliation::from(report)
+        .to_json()
+        .unwrap_or_default();
     super::print_answer(&format!("{json:#}")).unwrap_or(code)
 }

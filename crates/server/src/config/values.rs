@@ -120,7 +120,9 @@ pub mod time_of_day {
         NaiveTime::parse_from_str(text, "%H:%M")
             .ok()
             .filter(|t| to_text(*t) == text)
-            .ok_or_else(|| must_be::<serde::de::value::Error>("a time HH:MM such as 09:00", text).to_string())
+            .ok_or_else(|| {
+                must_be::<serde::de::value::Error>("a time HH:MM such as 09:00", text).to_string()
+            })
     }
 
     pub fn serialize<S: Serializer>(value: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
