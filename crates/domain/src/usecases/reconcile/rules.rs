@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Utc};
 
 use crate::ids::RefundId;
 use crate::money::Amount;
@@ -19,11 +19,7 @@ fn beijing() -> FixedOffset {
 
 /// `[date 00:00+08:00, next day 00:00+08:00)` in UTC.
 pub fn beijing_day(date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start = beijing()
-        .from_local_datetime(&date.and_time(NaiveTime::MIN))
-        .single()
-        .map_or_else(|| unreachable!("a fixed offset has one local time"), |t| t);
-    let start = start.with_timezone(&Utc);
+    let start = (date.and_time(NaiveTime::MIN) - Duration::hours(8)).and_utc();
     (start, start + Duration::days(1))
 }
 
@@ -368,11 +364,11 @@ mod tests {
         let failed = refund("rf_3", "2.00", RefundStatus::Failed);
         let three = yuan("3.00");
         assert_eq!(
-            refund_verdict(three, &[ok.clone()], Some(&paid)),
+            refund_verdict(three, std::slice::from_ref(&ok), Some(&paid)),
             RefundVerdict::Matched
         );
         assert_eq!(
-            refund_verdict(yuan("4.00"), &[ok.clone()], Some(&paid)),
+            refund_verdict(yuan("4.00"), std::slice::from_ref(&ok), Some(&paid)),
             RefundVerdict::AmountMismatch { payport: three }
         );
         // A legacy batch line is the sum of the trade's refunds in the batch.
@@ -406,7 +402,7 @@ mod tests {
         let items = missing_at_alipay(
             &[billed, unbilled],
             &HashSet::from(["o1".to_owned()]),
-            &[ok.clone()],
+            std::slice::from_ref(&ok),
             &HashSet::new(),
         );
         assert_eq!(items.len(), 2);
@@ -417,8 +413,8 @@ mod tests {
         assert!(missing_at_alipay(
             &[],
             &HashSet::new(),
-            &[ok.clone()],
-            &HashSet::from([ok.refund_id])
+            std::slice::from_ref(&ok),
+            &HashSet::from([ok.refund_id.clone()])
         )
         .is_empty());
     }
