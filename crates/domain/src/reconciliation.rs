@@ -157,3 +157,21 @@ pub struct Reconciliation {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+impl Reconciliation {
+    /// The report of a date before any run compared anything: `pending`, no items
+    /// (what a daily run's claim stores first).
+    pub fn not_run(date: NaiveDate, now: DateTime<Utc>) -> Reconciliation {
+        Reconciliation {
+            date,
+            status: ReconciliationStatus::Pending,
+            counts: ReconciliationCounts::default(),
+            items: Vec::new(),
+            last_error: None,
+            attempts: 0,
+            next_attempt_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}

@@ -170,21 +170,6 @@ fn to_report(row: ReportRow, item_rows: Vec<ItemRow>) -> Result<Reconciliation, 
     })
 }
 
-/// The row a first claim makes: a pending report with nothing compared yet.
-fn placeholder(date: NaiveDate, now: DateTime<Utc>) -> Reconciliation {
-    Reconciliation {
-        date,
-        status: ReconciliationStatus::Pending,
-        counts: ReconciliationCounts::default(),
-        items: Vec::new(),
-        last_error: None,
-        attempts: 0,
-        next_attempt_at: None,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
 trait ReportQueries {
     async fn report(&mut self, date: &str) -> QueryResult<Option<(ReportRow, Vec<ItemRow>)>>;
     /// Call inside a write transaction.
@@ -247,7 +232,7 @@ for_each_backend! {
             until: DbTime,
         ) -> QueryResult<bool> {
             diesel::insert_into(reports::table)
-                .values(report_row(&placeholder(date, now.0)))
+                .values(report_row(&Reconciliation::not_run(date, now.0)))
                 .on_conflict_do_nothing()
                 .execute(self)
                 .await?;

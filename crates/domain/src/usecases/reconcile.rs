@@ -15,7 +15,7 @@ mod rules;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 
 pub use rules::{beijing_date, beijing_day, due_date};
 use rules::{item, PaymentVerdict, RefundVerdict};
@@ -24,8 +24,7 @@ use super::{ExternalRecorded, ExternalRefund, Orders, Ports, Refunds, ServiceErr
 use crate::ids::{OutRequestNo, OutTradeNo, RefundId};
 use crate::ports::{BillLine, BillLineKind, ReconciliationStore, TradeBill, TradeBills};
 use crate::reconciliation::{
-    ItemAction, ItemKind, Reconciliation, ReconciliationCounts, ReconciliationItem,
-    ReconciliationStatus,
+    ItemAction, ItemKind, Reconciliation, ReconciliationItem, ReconciliationStatus,
 };
 use crate::refund::{Refund, RefundSuccess};
 
@@ -126,7 +125,7 @@ impl Reconciliations {
         why: String,
     ) -> Reconciliation {
         let now = self.ports.clock.now();
-        let mut report = earlier.unwrap_or_else(|| empty(date, now));
+        let mut report = earlier.unwrap_or_else(|| Reconciliation::not_run(date, now));
         report.status = ReconciliationStatus::Pending;
         report.last_error = Some(why);
         report.attempts = report.attempts.saturating_add(1);
@@ -384,20 +383,5 @@ fn noted(item: ReconciliationItem, note: impl Into<String>) -> ReconciliationIte
     ReconciliationItem {
         note: Some(note.into()),
         ..item
-    }
-}
-
-/// A report before any run: nothing compared yet.
-fn empty(date: NaiveDate, now: DateTime<Utc>) -> Reconciliation {
-    Reconciliation {
-        date,
-        status: ReconciliationStatus::Pending,
-        counts: ReconciliationCounts::default(),
-        items: Vec::new(),
-        last_error: None,
-        attempts: 0,
-        next_attempt_at: None,
-        created_at: now,
-        updated_at: now,
     }
 }

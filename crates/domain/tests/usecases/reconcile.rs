@@ -50,7 +50,23 @@ fn bill(h: &mut Harness, lines: Vec<BillLine>) {
         .returning(move |_| Ok(TradeBill::Ready(lines.clone())));
 }
 
-/// A legacy no-password refund of `amount` on o1, sent in `batch` and never settled.
+/// Paid order o1 with a legacy refund of `refunded` never settled, and a bill where
+/// batch 2026112100001 refunds `billed` of o1.
+async fn legacy_day(refunded: &str, billed: &str) -> (Built, Refund) {
+    let mut h = Harness::new();
+    h.store.put_order(paid_order("o1", "10.00"));
+    h.mapi_nopwd = Some(accepting("2026112100001"));
+    let lines = vec![
+        payment("o1", "10.00"),
+        refund_line("o1", "2026112100001", billed),
+    ];
+    bill(&mut h, lines);
+    let app = h.build();
+    let refund = legacy_refund(&app, refunded).await;
+    (app, refund)
+}
+
+/// A legacy no-password refund of `amount` on o1, accepted and never settled.
 async fn legacy_refund(app: &Built, amount: &str) -> Refund {
     let request = RefundRequest {
         out_trade_no: otn("o1"),
@@ -241,18 +257,7 @@ async fn what_payport_has_and_the_bill_lacks_is_missing_at_alipay() {
 
 #[tokio::test]
 async fn a_legacy_refund_whose_notification_was_lost_is_settled_by_the_bill() {
-    let mut h = Harness::new();
-    h.store.put_order(paid_order("o1", "10.00"));
-    h.mapi_nopwd = Some(accepting("2026112100001"));
-    bill(
-        &mut h,
-        vec![
-            payment("o1", "10.00"),
-            refund_line("o1", "2026112100001", "4.00"),
-        ],
-    );
-    let app = h.build();
-    let refund = legacy_refund(&app, "4.00").await;
+    let (app, refund) = legacy_day("4.00", "4.00").await;
     let report = app.reconciliations.run(day()).await.unwrap();
     assert_eq!(
         kinds(&report),
@@ -276,18 +281,7 @@ async fn a_legacy_refund_whose_notification_was_lost_is_settled_by_the_bill() {
 
 #[tokio::test]
 async fn a_legacy_line_of_another_amount_settles_nothing() {
-    let mut h = Harness::new();
-    h.store.put_order(paid_order("o1", "10.00"));
-    h.mapi_nopwd = Some(accepting("2026112100001"));
-    bill(
-        &mut h,
-        vec![
-            payment("o1", "10.00"),
-            refund_line("o1", "2026112100001", "4.50"),
-        ],
-    );
-    let app = h.build();
-    let refund = legacy_refund(&app, "4.00").await;
+    let (app, refund) = legacy_day("4.00", "4.50").await;
     let report = app.reconciliations.run(day()).await.unwrap();
     assert_eq!(
         kinds(&report),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use payport_domain::ports::ReconciliationStore;
-use payport_domain::reconciliation::{Reconciliation, ReconciliationCounts, ReconciliationStatus};
+use payport_domain::reconciliation::{Reconciliation, ReconciliationStatus};
 use payport_domain::{Order, Refund, RefundGatewayKind, RefundStatus, RepoError};
 
 use super::MemoryStore;
@@ -54,7 +54,7 @@ impl ReconciliationStore for MemoryStore {
             })?;
         let mut stored = lock(&self.reconciliations);
         let entry = stored.entry(date).or_insert_with(|| StoredReconciliation {
-            report: placeholder(date, now),
+            report: Reconciliation::not_run(date, now),
             claimed_until: None,
         });
         let report = &entry.report;
@@ -120,20 +120,5 @@ impl ReconciliationStore for MemoryStore {
             .collect();
         stranded.sort_by(|a, b| (sent(a), &a.refund_id).cmp(&(sent(b), &b.refund_id)));
         Ok(stranded)
-    }
-}
-
-/// The row a first claim makes: a pending report with nothing compared yet.
-fn placeholder(date: NaiveDate, now: DateTime<Utc>) -> Reconciliation {
-    Reconciliation {
-        date,
-        status: ReconciliationStatus::Pending,
-        counts: ReconciliationCounts::default(),
-        items: Vec::new(),
-        last_error: None,
-        attempts: 0,
-        next_attempt_at: None,
-        created_at: now,
-        updated_at: now,
     }
 }
