@@ -178,6 +178,13 @@ fn values(config: &Config, name: &dyn Fn(&str) -> String, problems: &mut Vec<Str
             name("refunds.window_days")
         ));
     }
+    let stranded = config.reconciliation.stranded_after_days;
+    if i64::from(stranded) > MAX_WINDOW_DAYS {
+        problems.push(format!(
+            "{} must be a number of days from 0 to {MAX_WINDOW_DAYS}; got {stranded}",
+            name("reconciliation.stranded_after_days")
+        ));
+    }
     if let Some(url) = &config.public_url {
         if !matches!(reqwest::Url::parse(url), Ok(u) if matches!(u.scheme(), "http" | "https")) {
             problems.push(format!(

@@ -356,3 +356,41 @@ fn keys_are_required_outside_the_simulator_and_bad_ones_are_named() {
         Ok(())
     });
 }
+
+#[test]
+fn reconciliation_settings_load_and_bad_ones_name_their_key() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "payport.toml",
+            "[reconciliation]\ndaily_at = \"10:30\"\nstranded_after_days = 0\n",
+        )?;
+        jail.set_env("PAYPORT_RECONCILIATION__ENABLED", "false");
+        let config = Config::load().map_err(figment::Error::from)?;
+        let r = &config.reconciliation;
+        assert!(!r.enabled);
+        assert_eq!(
+            r.daily_at,
+            chrono::NaiveTime::from_hms_opt(10, 30, 0).unwrap()
+        );
+        assert_eq!(r.stranded_after_days, 0);
+        Ok(())
+    });
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("PAYPORT_RECONCILIATION__DAILY_AT", "9am");
+        jail.set_env("PAYPORT_RECONCILIATION__STRANDED_AFTER_DAYS", "40000");
+        let problems = problems();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("PAYPORT_RECONCILIATION__DAILY_AT") && p.contains("HH:MM")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("PAYPORT_RECONCILIATION__STRANDED_AFTER_DAYS")),
+            "{problems:?}"
+        );
+        Ok(())
+    });
+}
