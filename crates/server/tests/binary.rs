@@ -116,6 +116,48 @@ async fn payport_sim_serves_both_gateways_standalone() {
     drop(child);
 }
 
+/// `payport reconcile` against a standalone simulator: a past day's bill (empty, the
+/// simulator has no trades) completes with exit 0; today's is pending (exit 3); a bad
+/// date is unusable input (exit 2). The report is JSON on stdout, logs on stderr.
+#[tokio::test]
+async fn payport_reconcile_prints_the_report_and_says_pending_by_its_exit_code() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/../../keys");
+    let args = ["sim", "--listen", "127.0.0.1:0", "--keys", keys];
+    let (sim, addr) = start(&args, dir.path(), "simulator listening on http://");
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let today = chrono::Utc::now().with_timezone(&beijing).date_naive();
+    let reconcile = |date: String| {
+        Command::new(env!("CARGO_BIN_EXE_payport"))
+            .args(["reconcile", "--date", &date])
+            .current_dir(dir.path())
+            .env("PAYPORT_ALIPAY__MODE", "custom")
+            .env(
+                "PAYPORT_ALIPAY__GATEWAY_URL",
+                format!("http://{addr}/gateway.do"),
+            )
+            .env("PAYPORT_DATABASE_URL", "sqlite://r.db")
+            .output()
+            .expect("run payport reconcile")
+    };
+    let past = reconcile((today - chrono::Duration::days(2)).to_string());
+    let stderr = String::from_utf8_lossy(&past.stderr);
+    assert_eq!(past.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&past.stdout).expect("JSON on stdout");
+    assert_eq!(report["status"], "completed", "{report:#}");
+    assert_eq!(report["counts"]["matched"], 0);
+
+    let pending = reconcile(today.to_string());
+    assert_eq!(pending.status.code(), Some(3));
+    let report: serde_json::Value = serde_json::from_slice(&pending.stdout).expect("JSON");
+    assert_eq!(report["status"], "pending", "{report:#}");
+
+    let bad = reconcile("2026-02-30".into());
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--date must be a date"));
+    drop(sim);
+}
+
 #[test]
 fn migrate_creates_the_schema_and_running_it_again_is_harmless() {
     let dir = tempfile::tempdir().expect("temp dir");
