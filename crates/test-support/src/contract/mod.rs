@@ -19,6 +19,7 @@ pub mod inbox_log_keys;
 pub mod keys;
 pub mod orders;
 pub mod outbox;
+pub mod payment_checks;
 pub mod refunds;
 pub mod reserve;
 pub mod webhooks;
@@ -189,6 +190,11 @@ macro_rules! store_contract {
             concurrent_refund_claimers_never_share_a_refund,
             expired_orders_are_claimed_once_per_lease,
             concurrent_order_claimers_never_share_an_order,
+        );
+        $crate::store_contract!(@module $open, payment_checks:
+            due_payment_checks_are_claimed_earliest_first_once_per_lease,
+            scheduling_sets_only_the_check_time_of_a_pending_order,
+            concurrent_payment_check_claimers_never_share_an_order,
         );
         $crate::store_contract!(@module $open, concurrency:
             fifty_parallel_reservations_never_exceed_the_total,
