@@ -1,10 +1,13 @@
 //! Background work: refunds whose outcome is unknown are synced (queried, or resent
-//! with the same out_request_no), unpaid orders past their expiry are closed, and
-//! expired `Idempotency-Key`s are deleted.
+//! with the same out_request_no), pending orders whose payment check is due are asked
+//! about at Alipay (their notification may be lost), unpaid orders past their expiry
+//! are closed, and expired `Idempotency-Key`s are deleted.
 //! Rows are claimed in the database, so several instances never work on one row.
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use payport_domain::usecases::ServiceError;
 
 use crate::state::AppState;
 
@@ -12,8 +15,8 @@ use crate::state::AppState;
 const LEASE: Duration = Duration::from_secs(60);
 const BATCH: u32 = 20;
 
-/// One pass: sync due refunds, close expired orders, delete expired idempotency keys.
-/// Returns how many refunds and orders it took.
+/// One pass: sync due refunds, check due payments, close expired orders, delete
+/// expired idempotency keys. Returns how many refunds and orders it took.
 pub async fn run_once(state: &AppState) -> usize {
     let now = state.clock.now();
     let mut worked = 0;
@@ -28,6 +31,7 @@ pub async fn run_once(state: &AppState) -> usize {
         }
         Err(e) => tracing::warn!(error = %e, "cannot claim refunds to sync"),
     }
+    worked += check_payments(state, now).await;
     match state.work.claim_expired_orders(now, BATCH, LEASE).await {
         Ok(orders) => {
             for order in orders {
@@ -44,6 +48,31 @@ pub async fn run_once(state: &AppState) -> usize {
         tracing::warn!(error = %e, "cannot delete expired idempotency keys");
     }
     worked
+}
+
+/// Asks Alipay about the pending orders whose payment check is due; each check
+/// schedules the next one. Returns how many it took.
+async fn check_payments(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> usize {
+    let orders = match state.work.claim_payment_checks(now, BATCH, LEASE).await {
+        Ok(orders) => orders,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot claim payment checks");
+            return 0;
+        }
+    };
+    for order in &orders {
+        // The code only: the detail may quote Alipay's answer.
+        match state.orders.check_payment(&order.out_trade_no).await {
+            Ok(_) => {}
+            Err(e @ ServiceError::GatewayDataMismatch(_)) => {
+                tracing::error!(out_trade_no = %order.out_trade_no, code = e.code(), "Alipay's trade contradicts the order; its payment checks stopped, a person must look");
+            }
+            Err(e) => {
+                tracing::warn!(out_trade_no = %order.out_trade_no, code = e.code(), "payment check failed; it is tried again later");
+            }
+        }
+    }
+    orders.len()
 }
 
 /// Runs [`run_once`] every `interval` until `stop` fires.

@@ -47,7 +47,7 @@ use crate::ids::{AppId, SellerId};
 use crate::policy::RefundPolicy;
 use crate::ports::{
     Clock, IdSource, NotificationInbox, OrderRepository, PaymentGateway, RefundGateways,
-    RefundRepository,
+    RefundRepository, WorkQueue,
 };
 
 /// Every port a use case may need, cheap to clone.
@@ -56,6 +56,8 @@ pub struct Ports {
     pub orders: Arc<dyn OrderRepository>,
     pub refunds: Arc<dyn RefundRepository>,
     pub inbox: Arc<dyn NotificationInbox>,
+    /// Background work: here, when a pending order's payment is next checked.
+    pub work: Arc<dyn WorkQueue>,
     pub payments: Arc<dyn PaymentGateway>,
     pub refund_gateways: RefundGateways,
     pub clock: Arc<dyn Clock>,
@@ -79,6 +81,9 @@ pub struct Settings {
     /// How long after an unknown refund outcome to ask Alipay again (PROTOCOL.md A7:
     /// query at least 10 s after the refund).
     pub refund_sync_delay: Duration,
+    /// When a pending order's payment is checked at Alipay, as offsets from the moment
+    /// it started ([`crate::payment_check`]); empty: never.
+    pub payment_checks: Vec<Duration>,
 }
 
 impl Settings {
@@ -88,6 +93,7 @@ impl Settings {
             refund_policy: RefundPolicy::default(),
             default_time_to_pay: Duration::minutes(30),
             refund_sync_delay: Duration::seconds(10),
+            payment_checks: crate::payment_check::default_offsets(),
         }
     }
 }

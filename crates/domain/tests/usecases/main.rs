@@ -11,6 +11,7 @@ mod events;
 mod invariants;
 mod notifications;
 mod orders;
+mod payment_checks;
 mod refunds;
 mod replays;
 mod support;

@@ -244,6 +244,7 @@ impl PayportBuilder {
             window: chrono::Duration::days(config.refunds.window_days),
             default_gateway: config.refunds.default_gateway,
         };
+        settings.payment_checks = config.payments.checks();
         let settings = Arc::new(settings);
         let ids = self.ids.unwrap_or_else(|| Arc::new(RandomIds));
         let sender = match self.webhook_sender {
@@ -275,6 +276,7 @@ impl PayportBuilder {
             orders: store.orders,
             refunds: store.refunds,
             inbox: store.inbox,
+            work: store.work.clone(),
             payments: self.payments.unwrap_or_else(|| Arc::new(openapi)),
             refund_gateways,
             clock: clock.clone(),
