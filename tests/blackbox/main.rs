@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod callbacks;
+mod catch_up;
 mod concurrency;
 mod errors;
 mod flows;

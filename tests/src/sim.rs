@@ -26,6 +26,16 @@ impl TestApp {
             .await
     }
 
+    /// The buyer pays, and Alipay's notification of it is lost: payport is never told.
+    pub async fn sim_pay_silently(&self, out_trade_no: &str) -> Reply {
+        self.sim_call(
+            Method::POST,
+            &format!("/trades/{out_trade_no}/pay"),
+            Some(&json!({ "notify": false })),
+        )
+        .await
+    }
+
     /// The trade closes at Alipay without payment.
     pub async fn sim_close(&self, out_trade_no: &str) -> Reply {
         self.sim_call(Method::POST, &format!("/trades/{out_trade_no}/close"), None)
@@ -87,6 +97,17 @@ impl TestApp {
     pub async fn sim_faults(&self, faults: Value) {
         let reply = self.sim_call(Method::PUT, "/faults", Some(&faults)).await;
         assert_eq!(reply.status, 200, "faults refused: {}", reply.text);
+    }
+
+    /// The faults in force now: a rule with `times` counts down as calls meet it, so
+    /// this also tells how many calls were made.
+    ///
+    /// # Panics
+    /// When the simulator does not answer 200.
+    pub async fn sim_faults_now(&self) -> Value {
+        let reply = self.sim_call(Method::GET, "/faults", None).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.json
     }
 
     /// Holds every notification until [`TestApp::sim_release`].
