@@ -130,13 +130,13 @@ impl Orders {
             }
             // Saved before Alipay is asked, so that a payment made from what Alipay
             // answers is always checked, even if its notification is lost.
-            if order.payment_started_at.is_none() || order.payment_check_at.is_none() {
+            // Checks that stopped start again with a new attempt.
+            let first =
+                payment_check::first_check(&self.settings.payment_checks, now, order.expires_at);
+            let restart = order.payment_check_at.is_none() && first.is_some();
+            if order.payment_started_at.is_none() || restart {
                 order.payment_started_at.get_or_insert(now);
-                order.payment_check_at = payment_check::first_check(
-                    &self.settings.payment_checks,
-                    now,
-                    order.expires_at,
-                );
+                order.payment_check_at = first;
                 changed = true;
             }
             if changed {

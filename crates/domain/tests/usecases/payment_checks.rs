@@ -11,6 +11,7 @@ use payport_domain::event::EventType;
 use payport_domain::order::{Order, OrderStatus};
 use payport_domain::payment_check::{default_offsets, first_check, next_check};
 use payport_domain::ports::*;
+use payport_domain::usecases::ServiceError;
 
 fn secs(n: i64) -> DateTime<Utc> {
     t0() + Duration::seconds(n)
@@ -136,24 +137,28 @@ fn started_order(id: &str) -> Order {
     order
 }
 
-fn answering(h: &mut Harness, answer: Result<TradeLookup, GatewayError>) {
+/// A started order checked when its first check is due, Alipay answering `answer`
+/// once.
+async fn first_check_answered(
+    answer: Result<TradeLookup, GatewayError>,
+) -> (Built, Result<Order, ServiceError>) {
+    let mut h = Harness::new();
+    h.store.put_order(started_order("o1"));
     h.payments
         .expect_query_trade()
         .times(1)
         .returning(move |_| answer.clone());
+    let app = h.build();
+    app.advance(Duration::seconds(15));
+    let checked = app.orders.check_payment(&otn("o1")).await;
+    (app, checked)
 }
 
 #[tokio::test]
 async fn a_check_that_finds_the_payment_marks_the_order_paid_with_its_event() {
-    let mut h = Harness::new();
-    h.store.put_order(started_order("o1"));
-    answering(
-        &mut h,
-        Ok(snapshot(AlipayTradeStatus::TradeSuccess, "5.00")),
-    );
-    let app = h.build();
-    app.advance(Duration::seconds(15));
-    let order = app.orders.check_payment(&otn("o1")).await.unwrap();
+    let (app, checked) =
+        first_check_answered(Ok(snapshot(AlipayTradeStatus::TradeSuccess, "5.00"))).await;
+    let order = checked.unwrap();
     assert_eq!(order.status, OrderStatus::Paid);
     assert_eq!(order.trade_no, Some(trade_no("2026112122001")));
     assert_eq!(order.payment_check_at, None, "no more checks");
@@ -171,12 +176,7 @@ async fn no_trade_yet_or_no_answer_schedules_the_next_check() {
         Ok(snapshot(AlipayTradeStatus::WaitBuyerPay, "5.00")),
         Err(GatewayError::Unknown("timeout".into())),
     ] {
-        let mut h = Harness::new();
-        h.store.put_order(started_order("o1"));
-        answering(&mut h, answer.clone());
-        let app = h.build();
-        app.advance(Duration::seconds(15));
-        let result = app.orders.check_payment(&otn("o1")).await;
+        let (app, result) = first_check_answered(answer.clone()).await;
         if answer.is_err() {
             assert_eq!(result.unwrap_err().code(), "GATEWAY_UNAVAILABLE");
         }
@@ -217,15 +217,9 @@ async fn an_expired_order_gets_one_last_check_at_its_expiry_then_none() {
 
 #[tokio::test]
 async fn an_amount_that_differs_stops_the_checks_and_is_reported() {
-    let mut h = Harness::new();
-    h.store.put_order(started_order("o1"));
-    answering(
-        &mut h,
-        Ok(snapshot(AlipayTradeStatus::TradeSuccess, "0.01")),
-    );
-    let app = h.build();
-    app.advance(Duration::seconds(15));
-    let err = app.orders.check_payment(&otn("o1")).await.unwrap_err();
+    let (app, checked) =
+        first_check_answered(Ok(snapshot(AlipayTradeStatus::TradeSuccess, "0.01"))).await;
+    let err = checked.unwrap_err();
     assert_eq!(err.code(), "GATEWAY_DATA_MISMATCH");
     let order = app.store.order("o1");
     assert_eq!(order.status, OrderStatus::Pending);
