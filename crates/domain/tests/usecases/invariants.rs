@@ -142,6 +142,21 @@ impl RefundQuery for FakeAlipay {
             RefundLookup::NotRefunded
         })
     }
+
+    async fn find_refund(
+        &self,
+        _out_trade_no: &payport_domain::ids::OutTradeNo,
+        out_request_no: &payport_domain::ids::OutRequestNo,
+    ) -> Result<Option<FoundRefund>, GatewayError> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .refunded
+            .get(out_request_no.as_str())
+            .map(|amount| FoundRefund {
+                amount: *amount,
+                refunded_at: None,
+            }))
+    }
 }
 
 fn run(ops: Vec<Op>, script: Vec<Alipay>, approval_above_fen: i64) -> Result<(), TestCaseError> {
