@@ -143,7 +143,10 @@ impl RefundQuery for AlipayOpenApiGateway {
         out_trade_no: &OutTradeNo,
         out_request_no: &OutRequestNo,
     ) -> Result<Option<FoundRefund>, GatewayError> {
-        let Some(found) = self.refund_query(out_trade_no, None, out_request_no).await? else {
+        let Some(found) = self
+            .refund_query(out_trade_no, None, out_request_no)
+            .await?
+        else {
             return Ok(None);
         };
         // Without its amount the refund cannot be recorded: the caller knows no other.

@@ -205,7 +205,10 @@ async fn find_refund_reports_the_amount_alipay_refunded_under_a_number() {
         "alipay.trade.fastpay.refund.query",
         Reply::Signed(format!(r#"{SUCCESS}","out_request_no":"console1"}}"#)),
     );
-    assert_eq!(wire.gateway.find_refund(&otn(), &number).await.unwrap(), None);
+    assert_eq!(
+        wire.gateway.find_refund(&otn(), &number).await.unwrap(),
+        None
+    );
 
     // A success without its amount cannot be recorded: unknown, never guessed.
     wire.state.reply(

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use super::external::Learned;
 use super::orders::Orders;
 use super::shared::{apply_trade_status, load_order, save_order};
 use super::{retry_on_conflict, Ports, Refunds, ServiceError, Settings};
@@ -29,6 +30,10 @@ pub enum NotificationHandled {
     /// sentences (also on the refund as `last_error`) is for a person to act on.
     /// Sending it again would change nothing, so it is acknowledged all the same.
     NeedsAPerson(Vec<String>),
+    /// Applied, except a refund made outside payport whose amount could not be
+    /// learned now (no refund query, or it failed): the daily reconciliation records
+    /// it from the bill. The sentence (no secrets) is for the log.
+    Deferred(String),
 }
 
 #[derive(Clone)]
@@ -85,14 +90,38 @@ impl Notifications {
             return Ok(NotificationHandled::Duplicate);
         }
         self.apply_trade_notification(&notice).await?;
+        let mut handled = NotificationHandled::Applied;
         if let Some(result) = refund_result(&notice) {
-            self.refunds.apply_result(&result).await?;
+            let applied = self.refunds.apply_result(&result).await?;
+            if let (true, RefundReference::OutRequestNo { out_request_no, .. }) =
+                (applied.is_empty(), &result.reference)
+            {
+                handled = self.learn_refund(&notice, out_request_no).await?;
+            }
         }
         self.ports
             .inbox
             .mark_handled(entry.source, &entry.notify_id, self.ports.clock.now())
             .await?;
-        Ok(NotificationHandled::Applied)
+        Ok(handled)
+    }
+
+    /// A refund payport does not know, made outside it: recorded, with its amount
+    /// from Alipay's refund query (never the cumulative `refund_fee`).
+    async fn learn_refund(
+        &self,
+        notice: &TradeNotification,
+        out_request_no: &OutRequestNo,
+    ) -> Result<NotificationHandled, ServiceError> {
+        let learned = self
+            .refunds
+            .learn_external(&notice.out_trade_no, out_request_no, notice.gmt_refund)
+            .await?;
+        Ok(match learned {
+            Learned::Done => NotificationHandled::Applied,
+            Learned::Deferred(why) => NotificationHandled::Deferred(why),
+            Learned::Contradiction(what) => NotificationHandled::NeedsAPerson(vec![what]),
+        })
     }
 
     /// Handles the buyer's browser coming back from the cashier. The return passes the
@@ -264,8 +293,8 @@ struct Claim<'a> {
 }
 
 /// A trade notification that carries `out_biz_no` and `refund_fee` reports a refund
-/// that succeeded (partial: TRADE_SUCCESS; full: TRADE_CLOSED). An out_biz_no that
-/// payport could not have issued belongs to a refund made elsewhere: not ours to apply.
+/// that succeeded (partial: TRADE_SUCCESS; full: TRADE_CLOSED). An out_biz_no that is
+/// no valid out_request_no cannot be recorded: the reconciliation reports it.
 fn refund_result(notice: &TradeNotification) -> Option<RefundResult> {
     let (Some(out_biz_no), Some(refund_fee)) = (&notice.out_biz_no, notice.refund_fee) else {
         return None;

@@ -12,8 +12,8 @@ use super::StoreUnderTest;
 /// Refund `out_request_no` of `amount_fen` made in Alipay's console, as the domain
 /// builds it: succeeded from the start, never sent by payport.
 fn external(out_trade_no: &str, out_request_no: &str, amount_fen: i64) -> Refund {
-    let mut refund = new_refund(out_trade_no, out_request_no, amount_fen)
-        .into_refund(RefundStatus::Succeeded);
+    let mut refund =
+        new_refund(out_trade_no, out_request_no, amount_fen).into_refund(RefundStatus::Succeeded);
     refund.reason = None;
     refund.external = true;
     refund.completed_at = Some(at(150));
@@ -26,7 +26,10 @@ fn credited(order: &Order, refund: &Refund) -> (Order, [payport_domain::event::N
     order.record_refund(refund.amount, at(160)).unwrap();
     let events = [
         event(EventType::RefundSucceeded, refund.refund_id.as_str()),
-        event(EventType::OrderPartiallyRefunded, order.out_trade_no.as_str()),
+        event(
+            EventType::OrderPartiallyRefunded,
+            order.out_trade_no.as_str(),
+        ),
     ];
     (order, events)
 }
@@ -115,7 +118,12 @@ pub async fn a_used_number_or_a_stale_order_saves_nothing<D: StoreUnderTest>(db:
         Err(RepoError::Duplicate(_))
     ));
     assert_eq!(
-        orders.get(&no("o1")).await.unwrap().unwrap().refunded_amount,
+        orders
+            .get(&no("o1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .refunded_amount,
         fen(300)
     );
 }
