@@ -233,3 +233,41 @@ async fn a_bill_file_name_that_is_not_a_past_day_is_not_found() {
     let zip = reqwest::get(&month).await.unwrap().bytes().await.unwrap();
     assert_eq!(parse_trade_bill_zip(&zip).unwrap(), Vec::new());
 }
+
+#[tokio::test]
+async fn a_console_refund_with_notify_false_sends_no_notification() {
+    let rig = Rig::start().await;
+    paid_trade(&rig, "quiet", "5.00").await;
+    paid_trade(&rig, "loud", "5.00").await;
+    rig.notifications(2).await;
+    rig.set_faults(serde_json::json!({"notify": {"hold": true}}))
+        .await;
+    let quiet = console_refund(
+        &rig,
+        "quiet",
+        serde_json::json!({"amount": "1.00", "notify": false}),
+    )
+    .await;
+    assert_eq!(quiet.status(), 200);
+    let loud = console_refund(&rig, "loud", serde_json::json!({"amount": "2.00"})).await;
+    assert_eq!(loud.status(), 200);
+    // Only the default refund queued its trade notification.
+    let released: Value = rig
+        .control(Method::POST, "/notifications/release")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(released["released"], 1);
+    let got = rig.notifications(3).await;
+    assert_eq!(got[2].field("out_trade_no"), Some("loud"));
+    assert_eq!(got[2].field("refund_fee"), Some("2.00"));
+    assert!(got[2].field("out_biz_no").is_some());
+    let trade: Value = rig
+        .control(Method::GET, "/trades/quiet")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(trade["refunded_fen"], 100, "refunded all the same");
+}
