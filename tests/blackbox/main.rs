@@ -9,6 +9,7 @@
 mod callbacks;
 mod concurrency;
 mod errors;
+mod external_refunds;
 mod flows;
 mod idempotency;
 mod journey;
