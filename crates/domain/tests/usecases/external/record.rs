@@ -33,7 +33,7 @@ async fn an_external_refund_is_recorded_as_succeeded_and_counted_on_the_order() 
     assert_eq!(refund.gateway, RefundGatewayKind::OpenApi);
     assert_eq!((refund.reason.as_deref(), refund.attempts), (None, 0));
     assert_eq!(refund.completed_at, Some(t0() + Duration::minutes(4)));
-    assert_eq!(app.store.refund_list(), [refund.clone()]);
+    assert_eq!(app.store.refund_list(), std::slice::from_ref(&refund));
     let order = app.store.order("o1");
     assert_eq!(order.status, OrderStatus::PartiallyRefunded);
     assert_eq!(order.refunded_amount, yuan("3.00"));
