@@ -13,7 +13,8 @@ use crate::error::RepoError;
 use crate::event::{order_events, refund_event, NewEvent};
 use crate::ids::{OutRequestNo, OutTradeNo};
 use crate::money::Amount;
-use crate::refund::{Refund, RefundGatewayKind, RefundStatus};
+use crate::policy::ApprovalPolicy;
+use crate::refund::{NewRefund, Refund, RefundGatewayKind, RefundStatus};
 
 /// A refund Alipay made that payport did not send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +81,7 @@ impl Refunds {
         let now = self.ports.clock.now();
         let before = order.status;
         order.record_refund(external.amount, now)?;
-        let refund = Refund {
+        let new = NewRefund {
             refund_id: self.ports.ids.refund_id(),
             out_trade_no: external.out_trade_no.clone(),
             out_request_no: external.out_request_no.clone(),
@@ -88,21 +89,14 @@ impl Refunds {
             reason: None,
             // Alipay's own channel; payport never sends it anywhere.
             gateway: RefundGatewayKind::OpenApi,
-            status: RefundStatus::Succeeded,
-            failure: None,
-            last_error: None,
-            rejection_reason: None,
-            refund_fee: None,
-            batch_no: None,
-            operator_form_html: None,
-            attempts: 0,
+            // Never asked for, so never approved: no policy applies.
+            approval: ApprovalPolicy::Auto,
             created_at: now,
-            updated_at: now,
-            submitted_at: None,
+        };
+        let refund = Refund {
             completed_at: Some(external.refunded_at.unwrap_or(now)),
-            next_sync_at: None,
-            version: 0,
             external: true,
+            ..new.into_refund(RefundStatus::Succeeded)
         };
         let next_id = || self.ports.ids.event_id();
         let mut events: Vec<NewEvent> = refund_event(None, &refund, next_id, now)

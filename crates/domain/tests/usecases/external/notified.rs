@@ -30,6 +30,22 @@ fn found(amount: &str) -> Result<Option<FoundRefund>, GatewayError> {
     }))
 }
 
+/// Alipay's notification "n1" arrives; what payport made of it.
+async fn handle(app: &Built) -> NotificationHandled {
+    app.notifications
+        .handle_trade_notification(&incoming("n1"))
+        .await
+        .unwrap()
+}
+
+fn assert_nothing_recorded(app: &Built) {
+    assert!(app.store.refund_list().is_empty());
+    assert_eq!(
+        app.store.order("o1").refunded_amount,
+        payport_domain::money::Amount::ZERO
+    );
+}
+
 /// The notification says 5.00 refunded so far (another refund came before, in any
 /// order): the amount recorded is the one the refund query gives for this number.
 #[tokio::test]
@@ -41,11 +57,7 @@ async fn an_unknown_refund_is_recorded_with_the_amount_alipay_s_query_gives() {
         .times(1)
         .returning(|_, _| found("3.00"));
     let app = h.build();
-    let handled = app
-        .notifications
-        .handle_trade_notification(&incoming("n1"))
-        .await
-        .unwrap();
+    let handled = handle(&app).await;
     assert_eq!(handled, NotificationHandled::Applied);
     let refunds = app.store.refund_list();
     assert_eq!(refunds.len(), 1);
@@ -66,12 +78,7 @@ async fn an_unknown_refund_is_recorded_with_the_amount_alipay_s_query_gives() {
     );
 
     // Redelivered: a duplicate, and no second question to Alipay.
-    let again = app
-        .notifications
-        .handle_trade_notification(&incoming("n1"))
-        .await
-        .unwrap();
-    assert_eq!(again, NotificationHandled::Duplicate);
+    assert_eq!(handle(&app).await, NotificationHandled::Duplicate);
     assert_eq!(app.store.refund_list().len(), 1);
 }
 
@@ -90,24 +97,16 @@ async fn when_the_query_fails_or_finds_nothing_the_refund_is_left_for_reconcilia
             .times(1)
             .returning(move |_, _| answer.clone());
         let app = h.build();
-        let handled = app
-            .notifications
-            .handle_trade_notification(&incoming("n1"))
-            .await
-            .unwrap();
+        let handled = handle(&app).await;
         let NotificationHandled::Deferred(why) = handled else {
             panic!("{handled:?}");
         };
         assert!(why.contains("console1") && why.contains("o1"), "{why}");
-        assert!(app.store.refund_list().is_empty());
+        assert_nothing_recorded(&app);
         let order = app.store.order("o1");
         assert_eq!(order.status, OrderStatus::Paid, "the payment is applied");
-        assert_eq!(order.refunded_amount, payport_domain::money::Amount::ZERO);
         assert_eq!(
-            app.notifications
-                .handle_trade_notification(&incoming("n1"))
-                .await
-                .unwrap(),
+            handle(&app).await,
             NotificationHandled::Duplicate,
             "acknowledged and marked handled"
         );
@@ -121,11 +120,7 @@ async fn an_amount_beyond_what_is_left_is_for_a_person_and_changes_nothing() {
         .expect_find_refund()
         .returning(|_, _| found("12.00"));
     let app = h.build();
-    let handled = app
-        .notifications
-        .handle_trade_notification(&incoming("n1"))
-        .await
-        .unwrap();
+    let handled = handle(&app).await;
     let NotificationHandled::NeedsAPerson(what) = handled else {
         panic!("{handled:?}");
     };
@@ -133,11 +128,7 @@ async fn an_amount_beyond_what_is_left_is_for_a_person_and_changes_nothing() {
         what[0].contains("console1") && what[0].contains("12.00"),
         "{what:?}"
     );
-    assert!(app.store.refund_list().is_empty());
-    assert_eq!(
-        app.store.order("o1").refunded_amount,
-        payport_domain::money::Amount::ZERO
-    );
+    assert_nothing_recorded(&app);
 }
 
 /// Alipay notifies a legacy refund under its batch_no: that is payport's own, which
@@ -160,13 +151,9 @@ async fn a_legacy_refund_s_batch_number_is_not_mistaken_for_an_external_refund()
         ours.batch_no.as_ref().map(|b| b.as_str()),
         Some("20261121001")
     );
-    let handled = app
-        .notifications
-        .handle_trade_notification(&incoming("n1"))
-        .await
-        .unwrap();
+    let handled = handle(&app).await;
     assert_eq!(handled, NotificationHandled::Applied);
-    assert_eq!(app.store.refund_list().len(), 1);
+    assert_eq!(app.store.refund_list(), [ours]);
     assert_eq!(
         app.store.order("o1").refunded_amount,
         payport_domain::money::Amount::ZERO
@@ -180,14 +167,10 @@ async fn without_a_refund_query_the_refund_is_left_for_reconciliation() {
         std::sync::Arc::new(MockRefundSubmitter::new());
     h.openapi_override = Some(RefundRoute::new(submit));
     let app = h.build();
-    let handled = app
-        .notifications
-        .handle_trade_notification(&incoming("n1"))
-        .await
-        .unwrap();
+    let handled = handle(&app).await;
     assert!(
         matches!(handled, NotificationHandled::Deferred(_)),
         "{handled:?}"
     );
-    assert!(app.store.refund_list().is_empty());
+    assert_nothing_recorded(&app);
 }
