@@ -91,13 +91,19 @@ impl Notifications {
         }
         self.apply_trade_notification(&notice).await?;
         let mut handled = NotificationHandled::Applied;
-        if let Some(result) = refund_result(&notice) {
-            let applied = self.refunds.apply_result(&result).await?;
-            if let (true, RefundReference::OutRequestNo { out_request_no, .. }) =
-                (applied.is_empty(), &result.reference)
-            {
-                handled = self.learn_refund(&notice, out_request_no).await?;
+        match refund_result(&notice) {
+            Some(Ok(result)) => {
+                let applied = self.refunds.apply_result(&result).await?;
+                if let (true, RefundReference::OutRequestNo { out_request_no, .. }) =
+                    (applied.is_empty(), &result.reference)
+                {
+                    handled = self.learn_refund(&notice, out_request_no).await?;
+                }
             }
+            Some(Err(unrecordable)) => {
+                handled = NotificationHandled::NeedsAPerson(vec![unrecordable]);
+            }
+            None => {}
         }
         self.ports
             .inbox
@@ -294,13 +300,22 @@ struct Claim<'a> {
 
 /// A trade notification that carries `out_biz_no` and `refund_fee` reports a refund
 /// that succeeded (partial: TRADE_SUCCESS; full: TRADE_CLOSED). An out_biz_no that is
-/// no valid out_request_no cannot be recorded: the reconciliation reports it.
-fn refund_result(notice: &TradeNotification) -> Option<RefundResult> {
+/// no valid out_request_no is no refund payport sent, and cannot be recorded as one
+/// made outside it either: that is for a person (the sentence says so).
+fn refund_result(notice: &TradeNotification) -> Option<Result<RefundResult, String>> {
     let (Some(out_biz_no), Some(refund_fee)) = (&notice.out_biz_no, notice.refund_fee) else {
         return None;
     };
-    let out_request_no = OutRequestNo::parse(out_biz_no.clone()).ok()?;
-    Some(RefundResult {
+    let out_request_no = match OutRequestNo::parse(out_biz_no.clone()) {
+        Ok(number) => number,
+        Err(e) => {
+            return Some(Err(format!(
+                "order {}: a refund made outside payport cannot be recorded ({e})",
+                notice.out_trade_no
+            )))
+        }
+    };
+    Some(Ok(RefundResult {
         reference: RefundReference::OutRequestNo {
             out_trade_no: notice.out_trade_no.clone(),
             out_request_no,
@@ -309,5 +324,5 @@ fn refund_result(notice: &TradeNotification) -> Option<RefundResult> {
             refund_fee: Some(refund_fee),
             refunded_at: notice.gmt_refund,
         }),
-    })
+    }))
 }
