@@ -75,7 +75,8 @@ impl Refunds {
         external: &ExternalRefund,
     ) -> Result<ExternalRecorded, ServiceError> {
         let mut order = load_order(&self.ports, &external.out_trade_no).await?;
-        if let Some(known) = self.known_refund(external).await? {
+        let (no, number) = (&external.out_trade_no, &external.out_request_no);
+        if let Some(known) = self.known_refund(no, number).await? {
             return Ok(ExternalRecorded::AlreadyKnown(known));
         }
         let now = self.ports.clock.now();
@@ -111,7 +112,7 @@ impl Refunds {
         {
             Ok(()) => Ok(ExternalRecorded::Recorded(refund)),
             // Recorded meanwhile by another path (a redelivery, the reconciliation).
-            Err(RepoError::Duplicate(what)) => match self.known_refund(external).await? {
+            Err(RepoError::Duplicate(what)) => match self.known_refund(no, number).await? {
                 Some(known) => Ok(ExternalRecorded::AlreadyKnown(known)),
                 None => Err(ServiceError::Duplicate(what)),
             },
@@ -123,10 +124,10 @@ impl Refunds {
     /// legacy refund by its batch_no.
     async fn known_refund(
         &self,
-        external: &ExternalRefund,
+        no: &OutTradeNo,
+        number: &OutRequestNo,
     ) -> Result<Option<Refund>, ServiceError> {
         let refunds = &self.ports.refunds;
-        let (no, number) = (&external.out_trade_no, &external.out_request_no);
         if let Some(known) = refunds.get_by_out_request_no(no, number).await? {
             return Ok(Some(known));
         }
@@ -153,13 +154,11 @@ impl Refunds {
     ) -> Result<Learned, ServiceError> {
         let which =
             format!("refund {out_request_no} of order {out_trade_no}, made outside payport");
-        let probe = ExternalRefund {
-            out_trade_no: out_trade_no.clone(),
-            out_request_no: out_request_no.clone(),
-            amount: Amount::ZERO,
-            refunded_at: notified_at,
-        };
-        if self.known_refund(&probe).await?.is_some() {
+        if self
+            .known_refund(out_trade_no, out_request_no)
+            .await?
+            .is_some()
+        {
             return Ok(Learned::Done);
         }
         let query = self
@@ -186,9 +185,10 @@ impl Refunds {
             }
         };
         let external = ExternalRefund {
+            out_trade_no: out_trade_no.clone(),
+            out_request_no: out_request_no.clone(),
             amount: found.amount,
             refunded_at: found.refunded_at.or(notified_at),
-            ..probe
         };
         match self.record_external(&external).await {
             Ok(_) => Ok(Learned::Done),
