@@ -10,6 +10,7 @@ mod callbacks;
 mod catch_up;
 mod concurrency;
 mod errors;
+mod external_refunds;
 mod flows;
 mod idempotency;
 mod journey;

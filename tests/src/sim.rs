@@ -42,6 +42,24 @@ impl TestApp {
             .await
     }
 
+    /// A refund made in Alipay's merchant console, outside payport, under
+    /// `out_request_no`; `notify: false` sends no trade notification for it.
+    pub async fn sim_console_refund(
+        &self,
+        out_trade_no: &str,
+        amount: &str,
+        out_request_no: &str,
+        notify: bool,
+    ) -> Reply {
+        let body = json!({ "amount": amount, "out_request_no": out_request_no, "notify": notify });
+        self.sim_call(
+            Method::POST,
+            &format!("/trades/{out_trade_no}/refund"),
+            Some(&body),
+        )
+        .await
+    }
+
     /// Every trade in the simulator's books.
     ///
     /// # Panics

@@ -8,6 +8,7 @@
 
 mod batch_amounts;
 mod events;
+mod external;
 mod invariants;
 mod notifications;
 mod orders;

@@ -14,6 +14,7 @@ pub mod claims;
 pub mod concurrency;
 pub mod deliveries;
 pub mod events;
+pub mod external;
 pub mod fixtures;
 pub mod inbox_log_keys;
 pub mod keys;
@@ -176,6 +177,11 @@ macro_rules! store_contract {
             update_with_order_saves_both_or_neither,
             update_all_saves_every_refund_or_none,
             lists_refunds_of_an_order_and_in_pages,
+        );
+        $crate::store_contract!(@module $open, external:
+            an_external_refund_is_stored_with_its_order_and_events,
+            a_used_number_or_a_stale_order_saves_nothing,
+            reservations_count_external_refunds,
         );
         $crate::store_contract!(@module $open, reserve:
             an_exact_fit_is_accepted_and_one_fen_more_is_refused,
