@@ -7,8 +7,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod callbacks;
+mod catch_up;
 mod concurrency;
 mod errors;
+mod external_refunds;
 mod flows;
 mod idempotency;
 mod journey;

@@ -26,17 +26,14 @@ impl TestApp {
             .await
     }
 
-    /// The buyer pays, and the notification is lost (never sent).
+    /// The buyer pays, and Alipay's notification of it is lost: payport is never told.
     pub async fn sim_pay_silently(&self, out_trade_no: &str) -> Reply {
-        let body = json!({ "notify": false });
-        let path = format!("/trades/{out_trade_no}/pay");
-        self.sim_call(Method::POST, &path, Some(&body)).await
-    }
-
-    /// A refund made in Alipay's merchant console, outside payport.
-    pub async fn sim_console_refund(&self, out_trade_no: &str, body: Value) -> Reply {
-        let path = format!("/trades/{out_trade_no}/refund");
-        self.sim_call(Method::POST, &path, Some(&body)).await
+        self.sim_call(
+            Method::POST,
+            &format!("/trades/{out_trade_no}/pay"),
+            Some(&json!({ "notify": false })),
+        )
+        .await
     }
 
     /// The Beijing date it is at the simulator, `YYYY-MM-DD`.
@@ -66,6 +63,24 @@ impl TestApp {
     pub async fn sim_close(&self, out_trade_no: &str) -> Reply {
         self.sim_call(Method::POST, &format!("/trades/{out_trade_no}/close"), None)
             .await
+    }
+
+    /// A refund made in Alipay's merchant console, outside payport, under
+    /// `out_request_no`; `notify: false` sends no trade notification for it.
+    pub async fn sim_console_refund(
+        &self,
+        out_trade_no: &str,
+        amount: &str,
+        out_request_no: &str,
+        notify: bool,
+    ) -> Reply {
+        let body = json!({ "amount": amount, "out_request_no": out_request_no, "notify": notify });
+        self.sim_call(
+            Method::POST,
+            &format!("/trades/{out_trade_no}/refund"),
+            Some(&body),
+        )
+        .await
     }
 
     /// Every trade in the simulator's books.
@@ -123,6 +138,17 @@ impl TestApp {
     pub async fn sim_faults(&self, faults: Value) {
         let reply = self.sim_call(Method::PUT, "/faults", Some(&faults)).await;
         assert_eq!(reply.status, 200, "faults refused: {}", reply.text);
+    }
+
+    /// The faults in force now: a rule with `times` counts down as calls meet it, so
+    /// this also tells how many calls were made.
+    ///
+    /// # Panics
+    /// When the simulator does not answer 200.
+    pub async fn sim_faults_now(&self) -> Value {
+        let reply = self.sim_call(Method::GET, "/faults", None).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        reply.json
     }
 
     /// Holds every notification until [`TestApp::sim_release`].

@@ -8,12 +8,13 @@
 //! `N` or nothing means "confirm by query" (PROTOCOL.md A7).
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use payport_domain::alipay::AlipayRefundStatus;
 use payport_domain::ports::{
-    RefundLookup, RefundQuery, RefundSubmission, RefundSubmitted, RefundSubmitter,
+    FoundRefund, RefundLookup, RefundQuery, RefundSubmission, RefundSubmitted, RefundSubmitter,
 };
 use payport_domain::refund::RefundSuccess;
-use payport_domain::{Amount, GatewayError};
+use payport_domain::{Amount, GatewayError, OutRequestNo, OutTradeNo, TradeNo};
 use serde_json::{json, Value};
 
 use crate::client::Call;
@@ -67,15 +68,27 @@ impl RefundSubmitter for AlipayOpenApiGateway {
     }
 }
 
-#[async_trait]
-impl RefundQuery for AlipayOpenApiGateway {
-    async fn query_refund(&self, refund: &RefundSubmission) -> Result<RefundLookup, GatewayError> {
+/// A refund the query found: its amount when the answer has one.
+struct Queried {
+    amount: Option<Amount>,
+    refunded_at: Option<DateTime<Utc>>,
+}
+
+impl AlipayOpenApiGateway {
+    /// `alipay.trade.fastpay.refund.query` for one refund number: the refund as
+    /// Alipay has it, `None` when it has none under that number.
+    async fn refund_query(
+        &self,
+        out_trade_no: &OutTradeNo,
+        trade_no: Option<&TradeNo>,
+        out_request_no: &OutRequestNo,
+    ) -> Result<Option<Queried>, GatewayError> {
         let mut biz = json!({
-            "out_trade_no": refund.out_trade_no.as_str(),
-            "out_request_no": refund.out_request_no.as_str(),
+            "out_trade_no": out_trade_no.as_str(),
+            "out_request_no": out_request_no.as_str(),
             "query_options": ["gmt_refund_pay"],
         });
-        if let (Some(trade_no), Some(map)) = (&refund.trade_no, biz.as_object_mut()) {
+        if let (Some(trade_no), Some(map)) = (trade_no, biz.as_object_mut()) {
             map.insert("trade_no".into(), Value::from(trade_no.as_str()));
         }
         let node = self
@@ -83,30 +96,68 @@ impl RefundQuery for AlipayOpenApiGateway {
             .execute(Call {
                 method: "alipay.trade.fastpay.refund.query",
                 biz,
-                out_trade_no: Some(refund.out_trade_no.as_str()),
-                out_request_no: Some(refund.out_request_no.as_str()),
+                out_trade_no: Some(out_trade_no.as_str()),
+                out_request_no: Some(out_request_no.as_str()),
             })
             .await?;
         let fields = Fields::from_node(&node);
         let status = AlipayRefundStatus::parse(node.text("refund_status"))
             .map_err(|e| GatewayError::Unknown(e.to_string()))?;
         match status {
-            AlipayRefundStatus::NotRefunded => Ok(RefundLookup::NotRefunded),
-            AlipayRefundStatus::RefundSuccess => {
-                let amount = fields.optional("refund_amount", Amount::parse)?;
-                if amount.is_some_and(|a| a != refund.amount) {
-                    return Err(GatewayError::Unknown(format!(
-                        "refund query says {} was refunded under {}, not {}",
-                        amount.map(|a| a.to_string()).unwrap_or_default(),
-                        refund.out_request_no,
-                        refund.amount
-                    )));
-                }
-                Ok(RefundLookup::Succeeded(RefundSuccess {
-                    refund_fee: None,
-                    refunded_at: fields.time("gmt_refund_pay"),
-                }))
-            }
+            AlipayRefundStatus::NotRefunded => Ok(None),
+            AlipayRefundStatus::RefundSuccess => Ok(Some(Queried {
+                amount: fields.optional("refund_amount", Amount::parse)?,
+                refunded_at: fields.time("gmt_refund_pay"),
+            })),
         }
+    }
+}
+
+#[async_trait]
+impl RefundQuery for AlipayOpenApiGateway {
+    async fn query_refund(&self, refund: &RefundSubmission) -> Result<RefundLookup, GatewayError> {
+        let found = self
+            .refund_query(
+                &refund.out_trade_no,
+                refund.trade_no.as_ref(),
+                &refund.out_request_no,
+            )
+            .await?;
+        let Some(found) = found else {
+            return Ok(RefundLookup::NotRefunded);
+        };
+        if let Some(amount) = found.amount.filter(|a| *a != refund.amount) {
+            return Err(GatewayError::Unknown(format!(
+                "refund query says {amount} was refunded under {}, not {}",
+                refund.out_request_no, refund.amount
+            )));
+        }
+        Ok(RefundLookup::Succeeded(RefundSuccess {
+            refund_fee: None,
+            refunded_at: found.refunded_at,
+        }))
+    }
+
+    async fn find_refund(
+        &self,
+        out_trade_no: &OutTradeNo,
+        out_request_no: &OutRequestNo,
+    ) -> Result<Option<FoundRefund>, GatewayError> {
+        let Some(found) = self
+            .refund_query(out_trade_no, None, out_request_no)
+            .await?
+        else {
+            return Ok(None);
+        };
+        // Without its amount the refund cannot be recorded: the caller knows no other.
+        let amount = found.amount.ok_or_else(|| {
+            GatewayError::Unknown(format!(
+                "refund query found {out_request_no} without its refund_amount"
+            ))
+        })?;
+        Ok(Some(FoundRefund {
+            amount,
+            refunded_at: found.refunded_at,
+        }))
     }
 }

@@ -165,10 +165,14 @@ struct ConsoleRefund {
     amount: String,
     #[serde(default)]
     out_request_no: Option<String>,
+    /// `false`: refund without notifying the merchant.
+    #[serde(default = "yes")]
+    notify: bool,
 }
 
 /// A refund made in Alipay's merchant console, outside payport: in the books, the
-/// queries and the bill like any other, refused by the same rules.
+/// queries and the bill like any other, refused by the same rules. `"notify": false`
+/// makes it without the trade notification, as if it was lost.
 #[handler]
 pub(crate) fn console_refund(
     Path(id): Path<String>,
@@ -183,6 +187,7 @@ pub(crate) fn console_refund(
     let Some(amount_fen) = parse_fen(&ask.amount) else {
         return invalid("amount is not an Alipay amount");
     };
+    let notify = ask.notify;
     let done = sim.with_ledger(|ledger, now| {
         // The console numbers a refund itself when the operator gives no number.
         let out_request_no = ask
@@ -198,7 +203,11 @@ pub(crate) fn console_refund(
         };
         match ledger.refund(ask, now) {
             Ok(done) => {
-                let events = done.event().into_iter().collect();
+                let events = if notify {
+                    done.event().into_iter().collect()
+                } else {
+                    Vec::new()
+                };
                 (Ok(done), events)
             }
             Err(e) => (Err(e), Vec::new()),

@@ -14,6 +14,7 @@
 //! - [`clip`]: received text shortened before it reaches an error or a log line.
 //! - [`ids`]: `OutTradeNo`, `OutRequestNo`, `TradeNo`, `RefundId`, ... parsed at the edge.
 //! - [`order`], [`refund`]: aggregates; statuses move only through their methods.
+//! - [`payment_check`]: when a pending order's payment is checked at Alipay.
 //! - [`anomaly`]: a refund Alipay contradicts, recorded for a person, never settled.
 //! - [`alipay`]: Alipay's statuses, mapped exhaustively.
 //! - [`policy`]: approval, refund window, and the over-refund invariant check.
@@ -32,6 +33,7 @@ pub mod event;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod payment_check;
 pub mod policy;
 pub mod ports;
 pub mod reconciliation;

@@ -38,6 +38,10 @@ fn acknowledge(result: Result<NotificationHandled, ServiceError>, what: &str) ->
             }
             plain("success")
         }
+        Ok(NotificationHandled::Deferred(why)) => {
+            tracing::warn!(callback = what, reason = %clip_to(&why, LOGGED_REASON_BYTES), "a refund made outside payport is left for the daily reconciliation");
+            plain("success")
+        }
         Ok(NotificationHandled::Applied | NotificationHandled::Duplicate) => plain("success"),
         Err(e) => {
             let reason = clip_to(&e.to_string(), LOGGED_REASON_BYTES);

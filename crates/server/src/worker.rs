@@ -1,6 +1,7 @@
 //! Background work: refunds whose outcome is unknown are synced (queried, or resent
-//! with the same out_request_no), unpaid orders past their expiry are closed,
-//! expired `Idempotency-Key`s are deleted, and once a day (from
+//! with the same out_request_no), pending orders whose payment check is due are asked
+//! about at Alipay (their notification may be lost), unpaid orders past their expiry
+//! are closed, expired `Idempotency-Key`s are deleted, and once a day (from
 //! `reconciliation.daily_at`, Beijing time) yesterday's books are checked against
 //! Alipay's bill, again every 30 minutes while the bill is not available.
 //! Rows (and the day's reconciliation) are claimed in the database, so several
@@ -9,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use payport_domain::usecases::due_date;
+use payport_domain::usecases::{due_date, ServiceError};
 
 use crate::state::AppState;
 
@@ -20,8 +21,8 @@ const BATCH: u32 = 20;
 /// thousand lines, each maybe a query to Alipay, takes a while.
 const RECONCILIATION_LEASE: Duration = Duration::from_secs(15 * 60);
 
-/// One pass: sync due refunds, close expired orders, delete expired idempotency keys.
-/// Returns how many refunds and orders it took.
+/// One pass: sync due refunds, check due payments, close expired orders, delete
+/// expired idempotency keys. Returns how many refunds and orders it took.
 pub async fn run_once(state: &AppState) -> usize {
     let now = state.clock.now();
     let mut worked = 0;
@@ -36,6 +37,7 @@ pub async fn run_once(state: &AppState) -> usize {
         }
         Err(e) => tracing::warn!(error = %e, "cannot claim refunds to sync"),
     }
+    worked += check_payments(state, now).await;
     match state.work.claim_expired_orders(now, BATCH, LEASE).await {
         Ok(orders) => {
             for order in orders {
@@ -79,6 +81,31 @@ async fn reconcile_yesterday(state: &AppState, now: chrono::DateTime<chrono::Utc
             tracing::warn!(%date, code = e.code(), error = %e, "daily reconciliation failed; will retry")
         }
     }
+}
+
+/// Asks Alipay about the pending orders whose payment check is due; each check
+/// schedules the next one. Returns how many it took.
+async fn check_payments(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> usize {
+    let orders = match state.work.claim_payment_checks(now, BATCH, LEASE).await {
+        Ok(orders) => orders,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot claim payment checks");
+            return 0;
+        }
+    };
+    for order in &orders {
+        // The code only: the detail may quote Alipay's answer.
+        match state.orders.check_payment(&order.out_trade_no).await {
+            Ok(_) => {}
+            Err(e @ ServiceError::GatewayDataMismatch(_)) => {
+                tracing::error!(out_trade_no = %order.out_trade_no, code = e.code(), "Alipay's trade contradicts the order; its payment checks stopped, a person must look");
+            }
+            Err(e) => {
+                tracing::warn!(out_trade_no = %order.out_trade_no, code = e.code(), "payment check failed; it is tried again later");
+            }
+        }
+    }
+    orders.len()
 }
 
 /// Runs [`run_once`] every `interval` until `stop` fires.

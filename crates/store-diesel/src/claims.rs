@@ -1,5 +1,6 @@
 //! Claiming background work, so that several payport instances never process the same
-//! row at once: refunds to sync and orders to expire.
+//! row at once: refunds to sync, orders to expire, and pending orders whose payment
+//! is to be checked at Alipay.
 //!
 //! A claim is one write transaction that selects due rows (PostgreSQL: `FOR UPDATE
 //! SKIP LOCKED`, so concurrent claimers pass over each other's rows; SQLite: inside
@@ -14,12 +15,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use payport_domain::ports::WorkQueue;
-use payport_domain::{Order, Refund, RepoError};
+use payport_domain::{Order, OrderStatus, OutTradeNo, Refund, RepoError};
 
 use crate::dialect::Dialect;
-use crate::error::Abort;
+use crate::error::{db_error, Abort};
 use crate::orders::{to_orders, OrderQueries};
-use crate::pool::write_tx;
+use crate::pool::{with_conn, write_tx};
 use crate::refunds::{to_refunds, RefundQueries};
 use crate::schema::{orders, refunds};
 use crate::time::DbTime;
@@ -95,22 +96,54 @@ impl WorkQueue for DieselStore {
 
     async fn claim_payment_checks(
         &self,
-        _now: DateTime<Utc>,
-        _limit: u32,
-        _lease: Duration,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
     ) -> Result<Vec<Order>, RepoError> {
-        Err(RepoError::Unavailable(
-            "claim_payment_checks: not implemented yet".into(),
-        ))
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (until, _) = lease_window(now, lease)?;
+        let (nos, rows) = write_tx!(self, |conn| {
+            let nos = conn
+                .claimable_payment_checks(DbTime(now), i64::from(limit))
+                .await?;
+            if nos.is_empty() {
+                return Ok((nos, Vec::new()));
+            }
+            // The check time is the claim: no version bump, so a save racing the
+            // claim is not refused for it.
+            diesel::update(orders::table.filter(orders::out_trade_no.eq_any(&nos)))
+                .set(orders::payment_check_at.eq(until))
+                .execute(conn)
+                .await?;
+            let rows = conn.orders_by_nos(&nos).await?;
+            Ok((nos, rows))
+        })
+        .map_err(|e: Abort<RepoError>| e.into_repo("claim payment checks"))?;
+        let mut claimed = to_orders(rows)?;
+        // All now share one check time: keep the order they were due in.
+        claimed.sort_by_key(|o| nos.iter().position(|n| n == o.out_trade_no.as_str()));
+        Ok(claimed)
     }
 
     async fn schedule_payment_check(
         &self,
-        _out_trade_no: &payport_domain::OutTradeNo,
-        _at: Option<DateTime<Utc>>,
+        out_trade_no: &OutTradeNo,
+        at: Option<DateTime<Utc>>,
     ) -> Result<(), RepoError> {
-        Err(RepoError::Unavailable(
-            "schedule_payment_check: not implemented yet".into(),
-        ))
+        let pending = OrderStatus::Pending.as_str();
+        with_conn!(self, |conn| {
+            diesel::update(
+                orders::table
+                    .filter(orders::out_trade_no.eq(out_trade_no.as_str()))
+                    .filter(orders::status.eq(pending)),
+            )
+            .set(orders::payment_check_at.eq(at.map(DbTime)))
+            .execute(conn)
+            .await
+        })
+        .map(drop)
+        .map_err(|e| db_error(format_args!("schedule payment check of {out_trade_no}"), e))
     }
 }

@@ -41,6 +41,15 @@ pub(crate) trait Dialect {
     /// worker, oldest expiry first, at most `limit`, locked against other claimers.
     async fn claimable_orders(&mut self, now: DbTime, limit: i64) -> QueryResult<Vec<String>>;
 
+    /// Out_trade_nos of pending orders whose payment check is due at `now` (the check
+    /// time is also the claim), earliest first, at most `limit`, locked against other
+    /// claimers.
+    async fn claimable_payment_checks(
+        &mut self,
+        now: DbTime,
+        limit: i64,
+    ) -> QueryResult<Vec<String>>;
+
     /// Held until the transaction ends: outbox writers run one after another. Without
     /// it, PostgreSQL could commit the event of `seq` 6 before that of `seq` 5, and a
     /// reader paging after 6 would never see 5. It also keeps a delivery from being
@@ -105,6 +114,19 @@ macro_rules! expired_orders {
     };
 }
 
+/// The filter of orders due for a payment check; `FOR UPDATE SKIP LOCKED` is appended
+/// on PostgreSQL.
+macro_rules! due_payment_checks {
+    ($now:expr, $limit:expr) => {
+        orders::table
+            .filter(orders::status.eq(payport_domain::OrderStatus::Pending.as_str()))
+            .filter(orders::payment_check_at.le($now))
+            .order((orders::payment_check_at.asc(), orders::out_trade_no.asc()))
+            .limit($limit)
+            .select(orders::out_trade_no)
+    };
+}
+
 /// The filter of due deliveries; `FOR UPDATE SKIP LOCKED` is appended on PostgreSQL
 /// (the endpoints are a subquery, so that only delivery rows are locked).
 macro_rules! due_deliveries {
@@ -164,6 +186,18 @@ impl Dialect for PgConn {
             .await
     }
 
+    async fn claimable_payment_checks(
+        &mut self,
+        now: DbTime,
+        limit: i64,
+    ) -> QueryResult<Vec<String>> {
+        due_payment_checks!(now, limit)
+            .for_update()
+            .skip_locked()
+            .load(self)
+            .await
+    }
+
     async fn lock_outbox(&mut self) -> QueryResult<()> {
         diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
             .bind::<diesel::sql_types::BigInt, _>(PG_OUTBOX_LOCK)
@@ -203,6 +237,14 @@ impl Dialect for SqliteConn {
 
     async fn claimable_orders(&mut self, now: DbTime, limit: i64) -> QueryResult<Vec<String>> {
         expired_orders!(now, limit).load(self).await
+    }
+
+    async fn claimable_payment_checks(
+        &mut self,
+        now: DbTime,
+        limit: i64,
+    ) -> QueryResult<Vec<String>> {
+        due_payment_checks!(now, limit).load(self).await
     }
 
     async fn lock_outbox(&mut self) -> QueryResult<()> {

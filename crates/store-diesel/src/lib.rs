@@ -25,7 +25,8 @@
 //!   both connection types (`with_conn!`, `write_tx!`, `for_each_backend!`).
 //! - `dialect.rs`: the only SQL that differs: row locks (`FOR UPDATE [SKIP LOCKED]`).
 //! - `schema.rs`, `time.rs`: the tables; timestamps per backend.
-//! - `orders.rs`, `refunds.rs`, `reserve.rs`: `OrderRepository`, `RefundRepository`.
+//! - `orders.rs`, `refunds.rs`, `reserve.rs`, `external.rs`: `OrderRepository`,
+//!   `RefundRepository`.
 //! - `inbox.rs`, `exchange_log.rs`: `NotificationInbox`, `ExchangeLog`.
 //! - `idempotency.rs`, `claims.rs`: idempotency keys; claiming background work.
 //! - `outbox.rs`: events written with the change they describe, and their fan-out
@@ -41,6 +42,7 @@ mod dialect;
 mod error;
 mod events;
 mod exchange_log;
+mod external;
 mod idempotency;
 mod inbox;
 mod migrate;

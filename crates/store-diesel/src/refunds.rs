@@ -1,5 +1,6 @@
 //! Refunds: rows, their mapping to [`Refund`], and [`RefundRepository`] (the
-//! reservation itself is in `reserve.rs`).
+//! reservation itself is in `reserve.rs`, recording an external refund in
+//! `external.rs`).
 //!
 //! `update` writes every mutable field, conditional on the stored `version` and on the
 //! fields that must never change once reserved (`out_trade_no`, `out_request_no`,
@@ -460,12 +461,10 @@ impl RefundRepository for DieselStore {
 
     async fn insert_external(
         &self,
-        _refund: &Refund,
-        _order: &Order,
-        _events: &[NewEvent],
+        refund: &Refund,
+        order: &Order,
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
-        Err(RepoError::Unavailable(
-            "insert_external: not implemented yet".into(),
-        ))
+        crate::external::insert_external(self, refund, order, events).await
     }
 }

@@ -172,3 +172,49 @@ async fn refund_query_maps_success_and_absence() {
         "amount mismatch: {err}"
     );
 }
+
+/// A refund made outside payport is looked up by its number alone: the answer gives
+/// its own amount (never the trade's cumulative refund_fee).
+#[tokio::test]
+async fn find_refund_reports_the_amount_alipay_refunded_under_a_number() {
+    let wire = start().await;
+    let number = OutRequestNo::parse("console1").unwrap();
+    wire.state.reply(
+        "alipay.trade.fastpay.refund.query",
+        Reply::Signed(format!(
+            r#"{SUCCESS}","out_request_no":"console1","refund_amount":"3.00","total_amount":"88.88","refund_status":"REFUND_SUCCESS","gmt_refund_pay":"2026-11-22 00:41:00"}}"#
+        )),
+    );
+    let found = wire.gateway.find_refund(&otn(), &number).await.unwrap();
+    assert_eq!(
+        found,
+        Some(FoundRefund {
+            amount: Amount::parse("3.00").unwrap(),
+            refunded_at: Some(
+                chrono::Utc
+                    .with_ymd_and_hms(2026, 11, 21, 16, 41, 0)
+                    .unwrap()
+            ),
+        })
+    );
+    let biz = wire.state.last().biz();
+    assert_eq!(biz["out_trade_no"], "shop_20261122_0001");
+    assert_eq!(biz["out_request_no"], "console1");
+
+    wire.state.reply(
+        "alipay.trade.fastpay.refund.query",
+        Reply::Signed(format!(r#"{SUCCESS}","out_request_no":"console1"}}"#)),
+    );
+    assert_eq!(
+        wire.gateway.find_refund(&otn(), &number).await.unwrap(),
+        None
+    );
+
+    // A success without its amount cannot be recorded: unknown, never guessed.
+    wire.state.reply(
+        "alipay.trade.fastpay.refund.query",
+        Reply::Signed(format!(r#"{SUCCESS}","refund_status":"REFUND_SUCCESS"}}"#)),
+    );
+    let err = wire.gateway.find_refund(&otn(), &number).await.unwrap_err();
+    assert!(matches!(err, GatewayError::Unknown(_)), "{err}");
+}

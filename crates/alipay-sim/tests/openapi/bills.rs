@@ -21,6 +21,17 @@ async fn console_refund(rig: &Rig, id: &str, body: Value) -> reqwest::Response {
         .unwrap()
 }
 
+/// Sends the held notifications; how many there were.
+async fn release(rig: &Rig) -> u64 {
+    let released: Value = rig
+        .control(Method::POST, "/notifications/release")
+        .await
+        .json()
+        .await
+        .unwrap();
+    released["released"].as_u64().unwrap()
+}
+
 /// A time of the bill day, given in Beijing time.
 fn beijing(h: u32, m: u32) -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, h - 8, m, 0).unwrap()
@@ -197,13 +208,7 @@ async fn pay_with_notify_false_pays_without_a_notification() {
     let loud = rig.control(Method::POST, "/trades/loud/pay").await;
     assert_eq!(loud.status(), 200);
     // Only the default pay queued a notification.
-    let released: Value = rig
-        .control(Method::POST, "/notifications/release")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(released["released"], 1);
+    assert_eq!(release(&rig).await, 1);
     let got = rig.notifications(1).await;
     assert_eq!(got[0].field("out_trade_no"), Some("loud"));
     let bad = rig
@@ -232,4 +237,36 @@ async fn a_bill_file_name_that_is_not_a_past_day_is_not_found() {
     let month = format!("{}/bills/trade/{partner}_202610.csv.zip", rig.sim_url);
     let zip = reqwest::get(&month).await.unwrap().bytes().await.unwrap();
     assert_eq!(parse_trade_bill_zip(&zip).unwrap(), Vec::new());
+}
+
+#[tokio::test]
+async fn a_console_refund_with_notify_false_sends_no_notification() {
+    let rig = Rig::start().await;
+    paid_trade(&rig, "quiet", "5.00").await;
+    paid_trade(&rig, "loud", "5.00").await;
+    rig.notifications(2).await;
+    rig.set_faults(serde_json::json!({"notify": {"hold": true}}))
+        .await;
+    let quiet = console_refund(
+        &rig,
+        "quiet",
+        serde_json::json!({"amount": "1.00", "notify": false}),
+    )
+    .await;
+    assert_eq!(quiet.status(), 200);
+    let loud = console_refund(&rig, "loud", serde_json::json!({"amount": "2.00"})).await;
+    assert_eq!(loud.status(), 200);
+    // Only the default refund queued its trade notification.
+    assert_eq!(release(&rig).await, 1);
+    let got = rig.notifications(3).await;
+    assert_eq!(got[2].field("out_trade_no"), Some("loud"));
+    assert_eq!(got[2].field("refund_fee"), Some("2.00"));
+    assert!(got[2].field("out_biz_no").is_some());
+    let trade: Value = rig
+        .control(Method::GET, "/trades/quiet")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(trade["refunded_fen"], 100, "refunded all the same");
 }

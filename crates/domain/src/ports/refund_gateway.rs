@@ -92,6 +92,16 @@ pub enum RefundLookup {
     NotRefunded,
 }
 
+/// A refund Alipay has under a number, as its refund query reports it: found without
+/// knowing the amount beforehand (a refund made outside payport).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundRefund {
+    /// This refund's own amount (`refund_amount`), not the trade's cumulative total.
+    pub amount: Amount,
+    /// When the money went back (`gmt_refund_pay`), if Alipay says.
+    pub refunded_at: Option<DateTime<Utc>>,
+}
+
 /// Which refund a notified result is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundReference {
@@ -159,6 +169,17 @@ pub trait RefundQuery: Send + Sync {
     /// # Errors
     /// [`GatewayError`]; a failed query says nothing about the refund itself.
     async fn query_refund(&self, refund: &RefundSubmission) -> Result<RefundLookup, GatewayError>;
+
+    /// Looks a refund up by its number alone: what payport learns a refund made
+    /// outside it by. `None`: Alipay has no refund under this number.
+    ///
+    /// # Errors
+    /// [`GatewayError`]; a failed query says nothing about the refund itself.
+    async fn find_refund(
+        &self,
+        out_trade_no: &OutTradeNo,
+        out_request_no: &OutRequestNo,
+    ) -> Result<Option<FoundRefund>, GatewayError>;
 }
 
 /// Legacy batches (mapi): results come back per batch, so a refund's batch number is

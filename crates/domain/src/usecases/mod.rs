@@ -50,7 +50,7 @@ use crate::ids::{AppId, SellerId};
 use crate::policy::RefundPolicy;
 use crate::ports::{
     Clock, IdSource, NotificationInbox, OrderRepository, PaymentGateway, RefundGateways,
-    RefundRepository,
+    RefundRepository, WorkQueue,
 };
 
 /// Every port a use case may need, cheap to clone.
@@ -59,6 +59,8 @@ pub struct Ports {
     pub orders: Arc<dyn OrderRepository>,
     pub refunds: Arc<dyn RefundRepository>,
     pub inbox: Arc<dyn NotificationInbox>,
+    /// Background work: here, when a pending order's payment is next checked.
+    pub work: Arc<dyn WorkQueue>,
     pub payments: Arc<dyn PaymentGateway>,
     pub refund_gateways: RefundGateways,
     pub clock: Arc<dyn Clock>,
@@ -85,6 +87,9 @@ pub struct Settings {
     /// A legacy refund still unsettled this long after it was sent is reported as
     /// `unresolved` by reconciliation, for a person.
     pub stranded_after: Duration,
+    /// When a pending order's payment is checked at Alipay, as offsets from the moment
+    /// it started ([`crate::payment_check`]); empty: never.
+    pub payment_checks: Vec<Duration>,
 }
 
 impl Settings {
@@ -95,6 +100,7 @@ impl Settings {
             default_time_to_pay: Duration::minutes(30),
             refund_sync_delay: Duration::seconds(10),
             stranded_after: Duration::days(3),
+            payment_checks: crate::payment_check::default_offsets(),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use super::external::Learned;
 use super::orders::Orders;
 use super::shared::{apply_trade_status, load_order, save_order};
 use super::{retry_on_conflict, Ports, Refunds, ServiceError, Settings};
@@ -29,6 +30,10 @@ pub enum NotificationHandled {
     /// sentences (also on the refund as `last_error`) is for a person to act on.
     /// Sending it again would change nothing, so it is acknowledged all the same.
     NeedsAPerson(Vec<String>),
+    /// Applied, except a refund made outside payport whose amount could not be
+    /// learned now (no refund query, or it failed): the daily reconciliation records
+    /// it from the bill. The sentence (no secrets) is for the log.
+    Deferred(String),
 }
 
 #[derive(Clone)]
@@ -85,14 +90,44 @@ impl Notifications {
             return Ok(NotificationHandled::Duplicate);
         }
         self.apply_trade_notification(&notice).await?;
-        if let Some(result) = refund_result(&notice) {
-            self.refunds.apply_result(&result).await?;
+        let mut handled = NotificationHandled::Applied;
+        match refund_result(&notice) {
+            Some(Ok(result)) => {
+                let applied = self.refunds.apply_result(&result).await?;
+                if let (true, RefundReference::OutRequestNo { out_request_no, .. }) =
+                    (applied.is_empty(), &result.reference)
+                {
+                    handled = self.learn_refund(&notice, out_request_no).await?;
+                }
+            }
+            Some(Err(unrecordable)) => {
+                handled = NotificationHandled::NeedsAPerson(vec![unrecordable]);
+            }
+            None => {}
         }
         self.ports
             .inbox
             .mark_handled(entry.source, &entry.notify_id, self.ports.clock.now())
             .await?;
-        Ok(NotificationHandled::Applied)
+        Ok(handled)
+    }
+
+    /// A refund payport does not know, made outside it: recorded, with its amount
+    /// from Alipay's refund query (never the cumulative `refund_fee`).
+    async fn learn_refund(
+        &self,
+        notice: &TradeNotification,
+        out_request_no: &OutRequestNo,
+    ) -> Result<NotificationHandled, ServiceError> {
+        let learned = self
+            .refunds
+            .learn_external(&notice.out_trade_no, out_request_no, notice.gmt_refund)
+            .await?;
+        Ok(match learned {
+            Learned::Done => NotificationHandled::Applied,
+            Learned::Deferred(why) => NotificationHandled::Deferred(why),
+            Learned::Contradiction(what) => NotificationHandled::NeedsAPerson(vec![what]),
+        })
     }
 
     /// Handles the buyer's browser coming back from the cashier. The return passes the
@@ -264,14 +299,23 @@ struct Claim<'a> {
 }
 
 /// A trade notification that carries `out_biz_no` and `refund_fee` reports a refund
-/// that succeeded (partial: TRADE_SUCCESS; full: TRADE_CLOSED). An out_biz_no that
-/// payport could not have issued belongs to a refund made elsewhere: not ours to apply.
-fn refund_result(notice: &TradeNotification) -> Option<RefundResult> {
+/// that succeeded (partial: TRADE_SUCCESS; full: TRADE_CLOSED). An out_biz_no that is
+/// no valid out_request_no is no refund payport sent, and cannot be recorded as one
+/// made outside it either: that is for a person (the sentence says so).
+fn refund_result(notice: &TradeNotification) -> Option<Result<RefundResult, String>> {
     let (Some(out_biz_no), Some(refund_fee)) = (&notice.out_biz_no, notice.refund_fee) else {
         return None;
     };
-    let out_request_no = OutRequestNo::parse(out_biz_no.clone()).ok()?;
-    Some(RefundResult {
+    let out_request_no = match OutRequestNo::parse(out_biz_no.clone()) {
+        Ok(number) => number,
+        Err(e) => {
+            return Some(Err(format!(
+                "order {}: a refund made outside payport cannot be recorded ({e})",
+                notice.out_trade_no
+            )))
+        }
+    };
+    Some(Ok(RefundResult {
         reference: RefundReference::OutRequestNo {
             out_trade_no: notice.out_trade_no.clone(),
             out_request_no,
@@ -280,5 +324,5 @@ fn refund_result(notice: &TradeNotification) -> Option<RefundResult> {
             refund_fee: Some(refund_fee),
             refunded_at: notice.gmt_refund,
         }),
-    })
+    }))
 }

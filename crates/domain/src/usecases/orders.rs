@@ -1,4 +1,5 @@
-//! Order use cases: create, start payment, sync with Alipay, close.
+//! Order use cases: create, start payment, sync with Alipay (also on the payment-check
+//! schedule), close.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use crate::error::{RepoError, TransitionError};
 use crate::ids::OutTradeNo;
 use crate::money::Amount;
 use crate::order::{Order, OrderStatus, PaymentConfirmation};
+use crate::payment_check;
 use crate::ports::{
     CloseOutcome, OrderFilter, Page, PaymentInstruction, PaymentMethod, PaymentRequest, TradeLookup,
 };
@@ -120,10 +122,27 @@ impl Orders {
             if order.is_expired(self.ports.clock.now()) {
                 return Err(ServiceError::OrderExpired);
             }
+            let now = self.ports.clock.now();
+            let mut changed = false;
             if return_url.is_some() && order.return_url != return_url {
-                let before = order.status;
                 order.return_url.clone_from(&return_url);
-                order.updated_at = self.ports.clock.now();
+                changed = true;
+            }
+            // Saved before Alipay is asked, so that a payment made from what Alipay
+            // answers is always checked, even if its notification is lost.
+            // Checks that stopped start again with a new attempt.
+            let first =
+                payment_check::first_check(&self.settings.payment_checks, now, order.expires_at);
+            let restart = order.payment_check_at.is_none() && first.is_some();
+            if order.payment_started_at.is_none() || restart {
+                order.payment_started_at.get_or_insert(now);
+                order.payment_check_at = first;
+                changed = true;
+            }
+            if changed {
+                // The status stays: no event.
+                let before = order.status;
+                order.updated_at = now;
                 save_order(&self.ports, &mut order, before).await?;
             }
             Ok(order)
@@ -176,6 +195,48 @@ impl Orders {
             Ok(order)
         })
         .await
+    }
+
+    /// What the worker runs for a pending order whose payment check is due (it claimed
+    /// it): [`Orders::sync`], then, while the order stays pending, schedules the next
+    /// check. "No trade yet" and a gateway that did not answer are normal: the next
+    /// check comes. A contradiction in Alipay's data stops the checks (a person must
+    /// look) and is returned, as are the other errors, for the log.
+    ///
+    /// # Errors
+    /// As [`Orders::sync`]; `Storage` when the next check cannot be scheduled (the
+    /// claim's lease then brings the order back).
+    pub async fn check_payment(&self, out_trade_no: &OutTradeNo) -> Result<Order, ServiceError> {
+        let before = load_order(&self.ports, out_trade_no).await?;
+        let checked = self.sync(out_trade_no).await;
+        let next = match &checked {
+            Ok(order) if order.status == OrderStatus::Pending => self.next_check(order),
+            // Paid or closed: the save cleared the check.
+            Ok(_) => return checked,
+            Err(ServiceError::GatewayDataMismatch(_)) => None,
+            Err(ServiceError::GatewayUnavailable(_) | ServiceError::GatewayRejected(_)) => {
+                self.next_check(&before)
+            }
+            // Storage trouble: the claim's lease brings the order back.
+            Err(_) => return checked,
+        };
+        let scheduled = self
+            .ports
+            .work
+            .schedule_payment_check(out_trade_no, next)
+            .await;
+        let order = checked?;
+        scheduled?;
+        Ok(order)
+    }
+
+    fn next_check(&self, order: &Order) -> Option<chrono::DateTime<chrono::Utc>> {
+        payment_check::next_check(
+            &self.settings.payment_checks,
+            order.payment_started_at.unwrap_or(order.created_at),
+            self.ports.clock.now(),
+            order.expires_at,
+        )
     }
 
     /// Closes an unpaid order at Alipay, then locally. If Alipay refuses because the

@@ -209,7 +209,9 @@ impl Refunds {
     }
 
     /// Applies one notified result to the refunds it names. Refunds payport does not
-    /// know (made elsewhere, e.g. in Alipay's merchant portal) are left alone. A legacy
+    /// know (made elsewhere, e.g. in Alipay's merchant console) are not found here: a
+    /// trade notification's caller records them (`learn_external`); a legacy batch
+    /// line's are left to the reconciliation's bill. A legacy
     /// batch line whose amount is not the refund's settles nothing: it is recorded on
     /// the refund as an anomaly for a person ([`crate::anomaly`]), since either side
     /// may be wrong and a guess could pay out twice or lose a refund.

@@ -6,7 +6,10 @@
 //!     Alipay never refunds more than the total or twice under one number,
 //! (e) every save hands exactly the events of the status changes it makes, so the
 //!     events stored tell each refund's and the order's story to the end
-//!     ([`Recorder::check`](super::events::Recorder::check)).
+//!     ([`Recorder::check`](super::events::Recorder::check)),
+//! (f) a refund Alipay made in its console is always recorded. It is not checked
+//!     against reservations (the money is gone), so once there is one, (a) narrows to
+//!     payport's own refunds, and Alipay refuses what no longer fits.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,11 +19,12 @@ use proptest::prelude::*;
 
 use super::support::*;
 use payport_domain::error::GatewayError;
+use payport_domain::ids::OutRequestNo;
 use payport_domain::money::Amount;
 use payport_domain::policy::ApprovalPolicy;
 use payport_domain::ports::*;
 use payport_domain::refund::{GatewayFailure, RefundStatus, RefundSuccess};
-use payport_domain::usecases::RefundRequest;
+use payport_domain::usecases::{ExternalRecorded, ExternalRefund, RefundRequest};
 
 const TOTAL_FEN: i64 = 1_000;
 
@@ -45,6 +49,8 @@ enum Op {
     Sync(usize),
     /// Alipay's notification for a refund it made.
     Notify(usize),
+    /// A refund made in Alipay's merchant console, then recorded.
+    Console(i64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -55,6 +61,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..8).prop_map(Op::Reject),
         2 => (0usize..8).prop_map(Op::Sync),
         1 => (0usize..8).prop_map(Op::Notify),
+        1 => (1..=TOTAL_FEN / 2).prop_map(Op::Console),
     ]
 }
 
@@ -78,6 +85,8 @@ struct FakeAlipay {
 struct FakeState {
     calls: usize,
     refunded: HashMap<String, Amount>,
+    /// How many refunds were made in the console.
+    console: usize,
     violations: Vec<String>,
 }
 
@@ -85,6 +94,21 @@ impl FakeAlipay {
     fn refunded_total(&self) -> Amount {
         let state = self.state.lock().unwrap();
         Amount::sum(state.refunded.values().copied()).unwrap()
+    }
+
+    /// Refunds `fen` in the console when it fits: its number then.
+    fn console_refund(&self, fen: i64) -> Option<OutRequestNo> {
+        let mut state = self.state.lock().unwrap();
+        let total = Amount::sum(state.refunded.values().copied()).unwrap();
+        if total.fen() + fen > TOTAL_FEN {
+            return None;
+        }
+        state.console += 1;
+        let number = format!("console{}", state.console);
+        state
+            .refunded
+            .insert(number.clone(), Amount::from_fen(fen).unwrap());
+        Some(OutRequestNo::parse(number).unwrap())
     }
 }
 
@@ -101,6 +125,15 @@ impl RefundSubmitter for FakeAlipay {
             }
             // Alipay answers a repeat with fund_change=N, which means "ask".
             return Err(GatewayError::Unknown("fund_change=N".into()));
+        }
+        let total = Amount::sum(state.refunded.values().copied()).unwrap();
+        if state.console > 0 && total.fen() + r.amount.fen() > TOTAL_FEN {
+            // Room payport had reserved went to a console refund: Alipay refuses.
+            return Err(GatewayError::Rejected(GatewayFailure {
+                code: "40004".into(),
+                sub_code: Some("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL".into()),
+                message: "Business Failed".into(),
+            }));
         }
         let behaviour = self.script[state.calls % self.script.len()];
         state.calls += 1;
@@ -141,6 +174,21 @@ impl RefundQuery for FakeAlipay {
         } else {
             RefundLookup::NotRefunded
         })
+    }
+
+    async fn find_refund(
+        &self,
+        _out_trade_no: &payport_domain::ids::OutTradeNo,
+        out_request_no: &OutRequestNo,
+    ) -> Result<Option<FoundRefund>, GatewayError> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .refunded
+            .get(out_request_no.as_str())
+            .map(|amount| FoundRefund {
+                amount: *amount,
+                refunded_at: None,
+            }))
     }
 }
 
@@ -197,6 +245,24 @@ fn run(ops: Vec<Op>, script: Vec<Alipay>, approval_above_fen: i64) -> Result<(),
                         let _ = app.refunds.sync(&r.refund_id).await;
                     }
                 }
+                Op::Console(fen) => {
+                    if let Some(number) = fake.console_refund(fen) {
+                        let recorded = app
+                            .refunds
+                            .record_external(&ExternalRefund {
+                                out_trade_no: otn("o1"),
+                                out_request_no: number,
+                                amount: Amount::from_fen(fen).unwrap(),
+                                refunded_at: None,
+                            })
+                            .await;
+                        // (f)
+                        prop_assert!(
+                            matches!(recorded, Ok(ExternalRecorded::Recorded(_))),
+                            "{recorded:?}"
+                        );
+                    }
+                }
                 Op::Notify(i) => {
                     let made = pick(i).filter(|r| {
                         fake.state
@@ -234,7 +300,20 @@ fn check(store: &MemoryStore, fake: &FakeAlipay) -> Result<(), TestCaseError> {
         Amount::sum(refunds.iter().filter(|r| keep(r.status)).map(|r| r.amount)).unwrap()
     };
     // (a)
-    prop_assert!(sum(&|s| s.holds_reservation()) <= order.total_amount);
+    let console = fake.state.lock().unwrap().console;
+    let own_held = Amount::sum(
+        refunds
+            .iter()
+            .filter(|r| !r.external && r.status.holds_reservation())
+            .map(|r| r.amount),
+    )
+    .unwrap();
+    if console == 0 {
+        prop_assert!(sum(&|s| s.holds_reservation()) <= order.total_amount);
+    } else {
+        prop_assert!(own_held <= order.total_amount);
+        prop_assert!(sum(&|s| s == RefundStatus::Succeeded) <= order.total_amount);
+    }
     // (b)
     for (id, statuses) in store.history.lock().unwrap().iter() {
         for pair in statuses.windows(2) {

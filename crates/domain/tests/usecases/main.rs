@@ -8,9 +8,11 @@
 
 mod batch_amounts;
 mod events;
+mod external;
 mod invariants;
 mod notifications;
 mod orders;
+mod payment_checks;
 mod reconcile;
 mod refunds;
 mod replays;

@@ -146,6 +146,7 @@ impl Harness {
             orders: self.orders_override.unwrap_or_else(|| self.store.clone()),
             refunds: self.refunds_override.unwrap_or_else(|| self.store.clone()),
             inbox: self.store.clone(),
+            work: self.store.clone(),
             payments: Arc::new(self.payments),
             refund_gateways,
             clock: Arc::new(clock),

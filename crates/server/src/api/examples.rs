@@ -85,6 +85,7 @@ impl Example for Refund {
             created_at: at(10),
             completed_at: Some(at(10)),
             version: 2,
+            external: false,
         }
     }
 }

@@ -108,6 +108,9 @@ pub struct Refund {
     /// Increases with every change of the refund: of two copies (say, two webhook
     /// events arriving out of order), the one with the higher version is newer.
     pub version: i64,
+    /// Made outside payport, e.g. in Alipay's merchant console, and recorded once
+    /// payport learned of it (already `succeeded`); never sent by payport.
+    pub external: bool,
 }
 
 impl From<DomainRefund> for Refund {
@@ -133,6 +136,7 @@ impl From<DomainRefund> for Refund {
             created_at: r.created_at,
             completed_at: r.completed_at,
             version: r.version,
+            external: r.external,
         }
     }
 }

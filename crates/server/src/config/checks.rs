@@ -194,6 +194,7 @@ fn values(config: &Config, name: &dyn Fn(&str) -> String, problems: &mut Vec<Str
         }
     }
     config.webhooks.check(name, problems);
+    config.payments.check(name, problems);
     let mapi = &config.mapi;
     match (&mapi.partner, &mapi.md5_key) {
         (Some(_), None) | (None, Some(_)) => problems.push(format!(

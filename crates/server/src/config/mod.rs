@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod checks;
+pub mod payments;
 pub mod sources;
 pub mod values;
 pub mod webhooks;
@@ -23,6 +24,7 @@ pub use payport_domain::refund::RefundGatewayKind;
 use serde::{Deserialize, Serialize};
 
 pub use self::auth::{AuthConfig, Role, Tokens};
+pub use self::payments::PaymentsConfig;
 pub use self::webhooks::WebhooksConfig;
 
 /// Which Alipay payport talks to.
@@ -181,6 +183,8 @@ pub struct Config {
     pub alipay: AlipayConfig,
     pub mapi: MapiConfig,
     pub refunds: RefundsConfig,
+    /// When pending orders are checked at Alipay (lost payment notifications).
+    pub payments: PaymentsConfig,
     pub auth: AuthConfig,
     /// Where events are delivered, and how.
     pub webhooks: WebhooksConfig,
@@ -203,6 +207,7 @@ impl fmt::Debug for Config {
             .field("alipay", &self.alipay)
             .field("mapi", &self.mapi)
             .field("refunds", &self.refunds)
+            .field("payments", &self.payments)
             .field("auth", &self.auth)
             .field("webhooks", &self.webhooks)
             .field("worker_interval_secs", &self.worker_interval_secs)
@@ -220,6 +225,7 @@ impl Default for Config {
             alipay: AlipayConfig::default(),
             mapi: MapiConfig::default(),
             refunds: RefundsConfig::default(),
+            payments: PaymentsConfig::default(),
             auth: AuthConfig::default(),
             webhooks: WebhooksConfig::default(),
             worker_interval_secs: 5,

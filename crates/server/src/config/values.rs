@@ -17,9 +17,13 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 }
 
 fn must_be<E: serde::de::Error>(expected: &str, got: &str) -> E {
+    E::custom(must_be_text(expected, got))
+}
+
+fn must_be_text(expected: &str, got: &str) -> String {
     // A received value is shown whole only when short: it may be a pasted secret.
     let got: String = got.chars().take(40).collect();
-    E::custom(format!("must be {expected}; got {got:?}"))
+    format!("must be {expected}; got {got:?}")
 }
 
 /// `alipay.mode`: `simulator`, `sandbox`, `production` or `custom`.
@@ -134,6 +138,68 @@ pub mod time_of_day {
     }
 }
 
+/// `payments.check_after_secs`: whole seconds, a list in TOML (`[15, 60]`), or the
+/// same text in the environment (`PAYPORT_PAYMENTS__CHECK_AFTER_SECS="[15, 60]"`;
+/// the brackets may be left out).
+pub mod seconds_list {
+    use std::fmt;
+
+    use serde::de::{SeqAccess, Visitor};
+    use serde::Serialize;
+
+    use super::*;
+
+    const EXPECTED: &str = "a list of whole seconds such as [15, 60, 120]";
+
+    /// # Errors
+    /// Anything but comma-separated whole numbers, optionally in brackets.
+    pub fn parse(text: &str) -> Result<Vec<u64>, String> {
+        let trimmed = text.trim();
+        let inner = trimmed
+            .strip_prefix('[')
+            .and_then(|t| t.strip_suffix(']'))
+            .unwrap_or(trimmed);
+        if inner.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        inner
+            .split(',')
+            .map(|part| part.trim().parse::<u64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| must_be_text(EXPECTED, text))
+    }
+
+    pub fn serialize<S: Serializer>(value: &[u64], s: S) -> Result<S::Ok, S::Error> {
+        value.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+        struct Seconds;
+
+        impl<'de> Visitor<'de> for Seconds {
+            type Value = Vec<u64>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPECTED)
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u64>, A::Error> {
+                let mut all = Vec::new();
+                while let Some(secs) = seq.next_element::<u64>()? {
+                    all.push(secs);
+                }
+                Ok(all)
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Vec<u64>, E> {
+                parse(text).map_err(E::custom)
+            }
+        }
+
+        d.deserialize_any(Seconds)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +222,20 @@ mod tests {
         }
         for bad in ["9:00", "24:00", "09:00:00", "nine", ""] {
             assert!(time_of_day::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn seconds_lists_read_with_or_without_brackets() {
+        assert_eq!(seconds_list::parse("[0, 1]"), Ok(vec![0, 1]));
+        assert_eq!(seconds_list::parse(" 15,60 ,120"), Ok(vec![15, 60, 120]));
+        assert_eq!(seconds_list::parse("[]"), Ok(vec![]));
+        for bad in ["[1, -2]", "15 60", "1.5", "[1,]"] {
+            let e = seconds_list::parse(bad).unwrap_err();
+            assert!(
+                e.starts_with("must be a list of whole seconds"),
+                "{bad}: {e}"
+            );
         }
     }
 }

@@ -247,6 +247,7 @@ impl PayportBuilder {
         };
         settings.stranded_after =
             chrono::Duration::days(config.reconciliation.stranded_after_days.into());
+        settings.payment_checks = config.payments.checks();
         let settings = Arc::new(settings);
         let ids = self.ids.unwrap_or_else(|| Arc::new(RandomIds));
         let sender = match self.webhook_sender {
@@ -278,6 +279,7 @@ impl PayportBuilder {
             orders: store.orders,
             refunds: store.refunds,
             inbox: store.inbox,
+            work: store.work.clone(),
             payments: self.payments.unwrap_or_else(|| Arc::new(openapi)),
             refund_gateways,
             clock: clock.clone(),

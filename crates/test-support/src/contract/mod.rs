@@ -14,11 +14,13 @@ pub mod claims;
 pub mod concurrency;
 pub mod deliveries;
 pub mod events;
+pub mod external;
 pub mod fixtures;
 pub mod inbox_log_keys;
 pub mod keys;
 pub mod orders;
 pub mod outbox;
+pub mod payment_checks;
 pub mod reconciliations;
 pub mod refunds;
 pub mod reserve;
@@ -179,6 +181,11 @@ macro_rules! store_contract {
             update_all_saves_every_refund_or_none,
             lists_refunds_of_an_order_and_in_pages,
         );
+        $crate::store_contract!(@module $open, external:
+            an_external_refund_is_stored_with_its_order_and_events,
+            a_used_number_or_a_stale_order_saves_nothing,
+            reservations_count_external_refunds,
+        );
         $crate::store_contract!(@module $open, reserve:
             an_exact_fit_is_accepted_and_one_fen_more_is_refused,
             unpaid_closed_finished_and_missing_orders_refuse,
@@ -198,6 +205,11 @@ macro_rules! store_contract {
             a_date_is_claimed_once_until_its_report_is_due_again,
             concurrent_claimers_never_both_run_a_date,
             the_books_of_a_day,
+        );
+        $crate::store_contract!(@module $open, payment_checks:
+            due_payment_checks_are_claimed_earliest_first_once_per_lease,
+            scheduling_sets_only_the_check_time_of_a_pending_order,
+            concurrent_payment_check_claimers_never_share_an_order,
         );
         $crate::store_contract!(@module $open, concurrency:
             fifty_parallel_reservations_never_exceed_the_total,

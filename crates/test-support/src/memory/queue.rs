@@ -9,7 +9,7 @@ use payport_domain::ports::{
     ExchangeLog, GatewayExchange, IdempotencyInsert, IdempotencyRecord, IdempotencyStore,
     InboxEntry, InboxState, NotificationInbox, NotificationSource, WorkQueue, IN_FLIGHT,
 };
-use payport_domain::{Order, OrderStatus, Refund, RefundStatus, RepoError};
+use payport_domain::{Order, OrderStatus, OutTradeNo, Refund, RefundStatus, RepoError};
 
 use super::MemoryStore;
 use crate::lock;
@@ -216,22 +216,44 @@ impl WorkQueue for MemoryStore {
 
     async fn claim_payment_checks(
         &self,
-        _now: DateTime<Utc>,
-        _limit: u32,
-        _lease: Duration,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
     ) -> Result<Vec<Order>, RepoError> {
-        Err(RepoError::Unavailable(
-            "claim_payment_checks: not implemented yet".into(),
-        ))
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (until, _) = lease_window(now, lease)?;
+        let mut orders = lock(&self.orders);
+        let mut due: Vec<&mut Order> = orders
+            .values_mut()
+            .filter(|o| o.status == OrderStatus::Pending)
+            .filter(|o| o.payment_check_at.is_some_and(|at| at <= now))
+            .collect();
+        due.sort_by(|a, b| {
+            (a.payment_check_at, &a.out_trade_no).cmp(&(b.payment_check_at, &b.out_trade_no))
+        });
+        // The check time is the claim; the version stays, as in the database.
+        Ok(due
+            .into_iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|o| {
+                o.payment_check_at = Some(until);
+                o.clone()
+            })
+            .collect())
     }
 
     async fn schedule_payment_check(
         &self,
-        _out_trade_no: &payport_domain::OutTradeNo,
-        _at: Option<DateTime<Utc>>,
+        out_trade_no: &OutTradeNo,
+        at: Option<DateTime<Utc>>,
     ) -> Result<(), RepoError> {
-        Err(RepoError::Unavailable(
-            "schedule_payment_check: not implemented yet".into(),
-        ))
+        if let Some(order) = lock(&self.orders).get_mut(out_trade_no) {
+            if order.status == OrderStatus::Pending {
+                order.payment_check_at = at;
+            }
+        }
+        Ok(())
     }
 }

@@ -189,12 +189,34 @@ impl RefundRepository for MemoryStore {
 
     async fn insert_external(
         &self,
-        _refund: &Refund,
-        _order: &Order,
-        _events: &[NewEvent],
+        refund: &Refund,
+        order: &Order,
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
-        Err(RepoError::Unavailable(
-            "insert_external: not implemented yet".into(),
-        ))
+        if refund.out_trade_no != order.out_trade_no {
+            return Err(RepoError::NotFound(format!(
+                "refund {} of order {} (it belongs to order {})",
+                refund.refund_id, order.out_trade_no, refund.out_trade_no
+            )));
+        }
+        // No over-refund check: Alipay paid it already (see the port).
+        self.transact(|orders, refunds| {
+            let taken = refunds.iter().any(|r| {
+                r.refund_id == refund.refund_id
+                    || (r.out_trade_no == refund.out_trade_no
+                        && r.out_request_no == refund.out_request_no)
+            });
+            if taken {
+                return Err(RepoError::Duplicate(format!(
+                    "refund {} of order {}",
+                    refund.out_request_no, refund.out_trade_no
+                )));
+            }
+            save_order(orders, order)?;
+            refunds.push(refund.clone());
+            Ok(((), events.to_vec()))
+        })?;
+        self.record_history(refund);
+        Ok(())
     }
 }

@@ -27,8 +27,7 @@ use crate::support::*;
 use payport_domain::alipay::AlipayTradeStatus;
 use payport_domain::order::Order;
 use payport_domain::refund::Refund;
-use recorder::Call;
-pub(crate) use recorder::{record, Recorder};
+pub(crate) use recorder::{record, Call, Recorder};
 
 /// When the action under test runs: after every fixture's own dates, so that an
 /// event dated anything but the clock's now shows.

@@ -26,6 +26,7 @@ pub enum Call {
     RefundUpdate,
     UpdateAll,
     UpdateWithOrder,
+    InsertExternal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -406,12 +407,22 @@ impl RefundRepository for Recorder {
 
     async fn insert_external(
         &self,
-        _refund: &Refund,
-        _order: &Order,
-        _events: &[NewEvent],
+        refund: &Refund,
+        order: &Order,
+        events: &[NewEvent],
     ) -> Result<(), RepoError> {
-        Err(RepoError::Unavailable(
-            "insert_external: not implemented yet".into(),
-        ))
+        self.run_hook(Call::InsertExternal).await;
+        let saved = vec![
+            Saved {
+                subject: EventSubject::Refund(refund.refund_id.clone()),
+                before: None,
+                after: Status::Refund(refund.status),
+                version: refund.version,
+            },
+            self.order_saved(order).await,
+        ];
+        let result = self.store.insert_external(refund, order, events).await;
+        self.push(Call::InsertExternal, saved, events, &result);
+        result
     }
 }
