@@ -367,3 +367,48 @@ async fn the_daily_run_runs_a_date_once() {
         None
     );
 }
+
+#[tokio::test]
+async fn a_refund_payport_never_sent_is_recorded_as_external_unless_it_cannot_be() {
+    let mut h = Harness::new();
+    h.store.put_order(paid_order("o1", "10.00"));
+    h.store.put_order(paid_order("o2", "10.00"));
+    bill(
+        &mut h,
+        vec![
+            payment("o1", "10.00"),
+            payment("o2", "10.00"),
+            refund_line("o1", "console1", "3.00"),
+            // More than o2 has: a contradiction for a person, never forced.
+            refund_line("o2", "console2", "12.00"),
+        ],
+    );
+    let app = h.build();
+    let report = app.reconciliations.run(day()).await.unwrap();
+    assert_eq!(
+        kinds(&report),
+        [
+            (
+                ItemKind::RefundMissingHere,
+                ItemAction::RecordedExternalRefund,
+                "o1"
+            ),
+            (ItemKind::RefundMissingHere, ItemAction::None, "o2"),
+        ]
+    );
+    assert!(report.items[1].note.is_some());
+    let o1 = app.store.order("o1");
+    assert_eq!(o1.refunded_amount, yuan("3.00"));
+    let recorded = app.refunds.list_for_order(&otn("o1")).await.unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert!(recorded[0].external);
+    assert_eq!(recorded[0].completed_at, Some(finished()));
+    assert!(app.store.order("o2").refunded_amount.is_zero());
+
+    // Run again: the recorded refund now matches its line, and its item is kept
+    // after the new run's own (o2's, listed again).
+    let again = app.reconciliations.run(day()).await.unwrap();
+    let kept = vec![report.items[1].clone(), report.items[0].clone()];
+    assert_eq!(again.items, kept);
+    assert_eq!(again.counts.matched, 3);
+}
