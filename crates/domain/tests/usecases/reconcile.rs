@@ -43,6 +43,16 @@ fn refund_line(out_trade_no: &str, number: &str, amount: &str) -> BillLine {
     line(BillLineKind::Refund, out_trade_no, Some(number), amount)
 }
 
+/// A harness with these paid orders (out_trade_no, total) and the day's bill.
+fn paid_with_bill(orders: &[(&str, &str)], lines: Vec<BillLine>) -> Harness {
+    let mut h = Harness::new();
+    for (no, total) in orders {
+        h.store.put_order(paid_order(no, total));
+    }
+    bill(&mut h, lines);
+    h
+}
+
 fn bill(h: &mut Harness, lines: Vec<BillLine>) {
     h.bills
         .expect_trade_bill()
@@ -202,11 +212,8 @@ async fn a_payment_payport_has_unpaid_is_synced_and_one_it_cannot_confirm_is_for
 
 #[tokio::test]
 async fn unknown_orders_and_other_amounts_are_for_a_person() {
-    let mut h = Harness::new();
-    h.store.put_order(paid_order("o1", "10.00"));
-    h.store.put_order(paid_order("o2", "10.00"));
-    bill(
-        &mut h,
+    let h = paid_with_bill(
+        &[("o1", "10.00"), ("o2", "10.00")],
         vec![
             payment("o1", "10.01"),
             payment("nobody", "5.00"),
@@ -370,11 +377,8 @@ async fn the_daily_run_runs_a_date_once() {
 
 #[tokio::test]
 async fn a_refund_payport_never_sent_is_recorded_as_external_unless_it_cannot_be() {
-    let mut h = Harness::new();
-    h.store.put_order(paid_order("o1", "10.00"));
-    h.store.put_order(paid_order("o2", "10.00"));
-    bill(
-        &mut h,
+    let h = paid_with_bill(
+        &[("o1", "10.00"), ("o2", "10.00")],
         vec![
             payment("o1", "10.00"),
             payment("o2", "10.00"),
