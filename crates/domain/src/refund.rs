@@ -121,6 +121,11 @@ impl RefundGatewayKind {
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
+
+    /// A mapi route: no refund query, and Alipay knows its refunds by batch_no.
+    pub fn is_legacy(self) -> bool {
+        matches!(self, Self::MapiNoPwd | Self::MapiPwd)
+    }
 }
 
 /// A definitive refusal by Alipay, as it was worded.

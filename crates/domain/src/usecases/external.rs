@@ -57,7 +57,8 @@ impl Refunds {
     /// # Errors
     /// `OrderNotFound`; `InvalidState` when the order was never paid or the amount is
     /// more than it has left to refund (a contradiction for a person, never forced);
-    /// `Validation` for a zero amount; storage errors.
+    /// `GatewayDataMismatch` while the refund may be one of payport's own under way
+    /// (`may_be_ours`); `Validation` for a zero amount; storage errors.
     pub async fn record_external(
         &self,
         external: &ExternalRefund,
@@ -78,6 +79,17 @@ impl Refunds {
         let (no, number) = (&external.out_trade_no, &external.out_request_no);
         if let Some(known) = self.known_refund(no, number).await? {
             return Ok(ExternalRecorded::AlreadyKnown(known));
+        }
+        let refunds = self.ports.refunds.list_for_order(no).await?;
+        if let Some(ours) = refunds.iter().find(|r| may_be_ours(r, external.amount)) {
+            return Err(ServiceError::GatewayDataMismatch(format!(
+                "refund {number} may be payport's own refund {} ({} {}, {}): not recorded \
+                 as external",
+                ours.refund_id,
+                ours.gateway.as_str(),
+                ours.status.as_str(),
+                ours.amount
+            )));
         }
         let now = self.ports.clock.now();
         let before = order.status;
@@ -192,13 +204,25 @@ impl Refunds {
         };
         match self.record_external(&external).await {
             Ok(_) => Ok(Learned::Done),
-            Err(e @ (ServiceError::InvalidState(_) | ServiceError::Validation(_))) => {
-                Ok(Learned::Contradiction(format!(
-                    "{which}: Alipay refunded {}, but {e}",
-                    found.amount
-                )))
-            }
+            Err(
+                e @ (ServiceError::InvalidState(_)
+                | ServiceError::Validation(_)
+                | ServiceError::GatewayDataMismatch(_)),
+            ) => Ok(Learned::Contradiction(format!(
+                "{which}: Alipay refunded {}, but {e}",
+                found.amount
+            ))),
             Err(e) => Err(e),
         }
     }
+}
+
+/// Whether `refund`, payport's own and not settled, may be the one Alipay reports under
+/// another number, so that recording an external twin could count the money twice.
+/// payport tells its legacy refunds from outside ones only by number (the batch_no in
+/// `out_biz_no` or the bill's 退款批次号), an assumption about what Alipay writes there:
+/// while a legacy refund is under way, or any refund of the same amount, a person
+/// decides.
+fn may_be_ours(refund: &Refund, amount: Amount) -> bool {
+    !refund.status.is_final() && (refund.gateway.is_legacy() || refund.amount == amount)
 }

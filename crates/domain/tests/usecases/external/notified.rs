@@ -174,3 +174,30 @@ async fn without_a_refund_query_the_refund_is_left_for_reconciliation() {
     );
     assert_nothing_recorded(&app);
 }
+
+/// A refund under a number payport does not know, while its own legacy refund is
+/// under way: it may be that refund under another number, so a person decides.
+#[tokio::test]
+async fn a_refund_that_may_be_a_legacy_one_under_way_is_for_a_person() {
+    let mut h = notified_refund("console1", "2.00");
+    h.mapi_nopwd = Some(accepting("20261121001"));
+    h.openapi_query
+        .expect_find_refund()
+        .returning(|_, _| found("2.00"));
+    let app = h.build();
+    let ours = app
+        .refunds
+        .request(payport_domain::usecases::RefundRequest {
+            gateway: Some(payport_domain::refund::RefundGatewayKind::MapiNoPwd),
+            ..crate::refunds::request("2.00")
+        })
+        .await
+        .unwrap();
+    let handled = handle(&app).await;
+    let NotificationHandled::NeedsAPerson(what) = handled else {
+        panic!("{handled:?}");
+    };
+    assert!(what[0].contains(ours.refund_id.as_str()), "{what:?}");
+    assert_eq!(app.store.refund_list(), [ours]);
+    assert!(app.store.order("o1").refunded_amount.is_zero());
+}

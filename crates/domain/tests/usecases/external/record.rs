@@ -239,3 +239,56 @@ async fn a_save_that_conflicts_is_retried_and_one_recorded_meanwhile_is_already_
     assert_eq!(app.store.order("o1").refunded_amount, yuan("4.00"));
     rec.check(&app);
 }
+
+/// payport tells its legacy refunds from outside ones only by number: while one is
+/// under way, or any refund of the same amount, a refund Alipay reports under another
+/// number may be it, and recording a twin would count the money twice.
+#[tokio::test]
+async fn a_refund_that_may_be_payport_s_own_under_way_is_refused_and_nothing_is_stored() {
+    let mut h = paid();
+    h.mapi_nopwd = Some(accepting("20261121001"));
+    h.openapi.expect_submit_refund().returning(|_| {
+        Err(payport_domain::error::GatewayError::Unknown(
+            "timeout".into(),
+        ))
+    });
+    let app = h.build();
+    let legacy = app
+        .refunds
+        .request(payport_domain::usecases::RefundRequest {
+            gateway: Some(RefundGatewayKind::MapiNoPwd),
+            ..request("2.00")
+        })
+        .await
+        .unwrap();
+    assert_eq!(legacy.status, RefundStatus::Processing);
+    let refused = |amount: &'static str| {
+        let refunds = app.refunds.clone();
+        async move { refunds.record_external(&console("console1", amount)).await }
+    };
+    // Any amount, while the legacy refund is under way.
+    let err = refused("1.00").await.unwrap_err();
+    assert_eq!(err.code(), "GATEWAY_DATA_MISMATCH", "{err}");
+    assert!(err.to_string().contains(legacy.refund_id.as_str()), "{err}");
+    assert_eq!(app.store.refund_list(), [legacy.clone()]);
+
+    // Once it is final, only an OpenAPI refund under way of the same amount refuses.
+    let failed = payport_domain::refund::Refund {
+        status: RefundStatus::Failed,
+        ..app.store.refund_list()[0].clone()
+    };
+    RefundRepository::update(&*app.store, &failed, &[])
+        .await
+        .unwrap();
+    let unknown = app.refunds.request(request("3.00")).await.unwrap();
+    assert_eq!(unknown.status, RefundStatus::Processing);
+    let err = refused("3.00").await.unwrap_err();
+    assert_eq!(err.code(), "GATEWAY_DATA_MISMATCH", "{err}");
+    assert_eq!(app.store.refund_list().len(), 2);
+    assert!(app.store.order("o1").refunded_amount.is_zero());
+    let other = refused("1.50").await;
+    assert!(
+        matches!(other, Ok(ExternalRecorded::Recorded(_))),
+        "{other:?}"
+    );
+}
