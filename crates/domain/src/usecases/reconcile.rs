@@ -1,15 +1,18 @@
 //! Reconciliation: one Beijing day of payport's books checked against Alipay's trade
 //! bill (PROTOCOL.md A10), and what payport can safely do about each difference.
 //!
-//! payport acts only where the bill proves what happened and the action is one it
-//! already knows how to take: a payment the bill shows is synced with a trade query, a
-//! sent refund the bill shows is settled as succeeded, a refund payport never sent is
-//! recorded as external. Everything else (an unknown order, another amount, a refund
-//! payport has as failed) is an item with action `none`, for a person. A bill that is
-//! not available leaves the report `pending`, never "all matched".
+//! The bill is not signed: payport acts on it only through Alipay's signed answers,
+//! with actions it already knows how to take. A payment the bill shows is synced with
+//! a trade query; a sent refund the bill shows is synced with the refund query; a
+//! refund payport never sent is recorded as external once the refund query confirms
+//! it. Only a legacy refund, which has no query, is settled by the bill itself.
+//! Everything else (an unknown order, another amount, a refund payport has as failed
+//! or flagged) is an item with action `none`, for a person. A bill that is not
+//! available leaves the report `pending`, never "all matched".
 //!
 //! The decisions themselves are in `rules`, without IO.
 
+mod refund_lines;
 mod rules;
 
 use std::collections::HashSet;
@@ -18,15 +21,14 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDate};
 
 pub use rules::{beijing_date, beijing_day, due_date};
-use rules::{item, PaymentVerdict, RefundVerdict};
+use rules::{item, PaymentVerdict};
 
-use super::{ExternalRecorded, ExternalRefund, Orders, Ports, Refunds, ServiceError, Settings};
-use crate::ids::{OutRequestNo, OutTradeNo, RefundId};
+use super::{Orders, Ports, Refunds, ServiceError, Settings};
+use crate::ids::{OutTradeNo, RefundId};
 use crate::ports::{BillLine, BillLineKind, ReconciliationStore, TradeBill, TradeBills};
 use crate::reconciliation::{
     ItemAction, ItemKind, Reconciliation, ReconciliationItem, ReconciliationStatus,
 };
-use crate::refund::{Refund, RefundSuccess};
 
 /// How long a pending report waits before the daily run asks for the bill again.
 pub const PENDING_RETRY: Duration = Duration::minutes(30);
@@ -142,7 +144,11 @@ impl Reconciliations {
     ) -> Result<Reconciliation, ServiceError> {
         let started = self.ports.clock.now();
         let mut compared = Compared::default();
-        for line in lines {
+        // Payments first: a refund line of an order whose payment notification was
+        // lost must find the order synced.
+        let (payment_lines, refund_lines): (Vec<&BillLine>, Vec<&BillLine>) =
+            lines.iter().partition(|l| l.kind == BillLineKind::Payment);
+        for line in payment_lines.iter().chain(&refund_lines) {
             let differs = match line.kind {
                 BillLineKind::Payment => {
                     compared.payments.insert(line.out_trade_no.clone());
@@ -172,21 +178,18 @@ impl Reconciliations {
                 items.push(rules::unresolved(&refund));
             }
         }
+        // Counted before the earlier items are kept: the counts are about this run.
+        let counts = rules::counts(
+            (payment_lines.len(), refund_lines.len()),
+            (paid.len(), succeeded.len()),
+            compared.matched,
+            &items,
+        );
         let (earlier_items, created_at, attempts) = match earlier {
             Some(e) => (e.items, e.created_at, e.attempts),
             None => (Vec::new(), started, 0),
         };
         let items = rules::merge_earlier(&earlier_items, items);
-        let payments = lines
-            .iter()
-            .filter(|l| l.kind == BillLineKind::Payment)
-            .count();
-        let counts = rules::counts(
-            (payments, lines.len() - payments),
-            (paid.len(), succeeded.len()),
-            compared.matched,
-            &items,
-        );
         Ok(Reconciliation {
             date,
             status: ReconciliationStatus::Completed,
@@ -243,139 +246,6 @@ impl Reconciliations {
                 })
             }
         })
-    }
-
-    /// `None` when the line matches payport's books as they were. Adds the refunds
-    /// the line names to `billed`.
-    async fn refund_line(
-        &self,
-        line: &BillLine,
-        billed: &mut HashSet<RefundId>,
-    ) -> Result<Option<ReconciliationItem>, ServiceError> {
-        let base = ReconciliationItem {
-            out_request_no: line.out_request_no.clone(),
-            alipay_amount: Some(line.amount),
-            ..item(ItemKind::RefundMissingHere, &line.out_trade_no)
-        };
-        let no = match OutTradeNo::parse(line.out_trade_no.as_str()) {
-            Ok(no) => no,
-            Err(e) => return Ok(Some(noted(base, format!("not a payport order: {e}")))),
-        };
-        let Some(number) = &line.out_request_no else {
-            return Ok(Some(noted(base, "the bill line names no refund number")));
-        };
-        let found = self.refunds_of_line(&no, number).await?;
-        billed.extend(found.iter().map(|r| r.refund_id.clone()));
-        let order = match found.is_empty() {
-            true => self.ports.orders.get(&no).await?,
-            false => None,
-        };
-        Ok(
-            match rules::refund_verdict(line.amount, &found, order.as_ref()) {
-                RefundVerdict::Matched => None,
-                RefundVerdict::AmountMismatch { payport } => Some(ReconciliationItem {
-                    kind: ItemKind::AmountMismatch,
-                    payport_amount: Some(payport),
-                    ..base
-                }),
-                RefundVerdict::ForAPerson { payport, note } => Some(noted(
-                    ReconciliationItem {
-                        payport_amount: Some(payport),
-                        ..base
-                    },
-                    note,
-                )),
-                RefundVerdict::Settle(ids) => Some(self.settle(line, &found, &ids, base).await),
-                RefundVerdict::RecordExternal => {
-                    Some(self.record_external(line, no, number, base, billed).await)
-                }
-                RefundVerdict::UnknownOrder { note } => Some(noted(
-                    base,
-                    note.unwrap_or_else(|| "payport has no such order".into()),
-                )),
-            },
-        )
-    }
-
-    /// payport's refund under the line's number, else (a legacy line carries the
-    /// batch_no) the order's refunds in that batch.
-    async fn refunds_of_line(
-        &self,
-        no: &OutTradeNo,
-        number: &str,
-    ) -> Result<Vec<Refund>, ServiceError> {
-        if let Ok(request_no) = OutRequestNo::parse(number) {
-            let refunds = &self.ports.refunds;
-            if let Some(refund) = refunds.get_by_out_request_no(no, &request_no).await? {
-                return Ok(vec![refund]);
-            }
-        }
-        let all = self.ports.refunds.list_for_order(no).await?;
-        Ok(all
-            .into_iter()
-            .filter(|r| r.batch_no.as_ref().is_some_and(|b| b.as_str() == number))
-            .collect())
-    }
-
-    /// Settles the sent refunds `ids` as the bill shows them: succeeded, when the
-    /// line's time.
-    async fn settle(
-        &self,
-        line: &BillLine,
-        found: &[Refund],
-        ids: &[RefundId],
-        base: ReconciliationItem,
-    ) -> ReconciliationItem {
-        let base = ReconciliationItem {
-            payport_amount: Some(line.amount),
-            ..base
-        };
-        let success = RefundSuccess {
-            refund_fee: None,
-            refunded_at: Some(line.finished_at),
-        };
-        for refund in found.iter().filter(|r| ids.contains(&r.refund_id)) {
-            let settled = self.refunds.complete(refund.clone(), None, success.clone());
-            if let Err(e) = settled.await {
-                let why = format!("refund {} could not be settled: {e}", refund.refund_id);
-                return noted(base, why);
-            }
-        }
-        ReconciliationItem {
-            action: ItemAction::SettledRefund,
-            ..base
-        }
-    }
-
-    async fn record_external(
-        &self,
-        line: &BillLine,
-        no: OutTradeNo,
-        number: &str,
-        base: ReconciliationItem,
-        billed: &mut HashSet<RefundId>,
-    ) -> ReconciliationItem {
-        let out_request_no = match OutRequestNo::parse(number) {
-            Ok(n) => n,
-            Err(e) => return noted(base, format!("cannot be recorded: {e}")),
-        };
-        let external = ExternalRefund {
-            out_trade_no: no,
-            out_request_no,
-            amount: line.amount,
-            refunded_at: Some(line.finished_at),
-        };
-        match self.refunds.record_external(&external).await {
-            Ok(ExternalRecorded::Recorded(refund) | ExternalRecorded::AlreadyKnown(refund)) => {
-                billed.insert(refund.refund_id);
-                ReconciliationItem {
-                    payport_amount: Some(refund.amount),
-                    action: ItemAction::RecordedExternalRefund,
-                    ..base
-                }
-            }
-            Err(e) => noted(base, format!("not recorded as external: {e}")),
-        }
     }
 }
 

@@ -74,8 +74,12 @@ pub enum RefundVerdict {
     AmountMismatch {
         payport: Amount,
     },
-    /// Sent and not settled: the bill shows they succeeded.
+    /// Legacy refunds sent and not settled: the bill shows they succeeded, and it is
+    /// all payport will ever learn of them (mapi has no refund query).
     Settle(Vec<RefundId>),
+    /// Sent and not settled on a route that has a refund query: the bill is not
+    /// signed, so only Alipay's signed answer may settle them.
+    Query(Vec<RefundId>),
     /// payport has them in a status the bill contradicts: for a person.
     ForAPerson {
         payport: Amount,
@@ -100,10 +104,22 @@ pub fn refund_verdict(amount: Amount, found: &[Refund], order: Option<&Order>) -
         };
     }
     let payport = Amount::sum(found.iter().map(|r| r.amount)).unwrap_or(Amount::MAX);
+    // Alipay told payport something about it that does not add up: never settled by
+    // the bill, whatever the amounts.
+    if let Some(flagged) = found.iter().find(|r| r.has_anomaly()) {
+        return RefundVerdict::ForAPerson {
+            payport,
+            note: format!(
+                "refund {} is flagged for a person: {}",
+                flagged.refund_id,
+                flagged.last_error.as_deref().unwrap_or("an anomaly")
+            ),
+        };
+    }
     if payport != amount {
         return RefundVerdict::AmountMismatch { payport };
     }
-    let settle: Vec<RefundId> = found
+    let unsettled: Vec<&Refund> = found
         .iter()
         .filter(|r| {
             matches!(
@@ -111,7 +127,6 @@ pub fn refund_verdict(amount: Amount, found: &[Refund], order: Option<&Order>) -
                 RefundStatus::Processing | RefundStatus::AwaitingOperator
             )
         })
-        .map(|r| r.refund_id.clone())
         .collect();
     if let Some(other) = found.iter().find(|r| {
         !matches!(
@@ -128,10 +143,12 @@ pub fn refund_verdict(amount: Amount, found: &[Refund], order: Option<&Order>) -
             ),
         };
     }
-    if settle.is_empty() {
-        RefundVerdict::Matched
-    } else {
-        RefundVerdict::Settle(settle)
+    let legacy = unsettled.iter().all(|r| r.gateway.is_legacy());
+    let ids = unsettled.iter().map(|r| r.refund_id.clone()).collect();
+    match (unsettled.is_empty(), legacy) {
+        (true, _) => RefundVerdict::Matched,
+        (false, true) => RefundVerdict::Settle(ids),
+        (false, false) => RefundVerdict::Query(ids),
     }
 }
 
@@ -206,7 +223,8 @@ pub fn merge_earlier(
     new.into_iter().chain(kept).collect()
 }
 
-/// The counts of a completed run; `mismatches` and `unresolved` from the items.
+/// The counts of a completed run; `mismatches` and `unresolved` from its own items
+/// (before the earlier ones are kept: those are about an earlier run).
 pub fn counts(
     lines: (usize, usize),
     payport: (usize, usize),

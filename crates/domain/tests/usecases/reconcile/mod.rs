@@ -2,6 +2,7 @@
 //! does about it, and a bill that is not there. Refund lines are in `refunds`.
 
 mod refunds;
+mod verified;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
@@ -9,6 +10,7 @@ use super::orders::snapshot;
 use super::support::*;
 use payport_domain::alipay::AlipayTradeStatus;
 use payport_domain::error::GatewayError;
+use payport_domain::money::Amount;
 use payport_domain::order::OrderStatus;
 use payport_domain::ports::*;
 use payport_domain::reconciliation::{
@@ -59,6 +61,26 @@ fn bill(h: &mut Harness, lines: Vec<BillLine>) {
         .expect_trade_bill()
         .withf(|date| *date == day())
         .returning(move |_| Ok(TradeBill::Ready(lines.clone())));
+}
+
+/// Alipay's signed refund query finds these refunds (number, amount) of any order,
+/// refunded at the bill's time; no other.
+fn alipay_has(h: &mut Harness, refunds: &[(&str, &str)]) {
+    let refunds: Vec<(String, Amount)> = refunds
+        .iter()
+        .map(|(number, amount)| (number.to_string(), yuan(amount)))
+        .collect();
+    h.openapi_query
+        .expect_find_refund()
+        .returning(move |_, number| {
+            Ok(refunds
+                .iter()
+                .find(|(n, _)| n == number.as_str())
+                .map(|(_, amount)| FoundRefund {
+                    amount: *amount,
+                    refunded_at: Some(finished()),
+                }))
+        });
 }
 
 fn kinds(report: &Reconciliation) -> Vec<(ItemKind, ItemAction, &str)> {
