@@ -121,7 +121,8 @@ pub struct ReconciliationItem {
     pub note: Option<String>,
 }
 
-/// What was compared.
+/// What one run compared. Items kept from an earlier run (actions that must not
+/// vanish from the record) are not counted: they follow the run's own items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ReconciliationCounts {
     /// Payment lines in Alipay's bill.
@@ -134,9 +135,9 @@ pub struct ReconciliationCounts {
     pub payport_refunds: u32,
     /// Bill lines that matched payport's books as they were.
     pub matched: u32,
-    /// Items of every kind but `unresolved`.
+    /// This run's items of every kind but `unresolved`.
     pub mismatches: u32,
-    /// `unresolved` items.
+    /// This run's `unresolved` items.
     pub unresolved: u32,
 }
 
