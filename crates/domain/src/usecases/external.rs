@@ -5,6 +5,8 @@
 //! already, so refusing it would only hide it. Recorded, it holds its amount like any
 //! succeeded refund, and later reservations see that much less room.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::shared::load_order;
@@ -14,6 +16,7 @@ use crate::event::{order_events, refund_event, NewEvent};
 use crate::ids::{OutRequestNo, OutTradeNo};
 use crate::money::Amount;
 use crate::policy::ApprovalPolicy;
+use crate::ports::RefundQuery;
 use crate::refund::{NewRefund, Refund, RefundGatewayKind, RefundStatus};
 
 /// A refund Alipay made that payport did not send.
@@ -150,6 +153,13 @@ impl Refunds {
         }))
     }
 
+    /// The refund query that can find a refund payport did not send (OpenAPI's), if
+    /// one is configured: Alipay's signed word on it.
+    pub(super) fn external_query(&self) -> Option<Arc<dyn RefundQuery>> {
+        let route = self.ports.refund_gateways.get(RefundGatewayKind::OpenApi)?;
+        route.query.clone()
+    }
+
     /// A trade notification reported a refund under a number payport does not know.
     /// Its `refund_fee` is the trade's cumulative total, not this refund's amount (and
     /// notifications arrive in any order), so Alipay's refund query is asked for the
@@ -173,12 +183,7 @@ impl Refunds {
         {
             return Ok(Learned::Done);
         }
-        let query = self
-            .ports
-            .refund_gateways
-            .get(RefundGatewayKind::OpenApi)
-            .and_then(|route| route.query.clone());
-        let Some(query) = query else {
+        let Some(query) = self.external_query() else {
             return Ok(Learned::Deferred(format!(
                 "{which}: no refund query is configured to learn its amount"
             )));

@@ -9,7 +9,7 @@ use super::{noted, Reconciliations};
 use crate::ids::{OutRequestNo, OutTradeNo, RefundId};
 use crate::ports::BillLine;
 use crate::reconciliation::{ItemAction, ItemKind, ReconciliationItem};
-use crate::refund::{Refund, RefundGatewayKind, RefundStatus, RefundSuccess};
+use crate::refund::{Refund, RefundStatus, RefundSuccess};
 use crate::usecases::{ExternalRecorded, ExternalRefund, ServiceError};
 
 impl Reconciliations {
@@ -149,12 +149,7 @@ impl Reconciliations {
             Ok(n) => n,
             Err(e) => return noted(base, format!("cannot be recorded: {e}")),
         };
-        let query = self
-            .ports
-            .refund_gateways
-            .get(RefundGatewayKind::OpenApi)
-            .and_then(|route| route.query.clone());
-        let Some(query) = query else {
+        let Some(query) = self.refunds.external_query() else {
             return noted(
                 base,
                 "cannot be verified: no refund query is configured; not recorded",

@@ -139,14 +139,7 @@ async fn a_legacy_refund_s_batch_number_is_not_mistaken_for_an_external_refund()
     h.openapi_query.expect_find_refund().never();
     h.mapi_nopwd = Some(accepting("20261121001"));
     let app = h.build();
-    let ours = app
-        .refunds
-        .request(payport_domain::usecases::RefundRequest {
-            gateway: Some(payport_domain::refund::RefundGatewayKind::MapiNoPwd),
-            ..crate::refunds::request("2.00")
-        })
-        .await
-        .unwrap();
+    let ours = crate::refunds::legacy(&app, "2.00").await;
     assert_eq!(
         ours.batch_no.as_ref().map(|b| b.as_str()),
         Some("20261121001")
@@ -185,14 +178,7 @@ async fn a_refund_that_may_be_a_legacy_one_under_way_is_for_a_person() {
         .expect_find_refund()
         .returning(|_, _| found("2.00"));
     let app = h.build();
-    let ours = app
-        .refunds
-        .request(payport_domain::usecases::RefundRequest {
-            gateway: Some(payport_domain::refund::RefundGatewayKind::MapiNoPwd),
-            ..crate::refunds::request("2.00")
-        })
-        .await
-        .unwrap();
+    let ours = crate::refunds::legacy(&app, "2.00").await;
     let handled = handle(&app).await;
     let NotificationHandled::NeedsAPerson(what) = handled else {
         panic!("{handled:?}");

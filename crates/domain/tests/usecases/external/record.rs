@@ -253,14 +253,7 @@ async fn a_refund_that_may_be_payport_s_own_under_way_is_refused_and_nothing_is_
         ))
     });
     let app = h.build();
-    let legacy = app
-        .refunds
-        .request(payport_domain::usecases::RefundRequest {
-            gateway: Some(RefundGatewayKind::MapiNoPwd),
-            ..request("2.00")
-        })
-        .await
-        .unwrap();
+    let legacy = crate::refunds::legacy(&app, "2.00").await;
     assert_eq!(legacy.status, RefundStatus::Processing);
     let refused = |amount: &'static str| {
         let refunds = app.refunds.clone();
@@ -270,7 +263,7 @@ async fn a_refund_that_may_be_payport_s_own_under_way_is_refused_and_nothing_is_
     let err = refused("1.00").await.unwrap_err();
     assert_eq!(err.code(), "GATEWAY_DATA_MISMATCH", "{err}");
     assert!(err.to_string().contains(legacy.refund_id.as_str()), "{err}");
-    assert_eq!(app.store.refund_list(), [legacy.clone()]);
+    assert_eq!(app.store.refund_list(), [legacy]);
 
     // Once it is final, only an OpenAPI refund under way of the same amount refuses.
     let failed = payport_domain::refund::Refund {

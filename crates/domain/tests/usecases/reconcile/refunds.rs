@@ -27,7 +27,7 @@ async fn legacy_day(refunded: &str, billed: &str) -> (Built, Refund) {
 }
 
 /// A legacy no-password refund of `amount` on o1, accepted and never settled.
-async fn legacy_refund(app: &Built, amount: &str) -> Refund {
+pub(super) async fn legacy_refund(app: &Built, amount: &str) -> Refund {
     let request = RefundRequest {
         out_trade_no: otn("o1"),
         amount: yuan(amount),

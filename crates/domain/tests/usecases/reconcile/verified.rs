@@ -7,24 +7,39 @@ use crate::events::{record, Call};
 use crate::support::*;
 use payport_domain::ports::*;
 use payport_domain::reconciliation::{ItemAction, ItemKind};
-use payport_domain::refund::{RefundGatewayKind, RefundStatus, RefundSuccess};
+use payport_domain::refund::{RefundStatus, RefundSuccess};
 use payport_domain::usecases::{ExternalRefund, RefundRequest};
 
 fn note(report: &Reconciliation, i: usize) -> &str {
     report.items[i].note.as_deref().unwrap_or("")
 }
 
+/// Paid order o1 (10.00) and a bill with its payment and these refund lines
+/// (number, amount).
+fn o1_refunded(refunds: &[(&str, &str)]) -> Harness {
+    let refund_lines = refunds.iter().map(|(n, a)| refund_line("o1", n, a));
+    let lines = std::iter::once(payment("o1", "10.00"))
+        .chain(refund_lines)
+        .collect();
+    paid_with_bill(&[("o1", "10.00")], lines)
+}
+
+/// The report's one item: a refund line of o1 left for a person; its note.
+fn for_a_person(report: &Reconciliation) -> &str {
+    assert_eq!(
+        kinds(report),
+        [(ItemKind::RefundMissingHere, ItemAction::None, "o1")]
+    );
+    note(report, 0)
+}
+
 #[tokio::test]
 async fn a_refund_alipay_s_query_does_not_confirm_is_not_recorded() {
-    let mut h = paid_with_bill(
-        &[("o1", "10.00")],
-        vec![
-            payment("o1", "10.00"),
-            refund_line("o1", "console1", "3.00"),
-            refund_line("o1", "console2", "2.00"),
-            refund_line("o1", "console3", "1.00"),
-        ],
-    );
+    let mut h = o1_refunded(&[
+        ("console1", "3.00"),
+        ("console2", "2.00"),
+        ("console3", "1.00"),
+    ]);
     h.openapi_query.expect_find_refund().returning(|_, number| {
         match number.as_str() {
             // Another amount than the bill's.
@@ -49,23 +64,13 @@ async fn a_refund_alipay_s_query_does_not_confirm_is_not_recorded() {
 
 #[tokio::test]
 async fn without_a_refund_query_an_unknown_refund_cannot_be_verified() {
-    let mut h = paid_with_bill(
-        &[("o1", "10.00")],
-        vec![
-            payment("o1", "10.00"),
-            refund_line("o1", "console1", "3.00"),
-        ],
-    );
+    let mut h = o1_refunded(&[("console1", "3.00")]);
     let submit: std::sync::Arc<dyn RefundSubmitter> =
         std::sync::Arc::new(MockRefundSubmitter::new());
     h.openapi_override = Some(RefundRoute::new(submit));
     let app = h.build();
     let report = app.reconciliations.run(day()).await.unwrap();
-    assert_eq!(
-        kinds(&report),
-        [(ItemKind::RefundMissingHere, ItemAction::None, "o1")]
-    );
-    assert!(note(&report, 0).contains("cannot be verified"));
+    assert!(for_a_person(&report).contains("cannot be verified"));
     assert!(app.store.refund_list().is_empty());
 }
 
@@ -73,14 +78,7 @@ async fn without_a_refund_query_an_unknown_refund_cannot_be_verified() {
 /// signed refund query does, or leaves it as it is.
 #[tokio::test]
 async fn an_openapi_refund_under_way_is_settled_only_by_alipay_s_refund_query() {
-    let mut h = paid_with_bill(
-        &[("o1", "10.00")],
-        vec![
-            payment("o1", "10.00"),
-            refund_line("o1", "r1", "3.00"),
-            refund_line("o1", "r2", "1.00"),
-        ],
-    );
+    let mut h = o1_refunded(&[("r1", "3.00"), ("r2", "1.00")]);
     h.openapi
         .expect_submit_refund()
         .returning(|_| Err(GatewayError::Unknown("timeout".into())));
@@ -137,23 +135,10 @@ async fn an_openapi_refund_under_way_is_settled_only_by_alipay_s_refund_query() 
 /// bill, even of the refund's own amount, does not settle it.
 #[tokio::test]
 async fn a_flagged_legacy_refund_is_for_a_person_and_not_settled_by_the_bill() {
-    let mut h = paid_with_bill(
-        &[("o1", "10.00")],
-        vec![
-            payment("o1", "10.00"),
-            refund_line("o1", "2026112100001", "4.00"),
-        ],
-    );
+    let mut h = o1_refunded(&[("2026112100001", "4.00")]);
     h.mapi_nopwd = Some(accepting("2026112100001"));
     let app = h.build();
-    let request = RefundRequest {
-        out_trade_no: otn("o1"),
-        amount: yuan("4.00"),
-        reason: None,
-        out_request_no: Some(orn("lr1")),
-        gateway: Some(RefundGatewayKind::MapiNoPwd),
-    };
-    let refund = app.refunds.request(request).await.unwrap();
+    let refund = super::refunds::legacy_refund(&app, "4.00").await;
     let flagged = app
         .refunds
         .apply_result(&RefundResult {
@@ -168,11 +153,8 @@ async fn a_flagged_legacy_refund_is_for_a_person_and_not_settled_by_the_bill() {
         .unwrap();
     assert!(flagged[0].has_anomaly());
     let report = app.reconciliations.run(day()).await.unwrap();
-    assert_eq!(
-        kinds(&report),
-        [(ItemKind::RefundMissingHere, ItemAction::None, "o1")]
-    );
-    assert!(note(&report, 0).contains("4.50"), "{}", note(&report, 0));
+    let why = for_a_person(&report);
+    assert!(why.contains("4.50"), "{why}");
     let still = app.refunds.get(&refund.refund_id).await.unwrap();
     assert_eq!(still.status, RefundStatus::Processing);
     assert!(app.store.order("o1").refunded_amount.is_zero());
@@ -181,30 +163,13 @@ async fn a_flagged_legacy_refund_is_for_a_person_and_not_settled_by_the_bill() {
 /// A legacy refund under way may be the bill's refund under another number.
 #[tokio::test]
 async fn no_external_twin_is_recorded_while_a_legacy_refund_is_under_way() {
-    let mut h = paid_with_bill(
-        &[("o1", "10.00")],
-        vec![
-            payment("o1", "10.00"),
-            refund_line("o1", "console1", "4.00"),
-        ],
-    );
+    let mut h = o1_refunded(&[("console1", "4.00")]);
     h.mapi_nopwd = Some(accepting("2026112100001"));
     alipay_has(&mut h, &[("console1", "4.00")]);
     let app = h.build();
-    let request = RefundRequest {
-        out_trade_no: otn("o1"),
-        amount: yuan("4.00"),
-        reason: None,
-        out_request_no: Some(orn("lr1")),
-        gateway: Some(RefundGatewayKind::MapiNoPwd),
-    };
-    let ours = app.refunds.request(request).await.unwrap();
+    let ours = super::refunds::legacy_refund(&app, "4.00").await;
     let report = app.reconciliations.run(day()).await.unwrap();
-    assert_eq!(
-        kinds(&report),
-        [(ItemKind::RefundMissingHere, ItemAction::None, "o1")]
-    );
-    assert!(note(&report, 0).contains(ours.refund_id.as_str()));
+    assert!(for_a_person(&report).contains(ours.refund_id.as_str()));
     assert_eq!(app.store.refund_list(), [ours]);
 }
 
@@ -247,13 +212,7 @@ async fn payment_lines_are_looked_at_before_refund_lines() {
 /// amount: this run did not record it, and says so.
 #[tokio::test]
 async fn a_refund_recorded_meanwhile_is_not_an_action_of_this_run() {
-    let mut h = paid_with_bill(
-        &[("o1", "10.00")],
-        vec![
-            payment("o1", "10.00"),
-            refund_line("o1", "console1", "3.00"),
-        ],
-    );
+    let mut h = o1_refunded(&[("console1", "3.00")]);
     alipay_has(&mut h, &[("console1", "3.00")]);
     let rec = record(&mut h);
     let app = h.build();
@@ -268,12 +227,9 @@ async fn a_refund_recorded_meanwhile_is_not_an_action_of_this_run() {
         other.record_external(&meanwhile).await.unwrap();
     });
     let report = app.reconciliations.run(day()).await.unwrap();
-    assert_eq!(
-        kinds(&report),
-        [(ItemKind::RefundMissingHere, ItemAction::None, "o1")]
-    );
+    let why = for_a_person(&report);
+    assert!(why.contains("2.00"), "{why}");
     assert_eq!(report.items[0].payport_amount, Some(yuan("2.00")));
-    assert!(note(&report, 0).contains("2.00"), "{}", note(&report, 0));
     assert_eq!(app.store.refund_list().len(), 1);
     assert_eq!(app.store.order("o1").refunded_amount, yuan("2.00"));
 }

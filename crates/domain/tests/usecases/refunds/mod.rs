@@ -24,6 +24,15 @@ pub(crate) fn request(amount: &str) -> RefundRequest {
     }
 }
 
+/// [`request`] on the legacy no-password route, as requested.
+pub(crate) async fn legacy(app: &Built, amount: &str) -> payport_domain::refund::Refund {
+    let request = RefundRequest {
+        gateway: Some(payport_domain::refund::RefundGatewayKind::MapiNoPwd),
+        ..request(amount)
+    };
+    app.refunds.request(request).await.unwrap()
+}
+
 pub(crate) fn succeeded(fee: &str) -> Result<RefundSubmitted, GatewayError> {
     Ok(RefundSubmitted::Succeeded(RefundSuccess {
         refund_fee: Some(yuan(fee)),

@@ -150,6 +150,24 @@ fn refund_lines() {
         refund_verdict(yuan("2.00"), &[failed], Some(&paid)),
         RefundVerdict::ForAPerson { note, .. } if note.contains("failed")
     ));
+    // An OpenAPI refund has a signed query: the bill does not settle it.
+    let openapi = Refund {
+        gateway: RefundGatewayKind::OpenApi,
+        ..sent.clone()
+    };
+    assert_eq!(
+        refund_verdict(yuan("2.00"), std::slice::from_ref(&openapi), Some(&paid)),
+        RefundVerdict::Query(vec![openapi.refund_id.clone()])
+    );
+    // Flagged for a person: never settled, even of the bill's amount.
+    let mut flagged = sent.clone();
+    flagged
+        .record_anomaly("Alipay reported 2.50", at("2026-11-20T03:00:00Z"))
+        .unwrap();
+    assert!(matches!(
+        refund_verdict(yuan("2.00"), &[flagged], Some(&paid)),
+        RefundVerdict::ForAPerson { note, .. } if note.contains("2.50")
+    ));
     assert_eq!(
         refund_verdict(three, &[], Some(&paid)),
         RefundVerdict::RecordExternal
