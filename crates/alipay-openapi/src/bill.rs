@@ -98,7 +98,10 @@ mod tests {
             r#"{"r":{"code":"10000","bill_download_url":"http:\/\/h\/f?***"},"sign":"s"}"#
         );
         let no_query = r#"{"bill_download_url":"http://h/f"}"#;
-        assert_eq!(mask_download_url(no_query), r#"{"bill_download_url":"***"}"#);
+        assert_eq!(
+            mask_download_url(no_query),
+            r#"{"bill_download_url":"***"}"#
+        );
         let other = r#"{"code":"40004","sub_code":"isp.bill_not_exist"}"#;
         assert_eq!(mask_download_url(other), other);
     }

@@ -151,7 +151,11 @@ async fn payport_reconcile_prints_the_report_and_says_pending_by_its_exit_code()
     assert_eq!(pending.status.code(), Some(3));
     let report: serde_json::Value = serde_json::from_slice(&pending.stdout).expect("JSON");
     assert_eq!(report["status"], "pending", "{report:#}");
-    assert_eq!(report.get("counts"), Some(&serde_json::Value::Null), "{report:#}");
+    assert_eq!(
+        report.get("counts"),
+        Some(&serde_json::Value::Null),
+        "{report:#}"
+    );
 
     let bad = reconcile("2026-02-30".into());
     assert_eq!(bad.status.code(), Some(2));
