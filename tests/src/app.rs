@@ -32,7 +32,8 @@ pub fn base_config(database_url: String) -> Config {
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
         database_url,
-        // The background worker stays out of the way; tests call `run_worker_once`.
+        // The background loops stay out of the way; tests call `run_worker_once` and
+        // `run_reconciliation_once`.
         worker_interval_secs: 3_600,
         ..defaults
     };
@@ -56,6 +57,9 @@ pub struct TestApp {
     /// What the request handlers and the worker use.
     pub state: Arc<AppState>,
     pub(crate) http: reqwest::Client,
+    /// How far the simulator's clock was moved ahead of payport's, in seconds: orders
+    /// are then given that much more time to pay, or Alipay would see them expired.
+    pub(crate) sim_ahead_secs: std::sync::atomic::AtomicU64,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), String>>>,
     // Dropped after the server: the SQLite file's folder, the PostgreSQL database.
@@ -141,6 +145,7 @@ impl TestApp {
             database_url,
             state,
             http,
+            sim_ahead_secs: std::sync::atomic::AtomicU64::new(0),
             stop: Some(stop),
             server: Some(server),
             _data: data,
@@ -166,6 +171,13 @@ impl TestApp {
     /// how many rows it took.
     pub async fn run_worker_once(&self) -> usize {
         payport_server::worker::run_once(&self.state).await
+    }
+
+    /// One pass of the daily reconciliation loop (the past week's days not done, as
+    /// payport's clock sees them); returns the days it ran, `YYYY-MM-DD`.
+    pub async fn run_reconciliation_once(&self) -> Vec<String> {
+        let ran = payport_server::worker::reconcile_due(&self.state).await;
+        ran.iter().map(ToString::to_string).collect()
     }
 
     /// Stops the server and waits for it to finish serving.

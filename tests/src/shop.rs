@@ -7,6 +7,15 @@ use crate::app::TestApp;
 use crate::Deadline;
 
 impl TestApp {
+    /// payport's default time to pay (30 minutes), or (`Some`) that plus how far the
+    /// simulator's clock is ahead.
+    fn time_to_pay_minutes(&self) -> Option<u64> {
+        let ahead = self
+            .sim_ahead_secs
+            .load(std::sync::atomic::Ordering::SeqCst);
+        (ahead > 0).then(|| 30 + ahead.div_ceil(60))
+    }
+
     /// `POST /v1/orders` with this out_trade_no and amount.
     ///
     /// # Panics
@@ -19,6 +28,7 @@ impl TestApp {
                     "subject": "Green tea",
                     "total_amount": total_amount,
                     "out_trade_no": out_trade_no,
+                    "timeout_minutes": self.time_to_pay_minutes(),
                 }),
             )
             .await;

@@ -51,12 +51,42 @@ impl TestApp {
     /// # Panics
     /// When the simulator refuses.
     pub async fn sim_advance_days(&self, days: u32) -> String {
-        let body = json!({ "seconds": days * 86_400 });
+        let now = self.sim_advance_secs(u64::from(days) * 86_400).await;
+        beijing_ymd(now)
+    }
+
+    /// Moves the simulator's time on to the next 12:00 in Beijing, so that what a test
+    /// does next happens mid-day, far from the midnight where bills are cut; returns
+    /// that Beijing date.
+    ///
+    /// # Panics
+    /// When the simulator refuses.
+    pub async fn sim_to_next_beijing_noon(&self) -> String {
+        let reply = self.sim_call(Method::POST, "/tick", None).await;
+        let now = time(&reply.json["now"]);
+        let beijing = now.with_timezone(&utc8());
+        let noon = beijing.date_naive().and_hms_opt(12, 0, 0).expect("noon");
+        let mut wait = (noon - beijing.naive_local()).num_seconds();
+        if wait <= 0 {
+            wait += 86_400;
+        }
+        let at = self
+            .sim_advance_secs(u64::try_from(wait).expect("positive"))
+            .await
+            .with_timezone(&utc8());
+        assert_eq!(at.format("%H").to_string(), "12", "{at}");
+        beijing_ymd(at)
+    }
+
+    async fn sim_advance_secs(&self, seconds: u64) -> chrono::DateTime<chrono::FixedOffset> {
+        let body = json!({ "seconds": seconds });
         let reply = self
             .sim_call(Method::POST, "/clock/advance", Some(&body))
             .await;
         assert_eq!(reply.status, 200, "{}", reply.text);
-        beijing_date(&reply.json["now"])
+        self.sim_ahead_secs
+            .fetch_add(seconds, std::sync::atomic::Ordering::SeqCst);
+        time(&reply.json["now"])
     }
 
     /// The trade closes at Alipay without payment.
@@ -173,11 +203,21 @@ impl TestApp {
 }
 
 /// The Beijing date of an RFC 3339 time.
-fn beijing_date(time: &Value) -> String {
+fn utc8() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8")
+}
+
+fn time(time: &Value) -> chrono::DateTime<chrono::FixedOffset> {
     let text = time
         .as_str()
         .unwrap_or_else(|| panic!("not a time: {time}"));
-    let utc = chrono::DateTime::parse_from_rfc3339(text).expect("an RFC 3339 time");
-    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
-    utc.with_timezone(&beijing).format("%Y-%m-%d").to_string()
+    chrono::DateTime::parse_from_rfc3339(text).expect("an RFC 3339 time")
+}
+
+fn beijing_date(at: &Value) -> String {
+    beijing_ymd(time(at))
+}
+
+fn beijing_ymd(at: chrono::DateTime<chrono::FixedOffset>) -> String {
+    at.with_timezone(&utc8()).format("%Y-%m-%d").to_string()
 }

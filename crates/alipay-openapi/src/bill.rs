@@ -31,6 +31,39 @@ impl TradeBills for AlipayOpenApiGateway {
     }
 }
 
+/// The raw answer with `bill_download_url`'s query string (its signature and expiry:
+/// whoever has them can fetch the bill) replaced by `***`, for the exchange log.
+/// Everything else, host and path included, stays for diagnosis.
+pub(crate) fn mask_download_url(raw: &str) -> String {
+    const FIELD: &str = "\"bill_download_url\"";
+    let Some(field) = raw.find(FIELD) else {
+        return raw.to_owned();
+    };
+    let after = field + FIELD.len();
+    // The value: from the first quote after the colon to the next unescaped quote.
+    let Some(open) = raw[after..].find('"').map(|i| after + i + 1) else {
+        return raw.to_owned();
+    };
+    let mut close = None;
+    let mut escaped = false;
+    for (i, c) in raw[open..].char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => {
+                close = Some(open + i);
+                break;
+            }
+            _ => escaped = false,
+        }
+    }
+    let Some(close) = close else {
+        return raw.to_owned();
+    };
+    let value = &raw[open..close];
+    let kept = value.find('?').map_or("", |q| &value[..=q]);
+    format!("{}{kept}***{}", &raw[..open], &raw[close..])
+}
+
 impl crate::client::Client {
     /// GETs a download URL Alipay gave (a bill), with the client's timeouts. The URL
     /// itself is not repeated in errors: it is a short-lived credential.
@@ -50,5 +83,26 @@ impl crate::client::Client {
             .await
             .map_err(|e| fail(transport_error(&e.without_url())))?;
         Ok(body.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_download_url;
+
+    #[test]
+    fn the_download_urls_query_is_masked_and_the_rest_kept() {
+        let raw = r#"{"r":{"code":"10000","bill_download_url":"http:\/\/h\/f?sig=abc\u0026exp=1"},"sign":"s"}"#;
+        assert_eq!(
+            mask_download_url(raw),
+            r#"{"r":{"code":"10000","bill_download_url":"http:\/\/h\/f?***"},"sign":"s"}"#
+        );
+        let no_query = r#"{"bill_download_url":"http://h/f"}"#;
+        assert_eq!(
+            mask_download_url(no_query),
+            r#"{"bill_download_url":"***"}"#
+        );
+        let other = r#"{"code":"40004","sub_code":"isp.bill_not_exist"}"#;
+        assert_eq!(mask_download_url(other), other);
     }
 }

@@ -215,7 +215,8 @@ impl Client {
             out_trade_no: call.out_trade_no.map(str::to_owned),
             out_request_no: call.out_request_no.map(str::to_owned),
             request: format!("POST {url}\n\n{body}"),
-            response: text.clone(),
+            // A bill's download URL works for anyone who has it: not kept.
+            response: text.as_deref().map(crate::bill::mask_download_url),
             outcome: outcome.clone(),
             started_at,
             duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),

@@ -1,16 +1,19 @@
 //! Background work: refunds whose outcome is unknown are synced (queried, or resent
 //! with the same out_request_no), pending orders whose payment check is due are asked
 //! about at Alipay (their notification may be lost), unpaid orders past their expiry
-//! are closed, expired `Idempotency-Key`s are deleted, and once a day (from
-//! `reconciliation.daily_at`, Beijing time) yesterday's books are checked against
-//! Alipay's bill, again every 30 minutes while the bill is not available.
-//! Rows (and the day's reconciliation) are claimed in the database, so several
+//! are closed, expired `Idempotency-Key`s are deleted. In a loop of its own (a bill of
+//! thousands of lines must not hold that up), the past days' books are checked against
+//! Alipay's bills: yesterday (Beijing) once `reconciliation.daily_at` passed, and any
+//! of the [`LOOKBACK_DAYS`] before that no instance completed, again every 30 minutes
+//! while a bill is not available.
+//! Rows (and a day's reconciliation) are claimed in the database, so several
 //! instances never work on one at once.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use payport_domain::usecases::{due_date, ServiceError};
+use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
+use payport_domain::usecases::{beijing_date, due_date, ServiceError};
 
 use crate::state::AppState;
 
@@ -20,6 +23,9 @@ const BATCH: u32 = 20;
 /// How long a claimed reconciliation stays with this instance: a bill of many
 /// thousand lines, each maybe a query to Alipay, takes a while.
 const RECONCILIATION_LEASE: Duration = Duration::from_secs(15 * 60);
+/// How many past Beijing days the daily run looks at: a day missed while payport was
+/// down, or still pending, is run once its bill is there.
+pub const LOOKBACK_DAYS: i64 = 7;
 
 /// One pass: sync due refunds, check due payments, close expired orders, delete
 /// expired idempotency keys. Returns how many refunds and orders it took.
@@ -49,7 +55,6 @@ pub async fn run_once(state: &AppState) -> usize {
         }
         Err(e) => tracing::warn!(error = %e, "cannot claim expired orders"),
     }
-    reconcile_yesterday(state, now).await;
     let expired_before = now - crate::api::idempotency::KEY_LIFETIME;
     if let Err(e) = state.idempotency.idempotency_purge(expired_before).await {
         tracing::warn!(error = %e, "cannot delete expired idempotency keys");
@@ -57,30 +62,50 @@ pub async fn run_once(state: &AppState) -> usize {
     worked
 }
 
-/// Yesterday's reconciliation (Beijing), once `daily_at` passed, if no instance ran
-/// it yet or its pending report is due again.
-async fn reconcile_yesterday(state: &AppState, now: chrono::DateTime<chrono::Utc>) {
+/// The daily reconciliation pass: each of the last [`LOOKBACK_DAYS`] Beijing days up
+/// to yesterday (yesterday only once `daily_at` passed) that no instance completed
+/// and that is not waiting for its next attempt. Returns the days it ran.
+pub async fn reconcile_due(state: &AppState) -> Vec<NaiveDate> {
     let daily = state.daily_reconciliation;
-    let Some(date) = daily.enabled.then(|| due_date(now, daily.at)).flatten() else {
-        return;
-    };
-    match state
-        .reconciliations
-        .run_claimed(date, RECONCILIATION_LEASE)
-        .await
-    {
-        Ok(Some(report)) => tracing::info!(
-            %date,
-            status = report.status.as_str(),
-            mismatches = report.counts.mismatches,
-            unresolved = report.counts.unresolved,
-            "daily reconciliation ran"
-        ),
-        Ok(None) => {}
-        Err(e) => {
-            tracing::warn!(%date, code = e.code(), error = %e, "daily reconciliation failed; will retry")
+    if !daily.enabled {
+        return Vec::new();
+    }
+    let mut ran = Vec::new();
+    for date in due_days(state.clock.now(), daily.at) {
+        match state
+            .reconciliations
+            .run_claimed(date, RECONCILIATION_LEASE)
+            .await
+        {
+            Ok(Some(report)) => {
+                ran.push(date);
+                tracing::info!(
+                    %date,
+                    status = report.status.as_str(),
+                    mismatches = report.counts.mismatches,
+                    unresolved = report.counts.unresolved,
+                    "daily reconciliation ran"
+                );
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(%date, code = e.code(), error = %e, "daily reconciliation failed; will retry")
+            }
         }
     }
+    ran
+}
+
+/// Oldest first: the [`LOOKBACK_DAYS`] Beijing days before today, less yesterday
+/// while `daily_at` has not passed (Alipay makes the bills in the morning).
+fn due_days(now: DateTime<Utc>, daily_at: chrono::NaiveTime) -> Vec<NaiveDate> {
+    let today = beijing_date(now);
+    let newest = due_date(now, daily_at).unwrap_or(today - Days::days(2));
+    (1..=LOOKBACK_DAYS)
+        .rev()
+        .map(|back| today - Days::days(back))
+        .filter(|day| *day <= newest)
+        .collect()
 }
 
 /// Asks Alipay about the pending orders whose payment check is due; each check
@@ -108,18 +133,58 @@ async fn check_payments(state: &AppState, now: chrono::DateTime<chrono::Utc>) ->
     orders.len()
 }
 
-/// Runs [`run_once`] every `interval` until `stop` fires.
-pub fn spawn(
-    state: Arc<AppState>,
+/// Runs [`run_once`] every `interval`, and [`reconcile_due`] every `interval` in a
+/// task of its own, until `stop` fires.
+pub fn spawn(state: Arc<AppState>, interval: Duration, stop: tokio::sync::watch::Receiver<bool>) {
+    every(interval, stop.clone(), state.clone(), |state| async move {
+        run_once(&state).await;
+    });
+    every(interval, stop, state, |state| async move {
+        reconcile_due(&state).await;
+    });
+}
+
+fn every<F>(
     interval: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+    state: Arc<AppState>,
+    pass: impl Fn(Arc<AppState>) -> F + Send + 'static,
+) where
+    F: std::future::Future<Output = ()> + Send,
+{
     tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(interval) => { run_once(&state).await; }
+                _ = tokio::time::sleep(interval) => pass(state.clone()).await,
                 _ = stop.changed() => return,
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(beijing: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(beijing)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    fn day(d: &str) -> NaiveDate {
+        d.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn the_pass_looks_back_a_week_and_at_yesterday_once_daily_at_passed() {
+        let six = chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default();
+        let after = due_days(at("2026-11-21T07:00:00+08:00"), six);
+        assert_eq!(after.len(), 7);
+        assert_eq!(after.first(), Some(&day("2026-11-14")));
+        assert_eq!(after.last(), Some(&day("2026-11-20")));
+        let before = due_days(at("2026-11-21T05:59:00+08:00"), six);
+        assert_eq!(before.len(), 6);
+        assert_eq!(before.last(), Some(&day("2026-11-19")), "yesterday not yet");
+    }
 }

@@ -116,9 +116,11 @@ async fn payport_sim_serves_both_gateways_standalone() {
     drop(child);
 }
 
-/// `payport reconcile` against a standalone simulator: a past day's bill (empty, the
-/// simulator has no trades) completes with exit 0; today's is pending (exit 3); a bad
-/// date is unusable input (exit 2). The report is JSON on stdout, logs on stderr.
+/// `payport reconcile` against a standalone simulator moved to the next Beijing noon
+/// (so that nothing here depends on this machine's date): that day is pending (exit
+/// 3) until the simulator's clock passes its midnight; then its bill (empty, the
+/// simulator has no trades) completes with exit 0. A bad date is unusable input
+/// (exit 2). The report is JSON on stdout, logs on stderr.
 #[tokio::test]
 async fn payport_reconcile_prints_the_report_and_says_pending_by_its_exit_code() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -126,7 +128,30 @@ async fn payport_reconcile_prints_the_report_and_says_pending_by_its_exit_code()
     let args = ["sim", "--listen", "127.0.0.1:0", "--keys", keys];
     let (sim, addr) = start(&args, dir.path(), "simulator listening on http://");
     let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
-    let today = chrono::Utc::now().with_timezone(&beijing).date_naive();
+    let advance = |seconds: i64| {
+        let url = format!("http://{addr}/control/clock/advance");
+        async move {
+            let reply: serde_json::Value = reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({ "seconds": seconds }))
+                .send()
+                .await
+                .expect("advance the simulator's clock")
+                .json()
+                .await
+                .expect("its time");
+            let now = reply["now"].as_str().expect("now");
+            chrono::DateTime::parse_from_rfc3339(now)
+                .expect("RFC 3339")
+                .with_timezone(&beijing)
+        }
+    };
+    let now = advance(0).await;
+    let noon = now.date_naive().and_hms_opt(12, 0, 0).expect("noon");
+    let wait = (noon - now.naive_local()).num_seconds();
+    let day = advance(if wait > 0 { wait } else { wait + 86_400 })
+        .await
+        .date_naive();
     let reconcile = |date: String| {
         Command::new(env!("CARGO_BIN_EXE_payport"))
             .args(["reconcile", "--date", &date])
@@ -140,17 +165,24 @@ async fn payport_reconcile_prints_the_report_and_says_pending_by_its_exit_code()
             .output()
             .expect("run payport reconcile")
     };
-    let past = reconcile((today - chrono::Duration::days(2)).to_string());
-    let stderr = String::from_utf8_lossy(&past.stderr);
-    assert_eq!(past.status.code(), Some(0), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&past.stdout).expect("JSON on stdout");
-    assert_eq!(report["status"], "completed", "{report:#}");
-    assert_eq!(report["counts"]["matched"], 0);
-
-    let pending = reconcile(today.to_string());
+    let pending = reconcile(day.to_string());
     assert_eq!(pending.status.code(), Some(3));
     let report: serde_json::Value = serde_json::from_slice(&pending.stdout).expect("JSON");
     assert_eq!(report["status"], "pending", "{report:#}");
+    assert_eq!(
+        report.get("counts"),
+        Some(&serde_json::Value::Null),
+        "{report:#}"
+    );
+
+    advance(86_400).await;
+    let done = reconcile(day.to_string());
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&done.stdout).expect("JSON on stdout");
+    assert_eq!(report["status"], "completed", "{report:#}");
+    assert_eq!(report["counts"]["matched"], 0);
+    assert_eq!(report["attempts"], 2, "the pending report was run again");
 
     let bad = reconcile("2026-02-30".into());
     assert_eq!(bad.status.code(), Some(2));

@@ -20,6 +20,14 @@ async fn bill_download_url() {
         url,
         "http://dwbillcenter.alipay.com/downloadBillFile.resource?bizType=trade"
     );
+    // The URL fetches the bill for whoever has it: the exchange log keeps no query.
+    let logged = wire.log.all();
+    let response = logged.last().and_then(|e| e.response.clone()).unwrap();
+    assert!(!response.contains("bizType=trade"), "{response}");
+    assert!(
+        response.contains("downloadBillFile.resource?***"),
+        "{response}"
+    );
     let biz = wire.state.last().biz();
     assert_eq!(biz["bill_type"], "trade");
     assert_eq!(biz["bill_date"], "2026-11-20");

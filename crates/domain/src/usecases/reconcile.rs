@@ -81,7 +81,9 @@ impl Reconciliations {
 
     /// The daily run: claims `date` for `lease` (so that one instance runs it) and
     /// runs it when the claim was granted; `None` when it was not (done already,
-    /// pending and not due yet, or another instance has it).
+    /// pending and not due yet, or another instance has it). A day that is done or
+    /// not due is seen by a read first, so that looking back over past days writes
+    /// nothing for them.
     ///
     /// # Errors
     /// As [`Reconciliations::run`].
@@ -91,6 +93,13 @@ impl Reconciliations {
         lease: std::time::Duration,
     ) -> Result<Option<Reconciliation>, ServiceError> {
         let now = self.ports.clock.now();
+        if let Some(stored) = self.store.get_reconciliation(date).await? {
+            let due = stored.status == ReconciliationStatus::Pending
+                && stored.next_attempt_at.is_none_or(|at| at <= now);
+            if !due {
+                return Ok(None);
+            }
+        }
         if !self.store.claim_reconciliation(date, now, lease).await? {
             return Ok(None);
         }

@@ -110,7 +110,9 @@ pub struct Reconciliation {
     /// The Beijing date checked.
     pub date: NaiveDate,
     pub status: ReconciliationStatus,
-    pub counts: ReconciliationCounts,
+    /// `null` while `pending`: no bill was compared, so nothing is counted (zeros
+    /// would read as a clean day).
+    pub counts: Option<ReconciliationCounts>,
     pub items: Vec<ReconciliationItem>,
     /// Why it is pending.
     pub last_error: Option<String>,
@@ -123,10 +125,11 @@ pub struct Reconciliation {
 impl From<domain::Reconciliation> for Reconciliation {
     fn from(r: domain::Reconciliation) -> Self {
         let c = r.counts;
+        let completed = r.status == domain::ReconciliationStatus::Completed;
         Reconciliation {
             date: r.date,
             status: r.status.into(),
-            counts: ReconciliationCounts {
+            counts: completed.then_some(ReconciliationCounts {
                 alipay_payments: c.alipay_payments,
                 alipay_refunds: c.alipay_refunds,
                 payport_payments: c.payport_payments,
@@ -134,7 +137,7 @@ impl From<domain::Reconciliation> for Reconciliation {
                 matched: c.matched,
                 mismatches: c.mismatches,
                 unresolved: c.unresolved,
-            },
+            }),
             items: r
                 .items
                 .into_iter()
@@ -225,7 +228,7 @@ impl Example for Reconciliation {
         Reconciliation {
             date: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_default(),
             status: ReconciliationStatus::Completed,
-            counts: ReconciliationCounts {
+            counts: Some(ReconciliationCounts {
                 alipay_payments: 41,
                 alipay_refunds: 3,
                 payport_payments: 41,
@@ -233,7 +236,7 @@ impl Example for Reconciliation {
                 matched: 43,
                 mismatches: 1,
                 unresolved: 0,
-            },
+            }),
             items: vec![ReconciliationItem {
                 kind: ItemKind::RefundMissingHere,
                 out_trade_no: "shop_20261120_0007".into(),

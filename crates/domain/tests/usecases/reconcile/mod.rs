@@ -1,6 +1,7 @@
 //! Reconciliation against a mocked bill: what each difference becomes, what payport
 //! does about it, and a bill that is not there. Refund lines are in `refunds`.
 
+mod daily;
 mod refunds;
 mod verified;
 
