@@ -87,6 +87,8 @@ pub struct ReconciliationItem {
     pub note: Option<String>,
 }
 
+/// What the latest run compared. Items kept from an earlier run (actions payport took
+/// then) are listed but not counted.
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
 pub struct ReconciliationCounts {
     /// Payment lines in Alipay's bill.
@@ -99,8 +101,9 @@ pub struct ReconciliationCounts {
     pub payport_refunds: u32,
     /// Bill lines that matched payport's books as they were.
     pub matched: u32,
-    /// Items of every kind but `unresolved`.
+    /// This run's items of every kind but `unresolved`.
     pub mismatches: u32,
+    /// This run's `unresolved` items: legacy refunds long unsettled.
     pub unresolved: u32,
 }
 
