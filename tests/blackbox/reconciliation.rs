@@ -289,7 +289,9 @@ async fn the_worker_reconciles_the_past_week_once(backend: Backend) {
         assert_eq!(report["counts"]["alipay_payments"], 0);
         reports.push(report);
     }
-    assert_eq!(app.run_reconciliation_once().await, Vec::<String>::new());
+    // Not one of them again (across Beijing midnight the new yesterday may run).
+    let again = app.run_reconciliation_once().await;
+    assert!(again.iter().all(|day| !ran.contains(day)), "{again:?}");
     for (day, report) in ran.iter().zip(&reports) {
         let (_, again) = app
             .operator()

@@ -66,10 +66,12 @@ impl TestApp {
         let now = time(&reply.json["now"]);
         let beijing = now.with_timezone(&utc8());
         let noon = beijing.date_naive().and_hms_opt(12, 0, 0).expect("noon");
-        let mut wait = (noon - beijing.naive_local()).num_seconds();
-        if wait <= 0 {
-            wait += 86_400;
+        let mut millis = (noon - beijing.naive_local()).num_milliseconds();
+        if millis <= 0 {
+            millis += 86_400_000;
         }
+        // Rounded up: the simulator's time may carry a fraction of a second.
+        let wait = (millis + 999) / 1_000;
         let at = self
             .sim_advance_secs(u64::try_from(wait).expect("positive"))
             .await

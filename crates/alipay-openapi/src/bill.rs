@@ -40,10 +40,16 @@ pub(crate) fn mask_download_url(raw: &str) -> String {
         return raw.to_owned();
     };
     let after = field + FIELD.len();
-    // The value: from the first quote after the colon to the next unescaped quote.
-    let Some(open) = raw[after..].find('"').map(|i| after + i + 1) else {
+    // The value is a string right after the colon (a `null` has nothing to hide), up
+    // to the next unescaped quote.
+    let rest = raw[after..]
+        .trim_start()
+        .strip_prefix(':')
+        .map(str::trim_start);
+    let Some(value_at) = rest.filter(|r| r.starts_with('"')) else {
         return raw.to_owned();
     };
+    let open = raw.len() - value_at.len() + 1;
     let mut close = None;
     let mut escaped = false;
     for (i, c) in raw[open..].char_indices() {
@@ -104,5 +110,13 @@ mod tests {
         );
         let other = r#"{"code":"40004","sub_code":"isp.bill_not_exist"}"#;
         assert_eq!(mask_download_url(other), other);
+        // A null is left as it is, and the next field's value is not touched.
+        let null = r#"{"bill_download_url" : null,"sub_msg":"x?y"}"#;
+        assert_eq!(mask_download_url(null), null);
+        let spaced = r#"{"bill_download_url" : "http://h/f?sig=1"}"#;
+        assert_eq!(
+            mask_download_url(spaced),
+            r#"{"bill_download_url" : "http://h/f?***"}"#
+        );
     }
 }

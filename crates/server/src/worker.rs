@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
+use payport_domain::reconciliation::ReconciliationStatus;
 use payport_domain::usecases::{beijing_date, due_date, ServiceError};
 
 use crate::state::AppState;
@@ -26,6 +27,9 @@ const RECONCILIATION_LEASE: Duration = Duration::from_secs(15 * 60);
 /// How many past Beijing days the daily run looks at: a day missed while payport was
 /// down, or still pending, is run once its bill is there.
 pub const LOOKBACK_DAYS: i64 = 7;
+/// The reconciliation loop looks at most this often: each look reads the past week's
+/// reports, and a bill comes once a day.
+const RECONCILIATION_POLL: Duration = Duration::from_secs(60);
 
 /// One pass: sync due refunds, check due payments, close expired orders, delete
 /// expired idempotency keys. Returns how many refunds and orders it took.
@@ -79,13 +83,16 @@ pub async fn reconcile_due(state: &AppState) -> Vec<NaiveDate> {
         {
             Ok(Some(report)) => {
                 ran.push(date);
-                tracing::info!(
-                    %date,
-                    status = report.status.as_str(),
-                    mismatches = report.counts.mismatches,
-                    unresolved = report.counts.unresolved,
-                    "daily reconciliation ran"
-                );
+                if report.status == ReconciliationStatus::Completed {
+                    tracing::info!(
+                        %date,
+                        mismatches = report.counts.mismatches,
+                        unresolved = report.counts.unresolved,
+                        "daily reconciliation completed"
+                    );
+                } else {
+                    tracing::info!(%date, "daily reconciliation pending: the bill is not available yet");
+                }
             }
             Ok(None) => {}
             Err(e) => {
@@ -133,15 +140,20 @@ async fn check_payments(state: &AppState, now: chrono::DateTime<chrono::Utc>) ->
     orders.len()
 }
 
-/// Runs [`run_once`] every `interval`, and [`reconcile_due`] every `interval` in a
-/// task of its own, until `stop` fires.
+/// Runs [`run_once`] every `interval`, and [`reconcile_due`] in a task of its own
+/// every `interval` but at most once a minute, until `stop` fires.
 pub fn spawn(state: Arc<AppState>, interval: Duration, stop: tokio::sync::watch::Receiver<bool>) {
     every(interval, stop.clone(), state.clone(), |state| async move {
         run_once(&state).await;
     });
-    every(interval, stop, state, |state| async move {
-        reconcile_due(&state).await;
-    });
+    every(
+        interval.max(RECONCILIATION_POLL),
+        stop,
+        state,
+        |state| async move {
+            reconcile_due(&state).await;
+        },
+    );
 }
 
 fn every<F>(

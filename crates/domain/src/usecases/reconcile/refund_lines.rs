@@ -122,9 +122,14 @@ impl Reconciliations {
             match self.refunds.sync(id).await {
                 Ok(refund) if refund.status == RefundStatus::Succeeded => {}
                 Ok(refund) => {
+                    // A query that failed leaves the refund as it was: say why.
+                    let detail = refund
+                        .last_error
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default();
                     let why = format!(
-                        "the bill shows refund {id} succeeded, but Alipay's refund query \
-                         leaves it {}",
+                        "the bill shows refund {id} succeeded, but after asking Alipay's \
+                         refund query it is {}{detail}",
                         refund.status.as_str()
                     );
                     return noted(base, why);
