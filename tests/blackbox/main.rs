@@ -17,6 +17,7 @@ mod journey;
 mod late_payment;
 mod legacy;
 mod limits;
+mod observability;
 mod reconciliation;
 mod refusals;
 mod replays;

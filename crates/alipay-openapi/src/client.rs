@@ -177,9 +177,40 @@ impl Client {
     /// # Errors
     /// Per the table in [`crate::outcome`]; `Unknown` for transport trouble, non-200
     /// answers and unparsable bodies; `BadSignature` for answers that do not verify.
+    ///
+    /// Each call is counted and timed by method and outcome (`payport_alipay_calls_total`,
+    /// `payport_alipay_call_duration_seconds`), in a span naming the method.
+    #[tracing::instrument(name = "alipay_call", skip_all, fields(method = call.method))]
     pub(crate) async fn execute(&self, call: Call<'_>) -> Result<Answer, GatewayError> {
-        let biz_content = call.biz.to_string();
-        let signed = self.sign(call.method, &biz_content, &[])?;
+        let method = call.method;
+        let started = Instant::now();
+        // A request that cannot be signed is never sent: no call to count.
+        let signed = self.sign(method, &call.biz.to_string(), &[])?;
+        let (result, reached) = self.exchange(call, signed).await;
+        let outcome = match &result {
+            _ if !reached => "transport_error",
+            Ok(_) => "success",
+            Err(GatewayError::Rejected(_)) => "rejected",
+            Err(GatewayError::BadSignature(_)) => "bad_signature",
+            Err(GatewayError::Unknown(_) | GatewayError::Config(_)) => "unknown",
+        };
+        let elapsed = started.elapsed();
+        // Bounded labels only: the method is one of this crate's constants.
+        metrics::counter!("payport_alipay_calls_total", "method" => method, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("payport_alipay_call_duration_seconds", "method" => method, "outcome" => outcome)
+            .record(elapsed.as_secs_f64());
+        tracing::debug!(
+            outcome,
+            ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            "alipay call"
+        );
+        result
+    }
+
+    /// Sends one signed call and believes its answer; `false` beside the result when
+    /// no answer came back at all (connect, timeout, a body cut short).
+    async fn exchange(&self, call: Call<'_>, signed: Signed) -> (Result<Answer, GatewayError>, bool) {
         let (body_params, query_params): (Vec<_>, Vec<_>) =
             signed.params.iter().partition(|(k, _)| k == "biz_content");
         let url = self.gateway_url_with(&encode(query_params));
@@ -223,10 +254,13 @@ impl Client {
         })
         .await;
         let (Some(status), Some(text)) = (status, text) else {
-            return Err(GatewayError::Unknown(outcome));
+            return (Err(GatewayError::Unknown(outcome)), false);
         };
         if status != reqwest::StatusCode::OK {
-            return Err(GatewayError::Unknown(format!("HTTP {}", status.as_u16())));
+            return (
+                Err(GatewayError::Unknown(format!("HTTP {}", status.as_u16()))),
+                true,
+            );
         }
         let result = self.believe(call.method, &text);
         if let Err(GatewayError::Rejected(failure)) = &result {
@@ -238,7 +272,7 @@ impl Client {
                 );
             }
         }
-        result
+        (result, true)
     }
 
     /// Verifies a raw response body and classifies it (PROTOCOL.md A4).

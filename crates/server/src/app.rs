@@ -1,23 +1,44 @@
 //! The HTTP application: the `/v1` API, its spec and docs, Alipay's callbacks, the
-//! health check, and (in simulator mode) the simulator under `/sim`.
+//! health and readiness checks, the metrics, and (in simulator mode) the simulator under `/sim`.
 
 use std::sync::Arc;
 
 use poem::endpoint::BoxEndpoint;
-use poem::http::Method;
-use poem::{get, handler, post, Endpoint, EndpointExt, IntoEndpoint, Request, Route};
+use poem::http::{Method, StatusCode};
+use poem::web::{Data, Json};
+use poem::{get, handler, post, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route};
 use tokio::sync::Notify;
 
 use crate::api::error::uniform_errors;
 use crate::api::idempotency::Idempotency;
 use crate::body_limit::{BodyLimit, API_LIMIT, CALLBACK_LIMIT};
-use crate::state::Wired;
+use crate::state::{AppState, Wired};
 use crate::{api, callbacks, telemetry};
 
 /// `GET /healthz`: the process is up and serving.
 #[handler]
 fn healthz() -> &'static str {
     "ok"
+}
+
+/// How long `/readyz` waits for the database before it calls it not ready.
+const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /readyz`: the database answers, at the schema this build expects; else 503
+/// with the reason.
+#[handler]
+async fn readyz(state: Data<&Arc<AppState>>) -> Response {
+    let checked = tokio::time::timeout(READINESS_TIMEOUT, state.readiness.check())
+        .await
+        .unwrap_or_else(|_| Err("the database did not answer within 2 s".to_owned()));
+    match checked {
+        Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "code": "NOT_READY", "message": reason })),
+        )
+            .into_response(),
+    }
 }
 
 /// Wakes the delivery loop after a request that may have changed a status (and so
@@ -55,6 +76,7 @@ pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
     };
     let mut route = Route::new()
         .at("/healthz", get(healthz))
+        .at("/readyz", get(readyz))
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .at(
@@ -67,6 +89,9 @@ pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
             post(callbacks::mapi_refund_notify).with(callback),
         )
         .nest("/", v1);
+    if wired.state.metrics_enabled {
+        route = route.at("/metrics", get(telemetry::exporter::serve_metrics));
+    }
     if let Some(sim) = &wired.sim {
         route = route.nest("/sim", sim.clone().with(BodyLimit { max: API_LIMIT }));
     }

@@ -30,7 +30,16 @@ fn plain(text: &'static str) -> Response {
 const LOGGED_REASON_BYTES: usize = 512;
 
 /// The exact 7 characters Alipay wants; anything else makes it send again.
-fn acknowledge(result: Result<NotificationHandled, ServiceError>, what: &str) -> Response {
+fn acknowledge(result: Result<NotificationHandled, ServiceError>, what: &'static str) -> Response {
+    let verdict = match &result {
+        Ok(NotificationHandled::Applied) => "applied",
+        Ok(NotificationHandled::Duplicate) => "duplicate",
+        Ok(NotificationHandled::NeedsAPerson(_)) => "needs_a_person",
+        Ok(NotificationHandled::Deferred(_)) => "deferred",
+        Err(_) => "refused",
+    };
+    metrics::counter!("payport_notifications_total", "kind" => what, "verdict" => verdict)
+        .increment(1);
     match result {
         Ok(NotificationHandled::NeedsAPerson(anomalies)) => {
             for anomaly in anomalies {

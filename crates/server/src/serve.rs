@@ -58,6 +58,9 @@ impl PayportBuilder {
         on_ready(bound, &wired);
         let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
         crate::worker::spawn(wired.state.clone(), interval, worker_stopped.clone());
+        if wired.state.metrics_enabled {
+            crate::telemetry::exporter::spawn_upkeep(worker_stopped.clone());
+        }
         crate::deliveries::spawn(wired.state.clone(), worker_stopped);
         let served = Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(crate::app::app(&wired), shutdown, None)
@@ -83,7 +86,13 @@ pub fn announce(addr: SocketAddr, config: &Config, wired: &Wired) {
     } else {
         String::new()
     };
-    tracing::info!("payport listening on http://{addr} ; API docs {public}/docs{simulator}");
+    // What this instance runs against, for whoever reads the log after an incident.
+    tracing::info!(
+        database = %crate::wiring::redact(&config.database_url),
+        alipay = config.alipay.mode.as_str(),
+        refund_approval = %crate::config::values::approval::to_text(config.refunds.approval),
+        "payport listening on http://{addr} ; API docs {public}/docs{simulator}"
+    );
     if let Some(tokens) = &wired.dev_tokens {
         tracing::warn!(
             "no auth tokens configured: using DEV tokens (merchant {}, operator {}); set PAYPORT_AUTH__MERCHANT_TOKENS and PAYPORT_AUTH__OPERATOR_TOKENS",

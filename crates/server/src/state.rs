@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::NaiveTime;
 use payport_domain::ports::{Clock, IdempotencyStore, WorkQueue};
 use payport_domain::usecases::{Notifications, Orders, Reconciliations, Refunds, Webhooks};
@@ -33,6 +34,19 @@ pub struct AppState {
     pub daily_reconciliation: DailyReconciliation,
     pub tokens: Tokens,
     pub clock: Arc<dyn Clock>,
+    /// What `GET /readyz` asks.
+    pub readiness: Arc<dyn Readiness>,
+    /// Whether `GET /metrics` is served.
+    pub metrics_enabled: bool,
+}
+
+/// Whether this instance can take traffic: its database answers, at the schema this
+/// build expects.
+#[async_trait]
+pub trait Readiness: Send + Sync {
+    /// # Errors
+    /// Why not, in one short line free of secrets.
+    async fn check(&self) -> Result<(), String>;
 }
 
 /// How the delivery loop claims and sends ([`crate::deliveries`]).

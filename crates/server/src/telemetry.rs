@@ -1,9 +1,13 @@
-//! Request ids and access logs. Bodies, query strings and headers are never logged:
-//! they may hold tokens, signatures or buyer ids.
+//! Request ids, access logs and request metrics; the Prometheus exporter
+//! ([`exporter`]). Bodies, query strings and headers are never logged: they may hold
+//! tokens, signatures or buyer ids.
+
+pub mod exporter;
 
 use std::time::Instant;
 
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use poem::http::Method;
+use poem::{Endpoint, IntoResponse, Middleware, PathPattern, Request, Response};
 use tracing::Instrument;
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -38,6 +42,7 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %payport_domain::clip::clip_to(req.uri().path(), 256));
         let started = Instant::now();
+        let method = method_label(req.method());
         async move {
             let mut response = match self.0.call(req).await {
                 Ok(r) => r.into_response(),
@@ -46,9 +51,27 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
             if let Ok(value) = id.parse() {
                 response.headers_mut().insert(REQUEST_ID, value);
             }
+            // The route's template (`/v1/orders/:out_trade_no`), never the path itself:
+            // one series per route, and no order number in a label.
+            let route = response
+                .data::<PathPattern>()
+                .map_or_else(|| "unmatched".to_owned(), |p| p.0.to_string());
+            let status = response.status().as_u16();
+            let elapsed = started.elapsed();
+            let labels = [
+                ("method", method.to_owned()),
+                ("route", route.clone()),
+                ("status", status.to_string()),
+            ];
+            metrics::counter!("payport_http_requests_total", &labels).increment(1);
+            metrics::histogram!("payport_http_request_duration_seconds", &labels)
+                .record(elapsed.as_secs_f64());
             tracing::info!(
-                status = response.status().as_u16(),
-                ms = started.elapsed().as_millis() as u64,
+                request_id = %id,
+                method,
+                route,
+                status,
+                ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
                 "handled"
             );
             Ok(response)
@@ -56,4 +79,13 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
         .instrument(span)
         .await
     }
+}
+
+/// The standard methods by name; any other (poem accepts extensions) as `other`, so
+/// that a caller cannot add series.
+fn method_label(method: &Method) -> &'static str {
+    ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+        .into_iter()
+        .find(|known| *known == method.as_str())
+        .unwrap_or("other")
 }

@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 /// Kills the child on drop so a failing test never leaves a server running.
@@ -16,9 +17,14 @@ impl Drop for Running {
     }
 }
 
-/// Starts `payport args...` in `dir` and waits for the log line naming its address;
-/// returns the address and the whole line.
-fn start_logged(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running, String, String) {
+/// Starts `payport args...` in `dir` (with `envs` set) and waits for the log line
+/// naming its address; returns the address, that line, and the lines logged after it.
+fn start_logged(
+    args: &[&str],
+    dir: &std::path::Path,
+    marker: &str,
+    envs: &[(&str, &str)],
+) -> (Running, String, String, Receiver<String>) {
     let mut child = Running(
         Command::new(env!("CARGO_BIN_EXE_payport"))
             .args(args)
@@ -27,27 +33,30 @@ fn start_logged(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running,
             // Colour must follow the terminal, not this variable: see the log tests.
             .env_remove("NO_COLOR")
             .env("RUST_LOG", "info")
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn payport"),
     );
     let stdout = child.0.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let marker = marker.to_owned();
+    let (tx, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split(marker.as_str()).nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
-                let _ = tx.send((addr, line.clone()));
+            if tx.send(line).is_err() {
                 return;
             }
         }
     });
     let started = Instant::now();
-    let (addr, line) = loop {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(found) => break found,
+    loop {
+        match lines.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                if let Some(rest) = line.split(marker).nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    return (child, addr, line, lines);
+                }
+            }
             Err(_) if started.elapsed() < Duration::from_secs(30) => {
                 assert!(
                     child.0.try_wait().expect("poll").is_none(),
@@ -56,12 +65,11 @@ fn start_logged(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running,
             }
             Err(_) => panic!("payport did not log its address within 30 s"),
         }
-    };
-    (child, addr, line)
+    }
 }
 
 fn start(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running, String) {
-    let (child, addr, _) = start_logged(args, dir, marker);
+    let (child, addr, _, _) = start_logged(args, dir, marker, &[]);
     (child, addr)
 }
 
@@ -69,7 +77,7 @@ fn start(args: &[&str], dir: &std::path::Path, marker: &str) -> (Running, String
 async fn the_binary_starts_with_no_config_in_an_empty_directory_and_answers_healthz() {
     // No keys/ folder, no payport.toml: the DEV keys are built into the binary.
     let dir = tempfile::tempdir().expect("temp dir");
-    let (child, addr, line) = start_logged(&[], dir.path(), "listening on http://");
+    let (child, addr, line, _) = start_logged(&[], dir.path(), "listening on http://", &[]);
     // One line gives the docs and the simulator's cashier.
     assert!(line.contains(&format!("http://{addr}/docs")), "{line}");
     assert!(
@@ -92,6 +100,60 @@ async fn the_binary_starts_with_no_config_in_an_empty_directory_and_answers_heal
         "SQLite payport.db in the working directory is the default store"
     );
     drop(child);
+}
+
+/// `PAYPORT_LOG_FORMAT=json`: every line is one JSON object; the start-up line names
+/// the database (password masked), the Alipay mode and the approval policy; each
+/// request gets one access line with its id, route, status and time.
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_with_the_access_fields() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let envs = [
+        ("PAYPORT_LOG_FORMAT", "json"),
+        ("PAYPORT_REFUNDS__APPROVAL", "manual"),
+    ];
+    let (child, addr, first, lines) =
+        start_logged(&[], dir.path(), "listening on http://", &envs);
+    let start: serde_json::Value = serde_json::from_str(&first).expect("a JSON start-up line");
+    assert_eq!(start["level"], "INFO", "{start}");
+    assert_eq!(start["database"], "sqlite://payport.db", "{start}");
+    assert_eq!(start["alipay"], "simulator", "{start}");
+    assert_eq!(start["refund_approval"], "manual", "{start}");
+    let answered = reqwest::Client::new()
+        .get(format!("http://{addr}/healthz"))
+        .header("x-request-id", "probe-1")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(answered.status(), 200);
+    let access = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("an access line");
+        let entry: serde_json::Value = serde_json::from_str(&line).expect("JSON, every line");
+        if entry["message"] == "handled" {
+            break entry;
+        }
+    };
+    assert_eq!(access["request_id"], "probe-1", "{access}");
+    assert_eq!(access["route"], "/healthz", "{access}");
+    assert_eq!(access["status"], 200, "{access}");
+    assert!(access["ms"].is_u64(), "{access}");
+    drop(child);
+}
+
+#[tokio::test]
+async fn an_unknown_log_format_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_payport"))
+        .arg("migrate")
+        .args(["--database-url", "sqlite://unused.db"])
+        .current_dir(tempfile::tempdir().expect("temp dir").path())
+        .env("PAYPORT_LOG_FORMAT", "xml")
+        .output()
+        .expect("run payport");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PAYPORT_LOG_FORMAT must be text or json"), "{stderr}");
 }
 
 #[tokio::test]

@@ -61,9 +61,10 @@ mod webhooks;
 use std::sync::Arc;
 
 use payport_domain::ports::EventRenderer;
+use payport_domain::RepoError;
 
 pub use error::StoreError;
-pub use migrate::MigrationReport;
+pub use migrate::{MigrationReport, SchemaStatus};
 pub use pool::Backend;
 pub use redact::redact_url;
 
@@ -149,6 +150,34 @@ impl DieselStore {
 
     pub fn backend(&self) -> Backend {
         self.target.backend()
+    }
+
+    /// Asks the database (one query on a pooled connection) which migration it is at,
+    /// against the newest this build carries: what a readiness check needs.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the database does not answer (or has no
+    /// migrations table at all).
+    pub async fn schema_status(&self) -> Result<SchemaStatus, RepoError> {
+        use diesel::sql_types::{Nullable, Text};
+        use diesel_async::RunQueryDsl;
+
+        #[derive(diesel::QueryableByName)]
+        struct Newest {
+            #[diesel(sql_type = Nullable<Text>)]
+            version: Option<String>,
+        }
+        let expected = migrate::expected_version(self.backend())
+            .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+        let query = "SELECT MAX(version) AS version FROM __diesel_schema_migrations";
+        let newest: Newest = pool::with_conn!(self, |conn| diesel::sql_query(query)
+            .get_result(conn)
+            .await
+            .map_err(|e| RepoError::Unavailable(format!("schema version: {e}")))?);
+        Ok(SchemaStatus {
+            expected,
+            applied: newest.version,
+        })
     }
 
     /// Applies the embedded migrations that are not applied yet (all in one

@@ -11,6 +11,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel::migration::MigrationSource;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::StoreError;
@@ -27,6 +28,42 @@ const PG_MIGRATION_LOCK: i64 = 0x0070_6179_706f_7274; // "payport" in ASCII
 pub struct MigrationReport {
     /// Versions applied by this run, oldest first; empty when the schema was current.
     pub applied: Vec<String>,
+}
+
+/// Whether the database's schema is the one this build expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// The newest migration this build carries.
+    pub expected: String,
+    /// The newest migration applied to the database; `None` on an empty one.
+    pub applied: Option<String>,
+}
+
+impl SchemaStatus {
+    /// The newest migration this build knows is applied. A newer one (a newer build
+    /// migrated the database first) is fine: migrations only add.
+    pub fn is_current(&self) -> bool {
+        // Versions are digits of one length (dates and a counter): text order is
+        // their order.
+        self.applied
+            .as_deref()
+            .is_some_and(|applied| applied >= self.expected.as_str())
+    }
+}
+
+/// The newest embedded migration of `backend`, as diesel records it.
+pub(crate) fn expected_version(backend: crate::Backend) -> Result<String, StoreError> {
+    let source = match backend {
+        crate::Backend::Sqlite => SQLITE_MIGRATIONS,
+        crate::Backend::Postgres => POSTGRES_MIGRATIONS,
+    };
+    let migrations = MigrationSource::<diesel::sqlite::Sqlite>::migrations(&source)
+        .map_err(|e| StoreError::Migration(format!("embedded migrations: {e}")))?;
+    migrations
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .max()
+        .ok_or_else(|| StoreError::Migration("no embedded migrations".into()))
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -196,26 +196,47 @@ macro_rules! with_conn {
 ///   `SQLITE_BUSY` instead.
 /// - PostgreSQL: `BEGIN` (read committed); rows are locked where `body` asks for it
 ///   (`SELECT ... FOR UPDATE [SKIP LOCKED]`, see `dialect.rs`) and by its updates.
+///
+/// Each runs in a `db_tx` span (debug level), waiting for a connection included, and
+/// ends with a debug line saying how long it took: a slow request shows where its
+/// time went.
 macro_rules! write_tx {
-    ($store:expr, |$conn:ident| $body:expr) => {
-        match &$store.pools {
+    ($store:expr, |$conn:ident| $body:expr) => {{
+        let span = tracing::debug_span!("db_tx");
+        let started = std::time::Instant::now();
+        let result = match &$store.pools {
             $crate::pool::Pools::Sqlite(pool) => {
-                let mut pooled = $crate::pool::checkout(pool).await?;
+                let checkout = $crate::pool::checkout(pool);
+                let mut pooled = tracing::Instrument::instrument(checkout, span.clone()).await?;
                 let conn: &mut $crate::pool::SqliteConn = &mut pooled;
-                conn.immediate_transaction(async |$conn: &mut $crate::pool::SqliteConn| $body)
-                    .await
+                let tx =
+                    conn.immediate_transaction(async |$conn: &mut $crate::pool::SqliteConn| $body);
+                tracing::Instrument::instrument(tx, span.clone()).await
             }
             $crate::pool::Pools::Postgres(pool) => {
-                let mut pooled = $crate::pool::checkout(pool).await?;
+                let checkout = $crate::pool::checkout(pool);
+                let mut pooled = tracing::Instrument::instrument(checkout, span.clone()).await?;
                 let conn: &mut $crate::pool::PgConn = &mut pooled;
-                diesel_async::AsyncConnection::transaction(
+                let tx = diesel_async::AsyncConnection::transaction(
                     conn,
                     async |$conn: &mut $crate::pool::PgConn| $body,
-                )
-                .await
+                );
+                tracing::Instrument::instrument(tx, span.clone()).await
             }
-        }
-    };
+        };
+        $crate::pool::tx_done(&span, started, result.is_ok());
+        result
+    }};
+}
+
+/// The closing line of a `write_tx!`, in its span.
+pub(crate) fn tx_done(span: &tracing::Span, started: std::time::Instant, committed: bool) {
+    let _in_span = span.enter();
+    tracing::debug!(
+        ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        committed,
+        "db transaction"
+    );
 }
 
 /// `for_each_backend! { impl Trait { fns } }`: the same method bodies for both

@@ -177,11 +177,16 @@ pub async fn uniform_errors(e: poem::Error) -> Response {
         // poem's parse errors quote what was received.
         payport_domain::clip::clip_to(&detail, 512)
     };
-    (
+    let mut uniform = (
         status,
         poem::web::Json(serde_json::json!({ "code": code, "message": message })),
     )
-        .into_response()
+        .into_response();
+    // The matched route stays known to the request metrics.
+    if let Some(route) = response.data::<poem::PathPattern>() {
+        uniform.set_data(route.clone());
+    }
+    uniform
 }
 
 #[cfg(test)]

@@ -235,6 +235,17 @@ pub struct ApiEventRenderer;
 
 impl EventRenderer for ApiEventRenderer {
     fn render(&self, event: &NewEvent, object: DomainObject<'_>) -> String {
+        // The store renders each event in the transaction that writes it, after the
+        // change itself was saved: the one place that sees every status change.
+        let event_type = event.event_type.as_str();
+        if let Some((object, status)) = event_type.split_once('.') {
+            let series = if object == "refund" {
+                "payport_refund_transitions_total"
+            } else {
+                "payport_order_transitions_total"
+            };
+            metrics::counter!(series, "status" => status).increment(1);
+        }
         // Merchants get the webhooks: nothing here is for operators only.
         let object = match object {
             DomainObject::Order { order, refunds } => EventObject::Order(Order::from_domain(

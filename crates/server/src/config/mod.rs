@@ -192,6 +192,8 @@ pub struct Config {
     pub worker_interval_secs: u64,
     /// The daily check of the books against Alipay's bill.
     pub reconciliation: ReconciliationConfig,
+    /// Serve `GET /metrics` (Prometheus text, no authentication).
+    pub metrics_enabled: bool,
 }
 
 /// The database URL's password is masked: `Debug` output ends up in logs.
@@ -212,6 +214,7 @@ impl fmt::Debug for Config {
             .field("webhooks", &self.webhooks)
             .field("worker_interval_secs", &self.worker_interval_secs)
             .field("reconciliation", &self.reconciliation)
+            .field("metrics_enabled", &self.metrics_enabled)
             .finish()
     }
 }
@@ -230,6 +233,7 @@ impl Default for Config {
             webhooks: WebhooksConfig::default(),
             worker_interval_secs: 5,
             reconciliation: ReconciliationConfig::default(),
+            metrics_enabled: true,
         }
     }
 }

@@ -19,8 +19,13 @@ pub const ENV_PREFIX: &str = "PAYPORT_";
 
 /// `PAYPORT_*` variables that are not settings but are documented elsewhere, so they
 /// may be set where payport runs: `PAYPORT_TEST_PG_URL` (the test suites' PostgreSQL,
-/// README "Tests") and `PAYPORT_CHROMIUM` (the CI browser check's Chromium).
-pub const OTHER_VARIABLES: &[&str] = &["PAYPORT_TEST_PG_URL", "PAYPORT_CHROMIUM"];
+/// README "Tests"), `PAYPORT_CHROMIUM` (the CI browser check's Chromium) and
+/// `PAYPORT_LOG_FORMAT` (read before the configuration, to log its problems).
+pub const OTHER_VARIABLES: &[&str] = &[
+    "PAYPORT_TEST_PG_URL",
+    "PAYPORT_CHROMIUM",
+    "PAYPORT_LOG_FORMAT",
+];
 
 /// How each setting the user set was written: `PAYPORT_ALIPAY__MODE`, or
 /// `payport.toml: alipay.mode`. Settings left at their default go by their key.

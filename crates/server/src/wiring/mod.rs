@@ -24,10 +24,11 @@ use payport_domain::usecases::{
 use payport_webhooks::HttpWebhookSender;
 
 pub use self::store::{open_store, redact};
+use self::store::{AssumedReady, SchemaReady};
 use crate::api::event_models::ApiEventRenderer;
 use crate::config::{checks, Config, Tokens};
 use crate::runtime::{RandomIds, SystemClock};
-use crate::state::{AppState, DailyReconciliation, DeliverySettings, Wired};
+use crate::state::{AppState, DailyReconciliation, DeliverySettings, Readiness, Wired};
 
 /// How often the delivery loop looks for due deliveries when no request woke it.
 pub const DELIVERY_POLL: Duration = Duration::from_millis(500);
@@ -122,6 +123,7 @@ impl Payport {
             clock: None,
             ids: None,
             webhook_sender: None,
+            readiness: None,
         }
     }
 }
@@ -137,6 +139,7 @@ pub struct PayportBuilder {
     clock: Option<Arc<dyn Clock>>,
     ids: Option<Arc<dyn IdSource>>,
     webhook_sender: Option<Arc<dyn WebhookSender>>,
+    readiness: Option<Arc<dyn Readiness>>,
 }
 
 impl PayportBuilder {
@@ -201,6 +204,14 @@ impl PayportBuilder {
         self
     }
 
+    /// What `GET /readyz` asks, in place of the built-in store's schema check (a
+    /// store given to [`PayportBuilder::store`] is otherwise taken as ready).
+    #[must_use]
+    pub fn readiness(mut self, readiness: Arc<dyn Readiness>) -> Self {
+        self.readiness = Some(readiness);
+        self
+    }
+
     /// Wires payport: checks the whole configuration, then opens and migrates the
     /// database (unless a store was given), builds the gateways, the simulator (in
     /// simulator mode) and the use cases, and makes the configured webhook endpoint
@@ -221,14 +232,19 @@ impl PayportBuilder {
         let public_url = public_url.trim_end_matches('/');
         let keys = checks::check(config, Some(public_url), &str::to_owned)
             .map_err(|problems| anyhow::anyhow!(problems.join("\n")))?;
-        let store = match self.store {
-            Some(store) => store,
-            None => StorePorts::of(
-                open_store(&config.database_url)
+        let (store, readiness): (_, Arc<dyn Readiness>) = match self.store {
+            Some(store) => (store, Arc::new(AssumedReady)),
+            None => {
+                let diesel = open_store(&config.database_url)
                     .await?
-                    .with_event_renderer(Arc::new(ApiEventRenderer)),
-            ),
+                    .with_event_renderer(Arc::new(ApiEventRenderer));
+                (
+                    StorePorts::of(diesel.clone()),
+                    Arc::new(SchemaReady(diesel)),
+                )
+            }
         };
+        let readiness = self.readiness.unwrap_or(readiness);
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let (openapi, merchant) =
             alipay::openapi(config, public_url, keys, &clock, &store.exchanges)?;
@@ -315,6 +331,8 @@ impl PayportBuilder {
                 work: store.work,
                 tokens,
                 clock,
+                readiness,
+                metrics_enabled: config.metrics_enabled,
             }),
             sim,
             dev_tokens,

@@ -1,7 +1,10 @@
 //! The built-in store: Diesel over SQLite or PostgreSQL, migrated before use.
 
 use anyhow::Context;
+use async_trait::async_trait;
 use payport_store_diesel::DieselStore;
+
+use crate::state::Readiness;
 
 /// Opens the database and brings its schema up to date BEFORE binding, so that no
 /// request is ever served against an old schema.
@@ -20,6 +23,35 @@ pub async fn open_store(database_url: &str) -> anyhow::Result<DieselStore> {
         tracing::info!(applied = ?report.applied, "database migrated");
     }
     Ok(store)
+}
+
+/// Ready when the database answers and has this build's newest migration.
+pub(super) struct SchemaReady(pub DieselStore);
+
+#[async_trait]
+impl Readiness for SchemaReady {
+    async fn check(&self) -> Result<(), String> {
+        let status = self.0.schema_status().await.map_err(|e| e.to_string())?;
+        if status.is_current() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the database schema is at {}, this build needs {}: run `payport migrate`",
+                status.applied.as_deref().unwrap_or("no migration"),
+                status.expected
+            ))
+        }
+    }
+}
+
+/// A store a program brought: payport cannot tell, so it is taken as ready.
+pub(super) struct AssumedReady;
+
+#[async_trait]
+impl Readiness for AssumedReady {
+    async fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A database URL without its passwords, for logs and errors (see

@@ -1,5 +1,5 @@
 //! The webhook sender as wired: whichever sends (the built-in signed POSTs or a
-//! program's own), each attempt's answer is logged.
+//! program's own), each attempt's answer is logged and counted.
 
 use std::sync::Arc;
 
@@ -16,6 +16,14 @@ pub(super) struct Logged(pub Arc<dyn WebhookSender>);
 impl WebhookSender for Logged {
     async fn send(&self, delivery: &DueDelivery) -> DeliveryAttempt {
         let attempt = self.0.send(delivery).await;
+        let outcome = match attempt.status_code {
+            _ if attempt.delivered() => "delivered",
+            Some(_) => "http_error",
+            None => "no_answer",
+        };
+        metrics::counter!("payport_webhook_attempts_total", "outcome" => outcome).increment(1);
+        metrics::histogram!("payport_webhook_attempt_duration_seconds", "outcome" => outcome)
+            .record(std::time::Duration::from_millis(attempt.duration_ms.max(0).unsigned_abs()).as_secs_f64());
         let host = reqwest::Url::parse(&delivery.url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
