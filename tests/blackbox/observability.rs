@@ -48,7 +48,7 @@ async fn metrics_count_a_payment_and_a_refund(backend: Backend) {
     let id = format!("METRICS_{}", backend_name(backend));
     let refund_route = [
         ("method", "POST"),
-        ("route", "/v1/orders/:out_trade_no/refunds"),
+        ("route", "/v1/orders/{out_trade_no}/refunds"),
         ("status", "201"),
     ];
     let refund_call = [("method", "alipay.trade.refund"), ("outcome", "success")];

@@ -278,12 +278,13 @@ fn init_logs() -> Result<(), ExitCode> {
     use std::io::IsTerminal;
     let logs = tracing_subscriber::fmt().with_env_filter(log_filter());
     if json_logs()? {
-        // Fields at the top level (`request_id`, `route`, `status`, `ms` ...), the
-        // enclosing span beside them: what log pipelines index without parsing text.
+        // Fields at the top level (`request_id`, `route`, `status`, `ms` ...), and the
+        // spans the line was logged in (the request with its id, the Alipay call or
+        // the transaction): what log pipelines index without parsing text.
         logs.json()
             .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .with_current_span(false)
+            .with_span_list(true)
             .init();
     } else {
         // Colour codes only for a person at a terminal who did not opt out

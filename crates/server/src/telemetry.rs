@@ -4,6 +4,8 @@
 
 pub mod exporter;
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use poem::http::Method;
@@ -55,7 +57,7 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
             // one series per route, and no order number in a label.
             let route = response
                 .data::<PathPattern>()
-                .map_or_else(|| "unmatched".to_owned(), |p| p.0.to_string());
+                .map_or_else(|| "unmatched".to_owned(), |p| route_label(&p.0));
             let status = response.status().as_u16();
             let elapsed = started.elapsed();
             let labels = [
@@ -81,6 +83,46 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
     }
 }
 
+/// A matched pattern as the API documents it: poem-openapi matches
+/// `/v1/orders/{out_trade_no}` as `/v1/orders/:param0`, so the spec's paths are
+/// looked up by that form; other routes are shown as they were mounted.
+fn route_label(pattern: &str) -> String {
+    static DOCUMENTED: OnceLock<HashMap<String, String>> = OnceLock::new();
+    let documented = DOCUMENTED.get_or_init(|| {
+        let spec: serde_json::Value =
+            serde_json::from_str(&crate::api::spec_json()).unwrap_or_default();
+        spec["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .keys()
+                    .map(|path| (poem_form(path), path.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    documented
+        .get(pattern)
+        .cloned()
+        .unwrap_or_else(|| pattern.to_owned())
+}
+
+/// `/a/{x}/b/{y}` as poem-openapi routes it: `/a/:param0/b/:param1`.
+fn poem_form(path: &str) -> String {
+    let mut params = 0;
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') && segment.ends_with('}') {
+                params += 1;
+                format!(":param{}", params - 1)
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The standard methods by name; any other (poem accepts extensions) as `other`, so
 /// that a caller cannot add series.
 fn method_label(method: &Method) -> &'static str {
@@ -88,4 +130,19 @@ fn method_label(method: &Method) -> &'static str {
         .into_iter()
         .find(|known| *known == method.as_str())
         .unwrap_or("other")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn api_routes_are_labelled_as_the_spec_writes_them() {
+        assert_eq!(
+            route_label("/v1/orders/:param0/refunds"),
+            "/v1/orders/{out_trade_no}/refunds"
+        );
+        assert_eq!(route_label("/v1/refunds/:param0"), "/v1/refunds/{refund_id}");
+        assert_eq!(route_label("/healthz"), "/healthz");
+    }
 }

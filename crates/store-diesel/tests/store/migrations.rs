@@ -15,7 +15,7 @@ const MIGRATIONS: [&str; 5] = [
 ];
 
 store_tests!(empty: migrations_apply_to_an_empty_database_and_again_harmlessly,
-    concurrent_migration_runs_apply_once);
+    concurrent_migration_runs_apply_once, the_schema_status_follows_the_migrations);
 
 async fn migrations_apply_to_an_empty_database_and_again_harmlessly(db: &TestDb) {
     let first = db.store.run_migrations().await.unwrap();
@@ -46,6 +46,27 @@ async fn concurrent_migration_runs_apply_once(db: &TestDb) {
         MIGRATIONS.len(),
         "exactly one instance applies each migration"
     );
+}
+
+/// What a readiness check reads: an unmigrated database fails the question, a
+/// migrated one is current, and one whose newest migration was reverted is behind.
+async fn the_schema_status_follows_the_migrations(db: &TestDb) {
+    let newest = MIGRATIONS[MIGRATIONS.len() - 1];
+    assert!(db.store.schema_status().await.is_err(), "no migrations table yet");
+    db.store.run_migrations().await.unwrap();
+    let status = db.store.schema_status().await.unwrap();
+    assert_eq!(status.expected, newest);
+    assert_eq!(status.applied.as_deref(), Some(newest));
+    assert!(status.is_current());
+
+    db.exec_raw(
+        &format!("DELETE FROM __diesel_schema_migrations WHERE version = '{newest}'"),
+        false,
+    )
+    .await;
+    let behind = db.store.schema_status().await.unwrap();
+    assert_eq!(behind.applied.as_deref(), Some(MIGRATIONS[MIGRATIONS.len() - 2]));
+    assert!(!behind.is_current(), "{behind:?}");
 }
 
 #[tokio::test]
