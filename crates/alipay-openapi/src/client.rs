@@ -210,7 +210,11 @@ impl Client {
 
     /// Sends one signed call and believes its answer; `false` beside the result when
     /// no answer came back at all (connect, timeout, a body cut short).
-    async fn exchange(&self, call: Call<'_>, signed: Signed) -> (Result<Answer, GatewayError>, bool) {
+    async fn exchange(
+        &self,
+        call: Call<'_>,
+        signed: Signed,
+    ) -> (Result<Answer, GatewayError>, bool) {
         let (body_params, query_params): (Vec<_>, Vec<_>) =
             signed.params.iter().partition(|(k, _)| k == "biz_content");
         let url = self.gateway_url_with(&encode(query_params));

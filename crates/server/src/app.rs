@@ -6,7 +6,9 @@ use std::sync::Arc;
 use poem::endpoint::BoxEndpoint;
 use poem::http::{Method, StatusCode};
 use poem::web::{Data, Json};
-use poem::{get, handler, post, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route};
+use poem::{
+    get, handler, post, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route,
+};
 use tokio::sync::Notify;
 
 use crate::api::error::uniform_errors;

@@ -142,7 +142,10 @@ mod tests {
             route_label("/v1/orders/:param0/refunds"),
             "/v1/orders/{out_trade_no}/refunds"
         );
-        assert_eq!(route_label("/v1/refunds/:param0"), "/v1/refunds/{refund_id}");
+        assert_eq!(
+            route_label("/v1/refunds/:param0"),
+            "/v1/refunds/{refund_id}"
+        );
         assert_eq!(route_label("/healthz"), "/healthz");
     }
 }

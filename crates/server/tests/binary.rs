@@ -112,8 +112,7 @@ async fn json_logs_are_one_object_per_line_with_the_access_fields() {
         ("PAYPORT_LOG_FORMAT", "json"),
         ("PAYPORT_REFUNDS__APPROVAL", "manual"),
     ];
-    let (child, addr, first, lines) =
-        start_logged(&[], dir.path(), "listening on http://", &envs);
+    let (child, addr, first, lines) = start_logged(&[], dir.path(), "listening on http://", &envs);
     let start: serde_json::Value = serde_json::from_str(&first).expect("a JSON start-up line");
     assert_eq!(start["level"], "INFO", "{start}");
     assert_eq!(start["database"], "sqlite://payport.db", "{start}");
@@ -153,7 +152,10 @@ async fn an_unknown_log_format_is_refused() {
         .expect("run payport");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("PAYPORT_LOG_FORMAT must be text or json"), "{stderr}");
+    assert!(
+        stderr.contains("PAYPORT_LOG_FORMAT must be text or json"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

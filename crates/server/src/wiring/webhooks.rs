@@ -23,7 +23,10 @@ impl WebhookSender for Logged {
         };
         metrics::counter!("payport_webhook_attempts_total", "outcome" => outcome).increment(1);
         metrics::histogram!("payport_webhook_attempt_duration_seconds", "outcome" => outcome)
-            .record(std::time::Duration::from_millis(attempt.duration_ms.max(0).unsigned_abs()).as_secs_f64());
+            .record(
+                std::time::Duration::from_millis(attempt.duration_ms.max(0).unsigned_abs())
+                    .as_secs_f64(),
+            );
         let host = reqwest::Url::parse(&delivery.url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))

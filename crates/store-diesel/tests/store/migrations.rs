@@ -52,7 +52,10 @@ async fn concurrent_migration_runs_apply_once(db: &TestDb) {
 /// migrated one is current, and one whose newest migration was reverted is behind.
 async fn the_schema_status_follows_the_migrations(db: &TestDb) {
     let newest = MIGRATIONS[MIGRATIONS.len() - 1];
-    assert!(db.store.schema_status().await.is_err(), "no migrations table yet");
+    assert!(
+        db.store.schema_status().await.is_err(),
+        "no migrations table yet"
+    );
     db.store.run_migrations().await.unwrap();
     let status = db.store.schema_status().await.unwrap();
     assert_eq!(status.expected, newest);
@@ -65,7 +68,10 @@ async fn the_schema_status_follows_the_migrations(db: &TestDb) {
     )
     .await;
     let behind = db.store.schema_status().await.unwrap();
-    assert_eq!(behind.applied.as_deref(), Some(MIGRATIONS[MIGRATIONS.len() - 2]));
+    assert_eq!(
+        behind.applied.as_deref(),
+        Some(MIGRATIONS[MIGRATIONS.len() - 2])
+    );
     assert!(!behind.is_current(), "{behind:?}");
 }
 
