@@ -59,7 +59,7 @@ pub fn spawn_upkeep(mut stop: tokio::sync::watch::Receiver<bool>) {
 }
 
 fn describe() {
-    use metrics::{describe_counter, describe_histogram, Unit};
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!(
         "payport_http_requests_total",
         "HTTP requests answered, by method, route template and status"
@@ -89,6 +89,14 @@ fn describe() {
     describe_counter!(
         "payport_order_transitions_total",
         "Orders entering a status, counted as the status change's event is written"
+    );
+    describe_gauge!(
+        "payport_worker_pass_claimed",
+        "Rows the worker's last pass claimed, by kind (refund_sync, payment_check, expired_order); 20, the batch, means more were due"
+    );
+    describe_counter!(
+        "payport_worker_claimed_total",
+        "Rows the worker claimed, by kind"
     );
     describe_counter!(
         "payport_webhook_attempts_total",
