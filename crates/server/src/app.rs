@@ -92,6 +92,9 @@ pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
         )
         .nest("/", v1);
     if wired.state.metrics_enabled {
+        // The recorder goes in now, so that nothing counted before the first scrape
+        // is lost.
+        telemetry::exporter::handle();
         route = route.at("/metrics", get(telemetry::exporter::serve_metrics));
     }
     if let Some(sim) = &wired.sim {
