@@ -1,11 +1,15 @@
-//! RSA2 sign and verify of a typical refund request string, per compiled-in backend.
+//! RSA2 sign and verify of a typical refund request string, per compiled-in backend, on
+//! one thread and on two at once (`*_2_threads`: the pair's combined rate).
 //!
-//! `cargo bench -p payport-alipay-crypto --features aws-lc -- --warm-up-time 1 --measurement-time 3`
-//! (without the feature only the `rsa` backend is measured). Keys are the DEV-only
-//! conformance keys; the content is the `req_partial_refund` vector's string to sign.
+//! `cargo bench -p payport-alipay-crypto -- --warm-up-time 1 --measurement-time 3`
+//! (with `--no-default-features` only the `rsa` backend is measured). Keys are the
+//! DEV-only conformance keys; the content is the `req_partial_refund` vector's string
+//! to sign. Figures: docs/PERFORMANCE.md.
 
 // Bench code: an unwrap is the assertion that the fixture loaded.
 #![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use payport_alipay_crypto::{Backend, PrivateKey, PublicKey, SignType, Signer, Verifier};
@@ -30,6 +34,19 @@ fn refund_content() -> String {
     case["string_to_sign"].as_str().unwrap().to_owned()
 }
 
+/// Wall time of `iters` calls of `op` split over two threads: criterion then reports
+/// the two threads' combined throughput.
+fn on_two_threads(iters: u64, op: impl Fn() + Sync) -> Duration {
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for share in [iters / 2, iters - iters / 2] {
+            let op = &op;
+            scope.spawn(move || (0..share).for_each(|_| op()));
+        }
+    });
+    start.elapsed()
+}
+
 fn bench(c: &mut Criterion) {
     let private = PrivateKey::parse(&key_text("app_private_pkcs8.pem")).unwrap();
     let public = PublicKey::parse(&key_text("app_public_spki.pem")).unwrap();
@@ -47,6 +64,20 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function(format!("verify/{}", backend.name()), |b| {
             b.iter(|| verifier.verify(black_box(content.as_bytes()), black_box(&sign)))
+        });
+        group.bench_function(format!("sign_2_threads/{}", backend.name()), |b| {
+            b.iter_custom(|iters| {
+                on_two_threads(iters, || {
+                    signer.sign(black_box(content.as_bytes())).unwrap();
+                })
+            })
+        });
+        group.bench_function(format!("verify_2_threads/{}", backend.name()), |b| {
+            b.iter_custom(|iters| {
+                on_two_threads(iters, || {
+                    assert!(verifier.verify(black_box(content.as_bytes()), black_box(&sign)));
+                })
+            })
         });
     }
     group.finish();

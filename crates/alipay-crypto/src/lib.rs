@@ -14,8 +14,9 @@
 //!   with one-sentence errors and redacted `Debug`.
 //! - [`signer`]: `Signer` (private key + sign type): `sign` bytes to base64.
 //! - [`verifier`]: `Verifier` (public key + configured sign type): `verify` bytes.
-//! - [`backend`]: the RSA implementations behind one internal trait: the `rsa` crate
-//!   (default) or AWS-LC (feature `aws-lc`). See SECURITY.md.
+//! - [`backend`]: the RSA implementations behind one internal trait: AWS-LC (feature
+//!   `aws-lc`, on by default) or the pure-Rust `rsa` crate (always compiled: builds
+//!   without a C compiler, and legacy SHA-1 signing). See SECURITY.md.
 
 pub mod backend;
 pub mod keys;

@@ -7,6 +7,10 @@
 //!
 //! Connections that come back with an open transaction (a cancelled future) are
 //! dropped by the pool, never reused: diesel-async reports them as broken.
+//!
+//! A checkout sends nothing to the database (see `checkout_check`): no `SELECT 1`
+//! per transaction. A connection whose socket closed (PostgreSQL restarted, backend
+//! terminated) is still noticed there and replaced.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,7 +19,9 @@ use std::time::Duration;
 use diesel::sqlite::SqliteConnection;
 use diesel::ConnectionResult;
 use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, PoolableConnection, RecyclingMethod,
+};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use payport_domain::RepoError;
@@ -109,6 +115,27 @@ fn sqlite_setup(path: &str) -> SetupFuture<'_, SqliteConn> {
     })
 }
 
+/// What bb8 runs on every checkout, instead of diesel-async's default
+/// (`RecyclingMethod::Verified`, a `SELECT 1` round trip before every transaction):
+/// the connection's own state, no I/O. It refuses a connection left in a broken
+/// transaction and a PostgreSQL connection whose socket has closed (its driver task
+/// ends when the server goes away), so after a restart the pool opens new ones. A
+/// connection that dies unnoticed fails its one query and then reports itself broken,
+/// so bb8 drops it on return: an outage costs failed requests, never a stuck pool.
+fn checkout_check<C: PoolableConnection + 'static>() -> RecyclingMethod<C> {
+    RecyclingMethod::CustomFunction(Box::new(|conn: &mut C| {
+        let result = if conn.is_broken() {
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection,
+                Box::new("the pooled connection is closed or broken".to_owned()),
+            ))
+        } else {
+            Ok(())
+        };
+        Box::pin(std::future::ready(result))
+    }))
+}
+
 impl Pools {
     pub(crate) async fn open(target: &Target, max_size: u32) -> Result<Pools, StoreError> {
         let connect_error =
@@ -130,6 +157,7 @@ impl Pools {
             Target::Sqlite(path) => {
                 let mut config = ManagerConfig::<SqliteConn>::default();
                 config.custom_setup = Box::new(sqlite_setup);
+                config.recycling_method = checkout_check();
                 let manager = AsyncDieselConnectionManager::new_with_config(path, config);
                 Pools::Sqlite(
                     Pool::builder()
@@ -139,7 +167,9 @@ impl Pools {
                 )
             }
             Target::Postgres(url) => {
-                let manager = AsyncDieselConnectionManager::<PgConn>::new(url);
+                let mut config = ManagerConfig::<PgConn>::default();
+                config.recycling_method = checkout_check();
+                let manager = AsyncDieselConnectionManager::new_with_config(url, config);
                 Pools::Postgres(
                     Pool::builder()
                         .max_size(max_size)

@@ -1,10 +1,12 @@
-//! The `aws-lc` feature's backend: AWS-LC through `aws-lc-rs`.
+//! The default backend (feature `aws-lc`): AWS-LC through `aws-lc-rs`.
 //!
 //! Contract: the same signatures as the `rsa` backend, computed by AWS-LC's
 //! constant-time, blinded RSA. Limits that come from AWS-LC, not from Alipay:
-//! - it has no PKCS#1 v1.5 + SHA-1 *signing* encoding, so a `RSA` (SHA-1) signer is
-//!   refused at construction ([`KeyError::UnsupportedSignType`]); SHA-1 *verification*
-//!   works (legacy Alipay public keys);
+//! - it has no PKCS#1 v1.5 + SHA-1 *signing* encoding (aws-lc-rs 1.x offers
+//!   `RSA_PKCS1_SHA256/384/512` only, and no way to build another), so a `RSA` (SHA-1)
+//!   signer is refused at construction ([`KeyError::UnsupportedSignType`]) and
+//!   `Signer::new` puts that type on the `rsa` backend; SHA-1 *verification* works
+//!   (legacy Alipay public keys);
 //! - keys must be 2048 to 8192 bits (SHA-1 verification also accepts 1024-bit keys,
 //!   which old `RSA` apps had).
 

@@ -3,8 +3,10 @@
 //! Contract: every backend implements the one internal trait `RsaBackend` and gives
 //! byte-identical signatures (PKCS#1 v1.5 is deterministic), so the choice changes only
 //! side-channel hardening and speed, never the wire. The default is compile-time:
-//! AWS-LC with the `aws-lc` feature, else the pure-Rust `rsa` crate. [`Backend`] is
-//! public only so that tests and benchmarks can run every compiled-in backend.
+//! AWS-LC with the `aws-lc` feature (a default feature), else the pure-Rust `rsa`
+//! crate, which is always compiled because AWS-LC cannot sign the legacy SHA-1 `RSA`
+//! type. [`Backend`] is public only so that tests and benchmarks can run every
+//! compiled-in backend.
 
 mod rust_crypto;
 

@@ -1,4 +1,6 @@
-//! The default backend: the pure-Rust `rsa` crate (0.9) with `sha2` / `sha1`.
+//! The pure-Rust backend: the `rsa` crate (0.9) with `sha2` / `sha1`. The default only
+//! in builds without the `aws-lc` feature (no C compiler); in every build, the signer
+//! of the legacy SHA-1 `RSA` type, which AWS-LC cannot sign.
 //!
 //! Contract: signing always goes through `RandomizedSigner::try_sign_with_rng` with the
 //! OS RNG, which blinds the private-key exponentiation (the plain `Signer::sign` of
