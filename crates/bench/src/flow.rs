@@ -1,15 +1,16 @@
 //! The requests of one order's life, as a shop and Alipay send them, each checked for
 //! the answer a correct payport gives.
 
+use std::sync::Arc;
+
 use payport_alipay_openapi::{notify_verify_content, PrivateKey, SignType, Signer};
 use serde_json::Value;
+
+use payport_blackbox::notify::{set, trade_success};
 
 use crate::instant::{beijing_now, ALIPAY_PRIVATE_PEM};
 use crate::procs::TOKEN;
 
-/// The DEV app and seller payport's custom mode expects in notifications.
-const APP_ID: &str = "2021000000000001";
-const SELLER_ID: &str = "2088102000000001";
 /// Every order's total, refunded in full.
 pub const TOTAL: &str = "10.00";
 
@@ -48,7 +49,7 @@ impl Shop {
             .header("Content-Type", "application/json")
     }
 
-    pub async fn create_order(&self, out_trade_no: String) -> Result<String, String> {
+    pub async fn create_order(self: Arc<Self>, out_trade_no: String) -> Result<String, String> {
         let body = format!(
             r#"{{"subject":"Bench tea","total_amount":"{TOTAL}","out_trade_no":"{out_trade_no}"}}"#
         );
@@ -57,7 +58,7 @@ impl Shop {
     }
 
     /// A QR payment: payport signs a precreate and verifies its answer.
-    pub async fn start_payment(&self, out_trade_no: String) -> Result<String, String> {
+    pub async fn start_payment(self: Arc<Self>, out_trade_no: String) -> Result<String, String> {
         let path = format!("/v1/orders/{out_trade_no}/payments");
         let text = expect(
             self.post(&path).body(r#"{"method":"qr"}"#),
@@ -74,7 +75,10 @@ impl Shop {
     /// The buyer pays: in the simulator without its notification (the bench sends
     /// its own), returning Alipay's trade number; the instant gateway keeps no trades,
     /// so the number is made up.
-    pub async fn buyer_pays(&self, out_trade_no: String) -> Result<(String, String), String> {
+    pub async fn buyer_pays(
+        self: Arc<Self>,
+        out_trade_no: String,
+    ) -> Result<(String, String), String> {
         let Some(sim) = &self.sim else {
             let trade_no = format!(
                 "2026{}",
@@ -95,7 +99,10 @@ impl Shop {
     }
 
     /// Posts a signed TRADE_SUCCESS notification (a form body from [`notification`]).
-    pub async fn notify(&self, (out_trade_no, form): (String, String)) -> Result<String, String> {
+    pub async fn notify(
+        self: Arc<Self>,
+        (out_trade_no, form): (String, String),
+    ) -> Result<String, String> {
         let request = self
             .http
             .post(format!("{}/callbacks/alipay/notify", self.payport))
@@ -112,7 +119,7 @@ impl Shop {
     }
 
     /// A full refund, which must succeed at once.
-    pub async fn refund(&self, out_trade_no: String) -> Result<(), String> {
+    pub async fn refund(self: Arc<Self>, out_trade_no: String) -> Result<(), String> {
         let path = format!("/v1/orders/{out_trade_no}/refunds");
         let body = format!(r#"{{"amount":"{TOTAL}"}}"#);
         let text = expect(self.post(&path).body(body), 201, "refund").await?;
@@ -124,7 +131,7 @@ impl Shop {
     }
 
     /// The first page of orders, newest first.
-    pub async fn list_orders(&self) -> Result<(), String> {
+    pub async fn list_orders(self: Arc<Self>) -> Result<(), String> {
         let request = self
             .http
             .get(format!("{}/v1/orders?limit=20", self.payport))
@@ -148,31 +155,13 @@ impl Notifier {
 
     /// The form body of a signed TRADE_SUCCESS notification for a paid order.
     pub fn notification(&self, out_trade_no: &str, trade_no: &str) -> anyhow::Result<String> {
-        let now = beijing_now();
         let notify_id = format!("bench{trade_no}");
-        let mut fields: Vec<(String, String)> = [
-            ("notify_time", now.as_str()),
-            ("notify_type", "trade_status_sync"),
-            ("notify_id", notify_id.as_str()),
-            ("app_id", APP_ID),
-            ("auth_app_id", APP_ID),
-            ("charset", "utf-8"),
-            ("version", "1.0"),
-            ("trade_no", trade_no),
-            ("out_trade_no", out_trade_no),
-            ("seller_id", SELLER_ID),
-            ("trade_status", "TRADE_SUCCESS"),
-            ("total_amount", TOTAL),
-            ("receipt_amount", TOTAL),
-            ("buyer_pay_amount", TOTAL),
-            ("subject", "Bench tea"),
-            ("buyer_id", "2088102000009999"),
-            ("gmt_create", now.as_str()),
-            ("gmt_payment", now.as_str()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+        let mut fields = trade_success(out_trade_no, trade_no, TOTAL, &notify_id);
+        // Paid now: the refund window counts from the payment.
+        let now = beijing_now();
+        for key in ["notify_time", "gmt_create", "gmt_payment"] {
+            set(&mut fields, key, &now);
+        }
         let sign = self.0.sign(notify_verify_content(&fields).as_bytes())?;
         fields.push(("sign_type".into(), "RSA2".into()));
         fields.push(("sign".into(), sign));

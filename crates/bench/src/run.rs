@@ -105,98 +105,47 @@ async fn run_on(
         payport: server.url.clone(),
         sim: sim.as_ref().map(|s| s.url.clone()),
     });
-    let (c, limit) = (setup.concurrency, setup.phase);
+    let limit = setup.phase;
+    let driver = Driver {
+        shop,
+        concurrency: setup.concurrency,
+        target,
+    };
     let mut phases = Vec::new();
 
     let prefix = format!("bench{}n", chrono::Utc::now().timestamp_millis());
     let ids = (0..setup.max_orders).map(move |i| format!("{prefix}{i}"));
-    let s = shop.clone();
-    let (stats, orders) = phase::run("create order", ids, c, limit, target, move |o| {
-        let s = s.clone();
-        async move { s.create_order(o).await }
-    })
-    .await?;
+    let (stats, orders) = driver
+        .step("create order", ids, limit, Shop::create_order)
+        .await?;
     phases.push(stats);
-
-    let s = shop.clone();
-    let (stats, started) = phase::run(
-        "start payment (qr)",
-        orders.into_iter(),
-        c,
-        limit,
-        target,
-        move |o| {
-            let s = s.clone();
-            async move { s.start_payment(o).await }
-        },
-    )
-    .await?;
+    let (stats, started) = driver
+        .step("start payment (qr)", orders, limit, Shop::start_payment)
+        .await?;
     phases.push(stats);
-
     // Untimed: the buyer pays at Alipay, and Alipay signs its notifications.
-    let s = shop.clone();
-    let (paying, paid) = phase::run(
-        "buyer pays",
-        started.into_iter(),
-        c,
-        Duration::from_secs(3600),
-        target,
-        move |o| {
-            let s = s.clone();
-            async move { s.buyer_pays(o).await }
-        },
-    )
-    .await?;
+    let no_limit = Duration::from_secs(3600);
+    let (paying, paid) = driver
+        .step("buyer pays", started, no_limit, Shop::buyer_pays)
+        .await?;
     anyhow::ensure!(
         paying.errors == 0,
         "paying at the gateway failed: {:?}",
         paying.first_errors
     );
     let forms = sign_notifications(paid).await?;
-
-    let s = shop.clone();
-    let (stats, notified) = phase::run(
-        "notification (signed)",
-        forms.into_iter(),
-        c,
-        limit,
-        target,
-        move |n| {
-            let s = s.clone();
-            async move { s.notify(n).await }
-        },
-    )
-    .await?;
+    let (stats, notified) = driver
+        .step("notification (signed)", forms, limit, Shop::notify)
+        .await?;
     phases.push(stats);
-
-    let s = shop.clone();
-    let (stats, _) = phase::run(
-        "refund (full)",
-        notified.into_iter(),
-        c,
-        limit,
-        target,
-        move |o| {
-            let s = s.clone();
-            async move { s.refund(o).await }
-        },
-    )
-    .await?;
+    let (stats, _) = driver
+        .step("refund (full)", notified, limit, Shop::refund)
+        .await?;
     phases.push(stats);
-
-    let s = shop.clone();
-    let (stats, _) = phase::run(
-        "GET /v1/orders (20)",
-        std::iter::repeat_n((), setup.max_pages),
-        c,
-        limit,
-        target,
-        move |()| {
-            let s = s.clone();
-            async move { s.list_orders().await }
-        },
-    )
-    .await?;
+    let pages = std::iter::repeat_n((), setup.max_pages);
+    let (stats, _) = driver
+        .step("GET /v1/orders (20)", pages, limit, |s, ()| s.list_orders())
+        .await?;
     phases.push(stats);
 
     server.check_alive()?;
@@ -206,6 +155,41 @@ async fn run_on(
         peak_rss_kb: procs::peak_rss_kb(target.pid)?,
         startup: server.startup,
     })
+}
+
+/// Runs phases of the shop's requests.
+struct Driver {
+    shop: Arc<Shop>,
+    concurrency: usize,
+    target: Target,
+}
+
+impl Driver {
+    async fn step<T, U, F, Fut>(
+        &self,
+        name: &'static str,
+        items: impl IntoIterator<Item = T, IntoIter: Send + 'static>,
+        limit: Duration,
+        request: F,
+    ) -> anyhow::Result<(PhaseStats, Vec<U>)>
+    where
+        T: Send + 'static,
+        U: Send + 'static,
+        F: Fn(Arc<Shop>, T) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<U, String>> + Send,
+    {
+        let shop = self.shop.clone();
+        let work = move |item| request(shop.clone(), item);
+        phase::run(
+            name,
+            items.into_iter(),
+            self.concurrency,
+            limit,
+            self.target,
+            work,
+        )
+        .await
+    }
 }
 
 /// Signs one notification per paid order on two threads, before the timed phase.
