@@ -94,17 +94,18 @@ pub fn markdown(rates: &Rates, results: &[RunResult]) -> String {
     }
     let _ = writeln!(
         out,
-        "\n| db | gateway | c | peak RSS (VmHWM) | start-up with migrations | key ratios |"
+        "\n| db | gateway | c | load before | peak RSS (VmHWM) | start-up with migrations | key ratios |"
     );
-    let _ = writeln!(out, "|---|---|--:|--:|--:|---|");
+    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|---|");
     for r in results {
         let s = r.setup;
         let _ = writeln!(
             out,
-            "| {:?} | {:?} | {} | {:.1} MB | {} ms | {} |",
+            "| {:?} | {:?} | {} | {} | {:.1} MB | {} ms | {} |",
             s.db,
             s.gateway,
             s.concurrency,
+            r.load_before,
             r.peak_rss_kb as f64 / 1024.0,
             r.startup.as_millis(),
             ratios(rates, &r.phases)

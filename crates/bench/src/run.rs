@@ -47,9 +47,12 @@ pub struct RunResult {
     pub peak_rss_kb: u64,
     /// From spawning payport (migrations included) to its first healthy answer.
     pub startup: Duration,
+    /// The 1-minute load average before the run.
+    pub load_before: String,
 }
 
 pub async fn run(setup: Setup, payport: &Path, ticks_per_sec: u64) -> anyhow::Result<RunResult> {
+    let load_before = procs::load_average();
     let dir = tempfile::tempdir()?;
     let (database_url, pg) = match setup.db {
         Db::Sqlite => (
@@ -61,7 +64,9 @@ pub async fn run(setup: Setup, payport: &Path, ticks_per_sec: u64) -> anyhow::Re
             (pg.url(), Some(pg))
         }
     };
-    let result = run_on(setup, payport, ticks_per_sec, &database_url, dir.path()).await;
+    let result = run_on(setup, payport, ticks_per_sec, &database_url, dir.path())
+        .await
+        .map(|r| RunResult { load_before, ..r });
     if let Some(pg) = pg {
         pg.drop_now().await.context("dropping the bench database")?;
     }
@@ -154,6 +159,7 @@ async fn run_on(
         phases,
         peak_rss_kb: procs::peak_rss_kb(target.pid)?,
         startup: server.startup,
+        load_before: String::new(),
     })
 }
 
