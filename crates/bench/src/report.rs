@@ -127,7 +127,7 @@ fn ratios(rates: &Rates, phases: &[PhaseStats]) -> String {
     }
     if let Some(p) = find("notification") {
         parts.push(format!(
-            "notification = {:.2}x raw 2-thread verify",
+            "notification = {:.3}x raw 2-thread verify",
             p.ops_per_sec() / rates.verify_2
         ));
     }
