@@ -1,0 +1,123 @@
+//! One timed phase: N tasks in a closed loop, each taking the next item and sending one
+//! request, until the items run out or time is up; payport's CPU is read from /proc
+//! before and after.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::procs::cpu_ticks;
+
+/// What a phase measured.
+#[derive(Debug, Clone)]
+pub struct PhaseStats {
+    pub name: &'static str,
+    pub ok: usize,
+    pub errors: usize,
+    /// The first few errors, to say what went wrong.
+    pub first_errors: Vec<String>,
+    /// Sorted latencies of the successful requests.
+    pub latencies: Vec<Duration>,
+    pub wall: Duration,
+    /// payport's CPU over the phase, in seconds.
+    pub cpu_secs: f64,
+}
+
+impl PhaseStats {
+    pub fn ops_per_sec(&self) -> f64 {
+        self.ok as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// The `q`-quantile latency (0..=1), in milliseconds.
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return 0.0;
+        }
+        let last = self.latencies.len() - 1;
+        let i = ((last as f64) * q).round() as usize;
+        self.latencies[i.min(last)].as_secs_f64() * 1e3
+    }
+
+    /// payport's CPU per successful operation, in milliseconds.
+    pub fn cpu_ms_per_op(&self) -> f64 {
+        self.cpu_secs * 1e3 / (self.ok.max(1) as f64)
+    }
+}
+
+/// Where a phase reads payport's CPU.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub pid: u32,
+    pub ticks_per_sec: u64,
+}
+
+/// Runs `work` over `items` with `concurrency` tasks for at most `limit`; returns the
+/// stats and the outputs of the successful items.
+pub async fn run<T, U, F, Fut>(
+    name: &'static str,
+    items: impl Iterator<Item = T> + Send + 'static,
+    concurrency: usize,
+    limit: Duration,
+    target: Target,
+    work: F,
+) -> anyhow::Result<(PhaseStats, Vec<U>)>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<U, String>> + Send,
+{
+    let items: Arc<Mutex<Box<dyn Iterator<Item = T> + Send>>> =
+        Arc::new(Mutex::new(Box::new(items)));
+    let work = Arc::new(work);
+    let before = cpu_ticks(target.pid)?;
+    let started = Instant::now();
+    let deadline = started + limit;
+    let mut tasks = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let items = items.clone();
+        let work = work.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            let mut latencies = Vec::new();
+            let mut errors = Vec::new();
+            while Instant::now() < deadline {
+                let next = items.lock().map_err(|_| "poisoned")?.next();
+                let Some(item) = next else { break };
+                let sent = Instant::now();
+                match work(item).await {
+                    Ok(out) => {
+                        latencies.push(sent.elapsed());
+                        done.push(out);
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+            Ok::<_, &'static str>((done, latencies, errors))
+        }));
+    }
+    let mut stats = PhaseStats {
+        name,
+        ok: 0,
+        errors: 0,
+        first_errors: Vec::new(),
+        latencies: Vec::new(),
+        wall: Duration::ZERO,
+        cpu_secs: 0.0,
+    };
+    let mut outputs = Vec::new();
+    for task in tasks {
+        let (done, latencies, errors) = task.await?.map_err(anyhow::Error::msg)?;
+        stats.ok += done.len();
+        outputs.extend(done);
+        stats.latencies.extend(latencies);
+        stats.errors += errors.len();
+        stats.first_errors.extend(errors.into_iter().take(3));
+    }
+    stats.wall = started.elapsed();
+    let after = cpu_ticks(target.pid)?;
+    stats.cpu_secs = after.saturating_sub(before) as f64 / target.ticks_per_sec as f64;
+    stats.latencies.sort_unstable();
+    stats.first_errors.truncate(3);
+    Ok((stats, outputs))
+}

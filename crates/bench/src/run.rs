@@ -1,0 +1,229 @@
+//! One run: a fresh database and payport, a gateway, and the five phases in order,
+//! each feeding the next with the orders it got through.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::flow::{Notifier, Shop};
+use crate::phase::{self, PhaseStats, Target};
+use crate::procs::{self, PgDatabase, Proc};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Gateway {
+    /// The standalone simulator (`payport sim`), a child process of its own.
+    Sim,
+    /// Answers from memory inside the bench, still signed.
+    Instant,
+}
+
+/// What one run is.
+#[derive(Debug, Clone, Copy)]
+pub struct Setup {
+    pub db: Db,
+    pub gateway: Gateway,
+    pub concurrency: usize,
+    /// How long each phase may last.
+    pub phase: Duration,
+    /// At most this many orders (the smoke pass keeps its signing short).
+    pub max_orders: usize,
+    /// At most this many pages of orders.
+    pub max_pages: usize,
+}
+
+/// What one run measured.
+#[derive(Debug)]
+pub struct RunResult {
+    pub setup: Setup,
+    pub phases: Vec<PhaseStats>,
+    pub peak_rss_kb: u64,
+    /// From spawning payport (migrations included) to its first healthy answer.
+    pub startup: Duration,
+    /// The 1-minute load average before the run.
+    pub load_before: String,
+}
+
+pub async fn run(setup: Setup, payport: &Path, ticks_per_sec: u64) -> anyhow::Result<RunResult> {
+    let load_before = procs::load_average();
+    let dir = tempfile::tempdir()?;
+    let (database_url, pg) = match setup.db {
+        Db::Sqlite => (
+            format!("sqlite://{}", dir.path().join("payport.db").display()),
+            None,
+        ),
+        Db::Postgres => {
+            let pg = PgDatabase::create().await?;
+            (pg.url(), Some(pg))
+        }
+    };
+    let result = run_on(setup, payport, ticks_per_sec, &database_url, dir.path())
+        .await
+        .map(|r| RunResult { load_before, ..r });
+    if let Some(pg) = pg {
+        pg.drop_now().await.context("dropping the bench database")?;
+    }
+    result
+        .with_context(|| {
+            format!(
+                "payport's log: {}",
+                dir.path().join("payport.log").display()
+            )
+        })
+        .inspect_err(|_| {
+            // Keep the folder with the logs for a look.
+            let _ = dir.keep();
+        })
+}
+
+async fn run_on(
+    setup: Setup,
+    payport: &Path,
+    ticks_per_sec: u64,
+    database_url: &str,
+    dir: &Path,
+) -> anyhow::Result<RunResult> {
+    let (sim, gateway_url): (Option<Proc>, String) = match setup.gateway {
+        Gateway::Sim => {
+            let sim = procs::start_sim(payport, &dir.join("sim.log")).await?;
+            let url = format!("{}/gateway.do", sim.url);
+            (Some(sim), url)
+        }
+        Gateway::Instant => (None, crate::instant::start().await?),
+    };
+    let mut server = procs::start_payport(payport, database_url, &gateway_url, dir).await?;
+    let target = Target {
+        pid: server.pid(),
+        ticks_per_sec,
+    };
+    let shop = Arc::new(Shop {
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(setup.concurrency)
+            .build()?,
+        payport: server.url.clone(),
+        sim: sim.as_ref().map(|s| s.url.clone()),
+    });
+    let limit = setup.phase;
+    let driver = Driver {
+        shop,
+        concurrency: setup.concurrency,
+        target,
+    };
+    let mut phases = Vec::new();
+
+    let prefix = format!("bench{}n", chrono::Utc::now().timestamp_millis());
+    let ids = (0..setup.max_orders).map(move |i| format!("{prefix}{i}"));
+    let (stats, orders) = driver
+        .step("create order", ids, limit, Shop::create_order)
+        .await?;
+    phases.push(stats);
+    let (stats, started) = driver
+        .step("start payment (qr)", orders, limit, Shop::start_payment)
+        .await?;
+    phases.push(stats);
+    // Untimed: the buyer pays at Alipay, and Alipay signs its notifications.
+    let no_limit = Duration::from_secs(3600);
+    let (paying, paid) = driver
+        .step("buyer pays", started, no_limit, Shop::buyer_pays)
+        .await?;
+    anyhow::ensure!(
+        paying.errors == 0,
+        "paying at the gateway failed: {:?}",
+        paying.first_errors
+    );
+    let forms = sign_notifications(paid).await?;
+    let (stats, notified) = driver
+        .step("notification (signed)", forms, limit, Shop::notify)
+        .await?;
+    phases.push(stats);
+    let (stats, _) = driver
+        .step("refund (full)", notified, limit, Shop::refund)
+        .await?;
+    phases.push(stats);
+    let pages = std::iter::repeat_n((), setup.max_pages);
+    let (stats, _) = driver
+        .step("GET /v1/orders (20)", pages, limit, |s, ()| s.list_orders())
+        .await?;
+    phases.push(stats);
+
+    server.check_alive()?;
+    Ok(RunResult {
+        setup,
+        phases,
+        peak_rss_kb: procs::peak_rss_kb(target.pid)?,
+        startup: server.startup,
+        load_before: String::new(),
+    })
+}
+
+/// Runs phases of the shop's requests.
+struct Driver {
+    shop: Arc<Shop>,
+    concurrency: usize,
+    target: Target,
+}
+
+impl Driver {
+    async fn step<T, U, F, Fut>(
+        &self,
+        name: &'static str,
+        items: impl IntoIterator<Item = T, IntoIter: Send + 'static>,
+        limit: Duration,
+        request: F,
+    ) -> anyhow::Result<(PhaseStats, Vec<U>)>
+    where
+        T: Send + 'static,
+        U: Send + 'static,
+        F: Fn(Arc<Shop>, T) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<U, String>> + Send,
+    {
+        let shop = self.shop.clone();
+        let work = move |item| request(shop.clone(), item);
+        phase::run(
+            name,
+            items.into_iter(),
+            self.concurrency,
+            limit,
+            self.target,
+            work,
+        )
+        .await
+    }
+}
+
+/// Signs one notification per paid order on two threads, before the timed phase.
+async fn sign_notifications(paid: Vec<(String, String)>) -> anyhow::Result<Vec<(String, String)>> {
+    let notifier = Arc::new(Notifier::new()?);
+    let half = paid.len().div_ceil(2);
+    let mut halves = Vec::new();
+    let mut paid = paid;
+    let second = paid.split_off(half.min(paid.len()));
+    for part in [paid, second] {
+        let notifier = notifier.clone();
+        halves.push(tokio::task::spawn_blocking(move || {
+            part.into_iter()
+                .map(|(o, trade_no)| {
+                    let form = notifier.notification(&o, &trade_no)?;
+                    Ok((o, form))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+        }));
+    }
+    let mut forms = Vec::new();
+    for half in halves {
+        forms.extend(half.await??);
+    }
+    Ok(forms)
+}
+
+/// How long a run took, for the log.
+pub fn elapsed_since(started: Instant) -> String {
+    format!("{:.1} s", started.elapsed().as_secs_f64())
+}
