@@ -210,6 +210,7 @@ pub(crate) trait RefundQueries {
     ) -> QueryResult<Option<RefundRow>>;
     async fn refunds_by_ids(&mut self, ids: &[String]) -> QueryResult<Vec<RefundRow>>;
     async fn refunds_of_order(&mut self, out_trade_no: &str) -> QueryResult<Vec<RefundRow>>;
+    async fn refunds_of_orders(&mut self, out_trade_nos: &[&str]) -> QueryResult<Vec<RefundRow>>;
     /// The amounts of the order's refunds that still hold part of its total.
     async fn held_amounts(&mut self, out_trade_no: &str) -> QueryResult<Vec<i64>>;
     /// The conditional save; see the module doc.
@@ -273,8 +274,16 @@ for_each_backend! {
         }
 
         async fn refunds_of_order(&mut self, out_trade_no: &str) -> QueryResult<Vec<RefundRow>> {
+            self.refunds_of_orders(&[out_trade_no]).await
+        }
+
+        async fn refunds_of_orders(
+            &mut self,
+            out_trade_nos: &[&str],
+        ) -> QueryResult<Vec<RefundRow>> {
+            // Oldest first overall is oldest first within each order.
             refunds::table
-                .filter(refunds::out_trade_no.eq(out_trade_no))
+                .filter(refunds::out_trade_no.eq_any(out_trade_nos))
                 .order((refunds::created_at.asc(), refunds::refund_id.asc()))
                 .select(RefundRow::as_select())
                 .load(self)
@@ -389,6 +398,23 @@ impl RefundRepository for DieselStore {
             .refunds_of_order(out_trade_no.as_str())
             .await)
         .map_err(|e| db_error(format_args!("list refunds of order {out_trade_no}"), e))?;
+        to_refunds(rows)
+    }
+
+    async fn list_for_orders(
+        &self,
+        out_trade_nos: &[OutTradeNo],
+    ) -> Result<Vec<Refund>, RepoError> {
+        if out_trade_nos.is_empty() {
+            return Ok(Vec::new());
+        }
+        let nos: Vec<&str> = out_trade_nos.iter().map(OutTradeNo::as_str).collect();
+        let rows = with_conn!(self, |conn| conn.refunds_of_orders(&nos).await).map_err(|e| {
+            db_error(
+                format_args!("list refunds of {} orders", out_trade_nos.len()),
+                e,
+            )
+        })?;
         to_refunds(rows)
     }
 

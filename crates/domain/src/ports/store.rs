@@ -114,6 +114,14 @@ pub trait RefundRepository: Send + Sync {
     /// [`RepoError::Unavailable`].
     async fn list_for_order(&self, out_trade_no: &OutTradeNo) -> Result<Vec<Refund>, RepoError>;
 
+    /// The refunds of all these orders in one read (a page of orders), each order's
+    /// oldest first as in [`Self::list_for_order`]; none for no orders.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn list_for_orders(&self, out_trade_nos: &[OutTradeNo])
+        -> Result<Vec<Refund>, RepoError>;
+
     /// # Errors
     /// [`RepoError::Unavailable`].
     async fn list(&self, filter: &RefundFilter) -> Result<Page<Refund>, RepoError>;

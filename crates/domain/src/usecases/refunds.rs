@@ -145,6 +145,18 @@ impl Refunds {
         Ok(self.ports.refunds.list_for_order(out_trade_no).await?)
     }
 
+    /// The refunds of a page of orders in one read, each order's oldest first. Unknown
+    /// orders have none: the caller already holds the orders.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub async fn list_for_orders(
+        &self,
+        out_trade_nos: &[OutTradeNo],
+    ) -> Result<Vec<Refund>, ServiceError> {
+        Ok(self.ports.refunds.list_for_orders(out_trade_nos).await?)
+    }
+
     /// # Errors
     /// `Validation` for a cursor payport did not issue; `Storage`.
     pub async fn list(&self, filter: &RefundFilter) -> Result<Page<Refund>, ServiceError> {

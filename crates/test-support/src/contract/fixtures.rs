@@ -91,6 +91,25 @@ pub fn new_refund(out_trade_no: &str, out_request_no: &str, amount_fen: i64) -> 
     }
 }
 
+/// Reserves 1 fen per `(order, request)`, one second apart from `at(100)` in the given
+/// order; the requests named in `manual` wait for approval.
+pub async fn reserve_in_turn(
+    refunds: &dyn RefundRepository,
+    requests: &[(&str, &str)],
+    manual: &[&str],
+) -> Vec<Refund> {
+    let mut made = Vec::new();
+    for (secs, (order, request)) in (100..).zip(requests) {
+        let mut new = new_refund(order, request, 100);
+        new.created_at = at(secs);
+        if manual.contains(request) {
+            new.approval = ApprovalPolicy::Manual;
+        }
+        made.push(refunds.reserve(&new, &crate::event_id()).await.unwrap());
+    }
+    made
+}
+
 /// Reserves a refund and moves it to `processing` with the given `next_sync_at`.
 pub async fn processing_refund(
     refunds: &dyn RefundRepository,

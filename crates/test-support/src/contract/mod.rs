@@ -180,6 +180,7 @@ macro_rules! store_contract {
             update_with_order_saves_both_or_neither,
             update_all_saves_every_refund_or_none,
             lists_refunds_of_an_order_and_in_pages,
+            lists_refunds_of_several_orders_at_once,
         );
         $crate::store_contract!(@module $open, external:
             an_external_refund_is_stored_with_its_order_and_events,

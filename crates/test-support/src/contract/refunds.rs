@@ -8,7 +8,7 @@ use payport_domain::{
     RepoError,
 };
 
-use super::fixtures::{at, fen, insert_paid, new_refund, no, repos};
+use super::fixtures::{at, fen, insert_paid, new_refund, no, repos, reserve_in_turn};
 use super::StoreUnderTest;
 
 pub async fn every_field_round_trips<D: StoreUnderTest>(db: &D) {
@@ -227,18 +227,8 @@ pub async fn lists_refunds_of_an_order_and_in_pages<D: StoreUnderTest>(db: &D) {
     let (_, refunds) = repos(db.store());
     insert_paid(db.store(), "o1", 10_000).await;
     insert_paid(db.store(), "o2", 10_000).await;
-    let mut made = Vec::new();
-    for (i, (order, request)) in [("o1", "r1"), ("o2", "r1"), ("o1", "r2"), ("o1", "r3")]
-        .into_iter()
-        .enumerate()
-    {
-        let mut new = new_refund(order, request, 100);
-        new.created_at = at(100 + i64::try_from(i).unwrap());
-        if request == "r2" {
-            new.approval = ApprovalPolicy::Manual;
-        }
-        made.push(refunds.reserve(&new, &crate::event_id()).await.unwrap());
-    }
+    let requests = [("o1", "r1"), ("o2", "r1"), ("o1", "r2"), ("o1", "r3")];
+    let made = reserve_in_turn(refunds, &requests, &["r2"]).await;
     let of_o1 = refunds.list_for_order(&no("o1")).await.unwrap();
     assert_eq!(
         of_o1,
@@ -270,6 +260,37 @@ pub async fn lists_refunds_of_an_order_and_in_pages<D: StoreUnderTest>(db: &D) {
         ids(&refunds.list(&pending).await.unwrap().items),
         ["rf_o1_r2"]
     );
+}
+
+pub async fn lists_refunds_of_several_orders_at_once<D: StoreUnderTest>(db: &D) {
+    let (_, refunds) = repos(db.store());
+    for order in ["o1", "o2", "o3", "o4"] {
+        insert_paid(db.store(), order, 10_000).await;
+    }
+    // Interleaved in time, and not in the order of their numbers.
+    let requests = [("o2", "r9"), ("o1", "r2"), ("o3", "r1"), ("o1", "r1")];
+    let made = reserve_in_turn(refunds, &requests, &[]).await;
+
+    // o2 is not asked for, o4 has no refunds, o5 does not exist.
+    let asked = [no("o3"), no("o1"), no("o4"), no("o5")];
+    let listed = refunds.list_for_orders(&asked).await.unwrap();
+    let of = |order: &str| -> Vec<Refund> {
+        listed
+            .iter()
+            .filter(|r| r.out_trade_no.as_str() == order)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(listed.len(), 3);
+    assert_eq!(of("o1"), vec![made[1].clone(), made[3].clone()]);
+    assert_eq!(of("o3"), vec![made[2].clone()]);
+
+    assert!(refunds.list_for_orders(&[]).await.unwrap().is_empty());
+    assert!(refunds
+        .list_for_orders(&[no("o4")])
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn update_all_saves_every_refund_or_none<D: StoreUnderTest>(db: &D) {

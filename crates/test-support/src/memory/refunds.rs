@@ -124,13 +124,22 @@ impl RefundRepository for MemoryStore {
     }
 
     async fn list_for_order(&self, out_trade_no: &OutTradeNo) -> Result<Vec<Refund>, RepoError> {
-        let mut of_order: Vec<Refund> = lock(&self.refunds)
+        self.list_for_orders(std::slice::from_ref(out_trade_no))
+            .await
+    }
+
+    async fn list_for_orders(
+        &self,
+        out_trade_nos: &[OutTradeNo],
+    ) -> Result<Vec<Refund>, RepoError> {
+        let mut of_orders: Vec<Refund> = lock(&self.refunds)
             .iter()
-            .filter(|r| &r.out_trade_no == out_trade_no)
+            .filter(|r| out_trade_nos.contains(&r.out_trade_no))
             .cloned()
             .collect();
-        of_order.sort_by(|a, b| (a.created_at, &a.refund_id).cmp(&(b.created_at, &b.refund_id)));
-        Ok(of_order)
+        // Oldest first overall is oldest first within each order, as in the database.
+        of_orders.sort_by(|a, b| (a.created_at, &a.refund_id).cmp(&(b.created_at, &b.refund_id)));
+        Ok(of_orders)
     }
 
     async fn list(&self, filter: &RefundFilter) -> Result<Page<Refund>, RepoError> {

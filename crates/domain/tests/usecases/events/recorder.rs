@@ -366,6 +366,13 @@ impl RefundRepository for Recorder {
         self.store.list_for_order(out_trade_no).await
     }
 
+    async fn list_for_orders(
+        &self,
+        out_trade_nos: &[OutTradeNo],
+    ) -> Result<Vec<Refund>, RepoError> {
+        self.store.list_for_orders(out_trade_nos).await
+    }
+
     async fn list(&self, filter: &RefundFilter) -> Result<Page<Refund>, RepoError> {
         RefundRepository::list(&*self.store, filter).await
     }
