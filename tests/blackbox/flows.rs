@@ -10,7 +10,8 @@ both_backends!(
     qr_code_flow,
     manual_approval_flow,
     approval_above_an_amount,
-    orders_and_refunds_are_paged
+    orders_and_refunds_are_paged,
+    a_page_of_orders_shows_each_order_its_own_refunds
 );
 
 async fn qr_code_flow(backend: Backend) {
@@ -297,4 +298,38 @@ async fn orders_and_refunds_are_paged(backend: Backend) {
     assert!(second["next_cursor"].is_null(), "{second}");
     let (_, none) = app.operator().get("/v1/refunds?status=succeeded").await;
     assert_eq!(none["items"], json!([]));
+}
+
+/// The page an operator lists is what each order reads alone: its own refunds, oldest
+/// first, and the amount they leave.
+async fn a_page_of_orders_shows_each_order_its_own_refunds(backend: Backend) {
+    // Refunds wait for approval, so nothing moves between the reads.
+    let Some(app) = TestApp::spawn(backend, |c| c.refunds.approval = ApprovalPolicy::Manual).await
+    else {
+        return;
+    };
+    for (id, refunds) in [("MANY_A", 2), ("MANY_B", 0), ("MANY_C", 1)] {
+        app.paid_order(id, "10.00").await;
+        for n in 1..=refunds {
+            let (status, refund) = app.refund(id, &format!("{n}.00")).await;
+            assert_eq!(status, 201, "{refund}");
+        }
+    }
+    app.paid_order("MANY_A_LATE", "1.00").await;
+    let (status, refund) = app.refund("MANY_A", "3.00").await;
+    assert_eq!(status, 201, "{refund}");
+
+    let (status, page) = app.operator().get("/v1/orders").await;
+    assert_eq!(status, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4, "{page}");
+    for item in items {
+        let id = item["out_trade_no"].as_str().unwrap();
+        let (status, alone) = app.operator().get(&format!("/v1/orders/{id}")).await;
+        assert_eq!(status, 200, "{alone}");
+        assert_eq!(item, &alone);
+    }
+    let a = app.order("MANY_A").await;
+    assert_eq!(a["refunds"].as_array().unwrap().len(), 3, "{a}");
+    assert_eq!(a["refundable_amount"], "4.00", "{a}");
 }
