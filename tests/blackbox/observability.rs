@@ -9,6 +9,7 @@ use payport_blackbox::{both_backends, refund_id, Backend, TestApp};
 
 both_backends!(
     metrics_count_a_payment_and_a_refund,
+    a_worker_pass_exports_its_backlog,
     readyz_answers_for_the_database
 );
 
@@ -84,6 +85,35 @@ async fn metrics_count_a_payment_and_a_refund(backend: Backend) {
     assert!(after.contains("# TYPE payport_alipay_call_duration_seconds histogram"));
     // Routes are templates: no order number ever becomes a label.
     assert!(!after.contains(&id), "an order number in a label:\n{after}");
+    app.stop().await;
+}
+
+/// The value of the gauge `name` for `kind`, if exported. Other tests' workers set
+/// the same gauges, so only their presence and sign are this test's to check.
+fn gauge(text: &str, name: &str, kind: &str) -> Option<f64> {
+    let series = format!("{name}{{kind=\"{kind}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .map(|value| value.parse().expect("a gauge is a number"))
+}
+
+async fn a_worker_pass_exports_its_backlog(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, |_| {}).await else {
+        return;
+    };
+    app.run_worker_once().await;
+    let text = scrape(&app).await;
+    for name in [
+        "payport_worker_queue_depth",
+        "payport_worker_oldest_due_seconds",
+    ] {
+        assert!(text.contains(&format!("# TYPE {name} gauge")), "{text}");
+        assert!(text.contains(&format!("# HELP {name} ")), "{text}");
+        for kind in ["refund_sync", "payment_check", "expired_order"] {
+            let value = gauge(&text, name, kind);
+            assert!(value.is_some_and(|v| v >= 0.0), "{name} {kind}: {text}");
+        }
+    }
     app.stop().await;
 }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
+use payport_domain::ports::{Backlog, WorkKind};
 use payport_domain::reconciliation::ReconciliationStatus;
 use payport_domain::usecases::{beijing_date, due_date, ServiceError};
 
@@ -35,10 +36,11 @@ const RECONCILIATION_POLL: Duration = Duration::from_secs(60);
 /// expired idempotency keys. Returns how many refunds and orders it took.
 pub async fn run_once(state: &AppState) -> usize {
     let now = state.clock.now();
+    export_backlog(state, now).await;
     let mut worked = 0;
     match state.work.claim_due_refunds(now, BATCH, LEASE).await {
         Ok(refunds) => {
-            claimed("refund_sync", refunds.len());
+            claimed(WorkKind::RefundSync, refunds.len());
             for refund in refunds {
                 worked += 1;
                 if let Err(e) = state.refunds.sync(&refund.refund_id).await {
@@ -51,7 +53,7 @@ pub async fn run_once(state: &AppState) -> usize {
     worked += check_payments(state, now).await;
     match state.work.claim_expired_orders(now, BATCH, LEASE).await {
         Ok(orders) => {
-            claimed("expired_order", orders.len());
+            claimed(WorkKind::ExpiredOrder, orders.len());
             for order in orders {
                 worked += 1;
                 if let Err(e) = state.orders.close(&order.out_trade_no).await {
@@ -69,10 +71,37 @@ pub async fn run_once(state: &AppState) -> usize {
 }
 
 /// How much of `kind` this instance's last pass claimed: [`BATCH`] means more was due
-/// than one pass takes (a backlog), which the queue's own depth would show better.
-fn claimed(kind: &'static str, count: usize) {
+/// than one pass takes (the queue depth says how much more).
+fn claimed(kind: WorkKind, count: usize) {
+    let kind = kind.as_str();
     metrics::gauge!("payport_worker_pass_claimed", "kind" => kind).set(count as f64);
     metrics::counter!("payport_worker_claimed_total", "kind" => kind).increment(count as u64);
+}
+
+/// What is due as the pass starts, by kind: how many rows, and how long the oldest
+/// has waited. A depth that grows pass after pass means the worker falls behind.
+async fn export_backlog(state: &AppState, now: DateTime<Utc>) {
+    let backlog = match state.work.backlog(now, LEASE).await {
+        Ok(backlog) => backlog,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the work backlog");
+            return;
+        }
+    };
+    for Backlog {
+        kind,
+        due,
+        oldest_due_at,
+    } in backlog
+    {
+        let kind = kind.as_str();
+        // Never negative: a due row fell due by `now`.
+        let waited = oldest_due_at
+            .and_then(|at| (now - at).to_std().ok())
+            .map_or(0.0, |waited| waited.as_secs_f64());
+        metrics::gauge!("payport_worker_queue_depth", "kind" => kind).set(due as f64);
+        metrics::gauge!("payport_worker_oldest_due_seconds", "kind" => kind).set(waited);
+    }
 }
 
 /// The daily reconciliation pass: each of the last [`LOOKBACK_DAYS`] Beijing days up
@@ -134,7 +163,7 @@ async fn check_payments(state: &AppState, now: chrono::DateTime<chrono::Utc>) ->
             return 0;
         }
     };
-    claimed("payment_check", orders.len());
+    claimed(WorkKind::PaymentCheck, orders.len());
     for order in &orders {
         // The code only: the detail may quote Alipay's answer.
         match state.orders.check_payment(&order.out_trade_no).await {

@@ -14,10 +14,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use payport_domain::ports::WorkQueue;
+use payport_domain::ports::{Backlog, WorkKind, WorkQueue};
 use payport_domain::{Order, OrderStatus, OutTradeNo, Refund, RepoError};
 
-use crate::dialect::Dialect;
+use crate::dialect::{due_payment_check_rows, due_refund_rows, expired_order_rows, Dialect};
 use crate::error::{db_error, Abort};
 use crate::orders::{to_orders, OrderQueries};
 use crate::pool::{with_conn, write_tx};
@@ -125,6 +125,81 @@ impl WorkQueue for DieselStore {
         // All now share one check time: keep the order they were due in.
         claimed.sort_by_key(|o| nos.iter().position(|n| n == o.out_trade_no.as_str()));
         Ok(claimed)
+    }
+
+    async fn backlog(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<Backlog>, RepoError> {
+        let (_, stale_before) = lease_window(now, lease)?;
+        let now = DbTime(now);
+        // A few plain reads, no transaction: a gauge may be a moment stale, and
+        // nothing here should wait on (or hold up) the writers.
+        let counted = with_conn!(self, |conn| {
+            async {
+                let refunds_due: i64 = due_refund_rows!(now, stale_before)
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                let next_sync: Option<Option<DbTime>> = due_refund_rows!(now, stale_before)
+                    .filter(refunds::next_sync_at.is_not_null())
+                    .select(refunds::next_sync_at)
+                    .order(refunds::next_sync_at.asc())
+                    .first(conn)
+                    .await
+                    .optional()?;
+                let abandoned: Option<DbTime> = due_refund_rows!(now, stale_before)
+                    .filter(refunds::next_sync_at.is_null())
+                    .select(refunds::updated_at)
+                    .order(refunds::updated_at.asc())
+                    .first(conn)
+                    .await
+                    .optional()?;
+                let checks_due: i64 = due_payment_check_rows!(now)
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                let oldest_check: Option<Option<DbTime>> = due_payment_check_rows!(now)
+                    .select(orders::payment_check_at)
+                    .order(orders::payment_check_at.asc())
+                    .first(conn)
+                    .await
+                    .optional()?;
+                let expired_due: i64 = expired_order_rows!(now).count().get_result(conn).await?;
+                let oldest_expired: Option<DbTime> = expired_order_rows!(now)
+                    .select(orders::expires_at)
+                    .order(orders::expires_at.asc())
+                    .first(conn)
+                    .await
+                    .optional()?;
+                diesel::QueryResult::Ok((
+                    (refunds_due, next_sync.flatten(), abandoned),
+                    (checks_due, oldest_check.flatten()),
+                    (expired_due, oldest_expired),
+                ))
+            }
+            .await
+        })
+        .map_err(|e| db_error("read the work backlog", e))?;
+        let ((refunds_due, next_sync, abandoned), (checks_due, oldest_check), expired) = counted;
+        let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let abandoned = abandoned.and_then(|t| t.0.checked_add_signed(lease));
+        let oldest_sync = next_sync.map(|t| t.0).into_iter().chain(abandoned).min();
+        let backlog = |kind, due: i64, oldest_due_at| Backlog {
+            kind,
+            due: u64::try_from(due).unwrap_or(0),
+            oldest_due_at,
+        };
+        Ok(vec![
+            backlog(WorkKind::RefundSync, refunds_due, oldest_sync),
+            backlog(
+                WorkKind::PaymentCheck,
+                checks_due,
+                oldest_check.map(|t| t.0),
+            ),
+            backlog(WorkKind::ExpiredOrder, expired.0, expired.1.map(|t| t.0)),
+        ])
     }
 
     async fn schedule_payment_check(

@@ -65,26 +65,32 @@ pub(crate) trait Dialect {
 /// Besides `processing` refunds due for a sync, `approved` ones untouched for a lease:
 /// approval is followed at once by sending, so an old `approved` refund is one whose
 /// sending never happened (a crash or an error in between) and must be sent now.
+macro_rules! due_refund_rows {
+    ($now:expr, $stale_before:expr) => {
+        refunds::table.filter(
+            refunds::status
+                .eq(payport_domain::RefundStatus::Processing.as_str())
+                .and(
+                    refunds::next_sync_at.le($now).or(refunds::next_sync_at
+                        .is_null()
+                        .and(refunds::updated_at.le($stale_before))),
+                )
+                .or(refunds::status
+                    .eq(payport_domain::RefundStatus::Approved.as_str())
+                    .and(refunds::updated_at.le($stale_before))
+                    .and(
+                        refunds::next_sync_at
+                            .is_null()
+                            .or(refunds::next_sync_at.le($now)),
+                    )),
+        )
+    };
+}
+
+/// `due_refund_rows!`, oldest due first, at most `$limit`.
 macro_rules! due_refunds {
     ($now:expr, $stale_before:expr, $limit:expr) => {
-        refunds::table
-            .filter(
-                refunds::status
-                    .eq(payport_domain::RefundStatus::Processing.as_str())
-                    .and(
-                        refunds::next_sync_at.le($now).or(refunds::next_sync_at
-                            .is_null()
-                            .and(refunds::updated_at.le($stale_before))),
-                    )
-                    .or(refunds::status
-                        .eq(payport_domain::RefundStatus::Approved.as_str())
-                        .and(refunds::updated_at.le($stale_before))
-                        .and(
-                            refunds::next_sync_at
-                                .is_null()
-                                .or(refunds::next_sync_at.le($now)),
-                        )),
-            )
+        due_refund_rows!($now, $stale_before)
             // NULLs sort first on SQLite and last on PostgreSQL: say where they go, so
             // both backends (and the memory store) claim the same refunds first.
             .order((
@@ -97,9 +103,10 @@ macro_rules! due_refunds {
     };
 }
 
-/// The filter of expired orders; `FOR UPDATE SKIP LOCKED` is appended on PostgreSQL.
-macro_rules! expired_orders {
-    ($now:expr, $limit:expr) => {
+/// The filter of expired orders not claimed by another worker; the claim appends `FOR
+/// UPDATE SKIP LOCKED` on PostgreSQL.
+macro_rules! expired_order_rows {
+    ($now:expr) => {
         orders::table
             .filter(orders::status.eq(payport_domain::OrderStatus::Pending.as_str()))
             .filter(orders::expires_at.le($now))
@@ -108,24 +115,41 @@ macro_rules! expired_orders {
                     .is_null()
                     .or(orders::claimed_until.le($now)),
             )
+    };
+}
+
+/// `expired_order_rows!`, oldest expiry first, at most `$limit`.
+macro_rules! expired_orders {
+    ($now:expr, $limit:expr) => {
+        expired_order_rows!($now)
             .order((orders::expires_at.asc(), orders::out_trade_no.asc()))
             .limit($limit)
             .select(orders::out_trade_no)
     };
 }
 
-/// The filter of orders due for a payment check; `FOR UPDATE SKIP LOCKED` is appended
-/// on PostgreSQL.
-macro_rules! due_payment_checks {
-    ($now:expr, $limit:expr) => {
+/// The filter of orders due for a payment check; the claim appends `FOR UPDATE SKIP
+/// LOCKED` on PostgreSQL.
+macro_rules! due_payment_check_rows {
+    ($now:expr) => {
         orders::table
             .filter(orders::status.eq(payport_domain::OrderStatus::Pending.as_str()))
             .filter(orders::payment_check_at.le($now))
+    };
+}
+
+/// `due_payment_check_rows!`, earliest first, at most `$limit`.
+macro_rules! due_payment_checks {
+    ($now:expr, $limit:expr) => {
+        due_payment_check_rows!($now)
             .order((orders::payment_check_at.asc(), orders::out_trade_no.asc()))
             .limit($limit)
             .select(orders::out_trade_no)
     };
 }
+
+// The backlog counts what the claims would take: the same filters.
+pub(crate) use {due_payment_check_rows, due_refund_rows, expired_order_rows};
 
 /// The filter of due deliveries; `FOR UPDATE SKIP LOCKED` is appended on PostgreSQL
 /// (the endpoints are a subquery, so that only delivery rows are locked).

@@ -15,6 +15,46 @@ use crate::ids::OutTradeNo;
 use crate::order::Order;
 use crate::refund::Refund;
 
+/// A kind of background work, one per claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WorkKind {
+    /// [`WorkQueue::claim_due_refunds`].
+    RefundSync,
+    /// [`WorkQueue::claim_payment_checks`].
+    PaymentCheck,
+    /// [`WorkQueue::claim_expired_orders`].
+    ExpiredOrder,
+}
+
+impl WorkKind {
+    pub const ALL: [WorkKind; 3] = [
+        WorkKind::RefundSync,
+        WorkKind::PaymentCheck,
+        WorkKind::ExpiredOrder,
+    ];
+
+    /// The stable name, as in metrics labels.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkKind::RefundSync => "refund_sync",
+            WorkKind::PaymentCheck => "payment_check",
+            WorkKind::ExpiredOrder => "expired_order",
+        }
+    }
+}
+
+/// How much of one kind of work is due: what its claim would take now, with no limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backlog {
+    pub kind: WorkKind,
+    pub due: u64,
+    /// When the longest-waiting due row became due (`None` when nothing is): its
+    /// `next_sync_at`, `payment_check_at` or `expires_at`; for a refund without a sync
+    /// time, when it was last touched plus the lease (when it counted as abandoned).
+    pub oldest_due_at: Option<DateTime<Utc>>,
+}
+
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait WorkQueue: Send + Sync {
@@ -65,6 +105,15 @@ pub trait WorkQueue: Send + Sync {
         limit: u32,
         lease: Duration,
     ) -> Result<Vec<Order>, RepoError>;
+
+    /// The backlog of each kind, in [`WorkKind::ALL`]'s order: the rows the matching
+    /// claim at `now` with `lease` would take if it had no limit (rows claimed by
+    /// others are not due, as for the claim). It reads only; it claims nothing.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn backlog(&self, now: DateTime<Utc>, lease: Duration)
+        -> Result<Vec<Backlog>, RepoError>;
 
     /// Sets when the order's payment is next checked (`None`: never again), and only
     /// that: `version` stays, so it never conflicts with a save. An order that is no

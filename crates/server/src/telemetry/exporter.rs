@@ -98,6 +98,15 @@ fn describe() {
         "payport_worker_claimed_total",
         "Rows the worker claimed, by kind"
     );
+    describe_gauge!(
+        "payport_worker_queue_depth",
+        "Rows due as the worker's last pass started, by kind: what the claims would take with no batch limit"
+    );
+    describe_gauge!(
+        "payport_worker_oldest_due_seconds",
+        Unit::Seconds,
+        "How long the oldest due row had waited as the worker's last pass started, by kind (0 when none is due)"
+    );
     describe_counter!(
         "payport_webhook_attempts_total",
         "Webhook delivery attempts, by outcome (delivered, http_error, no_answer)"

@@ -4,7 +4,7 @@ use payport_domain::refund::RefundSuccess;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use payport_domain::ports::{OrderRepository, RefundRepository, WorkQueue};
+use payport_domain::ports::{OrderRepository, RefundRepository, WorkKind, WorkQueue};
 use payport_domain::{Refund, RefundStatus};
 use std::sync::Arc;
 
@@ -227,4 +227,73 @@ pub async fn concurrent_order_claimers_never_share_an_order<D: StoreUnderTest>(d
         "every expired order claimed exactly once: {all:?}"
     );
     assert_eq!(unique.len(), 30);
+}
+
+/// The backlog is what the claims would take: as many rows, and the longest-waiting
+/// one's due time; a row claimed by another worker is not due.
+pub async fn the_backlog_is_what_the_claims_then_take<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
+    let now = at(2_000);
+    let empty = store.backlog(now, LEASE).await.unwrap();
+    assert_eq!(
+        empty
+            .iter()
+            .map(|b| (b.kind, b.due, b.oldest_due_at))
+            .collect::<Vec<_>>(),
+        WorkKind::ALL.map(|kind| (kind, 0, None))
+    );
+
+    insert_paid(store, "o1", 10_000).await;
+    processing_refund(store, "o1", "due", Some(at(1_000))).await;
+    processing_refund(store, "o1", "later", Some(at(5_000))).await;
+    // No sync time, untouched since 900: abandoned (due) since 900 + the lease.
+    let mut crashed = processing_refund(store, "o1", "crashed", None).await;
+    crashed.updated_at = at(900);
+    RefundRepository::update(store, &crashed, &[])
+        .await
+        .unwrap();
+    for (no, expires, check) in [
+        ("claimed", 1_700, None),
+        ("expired", 1_800, Some(1_500)),
+        ("fresh", 9_000, Some(1_900)),
+        ("unchecked", 9_000, Some(2_100)),
+    ] {
+        let mut order = pending_order(no, 100);
+        order.expires_at = at(expires);
+        order.payment_check_at = check.map(at);
+        store.insert(&order).await.unwrap();
+    }
+    // Another worker holds the oldest expired order.
+    let held = store.claim_expired_orders(now, 1, LEASE).await.unwrap();
+    assert_eq!(held[0].out_trade_no.as_str(), "claimed");
+
+    let backlog = store.backlog(now, LEASE).await.unwrap();
+    let seen: Vec<_> = backlog
+        .iter()
+        .map(|b| (b.kind, b.due, b.oldest_due_at))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (WorkKind::RefundSync, 2, Some(at(960))),
+            (WorkKind::PaymentCheck, 2, Some(at(1_500))),
+            (WorkKind::ExpiredOrder, 1, Some(at(1_800))),
+        ]
+    );
+    // What the claims take matches, and after them nothing is due.
+    let refunds = store.claim_due_refunds(now, 10, LEASE).await.unwrap();
+    let checks = store.claim_payment_checks(now, 10, LEASE).await.unwrap();
+    let expired = store.claim_expired_orders(now, 10, LEASE).await.unwrap();
+    assert_eq!(
+        [refunds.len(), checks.len(), expired.len()],
+        [2, 2, 1],
+        "{refunds:?} {checks:?} {expired:?}"
+    );
+    let after = store.backlog(now, LEASE).await.unwrap();
+    assert!(
+        after
+            .iter()
+            .all(|b| b.due == 0 && b.oldest_due_at.is_none()),
+        "{after:?}"
+    );
 }

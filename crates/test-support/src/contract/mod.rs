@@ -200,6 +200,7 @@ macro_rules! store_contract {
             concurrent_refund_claimers_never_share_a_refund,
             expired_orders_are_claimed_once_per_lease,
             concurrent_order_claimers_never_share_an_order,
+            the_backlog_is_what_the_claims_then_take,
         );
         $crate::store_contract!(@module $open, reconciliations:
             reports_round_trip_and_a_save_replaces_the_items,

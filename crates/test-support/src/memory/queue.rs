@@ -6,8 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payport_domain::ports::{
-    ExchangeLog, GatewayExchange, IdempotencyInsert, IdempotencyRecord, IdempotencyStore,
-    InboxEntry, InboxState, NotificationInbox, NotificationSource, WorkQueue, IN_FLIGHT,
+    Backlog, ExchangeLog, GatewayExchange, IdempotencyInsert, IdempotencyRecord, IdempotencyStore,
+    InboxEntry, InboxState, NotificationInbox, NotificationSource, WorkKind, WorkQueue, IN_FLIGHT,
 };
 use payport_domain::{Order, OrderStatus, OutTradeNo, Refund, RefundStatus, RepoError};
 
@@ -142,6 +142,31 @@ fn is_due(refund: &Refund, now: DateTime<Utc>, stale_before: DateTime<Utc>) -> b
     }
 }
 
+/// When a due refund became due: its sync time, or for one without, when it counted
+/// as abandoned.
+fn due_since(refund: &Refund, lease: chrono::Duration) -> Option<DateTime<Utc>> {
+    refund
+        .next_sync_at
+        .or_else(|| refund.updated_at.checked_add_signed(lease))
+}
+
+/// An order the expiry claim would take: pending, expired, not claimed by another.
+fn is_expired(
+    order: &Order,
+    now: DateTime<Utc>,
+    claims: &std::collections::HashMap<OutTradeNo, DateTime<Utc>>,
+) -> bool {
+    order.status == OrderStatus::Pending
+        && order.expires_at <= now
+        && claims
+            .get(&order.out_trade_no)
+            .is_none_or(|until| *until <= now)
+}
+
+fn is_check_due(order: &Order, now: DateTime<Utc>) -> bool {
+    order.status == OrderStatus::Pending && order.payment_check_at.is_some_and(|at| at <= now)
+}
+
 #[async_trait]
 impl WorkQueue for MemoryStore {
     async fn claim_due_refunds(
@@ -198,12 +223,7 @@ impl WorkQueue for MemoryStore {
         let mut claims = lock(&self.order_claims);
         let mut expired: Vec<&Order> = orders
             .values()
-            .filter(|o| o.status == OrderStatus::Pending && o.expires_at <= now)
-            .filter(|o| {
-                claims
-                    .get(&o.out_trade_no)
-                    .is_none_or(|until| *until <= now)
-            })
+            .filter(|o| is_expired(o, now, &claims))
             .collect();
         expired
             .sort_by(|a, b| (a.expires_at, &a.out_trade_no).cmp(&(b.expires_at, &b.out_trade_no)));
@@ -227,8 +247,7 @@ impl WorkQueue for MemoryStore {
         let mut orders = lock(&self.orders);
         let mut due: Vec<&mut Order> = orders
             .values_mut()
-            .filter(|o| o.status == OrderStatus::Pending)
-            .filter(|o| o.payment_check_at.is_some_and(|at| at <= now))
+            .filter(|o| is_check_due(o, now))
             .collect();
         due.sort_by(|a, b| {
             (a.payment_check_at, &a.out_trade_no).cmp(&(b.payment_check_at, &b.out_trade_no))
@@ -242,6 +261,42 @@ impl WorkQueue for MemoryStore {
                 o.clone()
             })
             .collect())
+    }
+
+    async fn backlog(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<Backlog>, RepoError> {
+        let (_, stale_before) = lease_window(now, lease)?;
+        let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let backlog = |kind, due: Vec<Option<DateTime<Utc>>>| Backlog {
+            kind,
+            due: due.len() as u64,
+            oldest_due_at: due.into_iter().flatten().min(),
+        };
+        let refunds: Vec<_> = lock(&self.refunds)
+            .iter()
+            .filter(|r| is_due(r, now, stale_before))
+            .map(|r| due_since(r, lease))
+            .collect();
+        let orders = lock(&self.orders);
+        let checks = orders
+            .values()
+            .filter(|o| is_check_due(o, now))
+            .map(|o| o.payment_check_at)
+            .collect();
+        let claims = lock(&self.order_claims);
+        let expired = orders
+            .values()
+            .filter(|o| is_expired(o, now, &claims))
+            .map(|o| Some(o.expires_at))
+            .collect();
+        Ok(vec![
+            backlog(WorkKind::RefundSync, refunds),
+            backlog(WorkKind::PaymentCheck, checks),
+            backlog(WorkKind::ExpiredOrder, expired),
+        ])
     }
 
     async fn schedule_payment_check(
