@@ -8,6 +8,7 @@
 //! so a reservation of the same order sees the external refund or runs before it.
 
 use payport_domain::event::NewEvent;
+use payport_domain::ports::check_refund_of_order;
 use payport_domain::{Order, Refund, RepoError};
 
 use crate::dialect::Dialect;
@@ -24,13 +25,8 @@ pub(crate) async fn insert_external(
     order: &Order,
     events: &[NewEvent],
 ) -> Result<(), RepoError> {
+    check_refund_of_order(refund, order)?;
     let no = order.out_trade_no.as_str();
-    if refund.out_trade_no != order.out_trade_no {
-        return Err(RepoError::NotFound(format!(
-            "refund {} of order {no} (it belongs to order {})",
-            refund.refund_id, refund.out_trade_no
-        )));
-    }
     let request_no = refund.out_request_no.as_str();
     let renderer = store.renderer.as_ref();
     write_tx!(store, |conn| {

@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use payport_domain::event::NewEvent;
-use payport_domain::ports::{Page, RefundFilter, RefundRepository, ReserveError};
+use payport_domain::ports::{
+    check_refund_of_order, Page, RefundFilter, RefundRepository, ReserveError,
+};
 use payport_domain::refund::NewRefund;
 use payport_domain::EventId;
 use payport_domain::{
@@ -463,12 +465,7 @@ impl RefundRepository for DieselStore {
         order: &Order,
         events: &[NewEvent],
     ) -> Result<(), RepoError> {
-        if refund.out_trade_no != order.out_trade_no {
-            return Err(RepoError::NotFound(format!(
-                "refund {} of order {} (it belongs to order {})",
-                refund.refund_id, order.out_trade_no, refund.out_trade_no
-            )));
-        }
+        check_refund_of_order(refund, order)?;
         // Order first, then refund: the same lock order as a reservation (order row,
         // then refund rows), so the two cannot deadlock on PostgreSQL.
         let renderer = self.renderer.as_ref();

@@ -167,6 +167,22 @@ pub trait RefundRepository: Send + Sync {
     ) -> Result<(), RepoError>;
 }
 
+/// Saves that pair a refund with an order ([`RefundRepository::update_with_order`],
+/// [`RefundRepository::insert_external`]) refuse any order but the refund's own, before
+/// touching anything: one check and one wording for every store.
+///
+/// # Errors
+/// [`RepoError::NotFound`] naming both orders.
+pub fn check_refund_of_order(refund: &Refund, order: &Order) -> Result<(), RepoError> {
+    if refund.out_trade_no == order.out_trade_no {
+        return Ok(());
+    }
+    Err(RepoError::NotFound(format!(
+        "refund {} of order {} (it belongs to order {})",
+        refund.refund_id, order.out_trade_no, refund.out_trade_no
+    )))
+}
+
 /// Where a callback came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NotificationSource {

@@ -80,10 +80,10 @@ impl Refunds {
     ) -> Result<ExternalRecorded, ServiceError> {
         let mut order = load_order(&self.ports, &external.out_trade_no).await?;
         let (no, number) = (&external.out_trade_no, &external.out_request_no);
-        if let Some(known) = self.known_refund(no, number).await? {
-            return Ok(ExternalRecorded::AlreadyKnown(known));
-        }
         let refunds = self.ports.refunds.list_for_order(no).await?;
+        if let Some(known) = known_in(&refunds, number) {
+            return Ok(ExternalRecorded::AlreadyKnown(known.clone()));
+        }
         if let Some(ours) = refunds.iter().find(|r| may_be_ours(r, external.amount)) {
             return Err(ServiceError::GatewayDataMismatch(format!(
                 "refund {number} may be payport's own refund {} ({} {}, {}): not recorded \
@@ -142,15 +142,8 @@ impl Refunds {
         no: &OutTradeNo,
         number: &OutRequestNo,
     ) -> Result<Option<Refund>, ServiceError> {
-        let refunds = &self.ports.refunds;
-        if let Some(known) = refunds.get_by_out_request_no(no, number).await? {
-            return Ok(Some(known));
-        }
-        Ok(refunds.list_for_order(no).await?.into_iter().find(|r| {
-            r.batch_no
-                .as_ref()
-                .is_some_and(|b| b.as_str() == number.as_str())
-        }))
+        let refunds = self.ports.refunds.list_for_order(no).await?;
+        Ok(known_in(&refunds, number).cloned())
     }
 
     /// The refund query that can find a refund payport did not send (OpenAPI's), if
@@ -230,4 +223,19 @@ impl Refunds {
 /// decides.
 fn may_be_ours(refund: &Refund, amount: Amount) -> bool {
     !refund.status.is_final() && (refund.gateway.is_legacy() || refund.amount == amount)
+}
+
+/// Among an order's refunds, the one Alipay knows by `number`: by out_request_no, or a
+/// legacy refund by its batch_no.
+fn known_in<'a>(refunds: &'a [Refund], number: &OutRequestNo) -> Option<&'a Refund> {
+    refunds
+        .iter()
+        .find(|r| &r.out_request_no == number)
+        .or_else(|| {
+            refunds.iter().find(|r| {
+                r.batch_no
+                    .as_ref()
+                    .is_some_and(|b| b.as_str() == number.as_str())
+            })
+        })
 }

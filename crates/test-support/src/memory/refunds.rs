@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use payport_domain::event::{EventSubject, EventType, NewEvent};
 use payport_domain::policy::admit_refund;
-use payport_domain::ports::{Page, RefundFilter, RefundRepository, ReserveError};
+use payport_domain::ports::{
+    check_refund_of_order, Page, RefundFilter, RefundRepository, ReserveError,
+};
 use payport_domain::refund::NewRefund;
 use payport_domain::EventId;
 use payport_domain::{Amount, Order, OutRequestNo, OutTradeNo, Refund, RefundId, RepoError};
@@ -181,12 +183,7 @@ impl RefundRepository for MemoryStore {
         order: &Order,
         events: &[NewEvent],
     ) -> Result<(), RepoError> {
-        if refund.out_trade_no != order.out_trade_no {
-            return Err(RepoError::NotFound(format!(
-                "refund {} of order {} (it belongs to order {})",
-                refund.refund_id, order.out_trade_no, refund.out_trade_no
-            )));
-        }
+        check_refund_of_order(refund, order)?;
         self.transact(|orders, refunds| {
             save_order(orders, order)?;
             save_refund(refunds, refund)?;
@@ -202,12 +199,7 @@ impl RefundRepository for MemoryStore {
         order: &Order,
         events: &[NewEvent],
     ) -> Result<(), RepoError> {
-        if refund.out_trade_no != order.out_trade_no {
-            return Err(RepoError::NotFound(format!(
-                "refund {} of order {} (it belongs to order {})",
-                refund.refund_id, order.out_trade_no, refund.out_trade_no
-            )));
-        }
+        check_refund_of_order(refund, order)?;
         // No over-refund check: Alipay paid it already (see the port).
         self.transact(|orders, refunds| {
             let taken = refunds.iter().any(|r| {
