@@ -7,11 +7,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use payport_domain::ports::{InboxEntry, InboxState, NotificationInbox, NotificationSource};
-use payport_domain::RepoError;
+use payport_domain::event::NewEvent;
+use payport_domain::ports::{
+    InboxApplied, InboxEntry, InboxState, NotificationInbox, NotificationSource,
+};
+use payport_domain::{Order, RepoError};
 
-use crate::error::db_error;
-use crate::pool::{for_each_backend, with_conn};
+use crate::error::{db_error, Abort};
+use crate::orders::OrderQueries;
+use crate::outbox::OutboxQueries;
+use crate::pool::{for_each_backend, with_conn, write_tx};
 use crate::schema::notification_inbox as inbox;
 use crate::time::DbTime;
 use crate::DieselStore;
@@ -25,12 +30,44 @@ struct NewInboxRow<'a> {
     raw_body: &'a str,
     received_at: DbTime,
     content: &'a str,
+    handled_at: Option<DbTime>,
+}
+
+fn new_row(entry: &InboxEntry, handled_at: Option<DbTime>) -> NewInboxRow<'_> {
+    NewInboxRow {
+        source: entry.source.as_str(),
+        notify_id: &entry.notify_id,
+        out_trade_no: entry.out_trade_no.as_ref().map(|no| no.as_str()),
+        raw_body: &entry.raw_body,
+        received_at: entry.received_at.into(),
+        content: &entry.content,
+        handled_at,
+    }
+}
+
+/// What the inbox row says about a delivery, compared with the first one's content.
+fn state_of(entry: &InboxEntry, handled_at: Option<DbTime>, first_content: &str) -> InboxState {
+    // A redelivery says the same (its send time and signature may differ); a row
+    // from before contents were kept has none to compare.
+    match handled_at {
+        _ if !first_content.is_empty() && first_content != entry.content => InboxState::Conflicting,
+        Some(_) => InboxState::AlreadyHandled,
+        None => InboxState::ToHandle,
+    }
 }
 
 pub(crate) trait InboxQueries {
     /// Inserts unless the key exists (the first delivery's body is kept); returns the
     /// row's `handled_at` and the first delivery's content.
     async fn record_notification(
+        &mut self,
+        entry: &InboxEntry,
+    ) -> QueryResult<(Option<DbTime>, String)>;
+    /// Inserts the entry as already handled (at its `received_at`); `Ok(false)` when
+    /// its key exists (nothing is written then).
+    async fn insert_handled_notification(&mut self, entry: &InboxEntry) -> QueryResult<bool>;
+    /// The stored row's `handled_at` and first content.
+    async fn recorded_notification(
         &mut self,
         entry: &InboxEntry,
     ) -> QueryResult<(Option<DbTime>, String)>;
@@ -49,19 +86,27 @@ for_each_backend! {
             &mut self,
             entry: &InboxEntry,
         ) -> QueryResult<(Option<DbTime>, String)> {
-            let row = NewInboxRow {
-                source: entry.source.as_str(),
-                notify_id: &entry.notify_id,
-                out_trade_no: entry.out_trade_no.as_ref().map(|no| no.as_str()),
-                raw_body: &entry.raw_body,
-                received_at: entry.received_at.into(),
-                content: &entry.content,
-            };
             diesel::insert_into(inbox::table)
-                .values(row)
+                .values(new_row(entry, None))
                 .on_conflict_do_nothing()
                 .execute(self)
                 .await?;
+            self.recorded_notification(entry).await
+        }
+
+        async fn insert_handled_notification(&mut self, entry: &InboxEntry) -> QueryResult<bool> {
+            let inserted = diesel::insert_into(inbox::table)
+                .values(new_row(entry, Some(entry.received_at.into())))
+                .on_conflict_do_nothing()
+                .execute(self)
+                .await?;
+            Ok(inserted == 1)
+        }
+
+        async fn recorded_notification(
+            &mut self,
+            entry: &InboxEntry,
+        ) -> QueryResult<(Option<DbTime>, String)> {
             inbox::table
                 .find((entry.source.as_str(), entry.notify_id.as_str()))
                 .select((inbox::handled_at, inbox::content))
@@ -110,14 +155,46 @@ impl NotificationInbox for DieselStore {
                     e,
                 )
             })?;
-        // A redelivery says the same (its send time and signature may differ); a row
-        // from before contents were kept has none to compare.
-        Ok(match handled_at {
-            _ if !first_content.is_empty() && first_content != entry.content => {
-                InboxState::Conflicting
+        Ok(state_of(entry, handled_at, &first_content))
+    }
+
+    /// One write transaction. The common case (a first delivery) is one INSERT of the
+    /// entry already marked handled, the order's conditional UPDATE and its events; a
+    /// redelivery reads the row instead. Any failure rolls all of it back, the entry
+    /// included, so Alipay's next delivery handles it afresh.
+    async fn record_and_apply<'a>(
+        &self,
+        entry: &InboxEntry,
+        order: Option<&'a Order>,
+        events: &[NewEvent],
+    ) -> Result<InboxApplied, RepoError> {
+        let renderer = self.renderer.as_ref();
+        let at = DbTime(entry.received_at);
+        write_tx!(self, |conn| {
+            if !conn.insert_handled_notification(entry).await? {
+                let (handled_at, first_content) = conn.recorded_notification(entry).await?;
+                match state_of(entry, handled_at, &first_content) {
+                    InboxState::Conflicting => return Ok(InboxApplied::Conflicting),
+                    InboxState::AlreadyHandled => return Ok(InboxApplied::AlreadyHandled),
+                    // Recorded by an earlier delivery whose handling never finished.
+                    InboxState::ToHandle => {
+                        conn.mark_notification_handled(entry.source, &entry.notify_id, at)
+                            .await?;
+                    }
+                }
             }
-            Some(_) => InboxState::AlreadyHandled,
-            None => InboxState::ToHandle,
+            if let Some(order) = order {
+                conn.update_order(order).await?;
+                conn.write_events(renderer, events).await?;
+            }
+            Ok(InboxApplied::Applied)
+        })
+        .map_err(|e: Abort<RepoError>| {
+            e.into_repo(format_args!(
+                "record and apply notification {} {}",
+                entry.source.as_str(),
+                entry.notify_id
+            ))
         })
     }
 

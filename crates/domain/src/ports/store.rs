@@ -249,6 +249,33 @@ pub trait NotificationInbox: Send + Sync {
         notify_id: &str,
         at: DateTime<Utc>,
     ) -> Result<(), RepoError>;
+
+    /// A notification whose only effect is on its order, handled as ONE transaction:
+    /// the entry is stored as [`Self::record`] stores it and, unless it was handled
+    /// before or conflicts, `order` (when it changed) is saved conditionally on its
+    /// version with `events`, and the entry marked handled at its `received_at`.
+    ///
+    /// # Errors
+    /// [`RepoError::Conflict`] when the order changed since it was read, and
+    /// [`RepoError::Duplicate`] when its `trade_no` belongs to another order: then
+    /// nothing is stored, not even the entry.
+    async fn record_and_apply<'a>(
+        &self,
+        entry: &InboxEntry,
+        order: Option<&'a Order>,
+        events: &[NewEvent],
+    ) -> Result<InboxApplied, RepoError>;
+}
+
+/// What [`NotificationInbox::record_and_apply`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxApplied {
+    /// Recorded, its change saved, marked handled: all in one commit.
+    Applied,
+    /// Handled before: nothing changed.
+    AlreadyHandled,
+    /// As [`InboxState::Conflicting`]: nothing changed.
+    Conflicting,
 }
 
 /// One request/response pair with a gateway, kept raw for disputes and debugging.

@@ -3,19 +3,31 @@
 //! The order is fixed: verify the signature, run the merchant checks, store the raw
 //! notification, deduplicate (a notify_id seen before with other content is refused),
 //! and only then change state. A callback refused at any step changes nothing.
+//!
+//! A trade notification about the payment alone (the common case) is recorded,
+//! applied and marked handled in ONE transaction
+//! ([`NotificationInbox::record_and_apply`](crate::ports::NotificationInbox::record_and_apply)).
+//! One that also reports a refund, and a legacy refund notification, take three
+//! steps (record, settle the refunds, mark handled): settling reads and saves refunds
+//! and may ask Alipay, which no transaction may span. A crash between the steps leaves
+//! the notification recorded but not handled, so Alipay's redelivery applies it again,
+//! and applying is idempotent.
 
 use std::sync::Arc;
 
 use super::external::Learned;
 use super::orders::Orders;
-use super::shared::{apply_trade_status, load_order, save_order};
+use chrono::{DateTime, Utc};
+
+use super::shared::{apply_trade_status, load_order, order_save_error, save_order};
 use super::{retry_on_conflict, Ports, Refunds, ServiceError, Settings};
+use crate::event::order_events;
 use crate::ids::{AppId, OutRequestNo, OutTradeNo, SellerId};
 use crate::money::Amount;
 use crate::order::{Order, OrderStatus, PaymentConfirmation};
 use crate::ports::{
-    InboxEntry, InboxState, IncomingNotification, NotificationSource, RefundReference,
-    RefundResult, RefundResultOutcome, TradeNotification,
+    InboxApplied, InboxEntry, InboxState, IncomingNotification, NotificationSource,
+    RefundReference, RefundResult, RefundResultOutcome, TradeNotification,
 };
 use crate::refund::{Refund, RefundSuccess};
 
@@ -86,13 +98,16 @@ impl Notifications {
             content: notice.content(),
             received_at: self.ports.clock.now(),
         };
+        let Some(refund) = refund_result(&notice) else {
+            return self.record_and_apply(&notice, &entry, order).await;
+        };
         if self.record(&entry).await? == InboxState::AlreadyHandled {
             return Ok(NotificationHandled::Duplicate);
         }
         self.apply_trade_notification(&notice).await?;
         let mut handled = NotificationHandled::Applied;
-        match refund_result(&notice) {
-            Some(Ok(result)) => {
+        match refund {
+            Ok(result) => {
                 let applied = self.refunds.apply_result(&result).await?;
                 if let (true, RefundReference::OutRequestNo { out_request_no, .. }) =
                     (applied.is_empty(), &result.reference)
@@ -100,16 +115,59 @@ impl Notifications {
                     handled = self.learn_refund(&notice, out_request_no).await?;
                 }
             }
-            Some(Err(unrecordable)) => {
+            Err(unrecordable) => {
                 handled = NotificationHandled::NeedsAPerson(vec![unrecordable]);
             }
-            None => {}
         }
         self.ports
             .inbox
             .mark_handled(entry.source, &entry.notify_id, self.ports.clock.now())
             .await?;
         Ok(handled)
+    }
+
+    /// A notification about the payment alone (paid, closed, finished), the common
+    /// case: its record, the order's change, the events and the mark that it was
+    /// handled are one transaction, with the order as read for the merchant checks.
+    /// Another writer saving the order meanwhile rolls all of it back; it is then
+    /// read again and tried anew.
+    async fn record_and_apply(
+        &self,
+        notice: &TradeNotification,
+        entry: &InboxEntry,
+        order: Order,
+    ) -> Result<NotificationHandled, ServiceError> {
+        let mut as_read = Some(order);
+        retry_on_conflict(|| {
+            let read = as_read.take();
+            async move {
+                let mut order = match read {
+                    Some(order) => order,
+                    None => load_order(&self.ports, &notice.out_trade_no).await?,
+                };
+                let now = self.ports.clock.now();
+                let before = order.status;
+                let changed =
+                    apply_trade_status(&mut order, notice.trade_status, payment(notice, now), now)?;
+                let events = if changed {
+                    order_events(before, &order, || self.ports.ids.event_id(), now)
+                } else {
+                    Vec::new()
+                };
+                let applied = self
+                    .ports
+                    .inbox
+                    .record_and_apply(entry, changed.then_some(&order), &events)
+                    .await
+                    .map_err(|e| order_save_error(&order, e))?;
+                match applied {
+                    InboxApplied::Applied => Ok(NotificationHandled::Applied),
+                    InboxApplied::AlreadyHandled => Ok(NotificationHandled::Duplicate),
+                    InboxApplied::Conflicting => Err(conflicting(entry)),
+                }
+            }
+        })
+        .await
     }
 
     /// A refund payport does not know, made outside it: recorded, with its amount
@@ -224,11 +282,7 @@ impl Notifications {
     /// Stores the notification; a notify_id seen before with other content is refused.
     async fn record(&self, entry: &InboxEntry) -> Result<InboxState, ServiceError> {
         match self.ports.inbox.record(entry).await? {
-            InboxState::Conflicting => Err(ServiceError::NotificationRefused(format!(
-                "notify_id {} of {} was received before with other content",
-                entry.notify_id,
-                entry.source.as_str()
-            ))),
+            InboxState::Conflicting => Err(conflicting(entry)),
             state => Ok(state),
         }
     }
@@ -274,20 +328,33 @@ impl Notifications {
         retry_on_conflict(|| async {
             let mut order = load_order(&self.ports, &notice.out_trade_no).await?;
             let now = self.ports.clock.now();
-            let payment = PaymentConfirmation {
-                trade_no: notice.trade_no.clone(),
-                paid_at: notice.gmt_payment.unwrap_or(now),
-                buyer_id: notice.buyer_id.clone(),
-                buyer_logon_id: notice.buyer_logon_id.clone(),
-            };
             let before = order.status;
-            if apply_trade_status(&mut order, notice.trade_status, payment, now)? {
+            if apply_trade_status(&mut order, notice.trade_status, payment(notice, now), now)? {
                 save_order(&self.ports, &mut order, before).await?;
             }
             Ok(())
         })
         .await
     }
+}
+
+/// The payment a trade notification reports (used only when its status is a payment).
+fn payment(notice: &TradeNotification, now: DateTime<Utc>) -> PaymentConfirmation {
+    PaymentConfirmation {
+        trade_no: notice.trade_no.clone(),
+        paid_at: notice.gmt_payment.unwrap_or(now),
+        buyer_id: notice.buyer_id.clone(),
+        buyer_logon_id: notice.buyer_logon_id.clone(),
+    }
+}
+
+/// A notify_id received before with other content: a reused or forged id.
+fn conflicting(entry: &InboxEntry) -> ServiceError {
+    ServiceError::NotificationRefused(format!(
+        "notify_id {} of {} was received before with other content",
+        entry.notify_id,
+        entry.source.as_str()
+    ))
 }
 
 /// What a notification or a return says about whose order it is.

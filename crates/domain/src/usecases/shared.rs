@@ -61,18 +61,26 @@ pub(super) async fn save_order(
     before: OrderStatus,
 ) -> Result<(), ServiceError> {
     let events = order_events(before, order, || ports.ids.event_id(), ports.clock.now());
-    match ports.orders.update(order, &events).await {
-        Ok(()) => {}
-        Err(RepoError::Duplicate(_)) => {
-            let trade_no = order.trade_no.as_ref().map_or("", |t| t.as_str());
-            return Err(ServiceError::GatewayDataMismatch(format!(
-                "Alipay's trade_no {trade_no} already belongs to another order"
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    ports
+        .orders
+        .update(order, &events)
+        .await
+        .map_err(|e| order_save_error(order, e))?;
     order.version += 1;
     Ok(())
+}
+
+/// What a failed order save means to the caller; see [`save_order`].
+pub(super) fn order_save_error(order: &Order, e: RepoError) -> ServiceError {
+    match e {
+        RepoError::Duplicate(_) => {
+            let trade_no = order.trade_no.as_ref().map_or("", |t| t.as_str());
+            ServiceError::GatewayDataMismatch(format!(
+                "Alipay's trade_no {trade_no} already belongs to another order"
+            ))
+        }
+        other => other.into(),
+    }
 }
 
 /// The buyer's browser is sent to these URLs: only absolute http(s) URLs, so that a

@@ -59,6 +59,7 @@ pub struct Harness {
     /// Replaces the store's order repository (for storage failure tests).
     pub orders_override: Option<Arc<dyn OrderRepository>>,
     pub refunds_override: Option<Arc<dyn RefundRepository>>,
+    pub inbox_override: Option<Arc<dyn NotificationInbox>>,
     /// Replaces the mocked OpenAPI route (for stateful fakes).
     pub openapi_override: Option<RefundRoute>,
     /// Alipay's daily bills, for reconciliation.
@@ -102,6 +103,7 @@ impl Harness {
             }),
             orders_override: None,
             refunds_override: None,
+            inbox_override: None,
             openapi_override: None,
             bills: MockTradeBills::new(),
         }
@@ -145,7 +147,7 @@ impl Harness {
         let ports = Ports {
             orders: self.orders_override.unwrap_or_else(|| self.store.clone()),
             refunds: self.refunds_override.unwrap_or_else(|| self.store.clone()),
-            inbox: self.store.clone(),
+            inbox: self.inbox_override.unwrap_or_else(|| self.store.clone()),
             work: self.store.clone(),
             payments: Arc::new(self.payments),
             refund_gateways,

@@ -16,6 +16,7 @@ pub mod deliveries;
 pub mod events;
 pub mod external;
 pub mod fixtures;
+pub mod inbox_apply;
 pub mod inbox_log_keys;
 pub mod keys;
 pub mod orders;
@@ -223,6 +224,10 @@ macro_rules! store_contract {
             the_exchange_log_keeps_raw_exchanges,
             idempotency_keys_are_unique,
             in_flight_keys_are_completed_or_released,
+        );
+        $crate::store_contract!(@module $open, inbox_apply:
+            a_first_delivery_is_recorded_applied_and_handled_at_once,
+            a_stale_order_keeps_nothing_of_the_notification,
         );
         $crate::store_contract!(@module $open, keys:
             a_reservation_reported_as_won_is_stored,

@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use payport_domain::event::NewEvent;
 use payport_domain::ports::{
     Backlog, ExchangeLog, GatewayExchange, IdempotencyInsert, IdempotencyRecord, IdempotencyStore,
-    InboxEntry, InboxState, NotificationInbox, NotificationSource, WorkKind, WorkQueue, IN_FLIGHT,
+    InboxApplied, InboxEntry, InboxState, NotificationInbox, NotificationSource, WorkKind,
+    WorkQueue, IN_FLIGHT,
 };
 use payport_domain::{Order, OrderStatus, OutTradeNo, Refund, RefundStatus, RepoError};
 
-use super::MemoryStore;
+use super::{save_order, MemoryStore};
 use crate::lock;
 
 #[async_trait]
@@ -53,6 +55,40 @@ impl NotificationInbox for MemoryStore {
                 source.as_str()
             ))),
         }
+    }
+
+    async fn record_and_apply<'a>(
+        &self,
+        entry: &InboxEntry,
+        order: Option<&'a Order>,
+        events: &[NewEvent],
+    ) -> Result<InboxApplied, RepoError> {
+        let mut inbox = lock(&self.inbox);
+        let mut contents = lock(&self.inbox_contents);
+        let key = (entry.source, entry.notify_id.clone());
+        if contents
+            .get(&key)
+            .is_some_and(|first| *first != entry.content)
+        {
+            return Ok(InboxApplied::Conflicting);
+        }
+        if inbox.get(&key) == Some(&true) {
+            return Ok(InboxApplied::AlreadyHandled);
+        }
+        // The order first: if its save fails, nothing of the notification is kept.
+        if let Some(order) = order {
+            self.transact(|orders, _| {
+                save_order(orders, order)?;
+                Ok::<_, RepoError>(((), events.to_vec()))
+            })?;
+        }
+        contents
+            .entry(key.clone())
+            .or_insert_with(|| entry.content.clone());
+        if inbox.insert(key, true).is_none() {
+            lock(&self.raw_notifications).push(entry.raw_body.clone());
+        }
+        Ok(InboxApplied::Applied)
     }
 }
 

@@ -21,6 +21,8 @@ use crate::support::{Built, Harness, MemoryStore};
 /// The repository call that saved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Call {
+    /// An order's save: `OrderRepository::update`, or the one a notification makes
+    /// with its record (`NotificationInbox::record_and_apply`).
     OrderUpdate,
     Reserve,
     RefundUpdate,
@@ -105,6 +107,7 @@ pub fn record(h: &mut Harness) -> Arc<Recorder> {
     });
     h.orders_override = Some(recorder.clone());
     h.refunds_override = Some(recorder.clone());
+    h.inbox_override = Some(recorder.clone());
     recorder
 }
 
@@ -319,6 +322,48 @@ impl OrderRepository for Recorder {
 
     async fn list(&self, filter: &OrderFilter) -> Result<Page<Order>, RepoError> {
         OrderRepository::list(&*self.store, filter).await
+    }
+}
+
+#[async_trait]
+impl NotificationInbox for Recorder {
+    async fn record(&self, entry: &InboxEntry) -> Result<InboxState, RepoError> {
+        NotificationInbox::record(&*self.store, entry).await
+    }
+
+    async fn mark_handled(
+        &self,
+        source: NotificationSource,
+        notify_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        self.store.mark_handled(source, notify_id, at).await
+    }
+
+    async fn record_and_apply<'a>(
+        &self,
+        entry: &InboxEntry,
+        order: Option<&'a Order>,
+        events: &[NewEvent],
+    ) -> Result<InboxApplied, RepoError> {
+        let Some(order) = order else {
+            return self.store.record_and_apply(entry, None, events).await;
+        };
+        self.run_hook(Call::OrderUpdate).await;
+        let saved = vec![self.order_saved(order).await];
+        let result = self
+            .store
+            .record_and_apply(entry, Some(order), events)
+            .await;
+        // A notification handled before saves nothing.
+        let stored = matches!(result, Ok(InboxApplied::Applied));
+        self.push(
+            Call::OrderUpdate,
+            saved,
+            events,
+            &stored.then_some(()).ok_or(()),
+        );
+        result
     }
 }
 
