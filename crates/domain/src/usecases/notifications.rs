@@ -4,10 +4,11 @@
 //! notification, deduplicate (a notify_id seen before with other content is refused),
 //! and only then change state. A callback refused at any step changes nothing.
 //!
-//! A trade notification about the payment alone (the common case) is recorded,
-//! applied and marked handled in ONE transaction
+//! A trade notification about the payment alone (the common case), or one reporting
+//! a refund payport already recorded as succeeded (the notification each of its own
+//! refunds brings), is recorded, applied and marked handled in ONE transaction
 //! ([`NotificationInbox::record_and_apply`](crate::ports::NotificationInbox::record_and_apply)).
-//! One that also reports a refund, and a legacy refund notification, take three
+//! One that settles a refund, and a legacy refund notification, take three
 //! steps (record, settle the refunds, mark handled): settling reads and saves refunds
 //! and may ask Alipay, which no transaction may span. A crash between the steps leaves
 //! the notification recorded but not handled, so Alipay's redelivery applies it again,
@@ -29,7 +30,7 @@ use crate::ports::{
     InboxApplied, InboxEntry, InboxState, IncomingNotification, NotificationSource,
     RefundReference, RefundResult, RefundResultOutcome, TradeNotification,
 };
-use crate::refund::{Refund, RefundSuccess};
+use crate::refund::{Refund, RefundStatus, RefundSuccess};
 
 /// What handling a notification came to; every variant is answered `success`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,8 +99,14 @@ impl Notifications {
             content: notice.content(),
             received_at: self.ports.clock.now(),
         };
-        let Some(refund) = refund_result(&notice) else {
-            return self.record_and_apply(&notice, &entry, order).await;
+        let refund = match refund_result(&notice) {
+            None => return self.record_and_apply(&notice, &entry, order).await,
+            // The notification every refund of payport's own brings, after its
+            // answer already settled it: only the payment part can change anything.
+            Some(Ok(result)) if self.already_succeeded(&result).await? => {
+                return self.record_and_apply(&notice, &entry, order).await
+            }
+            Some(refund) => refund,
         };
         if self.record(&entry).await? == InboxState::AlreadyHandled {
             return Ok(NotificationHandled::Duplicate);
@@ -168,6 +175,27 @@ impl Notifications {
             }
         })
         .await
+    }
+
+    /// Whether the result reports the success of a refund payport already recorded
+    /// as succeeded, which settling would leave as it is.
+    async fn already_succeeded(&self, result: &RefundResult) -> Result<bool, ServiceError> {
+        let (
+            RefundReference::OutRequestNo {
+                out_trade_no,
+                out_request_no,
+            },
+            RefundResultOutcome::Succeeded(_),
+        ) = (&result.reference, &result.outcome)
+        else {
+            return Ok(false);
+        };
+        let known = self
+            .ports
+            .refunds
+            .get_by_out_request_no(out_trade_no, out_request_no)
+            .await?;
+        Ok(known.is_some_and(|r| r.status == RefundStatus::Succeeded))
     }
 
     /// A refund payport does not know, made outside it: recorded, with its amount

@@ -212,6 +212,47 @@ async fn a_refund_notification_completes_the_processing_refund() {
 }
 
 #[tokio::test]
+async fn a_second_notification_of_a_settled_refund_changes_nothing_and_is_handled() {
+    let mut h = Harness::new();
+    let mut n = notice(AlipayTradeStatus::TradeSuccess);
+    n.out_biz_no = Some("r1".into());
+    n.refund_fee = Some(yuan("3.00"));
+    // Each delivery its own notify_id (its raw body), as two notifications are.
+    h.payments
+        .expect_verify_notification()
+        .returning(move |incoming| {
+            let mut n = n.clone();
+            n.notify_id = incoming.raw_body.clone();
+            Ok(n)
+        });
+    let app = with_processing_refund("3.00", h).await;
+    app.notifications
+        .handle_trade_notification(&incoming("first"))
+        .await
+        .unwrap();
+    let (order, refund) = (app.store.order("o1"), app.store.refund_list()[0].clone());
+    let events = app.store.events().len();
+
+    let handled = app
+        .notifications
+        .handle_trade_notification(&incoming("second"))
+        .await
+        .unwrap();
+    assert_eq!(handled, NotificationHandled::Applied);
+    assert_eq!(app.store.order("o1"), order);
+    assert_eq!(app.store.refund_list(), vec![refund]);
+    assert_eq!(app.store.events().len(), events);
+    // Recorded and handled: its redelivery is a duplicate.
+    assert_eq!(
+        app.notifications
+            .handle_trade_notification(&incoming("second"))
+            .await
+            .unwrap(),
+        NotificationHandled::Duplicate
+    );
+}
+
+#[tokio::test]
 async fn a_full_refund_notification_with_trade_closed_leaves_the_order_refunded() {
     let mut h = Harness::new();
     let mut n = notice(AlipayTradeStatus::TradeClosed);
