@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::ids::{EventId, OutTradeNo, RefundId};
 use crate::order::{Order, OrderStatus};
-use crate::refund::{Refund, RefundStatus};
+use crate::refund::{NewRefund, Refund, RefundStatus};
 
 /// `order.<status>` or `refund.<status>`, with the statuses of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,6 +170,31 @@ pub fn refund_event(
         subject: EventSubject::Refund(refund.refund_id.clone()),
         created_at: now,
     })
+}
+
+/// The events a reservation writes with the refund it stored: `refund.<status>` under
+/// `event_id`; for a refund reserved straight into `processing`
+/// ([`NewRefund::admitted`]), `refund.approved` under `event_id` then
+/// `refund.processing` under its [`SendAtOnce::event_id`]: the two steps a webhook
+/// consumer saw when they were two saves, so one that acts on either still does. Both
+/// bodies show the refund as stored (`processing`), as every event's body does (see
+/// [`order_events`], which makes `order.paid` and `order.finished` in one save).
+///
+/// [`SendAtOnce::event_id`]: crate::refund::SendAtOnce::event_id
+pub fn reservation_events(new: &NewRefund, stored: &Refund, event_id: &EventId) -> Vec<NewEvent> {
+    let event = |id: &EventId, status| NewEvent {
+        id: id.clone(),
+        event_type: EventType::for_refund(status),
+        subject: EventSubject::Refund(stored.refund_id.clone()),
+        created_at: new.created_at,
+    };
+    match (&new.send_at_once, stored.status) {
+        (Some(send), RefundStatus::Processing) => vec![
+            event(event_id, RefundStatus::Approved),
+            event(&send.event_id, RefundStatus::Processing),
+        ],
+        _ => vec![event(event_id, stored.status)],
+    }
 }
 
 #[cfg(test)]

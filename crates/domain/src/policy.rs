@@ -114,7 +114,8 @@ pub fn check_reservation(
 }
 
 /// What a reservation runs under its lock: the invariant ([`check_reservation`]),
-/// then the refund's first status from `held`, the sum the order's refunds hold.
+/// then the refund's first status from `held`, the sum the order's refunds hold
+/// (`processing` for an approved refund to be sent at once: [`NewRefund::admitted`]).
 ///
 /// # Errors
 /// [`ReservationRefused`]; nothing is to be stored then.
@@ -126,7 +127,7 @@ pub fn admit_refund(
 ) -> Result<Refund, ReservationRefused> {
     check_reservation(order_status, total, held, new.amount)?;
     let status = new.approval.initial_status(held, new.amount);
-    Ok(new.clone().into_refund(status))
+    Ok(new.clone().admitted(status))
 }
 
 #[cfg(test)]
@@ -202,6 +203,7 @@ mod tests {
             gateway: RefundGatewayKind::OpenApi,
             approval: ApprovalPolicy::ManualAbove(yuan("5.00")),
             created_at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+            send_at_once: None,
         };
         let paid = OrderStatus::Paid;
         let first = admit_refund(paid, yuan("20.00"), Amount::ZERO, &new).unwrap();
@@ -214,6 +216,38 @@ mod tests {
                 refundable: yuan("4.99")
             })
         );
+    }
+
+    #[test]
+    fn a_refund_sent_at_once_is_admitted_processing_unless_it_waits_for_an_operator() {
+        use crate::ids::{BatchNo, EventId, OutRequestNo, OutTradeNo, RefundId};
+        use crate::refund::SendAtOnce;
+        let created_at = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let batch_no = BatchNo::parse("20261121001").unwrap();
+        let new = NewRefund {
+            refund_id: RefundId::parse("rf_1").unwrap(),
+            out_trade_no: OutTradeNo::parse("o1").unwrap(),
+            out_request_no: OutRequestNo::parse("r1").unwrap(),
+            amount: yuan("5.00"),
+            reason: None,
+            gateway: RefundGatewayKind::MapiNoPwd,
+            approval: ApprovalPolicy::ManualAbove(yuan("5.00")),
+            created_at,
+            send_at_once: Some(SendAtOnce {
+                event_id: EventId::parse("evt_2").unwrap(),
+                batch_no: Some(batch_no.clone()),
+            }),
+        };
+        let paid = OrderStatus::Paid;
+        let sent = admit_refund(paid, yuan("20.00"), Amount::ZERO, &new).unwrap();
+        assert_eq!(sent.status, RefundStatus::Processing);
+        assert_eq!(sent.attempts, 1);
+        assert_eq!(sent.submitted_at, Some(created_at));
+        assert_eq!(sent.batch_no, Some(batch_no));
+        let waits = admit_refund(paid, yuan("20.00"), yuan("5.00"), &new).unwrap();
+        assert_eq!(waits.status, RefundStatus::PendingApproval);
+        assert_eq!((waits.attempts, waits.submitted_at), (0, None));
+        assert_eq!(waits.batch_no, None);
     }
 
     #[test]

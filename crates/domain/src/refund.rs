@@ -16,7 +16,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::error::TransitionError;
-use crate::ids::{BatchNo, OutRequestNo, OutTradeNo, RefundId};
+use crate::ids::{BatchNo, EventId, OutRequestNo, OutTradeNo, RefundId};
 use crate::money::Amount;
 use crate::policy::ApprovalPolicy;
 
@@ -203,9 +203,40 @@ pub struct NewRefund {
     /// the order's refunds already hold ([`crate::policy::admit_refund`]).
     pub approval: ApprovalPolicy,
     pub created_at: DateTime<Utc>,
+    /// Set when the refund is to be sent as soon as it is reserved: admitted as
+    /// `approved`, it is then stored straight as `processing` ([`NewRefund::admitted`]),
+    /// saving a write between the reservation and the gateway call.
+    pub send_at_once: Option<SendAtOnce>,
+}
+
+/// What a refund reserved straight into `processing` needs before the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendAtOnce {
+    /// The id of its `refund.processing` event (the reservation's own event id names
+    /// its `refund.approved`: see [`crate::event::reservation_events`]).
+    pub event_id: EventId,
+    /// The legacy batch that carries it, chosen before the call and stored with the
+    /// reservation (see `RefundBatches::next_batch_no`); `None` on OpenAPI.
+    pub batch_no: Option<BatchNo>,
 }
 
 impl NewRefund {
+    /// The refund as a reservation stores it, given the status the approval policy
+    /// chose: `approved` with [`NewRefund::send_at_once`] becomes `processing` at once
+    /// (sent before the call, as [`Refund::start_submission`] marks it), so that a
+    /// crash after the reservation leaves a refund the worker queries and resends
+    /// with the same out_request_no, never one sent again as new.
+    pub fn admitted(self, status: RefundStatus) -> Refund {
+        let send = self.send_at_once.clone();
+        let mut refund = self.into_refund(status);
+        if let (RefundStatus::Approved, Some(send)) = (status, send) {
+            refund.batch_no = send.batch_no;
+            let sent = refund.start_submission(refund.created_at);
+            debug_assert!(sent.is_ok(), "an approved refund can always be sent");
+        }
+        refund
+    }
+
     /// The refund as first stored, with the status the approval policy chose.
     pub fn into_refund(self, status: RefundStatus) -> Refund {
         Refund {
@@ -394,6 +425,7 @@ mod tests {
             gateway: RefundGatewayKind::OpenApi,
             approval: ApprovalPolicy::Auto,
             created_at: at(0),
+            send_at_once: None,
         }
         .into_refund(status)
     }

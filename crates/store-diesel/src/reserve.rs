@@ -7,9 +7,12 @@
 //! insert. Every reservation of one order (from any process on
 //! the same database) queues on that lock, so each one sees all the others that
 //! committed before it, and the sum can never pass the total. The same transaction
-//! writes the event `refund.<the status admitted>` (see `outbox.rs`).
+//! writes the reservation's events (see `outbox.rs`): `refund.<the status admitted>`,
+//! or `refund.approved` then `refund.processing` for a refund admitted straight into
+//! `processing` with its `submitted_at` and legacy `batch_no` (`NewRefund::send_at_once`:
+//! the request's only write before the gateway call).
 
-use payport_domain::event::{EventSubject, EventType, NewEvent};
+use payport_domain::event::reservation_events;
 use payport_domain::policy::admit_refund;
 use payport_domain::ports::ReserveError;
 use payport_domain::refund::NewRefund;
@@ -64,13 +67,8 @@ pub(crate) async fn reserve(
                 RepoError::Unavailable(format!("refund {} vanished", refund.refund_id))
             })?;
         let stored = Refund::try_from(stored)?;
-        let event = NewEvent {
-            id: event_id.clone(),
-            event_type: EventType::for_refund(stored.status),
-            subject: EventSubject::Refund(stored.refund_id.clone()),
-            created_at: new.created_at,
-        };
-        conn.write_events(renderer, &[event]).await?;
+        let events = reservation_events(new, &stored, event_id);
+        conn.write_events(renderer, &events).await?;
         Ok(stored)
     })
     .map_err(|e: Abort<ReserveError>| {

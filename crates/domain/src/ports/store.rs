@@ -87,9 +87,11 @@ pub enum ReserveError {
 pub trait RefundRepository: Send + Sync {
     /// Checks the over-refund invariant ([`crate::policy::check_reservation`]) and
     /// inserts the refund as ONE atomic step, with the order locked against concurrent
-    /// reservations (other requests, other instances). The same step writes the event
-    /// `refund.<the status the policy chose>` under `event_id`, dated the refund's
-    /// `created_at` (the clock's now when it was asked for).
+    /// reservations (other requests, other instances). The refund stored is the one
+    /// [`crate::policy::admit_refund`] makes: with the status the policy chose, or
+    /// already `processing` when it is approved and [`NewRefund::send_at_once`] is set.
+    /// The same step writes [`crate::event::reservation_events`] (`event_id` names the
+    /// first), dated the refund's `created_at` (the clock's now when it was asked for).
     ///
     /// # Errors
     /// [`ReserveError`]; nothing is stored then.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use payport_domain::event::{EventSubject, EventType, NewEvent};
+use payport_domain::event::{reservation_events, NewEvent};
 use payport_domain::policy::admit_refund;
 use payport_domain::ports::{
     check_refund_of_order, Page, RefundFilter, RefundRepository, ReserveError,
@@ -94,14 +94,9 @@ impl RefundRepository for MemoryStore {
         // Every lock held for the whole check-and-insert: the atomicity the port demands.
         let refund = self.transact::<_, ReserveError>(|orders, refunds| {
             let refund = admit(orders, refunds, new)?;
-            let event = NewEvent {
-                id: event_id.clone(),
-                event_type: EventType::for_refund(refund.status),
-                subject: EventSubject::Refund(refund.refund_id.clone()),
-                created_at: new.created_at,
-            };
+            let events = reservation_events(new, &refund, event_id);
             refunds.push(refund.clone());
-            Ok((refund, vec![event]))
+            Ok((refund, events))
         })?;
         self.record_history(&refund);
         Ok(refund)
