@@ -1,5 +1,6 @@
-//! Refund events: the reservation writes the first, each later status change hands
-//! its own to the save that makes it, and a refund that succeeds hands the order's
+//! Refund events: the reservation writes the first (for a refund sent at once, the
+//! first two: approved, processing), each later status change hands its own to the
+//! save that makes it, and a refund that succeeds hands the order's
 //! event to the same save.
 
 use super::recorder::Call::{RefundUpdate, Reserve, UpdateAll, UpdateWithOrder};
