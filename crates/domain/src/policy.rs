@@ -191,10 +191,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn admitting_a_refund_checks_the_total_then_chooses_its_status() {
+    /// A refund of 5.00, held for an operator above 5.00 in all.
+    fn asked(send_at_once: Option<crate::refund::SendAtOnce>) -> NewRefund {
         use crate::ids::{OutRequestNo, OutTradeNo, RefundId};
-        let new = NewRefund {
+        NewRefund {
             refund_id: RefundId::parse("rf_1").unwrap(),
             out_trade_no: OutTradeNo::parse("o1").unwrap(),
             out_request_no: OutRequestNo::parse("r1").unwrap(),
@@ -203,8 +203,13 @@ mod tests {
             gateway: RefundGatewayKind::OpenApi,
             approval: ApprovalPolicy::ManualAbove(yuan("5.00")),
             created_at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
-            send_at_once: None,
-        };
+            send_at_once,
+        }
+    }
+
+    #[test]
+    fn admitting_a_refund_checks_the_total_then_chooses_its_status() {
+        let new = asked(None);
         let paid = OrderStatus::Paid;
         let first = admit_refund(paid, yuan("20.00"), Amount::ZERO, &new).unwrap();
         assert_eq!(first.status, RefundStatus::Approved);
@@ -220,24 +225,16 @@ mod tests {
 
     #[test]
     fn a_refund_sent_at_once_is_admitted_processing_unless_it_waits_for_an_operator() {
-        use crate::ids::{BatchNo, EventId, OutRequestNo, OutTradeNo, RefundId};
-        use crate::refund::SendAtOnce;
-        let created_at = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        use crate::ids::{BatchNo, EventId};
         let batch_no = BatchNo::parse("20261121001").unwrap();
         let new = NewRefund {
-            refund_id: RefundId::parse("rf_1").unwrap(),
-            out_trade_no: OutTradeNo::parse("o1").unwrap(),
-            out_request_no: OutRequestNo::parse("r1").unwrap(),
-            amount: yuan("5.00"),
-            reason: None,
             gateway: RefundGatewayKind::MapiNoPwd,
-            approval: ApprovalPolicy::ManualAbove(yuan("5.00")),
-            created_at,
-            send_at_once: Some(SendAtOnce {
+            ..asked(Some(crate::refund::SendAtOnce {
                 event_id: EventId::parse("evt_2").unwrap(),
                 batch_no: Some(batch_no.clone()),
-            }),
+            }))
         };
+        let created_at = new.created_at;
         let paid = OrderStatus::Paid;
         let sent = admit_refund(paid, yuan("20.00"), Amount::ZERO, &new).unwrap();
         assert_eq!(sent.status, RefundStatus::Processing);
