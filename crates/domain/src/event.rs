@@ -172,13 +172,11 @@ pub fn refund_event(
     })
 }
 
-/// The events a reservation writes with the refund it stored: `refund.<status>` under
-/// `event_id`; for a refund reserved straight into `processing`
-/// ([`NewRefund::admitted`]), `refund.approved` under `event_id` then
-/// `refund.processing` under its [`SendAtOnce::event_id`]: the two steps a webhook
-/// consumer saw when they were two saves, so one that acts on either still does. Both
-/// bodies show the refund as stored (`processing`), as every event's body does (see
-/// [`order_events`], which makes `order.paid` and `order.finished` in one save).
+/// The events a reservation writes with the refund it stored (`stored`, as it is
+/// after the reservation): `refund.<status>` under `event_id`; for a refund marked
+/// sent in the same transaction ([`NewRefund::sent_at_once`]), `refund.approved` under
+/// `event_id` then `refund.processing` under its [`SendAtOnce::event_id`]: the same
+/// two events as when sending was a save of its own.
 ///
 /// [`SendAtOnce::event_id`]: crate::refund::SendAtOnce::event_id
 pub fn reservation_events(new: &NewRefund, stored: &Refund, event_id: &EventId) -> Vec<NewEvent> {
@@ -195,6 +193,25 @@ pub fn reservation_events(new: &NewRefund, stored: &Refund, event_id: &EventId) 
         ],
         _ => vec![event(event_id, stored.status)],
     }
+}
+
+/// What a reservation that admitted `admitted` stores, in order, in its one
+/// transaction, each step followed by its event: the refund inserted as admitted,
+/// then, when it is sent at once, the refund marked sent ([`NewRefund::sent_at_once`]),
+/// saved conditionally on its version. Each event's body shows the refund as its step
+/// stored it, so a webhook consumer sees `refund.approved` (approved, version 0) and
+/// `refund.processing` (processing, version 1) exactly as when they were two saves.
+pub fn reservation_steps(
+    new: &NewRefund,
+    admitted: Refund,
+    event_id: &EventId,
+) -> Vec<(Refund, NewEvent)> {
+    let sent = new.sent_at_once(&admitted);
+    let events = match &sent {
+        Some(sent) => reservation_events(new, sent, event_id),
+        None => reservation_events(new, &admitted, event_id),
+    };
+    std::iter::once(admitted).chain(sent).zip(events).collect()
 }
 
 #[cfg(test)]

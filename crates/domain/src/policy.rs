@@ -114,8 +114,9 @@ pub fn check_reservation(
 }
 
 /// What a reservation runs under its lock: the invariant ([`check_reservation`]),
-/// then the refund's first status from `held`, the sum the order's refunds hold
-/// (`processing` for an approved refund to be sent at once: [`NewRefund::admitted`]).
+/// then the refund's first status from `held`, the sum the order's refunds hold. An
+/// approved refund to be sent at once is then marked sent in the same transaction
+/// ([`crate::event::reservation_steps`]).
 ///
 /// # Errors
 /// [`ReservationRefused`]; nothing is to be stored then.
@@ -127,7 +128,7 @@ pub fn admit_refund(
 ) -> Result<Refund, ReservationRefused> {
     check_reservation(order_status, total, held, new.amount)?;
     let status = new.approval.initial_status(held, new.amount);
-    Ok(new.clone().admitted(status))
+    Ok(new.clone().into_refund(status))
 }
 
 #[cfg(test)]
@@ -224,7 +225,7 @@ mod tests {
     }
 
     #[test]
-    fn a_refund_sent_at_once_is_admitted_processing_unless_it_waits_for_an_operator() {
+    fn a_refund_sent_at_once_is_marked_sent_unless_it_waits_for_an_operator() {
         use crate::ids::{BatchNo, EventId};
         let batch_no = BatchNo::parse("20261121001").unwrap();
         let new = NewRefund {
@@ -234,17 +235,18 @@ mod tests {
                 batch_no: Some(batch_no.clone()),
             }))
         };
-        let created_at = new.created_at;
         let paid = OrderStatus::Paid;
-        let sent = admit_refund(paid, yuan("20.00"), Amount::ZERO, &new).unwrap();
-        assert_eq!(sent.status, RefundStatus::Processing);
-        assert_eq!(sent.attempts, 1);
-        assert_eq!(sent.submitted_at, Some(created_at));
+        let admitted = admit_refund(paid, yuan("20.00"), Amount::ZERO, &new).unwrap();
+        assert_eq!(admitted.status, RefundStatus::Approved);
+        let sent = new.sent_at_once(&admitted).unwrap();
+        assert_eq!((sent.status, sent.attempts), (RefundStatus::Processing, 1));
+        assert_eq!(sent.submitted_at, Some(new.created_at));
         assert_eq!(sent.batch_no, Some(batch_no));
-        let waits = admit_refund(paid, yuan("20.00"), yuan("5.00"), &new).unwrap();
-        assert_eq!(waits.status, RefundStatus::PendingApproval);
-        assert_eq!((waits.attempts, waits.submitted_at), (0, None));
-        assert_eq!(waits.batch_no, None);
+        assert_eq!(sent.version, admitted.version, "saved conditionally on it");
+        let held = admit_refund(paid, yuan("20.00"), yuan("5.00"), &new).unwrap();
+        assert_eq!(held.status, RefundStatus::PendingApproval);
+        assert_eq!(new.sent_at_once(&held), None);
+        assert_eq!(asked(None).sent_at_once(&admitted), None);
     }
 
     #[test]

@@ -204,8 +204,8 @@ pub struct NewRefund {
     pub approval: ApprovalPolicy,
     pub created_at: DateTime<Utc>,
     /// Set when the refund is to be sent as soon as it is reserved: admitted as
-    /// `approved`, it is then stored straight as `processing` ([`NewRefund::admitted`]),
-    /// saving a write between the reservation and the gateway call.
+    /// `approved`, it is then also marked sent in the reservation's transaction
+    /// ([`NewRefund::sent_at_once`]), saving a transaction before the gateway call.
     pub send_at_once: Option<SendAtOnce>,
 }
 
@@ -221,20 +221,20 @@ pub struct SendAtOnce {
 }
 
 impl NewRefund {
-    /// The refund as a reservation stores it, given the status the approval policy
-    /// chose: `approved` with [`NewRefund::send_at_once`] becomes `processing` at once
-    /// (sent before the call, as [`Refund::start_submission`] marks it), so that a
-    /// crash after the reservation leaves a refund the worker queries and resends
-    /// with the same out_request_no, never one sent again as new.
-    pub fn admitted(self, status: RefundStatus) -> Refund {
-        let send = self.send_at_once.clone();
-        let mut refund = self.into_refund(status);
-        if let (RefundStatus::Approved, Some(send)) = (status, send) {
-            refund.batch_no = send.batch_no;
-            let sent = refund.start_submission(refund.created_at);
-            debug_assert!(sent.is_ok(), "an approved refund can always be sent");
-        }
-        refund
+    /// The second step of a reservation that admitted `admitted` (see
+    /// [`crate::event::reservation_steps`]): when it is approved and to be sent at once,
+    /// the refund marked sent before the call, as [`Refund::start_submission`] marks it
+    /// (one attempt, submitted when asked for), with its batch number, saved in the
+    /// same transaction conditionally on `admitted`'s version. So a crash after the
+    /// reservation leaves a refund the worker queries and resends with the same
+    /// out_request_no, never one sent again as new. `None` otherwise.
+    pub fn sent_at_once(&self, admitted: &Refund) -> Option<Refund> {
+        let send = self.send_at_once.as_ref()?;
+        let mut sent = admitted.clone();
+        sent.batch_no = send.batch_no.clone();
+        // Refused (not approved: held for an operator): nothing to send now.
+        sent.start_submission(self.created_at).ok()?;
+        Some(sent)
     }
 
     /// The refund as first stored, with the status the approval policy chose.

@@ -232,9 +232,10 @@ fn sent_at_once(request: &str, amount_fen: i64) -> NewRefund {
 
 /// An approved refund to be sent at once is stored already sent (`processing`, one
 /// attempt, submitted when asked for, with its batch number), with `refund.approved`
-/// then `refund.processing` in the same step; one the policy holds for an operator is
-/// stored as before, unsent. A crash right after the reservation leaves the first for
-/// the worker once untouched for a lease: it is queried and resent, never sent anew.
+/// then `refund.processing` in the same transaction, each body showing its step; one
+/// the policy holds for an operator is stored as before, unsent. A crash right after
+/// the reservation leaves the first for the worker once untouched for a lease: it is
+/// queried and resent, never sent anew.
 pub async fn a_refund_sent_at_once_is_reserved_as_sent_with_both_events<D: StoreUnderTest>(db: &D) {
     let store = db.store();
     let (_, refunds) = repos(store);
@@ -243,6 +244,7 @@ pub async fn a_refund_sent_at_once_is_reserved_as_sent_with_both_events<D: Store
     let first_id = crate::event_id();
     let sent = refunds.reserve(&new, &first_id).await.unwrap();
     assert_eq!((sent.status, sent.attempts), (RefundStatus::Processing, 1));
+    assert_eq!(sent.version, 1, "inserted, then saved once");
     assert_eq!(sent.submitted_at, Some(new.created_at));
     assert_eq!(sent.batch_no.as_ref().unwrap().as_str(), "20261121001");
     assert_eq!(sent.next_sync_at, None);
@@ -256,18 +258,18 @@ pub async fn a_refund_sent_at_once_is_reserved_as_sent_with_both_events<D: Store
         .iter()
         .map(|e| (e.id.clone(), e.body.as_str(), e.created_at))
         .collect();
-    // Both bodies show the refund as stored, as every event body does.
+    // Each body shows the refund as its step stored it: as when they were two saves.
     assert_eq!(
         written,
         [
             (
                 first_id,
-                "refund.approved rf_o1_001 processing v0",
+                "refund.approved rf_o1_001 approved v0",
                 new.created_at
             ),
             (
                 send_id,
-                "refund.processing rf_o1_001 processing v0",
+                "refund.processing rf_o1_001 processing v1",
                 new.created_at
             ),
         ]
