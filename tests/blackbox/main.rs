@@ -19,6 +19,7 @@ mod legacy;
 mod limits;
 mod observability;
 mod reconciliation;
+mod refund_transactions;
 mod refusals;
 mod replays;
 mod roles;

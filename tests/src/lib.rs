@@ -10,6 +10,7 @@
 //!   operator's browser submitting a form.
 //! - [`receiver`]: a shop's webhook receiver; [`webhooks`]: payport pointed at it, and
 //!   the events API.
+//! - [`sql_log`]: the transactions and statements payport sends one database.
 //! - [`both_backends!`]: runs each scenario on SQLite and on PostgreSQL.
 
 pub mod app;
@@ -20,6 +21,7 @@ pub mod notify;
 pub mod receiver;
 pub mod shop;
 pub mod sim;
+pub mod sql_log;
 pub mod webhooks;
 
 use std::future::Future;

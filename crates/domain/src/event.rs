@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::ids::{EventId, OutTradeNo, RefundId};
 use crate::order::{Order, OrderStatus};
-use crate::refund::{Refund, RefundStatus};
+use crate::refund::{NewRefund, Refund, RefundStatus};
 
 /// `order.<status>` or `refund.<status>`, with the statuses of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,6 +170,48 @@ pub fn refund_event(
         subject: EventSubject::Refund(refund.refund_id.clone()),
         created_at: now,
     })
+}
+
+/// The events a reservation writes with the refund it stored (`stored`, as it is
+/// after the reservation): `refund.<status>` under `event_id`; for a refund marked
+/// sent in the same transaction ([`NewRefund::sent_at_once`]), `refund.approved` under
+/// `event_id` then `refund.processing` under its [`SendAtOnce::event_id`]: the same
+/// two events as when sending was a save of its own.
+///
+/// [`SendAtOnce::event_id`]: crate::refund::SendAtOnce::event_id
+pub fn reservation_events(new: &NewRefund, stored: &Refund, event_id: &EventId) -> Vec<NewEvent> {
+    let event = |id: &EventId, status| NewEvent {
+        id: id.clone(),
+        event_type: EventType::for_refund(status),
+        subject: EventSubject::Refund(stored.refund_id.clone()),
+        created_at: new.created_at,
+    };
+    match (&new.send_at_once, stored.status) {
+        (Some(send), RefundStatus::Processing) => vec![
+            event(event_id, RefundStatus::Approved),
+            event(&send.event_id, RefundStatus::Processing),
+        ],
+        _ => vec![event(event_id, stored.status)],
+    }
+}
+
+/// What a reservation that admitted `admitted` stores, in order, in its one
+/// transaction, each step followed by its event: the refund inserted as admitted,
+/// then, when it is sent at once, the refund marked sent ([`NewRefund::sent_at_once`]),
+/// saved conditionally on its version. Each event's body shows the refund as its step
+/// stored it, so a webhook consumer sees `refund.approved` (approved, version 0) and
+/// `refund.processing` (processing, version 1) exactly as when they were two saves.
+pub fn reservation_steps(
+    new: &NewRefund,
+    admitted: Refund,
+    event_id: &EventId,
+) -> Vec<(Refund, NewEvent)> {
+    let sent = new.sent_at_once(&admitted);
+    let events = match &sent {
+        Some(sent) => reservation_events(new, sent, event_id),
+        None => reservation_events(new, &admitted, event_id),
+    };
+    std::iter::once(admitted).chain(sent).zip(events).collect()
 }
 
 #[cfg(test)]

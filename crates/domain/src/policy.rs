@@ -114,7 +114,9 @@ pub fn check_reservation(
 }
 
 /// What a reservation runs under its lock: the invariant ([`check_reservation`]),
-/// then the refund's first status from `held`, the sum the order's refunds hold.
+/// then the refund's first status from `held`, the sum the order's refunds hold. An
+/// approved refund to be sent at once is then marked sent in the same transaction
+/// ([`crate::event::reservation_steps`]).
 ///
 /// # Errors
 /// [`ReservationRefused`]; nothing is to be stored then.
@@ -190,10 +192,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn admitting_a_refund_checks_the_total_then_chooses_its_status() {
+    /// A refund of 5.00, held for an operator above 5.00 in all.
+    fn asked(send_at_once: Option<crate::refund::SendAtOnce>) -> NewRefund {
         use crate::ids::{OutRequestNo, OutTradeNo, RefundId};
-        let new = NewRefund {
+        NewRefund {
             refund_id: RefundId::parse("rf_1").unwrap(),
             out_trade_no: OutTradeNo::parse("o1").unwrap(),
             out_request_no: OutRequestNo::parse("r1").unwrap(),
@@ -202,7 +204,13 @@ mod tests {
             gateway: RefundGatewayKind::OpenApi,
             approval: ApprovalPolicy::ManualAbove(yuan("5.00")),
             created_at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
-        };
+            send_at_once,
+        }
+    }
+
+    #[test]
+    fn admitting_a_refund_checks_the_total_then_chooses_its_status() {
+        let new = asked(None);
         let paid = OrderStatus::Paid;
         let first = admit_refund(paid, yuan("20.00"), Amount::ZERO, &new).unwrap();
         assert_eq!(first.status, RefundStatus::Approved);
@@ -214,6 +222,31 @@ mod tests {
                 refundable: yuan("4.99")
             })
         );
+    }
+
+    #[test]
+    fn a_refund_sent_at_once_is_marked_sent_unless_it_waits_for_an_operator() {
+        use crate::ids::{BatchNo, EventId};
+        let batch_no = BatchNo::parse("20261121001").unwrap();
+        let new = NewRefund {
+            gateway: RefundGatewayKind::MapiNoPwd,
+            ..asked(Some(crate::refund::SendAtOnce {
+                event_id: EventId::parse("evt_2").unwrap(),
+                batch_no: Some(batch_no.clone()),
+            }))
+        };
+        let paid = OrderStatus::Paid;
+        let admitted = admit_refund(paid, yuan("20.00"), Amount::ZERO, &new).unwrap();
+        assert_eq!(admitted.status, RefundStatus::Approved);
+        let sent = new.sent_at_once(&admitted).unwrap();
+        assert_eq!((sent.status, sent.attempts), (RefundStatus::Processing, 1));
+        assert_eq!(sent.submitted_at, Some(new.created_at));
+        assert_eq!(sent.batch_no, Some(batch_no));
+        assert_eq!(sent.version, admitted.version, "saved conditionally on it");
+        let held = admit_refund(paid, yuan("20.00"), yuan("5.00"), &new).unwrap();
+        assert_eq!(held.status, RefundStatus::PendingApproval);
+        assert_eq!(new.sent_at_once(&held), None);
+        assert_eq!(asked(None).sent_at_once(&admitted), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::error::TransitionError;
-use crate::ids::{BatchNo, OutRequestNo, OutTradeNo, RefundId};
+use crate::ids::{BatchNo, EventId, OutRequestNo, OutTradeNo, RefundId};
 use crate::money::Amount;
 use crate::policy::ApprovalPolicy;
 
@@ -203,9 +203,40 @@ pub struct NewRefund {
     /// the order's refunds already hold ([`crate::policy::admit_refund`]).
     pub approval: ApprovalPolicy,
     pub created_at: DateTime<Utc>,
+    /// Set when the refund is to be sent as soon as it is reserved: admitted as
+    /// `approved`, it is then also marked sent in the reservation's transaction
+    /// ([`NewRefund::sent_at_once`]), saving a transaction before the gateway call.
+    pub send_at_once: Option<SendAtOnce>,
+}
+
+/// What a refund reserved straight into `processing` needs before the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendAtOnce {
+    /// The id of its `refund.processing` event (the reservation's own event id names
+    /// its `refund.approved`: see [`crate::event::reservation_events`]).
+    pub event_id: EventId,
+    /// The legacy batch that carries it, chosen before the call and stored with the
+    /// reservation (see `RefundBatches::next_batch_no`); `None` on OpenAPI.
+    pub batch_no: Option<BatchNo>,
 }
 
 impl NewRefund {
+    /// The second step of a reservation that admitted `admitted` (see
+    /// [`crate::event::reservation_steps`]): when it is approved and to be sent at once,
+    /// the refund marked sent before the call, as [`Refund::start_submission`] marks it
+    /// (one attempt, submitted when asked for), with its batch number, saved in the
+    /// same transaction conditionally on `admitted`'s version. So a crash after the
+    /// reservation leaves a refund the worker queries and resends with the same
+    /// out_request_no, never one sent again as new. `None` otherwise.
+    pub fn sent_at_once(&self, admitted: &Refund) -> Option<Refund> {
+        let send = self.send_at_once.as_ref()?;
+        let mut sent = admitted.clone();
+        sent.batch_no = send.batch_no.clone();
+        // Refused (not approved: held for an operator): nothing to send now.
+        sent.start_submission(self.created_at).ok()?;
+        Some(sent)
+    }
+
     /// The refund as first stored, with the status the approval policy chose.
     pub fn into_refund(self, status: RefundStatus) -> Refund {
         Refund {
@@ -394,6 +425,7 @@ mod tests {
             gateway: RefundGatewayKind::OpenApi,
             approval: ApprovalPolicy::Auto,
             created_at: at(0),
+            send_at_once: None,
         }
         .into_refund(status)
     }

@@ -27,7 +27,8 @@
 //! - `schema.rs`, `time.rs`: the tables; timestamps per backend.
 //! - `orders.rs`, `refunds.rs`, `reserve.rs`, `external.rs`: `OrderRepository`,
 //!   `RefundRepository`.
-//! - `inbox.rs`, `exchange_log.rs`: `NotificationInbox`, `ExchangeLog`.
+//! - `inbox.rs`, `exchange_log.rs`: `NotificationInbox`, `ExchangeLog` (its rows
+//!   batched by a writer task: one multi-row `INSERT` for the calls that coincide).
 //! - `idempotency.rs`, `claims.rs`: idempotency keys; claiming background work.
 //! - `outbox.rs`: events written with the change they describe, and their fan-out
 //!   to webhook endpoints; `events.rs`: `EventLog`; `webhooks.rs`:
@@ -77,6 +78,8 @@ pub struct DieselStore {
     target: Target,
     /// Makes event bodies, inside the transaction of their change.
     renderer: Arc<dyn EventRenderer>,
+    /// Batches `ExchangeLog::record`'s rows (`exchange_log.rs`).
+    exchanges: Arc<exchange_log::ExchangeWriter>,
 }
 
 impl std::fmt::Debug for DieselStore {
@@ -136,6 +139,7 @@ impl DieselStore {
             pools,
             target,
             renderer: Arc::new(outbox::DefaultRenderer),
+            exchanges: Arc::default(),
         })
     }
 

@@ -7,9 +7,13 @@
 //! insert. Every reservation of one order (from any process on
 //! the same database) queues on that lock, so each one sees all the others that
 //! committed before it, and the sum can never pass the total. The same transaction
-//! writes the event `refund.<the status admitted>` (see `outbox.rs`).
+//! writes the reservation's event (see `outbox.rs`), `refund.<the status admitted>`;
+//! a refund approved and sent at once (`NewRefund::send_at_once`) is then marked sent
+//! (`processing`, with its `submitted_at` and legacy `batch_no`) by a conditional
+//! update in the same transaction, followed by `refund.processing`
+//! (`event::reservation_steps`): the request's only write before the gateway call.
 
-use payport_domain::event::{EventSubject, EventType, NewEvent};
+use payport_domain::event::reservation_steps;
 use payport_domain::policy::admit_refund;
 use payport_domain::ports::ReserveError;
 use payport_domain::refund::NewRefund;
@@ -54,24 +58,27 @@ pub(crate) async fn reserve(
             .collect::<Option<Vec<Amount>>>()
             .and_then(Amount::sum)
             .ok_or_else(|| corrupt(format!("refund amounts of order {no:?} are out of range")))?;
-        let refund = admit_refund(status, total, reserved, new).map_err(ReserveError::Refused)?;
-        conn.insert_refund(&refund).await?;
+        let admitted = admit_refund(status, total, reserved, new).map_err(ReserveError::Refused)?;
+        let refund_id = admitted.refund_id.clone();
+        for (i, (refund, event)) in reservation_steps(new, admitted, event_id)
+            .iter()
+            .enumerate()
+        {
+            if i == 0 {
+                conn.insert_refund(refund).await?;
+            } else {
+                conn.update_refund(refund).await?;
+            }
+            // After each step: its event's body shows the refund as that step stored it.
+            conn.write_events(renderer, std::slice::from_ref(event))
+                .await?;
+        }
         // Read back what was stored (timestamps to the microsecond), as `get` will.
         let stored = conn
-            .refund_by_id(refund.refund_id.as_str())
+            .refund_by_id(refund_id.as_str())
             .await?
-            .ok_or_else(|| {
-                RepoError::Unavailable(format!("refund {} vanished", refund.refund_id))
-            })?;
-        let stored = Refund::try_from(stored)?;
-        let event = NewEvent {
-            id: event_id.clone(),
-            event_type: EventType::for_refund(stored.status),
-            subject: EventSubject::Refund(stored.refund_id.clone()),
-            created_at: new.created_at,
-        };
-        conn.write_events(renderer, &[event]).await?;
-        Ok(stored)
+            .ok_or_else(|| RepoError::Unavailable(format!("refund {refund_id} vanished")))?;
+        Ok(Refund::try_from(stored)?)
     })
     .map_err(|e: Abort<ReserveError>| {
         e.into_reserve(format_args!(

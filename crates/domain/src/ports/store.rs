@@ -87,9 +87,12 @@ pub enum ReserveError {
 pub trait RefundRepository: Send + Sync {
     /// Checks the over-refund invariant ([`crate::policy::check_reservation`]) and
     /// inserts the refund as ONE atomic step, with the order locked against concurrent
-    /// reservations (other requests, other instances). The same step writes the event
-    /// `refund.<the status the policy chose>` under `event_id`, dated the refund's
-    /// `created_at` (the clock's now when it was asked for).
+    /// reservations (other requests, other instances): it stores the
+    /// [`crate::event::reservation_steps`] of the refund [`crate::policy::admit_refund`]
+    /// admits (inserted with the status the policy chose, then, approved and with
+    /// [`NewRefund::send_at_once`] set, marked sent), each followed by its event
+    /// (`event_id` names the first), dated the refund's `created_at` (the clock's now
+    /// when it was asked for). Returns the refund as stored at the end.
     ///
     /// # Errors
     /// [`ReserveError`]; nothing is stored then.

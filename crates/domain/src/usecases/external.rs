@@ -108,6 +108,7 @@ impl Refunds {
             // Never asked for, so never approved: no policy applies.
             approval: ApprovalPolicy::Auto,
             created_at: now,
+            send_at_once: None,
         };
         let refund = Refund {
             completed_at: Some(external.refunded_at.unwrap_or(now)),

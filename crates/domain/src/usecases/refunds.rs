@@ -12,11 +12,11 @@ use super::{Ports, ServiceError, Settings};
 use crate::ids::{OutRequestNo, OutTradeNo, RefundId};
 use crate::money::Amount;
 use crate::order::{Order, OrderStatus};
-use crate::policy::ReservationRefused;
+use crate::policy::{ApprovalPolicy, ReservationRefused};
 use crate::ports::{
     Page, RefundFilter, RefundLookup, RefundRoute, RefundSubmission, RefundSubmitted, ReserveError,
 };
-use crate::refund::{NewRefund, Refund, RefundGatewayKind, RefundStatus};
+use crate::refund::{NewRefund, Refund, RefundGatewayKind, RefundStatus, SendAtOnce};
 
 /// A merchant's refund request, already parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +42,9 @@ impl Refunds {
     }
 
     /// Reserves the amount (atomically, against concurrent requests), then either waits
-    /// for an operator or sends the refund at once, per the approval policy.
+    /// for an operator or sends the refund at once, per the approval policy. A refund
+    /// sent at once is reserved already `processing` (see [`NewRefund::send_at_once`]),
+    /// so the request writes twice: the reservation before the call, the outcome after.
     ///
     /// The same `out_request_no` with the same amount and gateway returns the existing
     /// refund instead of creating another.
@@ -96,8 +98,13 @@ impl Refunds {
             gateway,
             approval: policy.approval,
             created_at: now,
+            send_at_once: None,
         };
         let event_id = self.ports.ids.event_id();
+        let new = NewRefund {
+            send_at_once: self.send_at_once(&route, &new)?,
+            ..new
+        };
         let refund = match self.ports.refunds.reserve(&new, &event_id).await {
             Ok(refund) => refund,
             Err(ReserveError::DuplicateOutRequestNo(existing)) => {
@@ -118,11 +125,47 @@ impl Refunds {
             }
             Err(ReserveError::Repo(e)) => return Err(e.into()),
         };
-        if refund.status == RefundStatus::Approved {
-            self.send(&route, refund, order).await
-        } else {
-            Ok(refund)
+        match refund.status {
+            // Reserved as sent (`send_at_once`): the reservation was its only write
+            // before the call.
+            RefundStatus::Processing => {
+                let outcome = route
+                    .submit
+                    .submit_refund(&submission(&refund, &order))
+                    .await;
+                self.apply_submit_outcome(refund, order, outcome).await
+            }
+            RefundStatus::Approved => self.send(&route, refund, order).await,
+            _ => Ok(refund),
         }
+    }
+
+    /// What lets the reservation store a refund the policy approves straight as
+    /// `processing` (one write before the call instead of two): its `refund.processing`
+    /// event id, and on a legacy route its batch number, chosen now because it must be
+    /// stored before the call. `None` for the password flow, which sends nothing (it
+    /// builds an operator's form), and when every refund waits for an operator. A
+    /// refund the policy holds for approval leaves them unused: batch numbers need
+    /// not be consecutive.
+    ///
+    /// # Errors
+    /// `GatewayUnavailable` when no batch number can be made; nothing is reserved.
+    fn send_at_once(
+        &self,
+        route: &RefundRoute,
+        new: &NewRefund,
+    ) -> Result<Option<SendAtOnce>, ServiceError> {
+        if new.gateway == RefundGatewayKind::MapiPwd || new.approval == ApprovalPolicy::Manual {
+            return Ok(None);
+        }
+        let batch_no = match &route.batches {
+            Some(batches) => Some(batches.next_batch_no(new.created_at)?),
+            None => None,
+        };
+        Ok(Some(SendAtOnce {
+            event_id: self.ports.ids.event_id(),
+            batch_no,
+        }))
     }
 
     /// # Errors

@@ -20,5 +20,6 @@ mod postgres {
 }
 
 mod corrupt_rows;
+mod exchange_log;
 mod migrations;
 mod reconnect;

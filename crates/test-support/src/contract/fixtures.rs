@@ -88,6 +88,7 @@ pub fn new_refund(out_trade_no: &str, out_request_no: &str, amount_fen: i64) -> 
         gateway: RefundGatewayKind::OpenApi,
         approval: ApprovalPolicy::Auto,
         created_at: at(100),
+        send_at_once: None,
     }
 }
 

@@ -194,6 +194,7 @@ macro_rules! store_contract {
             a_used_out_request_no_returns_the_existing_refund,
             rejected_and_failed_refunds_release_their_amount,
             the_approval_threshold_counts_what_the_order_holds,
+            a_refund_sent_at_once_is_reserved_as_sent_with_both_events,
         );
         $crate::store_contract!(@module $open, claims:
             due_refunds_are_claimed_once_per_lease,

@@ -1,10 +1,15 @@
 //! The reservation: the over-refund invariant at the database.
 
-use payport_domain::policy::{ApprovalPolicy, ReservationRefused};
-use payport_domain::ports::ReserveError;
-use payport_domain::{GatewayFailure, OrderStatus, RefundStatus};
+use std::time::Duration;
 
-use super::fixtures::{at, fen, insert_paid, new_refund, no, paid_order, pending_order, repos};
+use payport_domain::policy::{ApprovalPolicy, ReservationRefused};
+use payport_domain::ports::{ReserveError, WorkQueue};
+use payport_domain::refund::{NewRefund, SendAtOnce};
+use payport_domain::{BatchNo, GatewayFailure, OrderStatus, RefundGatewayKind, RefundStatus};
+
+use super::fixtures::{
+    all_events, at, fen, insert_paid, new_refund, no, paid_order, pending_order, repos,
+};
 use super::StoreUnderTest;
 
 fn exceeds(refundable_fen: i64) -> ReserveError {
@@ -210,4 +215,87 @@ pub async fn the_approval_threshold_counts_what_the_order_holds<D: StoreUnderTes
         .await
         .unwrap();
     assert_eq!(fourth.status, RefundStatus::PendingApproval, "10.00 + 0.01");
+}
+
+/// A legacy refund of `amount_fen` to be sent at once, under a threshold of 10.00.
+fn sent_at_once(request: &str, amount_fen: i64) -> NewRefund {
+    NewRefund {
+        gateway: RefundGatewayKind::MapiNoPwd,
+        approval: ApprovalPolicy::ManualAbove(fen(1_000)),
+        send_at_once: Some(SendAtOnce {
+            event_id: crate::event_id(),
+            batch_no: Some(BatchNo::parse(format!("20261121{request}")).unwrap()),
+        }),
+        ..new_refund("o1", request, amount_fen)
+    }
+}
+
+/// An approved refund to be sent at once is stored already sent (`processing`, one
+/// attempt, submitted when asked for, with its batch number), with `refund.approved`
+/// then `refund.processing` in the same transaction, each body showing its step; one
+/// the policy holds for an operator is stored as before, unsent. A crash right after
+/// the reservation leaves the first for the worker once untouched for a lease: it is
+/// queried and resent, never sent anew.
+pub async fn a_refund_sent_at_once_is_reserved_as_sent_with_both_events<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
+    let (_, refunds) = repos(store);
+    insert_paid(store, "o1", 10_000).await;
+    let new = sent_at_once("001", 600);
+    let first_id = crate::event_id();
+    let sent = refunds.reserve(&new, &first_id).await.unwrap();
+    assert_eq!((sent.status, sent.attempts), (RefundStatus::Processing, 1));
+    assert_eq!(sent.version, 1, "inserted, then saved once");
+    assert_eq!(sent.submitted_at, Some(new.created_at));
+    assert_eq!(sent.batch_no.as_ref().unwrap().as_str(), "20261121001");
+    assert_eq!(sent.next_sync_at, None);
+    assert_eq!(
+        refunds.get(&sent.refund_id).await.unwrap().as_ref(),
+        Some(&sent)
+    );
+    let send_id = new.send_at_once.as_ref().unwrap().event_id.clone();
+    let events = all_events(store).await;
+    let written: Vec<_> = events
+        .iter()
+        .map(|e| (e.id.clone(), e.body.as_str(), e.created_at))
+        .collect();
+    // Each body shows the refund as its step stored it: as when they were two saves.
+    assert_eq!(
+        written,
+        [
+            (
+                first_id,
+                "refund.approved rf_o1_001 approved v0",
+                new.created_at
+            ),
+            (
+                send_id,
+                "refund.processing rf_o1_001 processing v1",
+                new.created_at
+            ),
+        ]
+    );
+
+    // 6.00 + 5.00 passes the threshold: pending, no batch, one event.
+    let held = refunds
+        .reserve(&sent_at_once("002", 500), &crate::event_id())
+        .await
+        .unwrap();
+    assert_eq!(
+        (held.status, held.attempts),
+        (RefundStatus::PendingApproval, 0)
+    );
+    assert_eq!((held.batch_no, held.submitted_at), (None, None));
+    let events = all_events(store).await;
+    assert_eq!(events.len(), 3);
+    assert_eq!(
+        events[2].body,
+        "refund.pending_approval rf_o1_002 pending_approval v0"
+    );
+
+    let lease = Duration::from_secs(60);
+    let within = store.claim_due_refunds(at(150), 10, lease).await.unwrap();
+    assert!(within.is_empty(), "{within:?}");
+    let claimed = store.claim_due_refunds(at(161), 10, lease).await.unwrap();
+    let ids: Vec<_> = claimed.iter().map(|r| r.refund_id.as_str()).collect();
+    assert_eq!(ids, ["rf_o1_001"]);
 }

@@ -81,7 +81,7 @@ pub(crate) struct Delivery {
     pub log: Vec<DeliveryAttempt>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Outbox {
     /// In the order written: the index is the `seq`.
     pub events: Vec<StoredEvent>,

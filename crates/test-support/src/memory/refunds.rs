@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use payport_domain::event::{EventSubject, EventType, NewEvent};
+use payport_domain::event::{reservation_steps, NewEvent};
 use payport_domain::policy::admit_refund;
 use payport_domain::ports::{
     check_refund_of_order, Page, RefundFilter, RefundRepository, ReserveError,
@@ -91,20 +91,38 @@ fn admit(
 #[async_trait]
 impl RefundRepository for MemoryStore {
     async fn reserve(&self, new: &NewRefund, event_id: &EventId) -> Result<Refund, ReserveError> {
-        // Every lock held for the whole check-and-insert: the atomicity the port demands.
-        let refund = self.transact::<_, ReserveError>(|orders, refunds| {
-            let refund = admit(orders, refunds, new)?;
-            let event = NewEvent {
-                id: event_id.clone(),
-                event_type: EventType::for_refund(refund.status),
-                subject: EventSubject::Refund(refund.refund_id.clone()),
-                created_at: new.created_at,
-            };
-            refunds.push(refund.clone());
-            Ok((refund, vec![event]))
-        })?;
-        self.record_history(&refund);
-        Ok(refund)
+        // Every lock held for the whole check-and-insert, in `transact`'s order: the
+        // atomicity the port demands. Drafts are kept only if every step succeeds.
+        let orders = lock(&self.orders);
+        let mut refunds = lock(&self.refunds);
+        let mut outbox = lock(&self.outbox);
+        let admitted = admit(&orders, &refunds, new)?;
+        let mut refund_draft = refunds.clone();
+        let mut outbox_draft = outbox.clone();
+        let mut steps = Vec::new();
+        for (refund, event) in reservation_steps(new, admitted, event_id) {
+            if steps.is_empty() {
+                refund_draft.push(refund.clone());
+            } else {
+                save_refund(&mut refund_draft, &refund)?;
+            }
+            // After each step, as DieselStore: the body shows the refund as it stored it.
+            let events = std::slice::from_ref(&event);
+            outbox_draft.write(&self.renderer, events, &orders, &refund_draft)?;
+            steps.push(refund);
+        }
+        let stored = refund_draft
+            .iter()
+            .find(|r| r.refund_id == new.refund_id)
+            .cloned()
+            .ok_or_else(|| RepoError::NotFound(format!("refund {}", new.refund_id)))?;
+        *refunds = refund_draft;
+        *outbox = outbox_draft;
+        drop((orders, refunds, outbox));
+        for step in &steps {
+            self.record_history(step);
+        }
+        Ok(stored)
     }
 
     async fn get(&self, refund_id: &RefundId) -> Result<Option<Refund>, RepoError> {

@@ -26,7 +26,7 @@ async fn an_unknown_outcome_recorded_again_hands_no_event() {
     let app = h.build();
     let refund = app.refunds.request(request("1.00")).await.unwrap();
     assert_eq!(
-        rec.stored_since(0)[2],
+        rec.stored_since(0)[1],
         (RefundUpdate, Vec::new()),
         "the timeout itself is no change: it stays processing"
     );
@@ -44,7 +44,7 @@ async fn a_refund_accepted_or_waiting_for_its_notification_hands_no_event() {
     let mut r = request("1.00");
     r.gateway = Some(RefundGatewayKind::MapiNoPwd);
     let refund = app.refunds.request(r).await.unwrap();
-    assert_eq!(rec.stored_since(0)[2], (RefundUpdate, Vec::new()));
+    assert_eq!(rec.stored_since(0)[1], (RefundUpdate, Vec::new()));
     let mark = rec.mark();
     app.refunds.sync(&refund.refund_id).await.unwrap();
     rec.check(&app);

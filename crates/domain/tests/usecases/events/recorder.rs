@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use payport_domain::event::{EventSubject, EventType, NewEvent};
+use payport_domain::event::{reservation_events, EventSubject, EventType, NewEvent};
 use payport_domain::ids::{EventId, OutRequestNo, OutTradeNo, RefundId, TradeNo};
 use payport_domain::order::{Order, OrderStatus};
 use payport_domain::ports::*;
@@ -80,7 +80,7 @@ pub struct Saved {
 pub struct Save {
     pub call: Call,
     pub objects: Vec<Saved>,
-    /// For `reserve`: the event the store writes under the id it was handed.
+    /// For `reserve`: the events the store writes under the ids it was handed.
     pub events: Vec<NewEvent>,
     /// False when the store refused it (a conflict): nothing of it was written.
     pub stored: bool,
@@ -286,8 +286,9 @@ impl Recorder {
 fn passes_through(before: Option<Status>, after: Status, path: &[Status]) -> bool {
     match before {
         Some(before) if before == after => path.is_empty(),
-        // A new refund: the one status it is created with.
-        None => path == [after],
+        // A new refund: created with its first event's status, then along the state
+        // machine (a refund sent at once: approved, then processing, in one save).
+        None => path.last() == Some(&after) && path.windows(2).all(|w| w[0].can_become(w[1])),
         Some(before) => {
             path.last() == Some(&after)
                 && std::iter::once(before)
@@ -380,12 +381,7 @@ impl RefundRepository for Recorder {
                     after: Status::Refund(refund.status),
                     version: refund.version,
                 }],
-                vec![NewEvent {
-                    id: event_id.clone(),
-                    event_type: EventType::for_refund(refund.status),
-                    subject: EventSubject::Refund(refund.refund_id.clone()),
-                    created_at: new.created_at,
-                }],
+                reservation_events(new, refund, event_id),
             ),
             Err(_) => (Vec::new(), Vec::new()),
         };

@@ -114,6 +114,7 @@ async fn paid_refund_in_batch(app: &Built, batch: &str) -> payport_domain::refun
         gateway: RefundGatewayKind::MapiNoPwd,
         approval: payport_domain::policy::ApprovalPolicy::Manual,
         created_at: t0(),
+        send_at_once: None,
     };
     let mut refund = app
         .store

@@ -78,6 +78,7 @@ async fn an_approval_that_loses_a_race_is_refused_and_sends_nothing() {
         gateway: RefundGatewayKind::OpenApi,
         approval: payport_domain::policy::ApprovalPolicy::Manual,
         created_at: t0(),
+        send_at_once: None,
     }
     .into_refund(RefundStatus::PendingApproval);
     let mut refunds = MockRefundRepository::new();

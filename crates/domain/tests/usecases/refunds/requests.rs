@@ -265,3 +265,60 @@ async fn a_retry_after_a_full_refund_gets_the_refund_back_not_a_refusal() {
     // The answer was lost; the shop retries with the same number.
     assert_eq!(app.refunds.request(r).await.unwrap(), first);
 }
+
+#[tokio::test]
+async fn a_refund_sent_at_once_is_stored_as_sent_with_its_batch_before_the_call() {
+    // The reservation is the only write before the call, so it must already say
+    // `processing`, with the batch number and date the call carries: a crash during
+    // the call leaves what the worker queries and resends under the same numbers,
+    // never an approved refund it would send again as new.
+    let mut h = paid();
+    let mut batches = MockRefundBatches::new();
+    batches
+        .expect_next_batch_no()
+        .times(1)
+        .returning(|_| Ok(payport_domain::ids::BatchNo::parse("20261121007").unwrap()));
+    h.mapi_nopwd_batches = Some(batches);
+    let store = h.store.clone();
+    let mut nopwd = MockRefundSubmitter::new();
+    nopwd
+        .expect_submit_refund()
+        .times(1)
+        .returning(move |sent| {
+            let stored = store.refund_list();
+            let [refund] = stored.as_slice() else {
+                panic!("one refund stored: {stored:?}")
+            };
+            assert_eq!(
+                (refund.status, refund.attempts),
+                (RefundStatus::Processing, 1)
+            );
+            assert_eq!(refund.out_request_no, sent.out_request_no);
+            assert_eq!(refund.batch_no.as_ref().unwrap().as_str(), "20261121007");
+            assert_eq!(refund.batch_no, sent.batch_no);
+            assert_eq!(refund.submitted_at, Some(t0()));
+            assert_eq!(refund.submitted_at, sent.submitted_at);
+            Err(GatewayError::Unknown("the process died here".into()))
+        });
+    h.mapi_nopwd = Some(nopwd);
+    let app = h.build();
+    let refund = super::legacy(&app, "1.00").await;
+    assert_eq!(refund.status, RefundStatus::Processing);
+    assert_eq!(refund.batch_no.unwrap().as_str(), "20261121007");
+}
+
+#[tokio::test]
+async fn a_refund_held_for_approval_takes_no_batch_number_and_sends_nothing() {
+    let mut h = paid();
+    h.settings.refund_policy.approval = ApprovalPolicy::Manual;
+    let mut batches = MockRefundBatches::new();
+    batches.expect_next_batch_no().never();
+    h.mapi_nopwd_batches = Some(batches);
+    let mut nopwd = MockRefundSubmitter::new();
+    nopwd.expect_submit_refund().never();
+    h.mapi_nopwd = Some(nopwd);
+    let app = h.build();
+    let refund = super::legacy(&app, "1.00").await;
+    assert_eq!(refund.status, RefundStatus::PendingApproval);
+    assert_eq!((refund.batch_no, refund.submitted_at), (None, None));
+}

@@ -240,6 +240,7 @@ async fn sync_sends_a_refund_that_was_approved_but_never_sent() {
         gateway: RefundGatewayKind::OpenApi,
         approval: payport_domain::policy::ApprovalPolicy::Auto,
         created_at: t0(),
+        send_at_once: None,
     };
     RefundRepository::reserve(
         app.store.as_ref(),

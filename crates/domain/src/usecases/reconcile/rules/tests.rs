@@ -49,6 +49,7 @@ fn refund(id: &str, amount: &str, status: RefundStatus) -> Refund {
         gateway: RefundGatewayKind::MapiNoPwd,
         approval: ApprovalPolicy::Auto,
         created_at: at("2026-11-20T02:00:00Z"),
+        send_at_once: None,
     }
     .into_refund(RefundStatus::Approved);
     let now = at("2026-11-20T02:00:00Z");
