@@ -35,6 +35,12 @@ fn counter(text: &str, name: &str, labels: &[(&str, &str)]) -> u64 {
         .sum()
 }
 
+/// Asserts that the counter `name` over `labels` grew from one scrape to the next.
+fn assert_grew(before: &str, after: &str, name: &str, labels: &[(&str, &str)]) {
+    let grew = counter(after, name, labels) - counter(before, name, labels);
+    assert!(grew >= 1, "{name} {labels:?} did not grow:\n{after}");
+}
+
 async fn scrape(app: &TestApp) -> String {
     let reply = app.browse(&app.url("/metrics")).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
@@ -77,8 +83,7 @@ async fn metrics_count_a_payment_and_a_refund(backend: Backend) {
         ("payport_refund_transitions_total", &succeeded[..]),
         ("payport_order_transitions_total", &[("status", "paid")][..]),
     ] {
-        let grew = counter(&after, name, labels) - counter(&before, name, labels);
-        assert!(grew >= 1, "{name} {labels:?} did not grow:\n{after}");
+        assert_grew(&before, &after, name, labels);
     }
     // Latency is a histogram per route: buckets and a count that saw the refund.
     let count = "payport_http_request_duration_seconds_count";
@@ -126,9 +131,7 @@ async fn metrics_count_the_legacy_gateways_calls(backend: Backend) {
 
     let after = scrape(&app).await;
     for labels in [&batch[..], &verify[..]] {
-        let name = "payport_alipay_calls_total";
-        let grew = counter(&after, name, labels) - counter(&before, name, labels);
-        assert!(grew >= 1, "{name} {labels:?} did not grow:\n{after}");
+        assert_grew(&before, &after, "payport_alipay_calls_total", labels);
         let count = "payport_alipay_call_duration_seconds_count";
         assert!(counter(&after, count, labels) >= 1, "{count} {labels:?}");
     }
