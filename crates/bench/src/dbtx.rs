@@ -7,11 +7,12 @@
 //! read only once payport's connections have been idle that long ([`SETTLE`]), and
 //! the bench's own connection forces its flush (`pg_stat_force_next_flush()`). Each
 //! read is one transaction of the bench's, which the next read sees: it is
-//! subtracted ([`TxCounter::between`]). payport's background work (the delivery loop
-//! polls twice a second, the worker's passes) is counted with the phase; at the
-//! phases' thousands of operations it adds well under 0.01 per operation.
+//! subtracted. So is payport's background work at rest (the delivery loop's claim
+//! twice a second, the worker's passes: about 4 a second), measured over one
+//! [`SETTLE`] before the first phase; what requests add to it (a write wakes the
+//! delivery loop) stays with them.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
@@ -27,20 +28,40 @@ const READ: &str = "SELECT pg_stat_force_next_flush(), \
 /// The bench's one connection to the run's database, for reading the count only.
 pub struct TxCounter {
     client: Client,
+    /// payport's transactions per second at rest.
+    idle_per_sec: f64,
+}
+
+/// A settled count, and when it was read.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading {
+    count: u64,
+    at: Instant,
 }
 
 impl TxCounter {
-    pub async fn connect(database_url: &str) -> anyhow::Result<TxCounter> {
+    /// Connects, and measures payport's transactions at rest over one [`SETTLE`];
+    /// returns the last reading too, the first phase's start.
+    pub async fn connect(database_url: &str) -> anyhow::Result<(TxCounter, Reading)> {
         let (client, connection) = tokio_postgres::connect(database_url, NoTls)
             .await
             .context("connecting to count the run's transactions")?;
         tokio::spawn(connection);
-        Ok(TxCounter { client })
+        let mut counter = TxCounter {
+            client,
+            idle_per_sec: 0.0,
+        };
+        let first = counter.settled().await?;
+        let second = counter.settled().await?;
+        let idle = counter.between(first, second);
+        counter.idle_per_sec = idle / second.at.duration_since(first.at).as_secs_f64();
+        Ok((counter, second))
     }
 
     /// The database's transactions so far, once every backend has published its own.
-    pub async fn settled(&self) -> anyhow::Result<u64> {
+    pub async fn settled(&self) -> anyhow::Result<Reading> {
         tokio::time::sleep(SETTLE).await;
+        let at = Instant::now();
         let messages = self.client.simple_query(READ).await?;
         let count = messages
             .iter()
@@ -49,12 +70,17 @@ impl TxCounter {
                 _ => None,
             })
             .context("pg_stat_database has no row for the run's database")?;
-        Ok(count.parse()?)
+        Ok(Reading {
+            count: count.parse()?,
+            at,
+        })
     }
 
-    /// payport's transactions between two reads: the later one sees the earlier
-    /// read's own transaction too.
-    pub fn between(before: u64, after: u64) -> u64 {
-        after.saturating_sub(before).saturating_sub(1)
+    /// payport's transactions between two readings beyond its work at rest; the later
+    /// reading sees the earlier one's own transaction too.
+    pub fn between(&self, before: Reading, after: Reading) -> f64 {
+        let counted = after.count.saturating_sub(before.count).saturating_sub(1);
+        let at_rest = self.idle_per_sec * after.at.duration_since(before.at).as_secs_f64();
+        (counted as f64 - at_rest).max(0.0)
     }
 }

@@ -21,8 +21,9 @@ pub struct PhaseStats {
     pub wall: Duration,
     /// payport's CPU over the phase, in seconds.
     pub cpu_secs: f64,
-    /// payport's database transactions over the phase (PostgreSQL only).
-    pub db_tx: Option<u64>,
+    /// payport's database transactions over the phase beyond its work at rest
+    /// (PostgreSQL only; an estimate, hence not whole).
+    pub db_tx: Option<f64>,
 }
 
 impl PhaseStats {
@@ -42,7 +43,7 @@ impl PhaseStats {
 
     /// payport's database transactions per successful operation.
     pub fn db_tx_per_op(&self) -> Option<f64> {
-        self.db_tx.map(|tx| tx as f64 / (self.ok.max(1) as f64))
+        self.db_tx.map(|tx| tx / (self.ok.max(1) as f64))
     }
 
     /// payport's CPU per successful operation, in milliseconds.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::dbtx::TxCounter;
+use crate::dbtx::{Reading, TxCounter};
 use crate::flow::{Notifier, Shop};
 use crate::phase::{self, PhaseStats, Target};
 use crate::procs::{self, PgDatabase, Proc};
@@ -39,7 +39,7 @@ pub struct Setup {
     /// At most this many pages of orders.
     pub max_pages: usize,
     /// Whether to count payport's database transactions per phase (PostgreSQL only;
-    /// it waits [`crate::dbtx::SETTLE`] after each phase).
+    /// it waits [`crate::dbtx::SETTLE`] after each phase, and twice before the first).
     pub count_db_tx: bool,
 }
 
@@ -115,16 +115,19 @@ async fn run_on(
         sim: sim.as_ref().map(|s| s.url.clone()),
     });
     let limit = setup.phase;
-    let tx = match setup.db {
-        Db::Postgres if setup.count_db_tx => Some(TxCounter::connect(database_url).await?),
-        _ => None,
+    let (tx, settled) = match setup.db {
+        Db::Postgres if setup.count_db_tx => {
+            let (tx, at_rest) = TxCounter::connect(database_url).await?;
+            (Some(tx), Some(at_rest))
+        }
+        _ => (None, None),
     };
     let mut driver = Driver {
         shop,
         concurrency: setup.concurrency,
         target,
         tx,
-        settled: None,
+        settled,
     };
     let mut phases = Vec::new();
 
@@ -181,7 +184,7 @@ struct Driver {
     /// Counts payport's database transactions, on PostgreSQL.
     tx: Option<TxCounter>,
     /// The count as the last phase ended, settled: the next one's start.
-    settled: Option<u64>,
+    settled: Option<Reading>,
 }
 
 impl Driver {
@@ -201,7 +204,7 @@ impl Driver {
         let shop = self.shop.clone();
         let work = move |item| request(shop.clone(), item);
         let before = match (&self.tx, self.settled.take()) {
-            (Some(_), Some(count)) => Some(count),
+            (Some(_), Some(reading)) => Some(reading),
             (Some(tx), None) => Some(tx.settled().await?),
             (None, _) => None,
         };
@@ -216,7 +219,7 @@ impl Driver {
         .await?;
         if let (Some(tx), Some(before)) = (&self.tx, before) {
             let after = tx.settled().await?;
-            stats.db_tx = Some(TxCounter::between(before, after));
+            stats.db_tx = Some(tx.between(before, after));
             self.settled = Some(after);
         }
         Ok((stats, outputs))
