@@ -6,9 +6,11 @@
 //!
 //! # Layout
 //! - [`beijing`]: Alipay's `yyyy-MM-dd HH:mm:ss` timestamps in Beijing time (UTC+8).
+//! - [`calls`]: counting and timing each call to Alipay, with one vocabulary of outcomes.
 //! - [`html`]: escaping for double-quoted HTML attribute values (auto-submit forms).
 //! - [`transport`]: a one-line description of a reqwest error for logs and outcomes.
 
 pub mod beijing;
+pub mod calls;
 pub mod html;
 pub mod transport;

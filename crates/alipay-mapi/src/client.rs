@@ -1,6 +1,7 @@
 //! The HTTP side: one POST per nopwd batch and one GET per `notify_verify`, each
 //! recorded through the exchange log. Nothing is retried here: a batch that timed out
-//! may have been carried out, and only its `batch_refund_notify` will say.
+//! may have been carried out, and only its `batch_refund_notify` will say. Counting a
+//! call needs what its answer means, so the gateway does that (`payport_alipay_calls_total`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,8 +17,17 @@ use crate::request::{encode, url_with};
 pub(crate) enum Reply {
     /// HTTP 200 with a UTF-8 body.
     Body(String),
-    /// Anything else, described in one line (`timeout`, `HTTP 500`, ...).
+    /// An answer of no use, described in one line (`HTTP 500`, not UTF-8).
     Failed(String),
+    /// No answer at all (`timeout`, `connection failed: ...`, a body cut short).
+    NoAnswer(String),
+}
+
+impl Reply {
+    /// Whether Alipay answered at all (the call's outcome is then not a transport error).
+    pub(crate) fn answered(&self) -> bool {
+        !matches!(self, Reply::NoAnswer(_))
+    }
 }
 
 /// Who a call is about, for the exchange log.
@@ -105,11 +115,11 @@ impl Client {
         let started_at = self.clock.now();
         let started = Instant::now();
         let (text, reply) = match request.send().await {
-            Err(e) => (None, Reply::Failed(transport_error(&e))),
+            Err(e) => (None, Reply::NoAnswer(transport_error(&e))),
             Ok(response) => {
                 let status = response.status();
                 match response.bytes().await {
-                    Err(e) => (None, Reply::Failed(transport_error(&e))),
+                    Err(e) => (None, Reply::NoAnswer(transport_error(&e))),
                     Ok(bytes) => {
                         let lossy = String::from_utf8_lossy(&bytes).into_owned();
                         let reply = if status != reqwest::StatusCode::OK {
@@ -127,7 +137,7 @@ impl Client {
         };
         let outcome = match &reply {
             Reply::Body(_) => "http 200".to_owned(),
-            Reply::Failed(why) => why.clone(),
+            Reply::Failed(why) | Reply::NoAnswer(why) => why.clone(),
         };
         self.record(GatewayExchange {
             operation: operation.to_owned(),

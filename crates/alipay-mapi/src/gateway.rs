@@ -10,6 +10,10 @@
 //!   first, then the content, then `notify_verify` at the gateway; only then is
 //!   anything in it believed.
 //!
+//! Each nopwd POST and each `notify_verify` is counted and timed by service and
+//! outcome, in an `alipay_call` span, as the OpenAPI adapter counts its calls
+//! (`payport_alipay_common::calls`); the password flow sends nothing, so counts none.
+//!
 //! There is no refund query on this gateway (PROTOCOL.md C), so it implements no
 //! `RefundQuery`: its refunds wait for the notification.
 //!
@@ -17,9 +21,11 @@
 //! new one, so Alipay can refuse it as a duplicate rather than refund it twice.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use payport_alipay_common::calls::{self, CallOutcome};
 use payport_domain::ports::{
     Clock, ExchangeLog, IncomingNotification, RefundBatches, RefundNotice,
     RefundNotificationVerifier, RefundSubmission, RefundSubmitted, RefundSubmitter,
@@ -32,8 +38,12 @@ use crate::batch_no::{BatchNoSource, ProcessBatchNos};
 use crate::client::{Client, LogContext, Reply};
 use crate::config::{MapiConfig, MapiMode};
 use crate::md5;
+use crate::md5::Signed;
 use crate::notify::BatchRefundNotify;
 use crate::request::{auto_submit_form, post_url, refund_request};
+
+/// The service that asks whether Alipay sent a notification (B4).
+const NOTIFY_VERIFY: &str = "notify_verify";
 
 /// Implements [`RefundSubmitter`], [`RefundBatches`] and [`RefundNotificationVerifier`]
 /// for one partner in one [`MapiMode`].
@@ -122,29 +132,40 @@ impl AlipayMapiGateway {
                 form_html: auto_submit_form(&url, &signed.params),
             });
         }
-        let service = self.mode.service();
-        let batch_no = batch.batch_no();
-        let text = match self
-            .client
-            .post_form(service, &url, &signed.params, context)
+        self.send(&url, &signed, batch.batch_no(), resent, context)
             .await
-        {
-            Reply::Body(text) => text,
-            Reply::Failed(why) => {
-                return Err(GatewayError::Unknown(format!("batch {batch_no}: {why}")))
+    }
+
+    /// POSTs a signed nopwd batch and reads the answer ([`crate::answer`]); counted and
+    /// timed as one call.
+    #[tracing::instrument(name = "alipay_call", skip_all, fields(method = self.mode.service()))]
+    async fn send(
+        &self,
+        url: &str,
+        signed: &Signed,
+        batch_no: &BatchNo,
+        resent: bool,
+        context: LogContext<'_>,
+    ) -> Result<RefundSubmitted, GatewayError> {
+        let service = self.mode.service();
+        let started = Instant::now();
+        let reply = self
+            .client
+            .post_form(service, url, &signed.params, context)
+            .await;
+        let answered = reply.answered();
+        let result = match reply {
+            Reply::Body(text) => read_answer(&text, batch_no, resent, signed),
+            Reply::Failed(why) | Reply::NoAnswer(why) => {
+                Err(GatewayError::Unknown(format!("batch {batch_no}: {why}")))
             }
         };
-        let answer = SyncAnswer::parse(&text).map_err(|why| {
-            GatewayError::Unknown(format!("batch {batch_no}: unreadable answer: {why}"))
-        })?;
-        if answer.error.as_deref() == Some("ILLEGAL_SIGN") {
-            tracing::warn!(
-                service,
-                string_to_sign = %signed.string_to_sign,
-                "Alipay refused our MD5 signature; check the key, and compare this exact signed string"
-            );
-        }
-        answer.outcome(batch_no, resent)
+        calls::record(
+            service,
+            CallOutcome::of(&result, answered),
+            started.elapsed(),
+        );
+        result
     }
 
     /// B4: the local MD5 check, the content, then the gateway's `notify_verify`.
@@ -162,27 +183,58 @@ impl AlipayMapiGateway {
         // Read before asking Alipay, so that junk costs no outgoing call.
         let notify = BatchRefundNotify::from_fields(&notification.fields)
             .map_err(|e| GatewayError::Unknown(format!("batch_refund_notify: {e}")))?;
+        self.ask_notify_verify(&notify.notify_id).await?;
+        Ok(notify)
+    }
+
+    /// `notify_verify` at the gateway: did Alipay send this notification? Counted and
+    /// timed as one call: `true` a success, `false` and `invalid` Alipay's refusals.
+    #[tracing::instrument(name = "alipay_call", skip_all, fields(method = NOTIFY_VERIFY))]
+    async fn ask_notify_verify(&self, notify_id: &str) -> Result<(), GatewayError> {
+        let started = Instant::now();
         let reply = self
             .client
-            .notify_verify(
-                &self.config.gateway_url,
-                &self.config.partner,
-                &notify.notify_id,
-            )
+            .notify_verify(&self.config.gateway_url, &self.config.partner, notify_id)
             .await;
+        let outcome = match &reply {
+            Reply::Body(text) if text == "true" => CallOutcome::Success,
+            Reply::Body(text) if text == "false" || text == "invalid" => CallOutcome::Rejected,
+            Reply::Body(_) | Reply::Failed(_) => CallOutcome::Unknown,
+            Reply::NoAnswer(_) => CallOutcome::TransportError,
+        };
+        calls::record(NOTIFY_VERIFY, outcome, started.elapsed());
         match reply {
             // Exactly `true`, as the official Java demo compares: `false` is unknown or
             // expired, `invalid` is bad parameters, and anything else proves nothing.
-            Reply::Body(text) if text == "true" => Ok(notify),
+            Reply::Body(text) if text == "true" => Ok(()),
             Reply::Body(text) => Err(GatewayError::BadSignature(format!(
                 "notify_verify answered {:?}",
                 text.chars().take(64).collect::<String>()
             ))),
-            Reply::Failed(why) => Err(GatewayError::BadSignature(format!(
+            Reply::Failed(why) | Reply::NoAnswer(why) => Err(GatewayError::BadSignature(format!(
                 "notify_verify could not be asked: {why}"
             ))),
         }
     }
+}
+
+/// The nopwd answer's outcome (C), warning when Alipay refused the signature.
+fn read_answer(
+    text: &str,
+    batch_no: &BatchNo,
+    resent: bool,
+    signed: &Signed,
+) -> Result<RefundSubmitted, GatewayError> {
+    let answer = SyncAnswer::parse(text).map_err(|why| {
+        GatewayError::Unknown(format!("batch {batch_no}: unreadable answer: {why}"))
+    })?;
+    if answer.error.as_deref() == Some("ILLEGAL_SIGN") {
+        tracing::warn!(
+            string_to_sign = %signed.string_to_sign,
+            "Alipay refused our MD5 signature; check the key, and compare this exact signed string"
+        );
+    }
+    answer.outcome(batch_no, resent)
 }
 
 fn config_error(e: BatchError) -> GatewayError {

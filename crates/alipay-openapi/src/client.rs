@@ -15,6 +15,7 @@ use payport_domain::GatewayError;
 use serde_json::Value;
 
 use payport_alipay_common::beijing;
+use payport_alipay_common::calls::{self, CallOutcome};
 use payport_alipay_common::transport::transport_error;
 use payport_alipay_crypto::{Signer, Verifier};
 
@@ -187,24 +188,7 @@ impl Client {
         // A request that cannot be signed is never sent: no call to count.
         let signed = self.sign(method, &call.biz.to_string(), &[])?;
         let (result, reached) = self.exchange(call, signed).await;
-        let outcome = match &result {
-            _ if !reached => "transport_error",
-            Ok(_) => "success",
-            Err(GatewayError::Rejected(_)) => "rejected",
-            Err(GatewayError::BadSignature(_)) => "bad_signature",
-            Err(GatewayError::Unknown(_) | GatewayError::Config(_)) => "unknown",
-        };
-        let elapsed = started.elapsed();
-        // Bounded labels only: the method is one of this crate's constants.
-        metrics::counter!("payport_alipay_calls_total", "method" => method, "outcome" => outcome)
-            .increment(1);
-        metrics::histogram!("payport_alipay_call_duration_seconds", "method" => method, "outcome" => outcome)
-            .record(elapsed.as_secs_f64());
-        tracing::debug!(
-            outcome,
-            ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-            "alipay call"
-        );
+        calls::record(method, CallOutcome::of(&result, reached), started.elapsed());
         result
     }
 

@@ -1,13 +1,15 @@
 //! payport's HTTP load bench: starts payport (a child process, so that its CPU and
 //! memory can be read from /proc) against the standalone simulator or an instant
 //! in-process gateway, drives create order, start payment, signed notification,
-//! refund and a page of orders at each concurrency, and prints a markdown table.
+//! refund and a page of orders at each concurrency, and prints a markdown table (with
+//! payport's database transactions per operation on PostgreSQL).
 //!
 //! `--smoke` checks only that every answer is right, never timings (CI runs it).
 
 // Timings and rates are measurements, not money: floats are right here.
 #![allow(clippy::float_arithmetic)]
 
+mod dbtx;
 mod flow;
 mod instant;
 mod phase;
@@ -83,6 +85,8 @@ async fn main() -> anyhow::Result<()> {
                     phase,
                     max_orders,
                     max_pages,
+                    // The smoke pass checks answers only: no 11 s waits for counts.
+                    count_db_tx: !args.smoke,
                 };
                 let started = Instant::now();
                 eprintln!("running {db:?} / {gateway:?} / c{c}");

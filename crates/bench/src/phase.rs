@@ -21,6 +21,9 @@ pub struct PhaseStats {
     pub wall: Duration,
     /// payport's CPU over the phase, in seconds.
     pub cpu_secs: f64,
+    /// payport's database transactions over the phase beyond its work at rest
+    /// (PostgreSQL only; an estimate, hence not whole).
+    pub db_tx: Option<f64>,
 }
 
 impl PhaseStats {
@@ -36,6 +39,11 @@ impl PhaseStats {
         let last = self.latencies.len() - 1;
         let i = ((last as f64) * q).round() as usize;
         self.latencies[i.min(last)].as_secs_f64() * 1e3
+    }
+
+    /// payport's database transactions per successful operation.
+    pub fn db_tx_per_op(&self) -> Option<f64> {
+        self.db_tx.map(|tx| tx / (self.ok.max(1) as f64))
     }
 
     /// payport's CPU per successful operation, in milliseconds.
@@ -104,6 +112,7 @@ where
         latencies: Vec::new(),
         wall: Duration::ZERO,
         cpu_secs: 0.0,
+        db_tx: None,
     };
     let mut outputs = Vec::new();
     for task in tasks {

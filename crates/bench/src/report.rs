@@ -70,15 +70,19 @@ pub fn markdown(rates: &Rates, results: &[RunResult]) -> String {
     );
     let _ = writeln!(
         out,
-        "| db | gateway | c | operation | ops/s | p50 ms | p99 ms | payport CPU ms/op | ops/s ÷ raw 2-thread sign | CPU/op ÷ one sign |"
+        "| db | gateway | c | operation | ops/s | p50 ms | p99 ms | payport CPU ms/op | db tx/op | ops/s ÷ raw 2-thread sign | CPU/op ÷ one sign |"
     );
-    let _ = writeln!(out, "|---|---|--:|---|--:|--:|--:|--:|--:|--:|");
+    let _ = writeln!(out, "|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|");
     for r in results {
         let s = r.setup;
         for p in &r.phases {
+            // Counted on PostgreSQL only.
+            let db_tx = p
+                .db_tx_per_op()
+                .map_or_else(|| "-".to_owned(), |tx| format!("{tx:.2}"));
             let _ = writeln!(
                 out,
-                "| {:?} | {:?} | {} | {} | {:.0} | {:.1} | {:.1} | {:.3} | {:.2}x | {:.2}x |",
+                "| {:?} | {:?} | {} | {} | {:.0} | {:.1} | {:.1} | {:.3} | {} | {:.2}x | {:.2}x |",
                 s.db,
                 s.gateway,
                 s.concurrency,
@@ -87,6 +91,7 @@ pub fn markdown(rates: &Rates, results: &[RunResult]) -> String {
                 p.quantile_ms(0.5),
                 p.quantile_ms(0.99),
                 p.cpu_ms_per_op(),
+                db_tx,
                 p.ops_per_sec() / rates.sign_2,
                 p.cpu_ms_per_op() / sign_ms,
             );

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::dbtx::{Reading, TxCounter};
 use crate::flow::{Notifier, Shop};
 use crate::phase::{self, PhaseStats, Target};
 use crate::procs::{self, PgDatabase, Proc};
@@ -37,6 +38,9 @@ pub struct Setup {
     pub max_orders: usize,
     /// At most this many pages of orders.
     pub max_pages: usize,
+    /// Whether to count payport's database transactions per phase (PostgreSQL only;
+    /// it waits [`crate::dbtx::SETTLE`] after each phase, and twice before the first).
+    pub count_db_tx: bool,
 }
 
 /// What one run measured.
@@ -111,10 +115,19 @@ async fn run_on(
         sim: sim.as_ref().map(|s| s.url.clone()),
     });
     let limit = setup.phase;
-    let driver = Driver {
+    let (tx, settled) = match setup.db {
+        Db::Postgres if setup.count_db_tx => {
+            let (tx, at_rest) = TxCounter::connect(database_url).await?;
+            (Some(tx), Some(at_rest))
+        }
+        _ => (None, None),
+    };
+    let mut driver = Driver {
         shop,
         concurrency: setup.concurrency,
         target,
+        tx,
+        settled,
     };
     let mut phases = Vec::new();
 
@@ -168,11 +181,15 @@ struct Driver {
     shop: Arc<Shop>,
     concurrency: usize,
     target: Target,
+    /// Counts payport's database transactions, on PostgreSQL.
+    tx: Option<TxCounter>,
+    /// The count as the last phase ended, settled: the next one's start.
+    settled: Option<Reading>,
 }
 
 impl Driver {
     async fn step<T, U, F, Fut>(
-        &self,
+        &mut self,
         name: &'static str,
         items: impl IntoIterator<Item = T, IntoIter: Send + 'static>,
         limit: Duration,
@@ -186,7 +203,12 @@ impl Driver {
     {
         let shop = self.shop.clone();
         let work = move |item| request(shop.clone(), item);
-        phase::run(
+        let before = match (&self.tx, self.settled.take()) {
+            (Some(_), Some(reading)) => Some(reading),
+            (Some(tx), None) => Some(tx.settled().await?),
+            (None, _) => None,
+        };
+        let (mut stats, outputs) = phase::run(
             name,
             items.into_iter(),
             self.concurrency,
@@ -194,7 +216,13 @@ impl Driver {
             self.target,
             work,
         )
-        .await
+        .await?;
+        if let (Some(tx), Some(before)) = (&self.tx, before) {
+            let after = tx.settled().await?;
+            stats.db_tx = Some(tx.between(before, after));
+            self.settled = Some(after);
+        }
+        Ok((stats, outputs))
     }
 }
 

@@ -5,17 +5,43 @@
 //! retry schedule. A claim outlasts an attempt; one whose attempt was never recorded
 //! (a crash) runs out and is sent again: delivery is at least once.
 //!
+//! The backlog (deliveries due and not claimed, and how long the oldest has waited) is
+//! read for its gauges as the loop starts and then at most every [`BACKLOG_EVERY`]:
+//! a depth that keeps growing means the endpoints cannot keep up with the events.
+//!
 //! Logged per attempt: the event id, the delivery, the endpoint's host and the status
 //! code (by the sender as wired), then what follows; never a secret, a body or a
 //! whole URL (it may carry the receiver's own token).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use payport_domain::ports::DeliveryBacklog;
 use payport_domain::webhook::{DeliveryNext, DueDelivery};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::state::AppState;
+use crate::telemetry::waited_secs;
+
+/// How often the loop reads the backlog for its gauges: fresher than a scrape needs,
+/// and too seldom to add to the database's load (the loop may claim many times a
+/// second).
+pub const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+
+/// Sets the backlog gauges from the database.
+pub async fn export_backlog(state: &AppState) {
+    let DeliveryBacklog { due, oldest_due_at } = match state.webhooks.backlog().await {
+        Ok(backlog) => backlog,
+        Err(e) => {
+            tracing::warn!(code = e.code(), "cannot read the webhook delivery backlog");
+            return;
+        }
+    };
+    let waited = waited_secs(state.clock.now(), oldest_due_at);
+    metrics::gauge!("payport_webhook_queue_depth").set(due as f64);
+    metrics::gauge!("payport_webhook_oldest_due_seconds").set(waited);
+}
 
 /// Claims as many due deliveries as there are free slots, and starts sending each
 /// in `tasks`; returns how many it claimed.
@@ -102,7 +128,8 @@ pub async fn run_until_idle(state: &Arc<AppState>) -> usize {
 }
 
 /// Runs delivery in its own task until `stop` fires: it claims whenever a slot is
-/// free and something is due, looks again at once after finding work, and otherwise
+/// free and something is due (reading the backlog first, at most every
+/// [`BACKLOG_EVERY`]), looks again at once after finding work, and otherwise
 /// waits for the poll interval, a finished attempt, or a request that may have
 /// written events. Attempts still running at the stop are abandoned; their claims
 /// run out and they are sent again (by this instance after a restart, or another).
@@ -110,7 +137,12 @@ pub fn spawn(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>)
     tokio::spawn(async move {
         let slots = Arc::new(Semaphore::new(state.delivery.concurrency as usize));
         let mut tasks = JoinSet::new();
+        let mut backlog_read: Option<Instant> = None;
         loop {
+            if backlog_read.is_none_or(|at| at.elapsed() >= BACKLOG_EVERY) {
+                export_backlog(&state).await;
+                backlog_read = Some(Instant::now());
+            }
             let claimed = claim_and_start(&state, &slots, &mut tasks).await;
             if claimed > 0 && slots.available_permits() > 0 {
                 continue;

@@ -1,5 +1,5 @@
 //! Request ids, access logs and request metrics; the Prometheus exporter
-//! ([`exporter`]). Bodies, query strings and headers are never logged: they may hold
+//! ([`exporter`]); how long a queue's oldest item waited, for the backlog gauges. Bodies, query strings and headers are never logged: they may hold
 //! tokens, signatures or buyer ids.
 
 pub mod exporter;
@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
 use poem::http::Method;
 use poem::{Endpoint, IntoResponse, Middleware, PathPattern, Request, Response};
 use tracing::Instrument;
@@ -81,6 +82,15 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
         .instrument(span)
         .await
     }
+}
+
+/// How long the oldest due item of a queue has waited at `now`, in seconds, for a
+/// gauge: 0 when nothing is due, and never negative (a due item fell due by `now`,
+/// as the clock that read it saw it).
+pub fn waited_secs(now: DateTime<Utc>, oldest_due_at: Option<DateTime<Utc>>) -> f64 {
+    oldest_due_at
+        .and_then(|at| (now - at).to_std().ok())
+        .map_or(0.0, |waited| waited.as_secs_f64())
 }
 
 /// A matched pattern as the API documents it: poem-openapi matches

@@ -18,6 +18,7 @@ use payport_domain::reconciliation::ReconciliationStatus;
 use payport_domain::usecases::{beijing_date, due_date, ServiceError};
 
 use crate::state::AppState;
+use crate::telemetry::waited_secs;
 
 /// How long a claimed row stays with this instance before another may take it.
 const LEASE: Duration = Duration::from_secs(60);
@@ -95,10 +96,7 @@ async fn export_backlog(state: &AppState, now: DateTime<Utc>) {
     } in backlog
     {
         let kind = kind.as_str();
-        // Never negative: a due row fell due by `now`.
-        let waited = oldest_due_at
-            .and_then(|at| (now - at).to_std().ok())
-            .map_or(0.0, |waited| waited.as_secs_f64());
+        let waited = waited_secs(now, oldest_due_at);
         metrics::gauge!("payport_worker_queue_depth", "kind" => kind).set(due as f64);
         metrics::gauge!("payport_worker_oldest_due_seconds", "kind" => kind).set(waited);
     }

@@ -12,6 +12,8 @@
 //! cannot release the claim of the one that took over, and an attempt in flight
 //! during a redelivery cannot undo it.
 //!
+//! The backlog (a gauge) counts what a claim would take, by the claim's own filter.
+//!
 //! A claimed row that does not map back to the domain (a corrupt id) is failed in the
 //! claim's transaction, with an attempt saying why: were the claim to fail instead,
 //! the healthy deliveries of its batch would be claimed again after every lease and
@@ -21,22 +23,25 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use diesel::dsl::{count_star, min};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use payport_domain::ports::DeliveryQueue;
+use payport_domain::ports::{DeliveryBacklog, DeliveryQueue};
 use payport_domain::webhook::{
     DeliveryAttempt, DeliveryNext, DeliveryStatus, DueDelivery, WebhookSecret,
 };
 use payport_domain::{EndpointId, EventId, RepoError};
 
 use crate::claims::lease_window;
-use crate::dialect::Dialect;
-use crate::error::{corrupt, Abort};
-use crate::pool::{for_each_backend, write_tx};
+use crate::dialect::{due_delivery_rows, Dialect};
+use crate::error::{corrupt, db_error, Abort};
+use crate::pool::{for_each_backend, with_conn, write_tx};
 use crate::schema::{
     events, webhook_attempts as attempts, webhook_deliveries as deliveries,
     webhook_endpoints as endpoints,
 };
+// By this name in `due_delivery_rows!`.
+use crate::schema::webhook_endpoints;
 use crate::time::DbTime;
 use crate::DieselStore;
 
@@ -305,6 +310,23 @@ impl DeliveryQueue for DieselStore {
             Ok(due)
         })
         .map_err(|e: Abort<RepoError>| e.into_repo("claim due webhook deliveries"))
+    }
+
+    async fn delivery_backlog(&self, now: DateTime<Utc>) -> Result<DeliveryBacklog, RepoError> {
+        let now = DbTime(now);
+        // One plain read, no transaction: a gauge may be a moment stale, and it should
+        // neither wait on the claimers nor hold them up.
+        let (due, oldest): (i64, Option<DbTime>) = with_conn!(self, |conn| {
+            due_delivery_rows!(now)
+                .select((count_star(), min(deliveries::next_attempt_at)))
+                .get_result(conn)
+                .await
+        })
+        .map_err(|e| db_error("read the webhook delivery backlog", e))?;
+        Ok(DeliveryBacklog {
+            due: u64::try_from(due).unwrap_or(0),
+            oldest_due_at: oldest.map(|t| t.0),
+        })
     }
 
     async fn record_attempt(

@@ -148,13 +148,10 @@ macro_rules! due_payment_checks {
     };
 }
 
-// The backlog counts what the claims would take: the same filters.
-pub(crate) use {due_payment_check_rows, due_refund_rows, expired_order_rows};
-
-/// The filter of due deliveries; `FOR UPDATE SKIP LOCKED` is appended on PostgreSQL
-/// (the endpoints are a subquery, so that only delivery rows are locked).
-macro_rules! due_deliveries {
-    ($now:expr, $limit:expr) => {
+/// The filter of due deliveries; the claim appends `FOR UPDATE SKIP LOCKED` on
+/// PostgreSQL (the endpoints are a subquery, so that only delivery rows are locked).
+macro_rules! due_delivery_rows {
+    ($now:expr) => {
         deliveries::table
             .filter(
                 deliveries::status.eq(payport_domain::webhook::DeliveryStatus::Pending.as_str()),
@@ -172,11 +169,21 @@ macro_rules! due_deliveries {
                         .select(webhook_endpoints::id),
                 ),
             )
+    };
+}
+
+/// `due_delivery_rows!`, oldest due first, at most `$limit`.
+macro_rules! due_deliveries {
+    ($now:expr, $limit:expr) => {
+        due_delivery_rows!($now)
             .order((deliveries::next_attempt_at.asc(), deliveries::id.asc()))
             .limit($limit)
             .select(deliveries::id)
     };
 }
+
+// The backlogs count what the claims would take: the same filters.
+pub(crate) use {due_delivery_rows, due_payment_check_rows, due_refund_rows, expired_order_rows};
 
 impl Dialect for PgConn {
     async fn lock_order(&mut self, out_trade_no: &str) -> QueryResult<Option<(String, i64)>> {

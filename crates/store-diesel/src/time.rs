@@ -26,6 +26,10 @@ use diesel::sqlite::Sqlite;
 #[diesel(sqlite_type(name = "Text"))]
 pub struct UtcTime;
 
+// `MIN`/`MAX` of a timestamp are the earliest and latest on both backends: SQLite's
+// fixed-width text sorts as the times do.
+impl diesel::sql_types::SqlOrd for UtcTime {}
+
 /// A timestamp on its way to or from the database.
 #[derive(
     Debug,

@@ -126,6 +126,15 @@ pub trait WebhookEndpoints: Send + Sync {
     ) -> Result<(), RepoError>;
 }
 
+/// How many deliveries are due: what [`DeliveryQueue::claim_due_deliveries`] would
+/// take now, with no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeliveryBacklog {
+    pub due: u64,
+    /// The longest-waiting due delivery's `next_attempt_at` (`None` when none is due).
+    pub oldest_due_at: Option<DateTime<Utc>>,
+}
+
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait DeliveryQueue: Send + Sync {
@@ -142,6 +151,14 @@ pub trait DeliveryQueue: Send + Sync {
         limit: u32,
         lease: Duration,
     ) -> Result<Vec<DueDelivery>, RepoError>;
+
+    /// The deliveries the claim at `now` would take if it had no limit: pending, to an
+    /// active endpoint, due, and claimed by no one (or by a lease that ran out). It
+    /// reads only; it claims nothing.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn delivery_backlog(&self, now: DateTime<Utc>) -> Result<DeliveryBacklog, RepoError>;
 
     /// Records the attempt at `claimed` (as [`claim_due_deliveries`] returned it). The
     /// attempt is always added to the delivery's history. Only while the delivery is

@@ -13,8 +13,8 @@ use crate::error::RepoError;
 use crate::event::EventType;
 use crate::ids::{EndpointId, EventId};
 use crate::ports::{
-    Clock, DeliveryQueue, EventFilter, EventLog, IdSource, Page, StoredEvent, WebhookEndpoints,
-    WebhookSender,
+    Clock, DeliveryBacklog, DeliveryQueue, EventFilter, EventLog, IdSource, Page, StoredEvent,
+    WebhookEndpoints, WebhookSender,
 };
 use crate::webhook::{
     DeliveryNext, DeliveryRecord, DueDelivery, RetrySchedule, WebhookEndpoint, WebhookSecret,
@@ -193,6 +193,15 @@ impl Webhooks {
             .deliveries
             .claim_due_deliveries(now, limit, lease)
             .await?)
+    }
+
+    /// What is due now and not claimed: how many deliveries, and since when the oldest.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub async fn backlog(&self) -> Result<DeliveryBacklog, ServiceError> {
+        let now = self.ports.clock.now();
+        Ok(self.ports.deliveries.delivery_backlog(now).await?)
     }
 
     /// Makes one attempt at a claimed delivery and records it, under the claim it was

@@ -71,7 +71,7 @@ fn describe() {
     );
     describe_counter!(
         "payport_alipay_calls_total",
-        "Calls to Alipay's OpenAPI gateway, by method and outcome (success, rejected, unknown, bad_signature, transport_error)"
+        "Calls to Alipay (OpenAPI methods and legacy mapi services), by method and outcome (success, rejected, unknown, bad_signature, transport_error)"
     );
     describe_histogram!(
         "payport_alipay_call_duration_seconds",
@@ -106,6 +106,15 @@ fn describe() {
         "payport_worker_oldest_due_seconds",
         Unit::Seconds,
         "How long the oldest due row had waited as the worker's last pass started, by kind (0 when none is due)"
+    );
+    describe_gauge!(
+        "payport_webhook_queue_depth",
+        "Webhook deliveries due and not delivered, claimed by no instance, as the delivery loop last read them"
+    );
+    describe_gauge!(
+        "payport_webhook_oldest_due_seconds",
+        Unit::Seconds,
+        "How long the oldest due webhook delivery had waited when the delivery loop last read them (0 when none is due)"
     );
     describe_counter!(
         "payport_webhook_attempts_total",

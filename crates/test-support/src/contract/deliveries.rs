@@ -1,15 +1,15 @@
 //! Delivering: claims of due deliveries (never one delivery to two senders at once),
-//! recording attempts and what follows them, and redelivering an event.
+//! recording attempts and what follows them, redelivering an event, and the backlog.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use payport_domain::ports::{DeliveryQueue, EventLog, WebhookEndpoints};
+use payport_domain::ports::{DeliveryBacklog, DeliveryQueue, EventLog, WebhookEndpoints};
 use payport_domain::webhook::{
     DeliveryAttempt, DeliveryNext, DeliveryStatus, DueDelivery, WebhookSecret,
 };
-use payport_domain::{EventId, RepoError};
+use payport_domain::{EndpointId, EventId, RepoError};
 
 use super::fixtures::{at, close_order};
 use super::webhooks::endpoint;
@@ -331,4 +331,53 @@ pub async fn an_attempt_in_flight_during_a_redelivery_cannot_undo_it<D: StoreUnd
     let again = due_at(store, 570).await;
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].attempts, again[0].since), (0, at(520)));
+}
+
+/// The backlog is what a claim would take: due, pending, unclaimed deliveries to
+/// active endpoints, and the earliest time one of them fell due.
+pub async fn the_delivery_backlog_is_what_a_claim_would_take<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
+    let backlog = |secs| async move { store.delivery_backlog(at(secs)).await.unwrap() };
+    let none = DeliveryBacklog::default();
+    assert_eq!(backlog(500).await, none);
+    store
+        .create_endpoint(&endpoint("we_1", None, 1))
+        .await
+        .unwrap();
+    close_order(store, "o1").await;
+    close_order(store, "o2").await;
+    assert_eq!(backlog(499).await, none, "not due before it was written");
+    let both = DeliveryBacklog {
+        due: 2,
+        oldest_due_at: Some(at(500)),
+    };
+    assert_eq!(backlog(500).await, both);
+
+    // One claimed and retried later: only the other is due until then.
+    let claimed = store.claim_due_deliveries(at(500), 1, LEASE).await.unwrap();
+    let one = DeliveryBacklog { due: 1, ..both };
+    assert_eq!(backlog(500).await, one, "a claimed delivery is not due");
+    let refused = attempt(501, Some(500), Some("HTTP 500"));
+    store
+        .record_attempt(&claimed[0], &refused, DeliveryNext::RetryAt(at(700)))
+        .await
+        .unwrap();
+    assert_eq!(backlog(699).await, one);
+    assert_eq!(backlog(700).await, both);
+
+    // Claimed by a sender that died: due again once its lease runs out.
+    assert_eq!(due_at(store, 700).await.len(), 2);
+    assert_eq!(backlog(759).await, none);
+    assert_eq!(backlog(760).await, both);
+    assert_eq!(
+        backlog(760).await.due,
+        due_at(store, 760).await.len() as u64
+    );
+
+    // Nothing is due to a deleted endpoint (its deliveries failed).
+    store
+        .delete_endpoint(&EndpointId::parse("we_1").unwrap(), at(900))
+        .await
+        .unwrap();
+    assert_eq!(backlog(99_999).await, none);
 }

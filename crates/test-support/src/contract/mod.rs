@@ -257,6 +257,7 @@ macro_rules! store_contract {
             redeliver_sends_an_event_again_from_now,
             a_late_record_under_a_lapsed_claim_changes_nothing_but_the_history,
             an_attempt_in_flight_during_a_redelivery_cannot_undo_it,
+            the_delivery_backlog_is_what_a_claim_would_take,
         );
     };
     (@module $open:path, $module:ident: $($name:ident),* $(,)?) => {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payport_domain::ports::{
-    DeliveryQueue, EventFilter, EventLog, Page, StoredEvent, WebhookEndpoints,
+    DeliveryBacklog, DeliveryQueue, EventFilter, EventLog, Page, StoredEvent, WebhookEndpoints,
 };
 use payport_domain::webhook::{
     DeliveryAttempt, DeliveryNext, DeliveryRecord, DeliveryStatus, DueDelivery, WebhookEndpoint,
@@ -15,7 +15,7 @@ use payport_domain::webhook::{
 };
 use payport_domain::{EndpointId, EventId, RepoError};
 
-use super::outbox::{Outbox, StoredEndpoint};
+use super::outbox::{Delivery, Outbox, StoredEndpoint};
 use super::queue::lease_window;
 use super::MemoryStore;
 use crate::lock;
@@ -206,6 +206,17 @@ impl WebhookEndpoints for MemoryStore {
     }
 }
 
+/// Whether a claim at `now` takes `d`: pending, due, claimed by no one (or by a
+/// lease that ran out), to an active endpoint. The backlog counts the same.
+fn claimable(d: &Delivery, endpoints: &[StoredEndpoint], now: DateTime<Utc>) -> bool {
+    d.status == DeliveryStatus::Pending
+        && d.next_attempt_at.is_some_and(|at| at <= now)
+        && d.claimed_until.is_none_or(|until| until <= now)
+        && endpoints
+            .iter()
+            .any(|e| e.endpoint.id == d.endpoint_id && e.active())
+}
+
 #[async_trait]
 impl DeliveryQueue for MemoryStore {
     async fn claim_due_deliveries(
@@ -223,9 +234,7 @@ impl DeliveryQueue for MemoryStore {
         } = &mut *outbox;
         let mut due: Vec<_> = deliveries
             .iter_mut()
-            .filter(|d| d.status == DeliveryStatus::Pending)
-            .filter(|d| d.next_attempt_at.is_some_and(|at| at <= now))
-            .filter(|d| d.claimed_until.is_none_or(|until| until <= now))
+            .filter(|d| claimable(d, endpoints, now))
             .filter_map(|d| {
                 let endpoint = endpoints
                     .iter()
@@ -254,6 +263,20 @@ impl DeliveryQueue for MemoryStore {
                 }
             })
             .collect())
+    }
+
+    async fn delivery_backlog(&self, now: DateTime<Utc>) -> Result<DeliveryBacklog, RepoError> {
+        let outbox = lock(&self.outbox);
+        let due: Vec<_> = outbox
+            .deliveries
+            .iter()
+            .filter(|d| claimable(d, &outbox.endpoints, now))
+            .filter_map(|d| d.next_attempt_at)
+            .collect();
+        Ok(DeliveryBacklog {
+            due: due.len() as u64,
+            oldest_due_at: due.into_iter().min(),
+        })
     }
 
     async fn record_attempt(
