@@ -57,6 +57,26 @@ impl Shop {
         Ok(out_trade_no)
     }
 
+    /// A computer-website payment: payport signs the `alipay.trade.page.pay` URL and
+    /// form, with no call to Alipay (the buyer's browser takes them there). The order
+    /// stays pending, so the QR phase can start its payment next.
+    pub async fn start_page_payment(
+        self: Arc<Self>,
+        out_trade_no: String,
+    ) -> Result<String, String> {
+        let path = format!("/v1/orders/{out_trade_no}/payments");
+        let text = expect(
+            self.post(&path).body(r#"{"method":"page"}"#),
+            200,
+            "start page payment",
+        )
+        .await?;
+        if !text.contains("pay_url") {
+            return Err(format!("start page payment: no pay_url in {text}"));
+        }
+        Ok(out_trade_no)
+    }
+
     /// A QR payment: payport signs a precreate and verifies its answer.
     pub async fn start_payment(self: Arc<Self>, out_trade_no: String) -> Result<String, String> {
         let path = format!("/v1/orders/{out_trade_no}/payments");

@@ -119,16 +119,22 @@ pub fn markdown(rates: &Rates, results: &[RunResult]) -> String {
     out
 }
 
-/// start payment against the raw 2-thread sign rate; a notification against the raw
+/// starting a payment (page: signing only; QR: signing and a call to the gateway)
+/// against the raw 2-thread sign rate; a notification against the raw
 /// 2-thread verify rate; a refund's CPU against one sign plus one verify.
 fn ratios(rates: &Rates, phases: &[PhaseStats]) -> String {
     let find = |prefix: &str| phases.iter().find(|p| p.name.starts_with(prefix));
     let mut parts = Vec::new();
-    if let Some(p) = find("start payment") {
-        parts.push(format!(
-            "start payment = {:.2}x raw 2-thread sign",
-            p.ops_per_sec() / rates.sign_2
-        ));
+    for (name, label) in [
+        ("start payment (page)", "page payment"),
+        ("start payment (qr)", "QR payment"),
+    ] {
+        if let Some(p) = find(name) {
+            parts.push(format!(
+                "{label} = {:.2}x raw 2-thread sign",
+                p.ops_per_sec() / rates.sign_2
+            ));
+        }
     }
     if let Some(p) = find("notification") {
         parts.push(format!(

@@ -137,6 +137,10 @@ async fn run_on(
         .step("create order", ids, limit, Shop::create_order)
         .await?;
     phases.push(stats);
+    let (stats, orders) = driver
+        .step("start payment (page)", orders, limit, Shop::start_page_payment)
+        .await?;
+    phases.push(stats);
     let (stats, started) = driver
         .step("start payment (qr)", orders, limit, Shop::start_payment)
         .await?;
