@@ -3,15 +3,19 @@
 //! PostgreSQL locks rows: the reservation reads the order `FOR UPDATE`, and claims take
 //! due rows `FOR UPDATE SKIP LOCKED`, so concurrent claimers (other instances) pass
 //! over rows another transaction holds instead of waiting for them or taking them too.
-//! Writers of the outbox (events, and endpoint changes that touch deliveries) take one
-//! transaction advisory lock, so events commit in the order of their `seq`.
+//! Writers of the outbox share one transaction advisory lock, which endpoint deletion
+//! takes exclusively: no delivery is made for an endpoint being deleted, unseen by the
+//! deletion, yet event writers never wait for each other (their commits can be grouped).
+//! So events may commit out of `seq` order; readers follow the rule of
+//! [`SETTLED_EVENTS`] instead.
 //!
 //! SQLite has no row locks: these run inside `BEGIN IMMEDIATE` transactions
 //! (`write_tx!`), which hold the database's only write lock from their first statement
 //! to their commit. That is the SQLite equivalent of both clauses: nobody else can
 //! change the order while a reservation runs, and a second claimer runs after the
 //! first committed, so it sees the rows already claimed (their lease pushed forward)
-//! and skips them through the `WHERE` clause.
+//! and skips them through the `WHERE` clause. It also commits events in `seq` order,
+//! so their `tx` is a constant 0 and readers need no rule.
 
 use diesel::prelude::*;
 use diesel::QueryResult;
@@ -21,8 +25,35 @@ use crate::pool::{PgConn, SqliteConn};
 use crate::schema::{orders, refunds, webhook_deliveries as deliveries, webhook_endpoints};
 use crate::time::DbTime;
 
-/// An arbitrary constant: the advisory lock that serialises outbox writers.
+/// An arbitrary constant: the advisory lock of outbox writers.
 const PG_OUTBOX_LOCK: i64 = 0x0070_6179_6f75_7462; // "payoutb"
+
+/// How an outbox writer holds the outbox lock (see [`Dialect::lock_outbox`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OutboxLock {
+    /// Writers of events and their deliveries: they do not block each other.
+    Shared,
+    /// Whoever must see no writer in flight: endpoint deletion, redelivery.
+    Exclusive,
+}
+
+/// PostgreSQL: the events a reader may list, as SQL over `events.tx`: those of
+/// transactions that ended before every transaction that can still write an event
+/// began. Events are listed by `(tx, seq)`; `tx` is the writing transaction's id, which
+/// PostgreSQL hands out in order, and an id below the bound belongs to a transaction
+/// that has ended, so no event can later commit before a position a reader was given.
+///
+/// The bound is the lowest id the reader's snapshot sees running (its xmin), except
+/// transactions that `pg_stat_activity` shows running in ANOTHER database of the
+/// server: they cannot write these events, and tests (or other services) sharing the
+/// server would otherwise hold this database's list back. A transaction that ended
+/// after the snapshot is no longer shown and so still counts: the bound is never too
+/// high. A long transaction in this database holds the list back until it ends.
+pub(crate) const SETTLED_EVENTS: &str = "events.tx < COALESCE( \
+    (SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x \
+     WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a \
+         WHERE a.backend_xid = x::xid AND a.datname <> current_database())), \
+    pg_snapshot_xmax(pg_current_snapshot())::text::bigint)";
 
 pub(crate) trait Dialect {
     /// The order's `(status, total_amount)`, its row locked until the transaction ends.
@@ -50,11 +81,15 @@ pub(crate) trait Dialect {
         limit: i64,
     ) -> QueryResult<Vec<String>>;
 
-    /// Held until the transaction ends: outbox writers run one after another. Without
-    /// it, PostgreSQL could commit the event of `seq` 6 before that of `seq` 5, and a
-    /// reader paging after 6 would never see 5. It also keeps a delivery from being
-    /// made for an endpoint that is being deleted, unseen by the deletion.
-    async fn lock_outbox(&mut self) -> QueryResult<()>;
+    /// Held until the transaction ends: event writers share it, and whoever takes it
+    /// exclusively waits for them to end and holds off new ones. Endpoint deletion
+    /// takes it exclusively, so that no delivery is made for an endpoint being deleted,
+    /// unseen by the deletion. (It no longer orders events: see [`SETTLED_EVENTS`].)
+    async fn lock_outbox(&mut self, how: OutboxLock) -> QueryResult<()>;
+
+    /// The events a reader may list: all of them on SQLite, [`SETTLED_EVENTS`] on
+    /// PostgreSQL, as a filter on the events query.
+    fn settled_events() -> Option<&'static str>;
 
     /// Ids of pending deliveries to active endpoints due at `now` and not claimed by
     /// another sender, oldest due first, at most `limit`, locked against other claimers.
@@ -229,12 +264,20 @@ impl Dialect for PgConn {
             .await
     }
 
-    async fn lock_outbox(&mut self) -> QueryResult<()> {
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+    async fn lock_outbox(&mut self, how: OutboxLock) -> QueryResult<()> {
+        let sql = match how {
+            OutboxLock::Shared => "SELECT pg_advisory_xact_lock_shared($1)",
+            OutboxLock::Exclusive => "SELECT pg_advisory_xact_lock($1)",
+        };
+        diesel::sql_query(sql)
             .bind::<diesel::sql_types::BigInt, _>(PG_OUTBOX_LOCK)
             .execute(self)
             .await
             .map(drop)
+    }
+
+    fn settled_events() -> Option<&'static str> {
+        Some(SETTLED_EVENTS)
     }
 
     async fn claimable_deliveries(&mut self, now: DbTime, limit: i64) -> QueryResult<Vec<i64>> {
@@ -278,9 +321,14 @@ impl Dialect for SqliteConn {
         due_payment_checks!(now, limit).load(self).await
     }
 
-    async fn lock_outbox(&mut self) -> QueryResult<()> {
+    async fn lock_outbox(&mut self, _how: OutboxLock) -> QueryResult<()> {
         // Locked already: the caller's BEGIN IMMEDIATE holds the write lock.
         Ok(())
+    }
+
+    fn settled_events() -> Option<&'static str> {
+        // One writer at a time: events commit in `seq` order (and `tx` is 0).
+        None
     }
 
     async fn claimable_deliveries(&mut self, now: DbTime, limit: i64) -> QueryResult<Vec<i64>> {

@@ -1,16 +1,28 @@
-//! [`EventLog`]: the events the outbox wrote, oldest first by `seq`, their deliveries,
-//! and sending one again.
+//! [`EventLog`]: the events the outbox wrote, oldest first, their deliveries, and
+//! sending one again.
+//!
+//! Oldest first is `(tx, seq)` order: by writing transaction (its id, in the order
+//! PostgreSQL handed them out), then as written. On PostgreSQL event writers do not
+//! wait for each other, so an event may commit after a later one; the list therefore
+//! shows only the events of transactions that have ended before every transaction that
+//! can still write one (`Dialect::settled_events`), and a reader paging after an event
+//! never skips one committed later: it shows up once the transactions before it end.
+//! The other readers need no such rule: an event by id, its deliveries and a
+//! redelivery are about one committed event, and deliveries are claimed by due time,
+//! in no event order (retries reorder them anyway; each event is delivered by itself).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool};
 use diesel_async::RunQueryDsl;
 use payport_domain::event::EventType;
 use payport_domain::ports::{EventFilter, EventLog, Page, StoredEvent};
 use payport_domain::webhook::{DeliveryAttempt, DeliveryRecord, DeliveryStatus};
 use payport_domain::{EndpointId, EventId, RepoError};
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, OutboxLock};
 use crate::error::{corrupt, db_error, Abort};
 use crate::outbox::OutboxQueries;
 use crate::pool::{for_each_backend, with_conn, write_tx};
@@ -126,11 +138,13 @@ fn to_record(
 }
 
 trait EventQueries {
-    async fn event_seq(&mut self, id: &str) -> QueryResult<Option<i64>>;
+    /// The event's place in the list: its `(tx, seq)`.
+    async fn event_position(&mut self, id: &str) -> QueryResult<Option<(i64, i64)>>;
+    /// Listable events (see the module doc) after `after`, in `(tx, seq)` order.
     async fn list_event_rows(
         &mut self,
         filter: &EventFilter,
-        after_seq: Option<i64>,
+        after: Option<(i64, i64)>,
         limit: i64,
     ) -> QueryResult<Vec<EventRow>>;
     async fn event_by_id(&mut self, id: &str) -> QueryResult<Option<EventRow>>;
@@ -145,10 +159,10 @@ trait EventQueries {
 
 for_each_backend! {
     impl EventQueries {
-        async fn event_seq(&mut self, id: &str) -> QueryResult<Option<i64>> {
+        async fn event_position(&mut self, id: &str) -> QueryResult<Option<(i64, i64)>> {
             events::table
                 .filter(events::id.eq(id))
-                .select(events::seq)
+                .select((events::tx, events::seq))
                 .first(self)
                 .await
                 .optional()
@@ -157,16 +171,26 @@ for_each_backend! {
         async fn list_event_rows(
             &mut self,
             filter: &EventFilter,
-            after_seq: Option<i64>,
+            after: Option<(i64, i64)>,
             limit: i64,
         ) -> QueryResult<Vec<EventRow>> {
             let mut query = events::table
                 .select(EventRow::as_select())
-                .order(events::seq.asc())
+                .order((events::tx.asc(), events::seq.asc()))
                 .limit(limit)
                 .into_boxed();
-            if let Some(seq) = after_seq {
-                query = query.filter(events::seq.gt(seq));
+            if let Some((tx, seq)) = after {
+                // A row value, so that the `(tx, seq)` indexes serve it as one range.
+                query = query.filter(
+                    sql::<Bool>("(events.tx, events.seq) > (")
+                        .bind::<BigInt, _>(tx)
+                        .sql(", ")
+                        .bind::<BigInt, _>(seq)
+                        .sql(")"),
+                );
+            }
+            if let Some(settled) = Self::settled_events() {
+                query = query.filter(sql::<Bool>(settled));
             }
             if let Some(event_type) = filter.event_type {
                 query = query.filter(events::event_type.eq(event_type.as_str()));
@@ -220,7 +244,10 @@ for_each_backend! {
         }
 
         async fn redeliver_event(&mut self, id: &str, now: DbTime) -> Result<bool, Abort<RepoError>> {
-            self.lock_outbox().await?;
+            // Exclusive: two redeliveries of one event at once would both give a new
+            // endpoint a delivery of it (one failing on the unique key). Rare enough
+            // that holding off the event writers for it costs nothing.
+            self.lock_outbox(OutboxLock::Exclusive).await?;
             let Some(row) = self.event_by_id(id).await? else {
                 return Ok(false);
             };
@@ -258,15 +285,15 @@ impl EventLog for DieselStore {
             n => n.min(MAX_LIMIT),
         };
         let rows = with_conn!(self, |conn| {
-            let after_seq = match &filter.after {
+            let after = match &filter.after {
                 None => None,
-                Some(after) => match conn.event_seq(after.as_str()).await {
-                    Ok(Some(seq)) => Some(seq),
+                Some(after) => match conn.event_position(after.as_str()).await {
+                    Ok(Some(position)) => Some(position),
                     Ok(None) => return Err(RepoError::NotFound(format!("event {after}"))),
                     Err(e) => return Err(db_error("list events", e)),
                 },
             };
-            conn.list_event_rows(filter, after_seq, i64::from(limit))
+            conn.list_event_rows(filter, after, i64::from(limit))
                 .await
                 .map_err(|e| db_error("list events", e))?
         });

@@ -8,8 +8,11 @@
 //! `INSERT ... SELECT`). Any error rolls all of it back: a change is never stored
 //! without its events, nor an event without its change.
 //!
-//! Event writers take the outbox lock first (`Dialect::lock_outbox`), so events commit
-//! in `seq` order and a reader paging by `seq` never skips one that commits later.
+//! Event writers take the outbox lock first, SHARED (`Dialect::lock_outbox`): they do
+//! not wait for each other, only for an endpoint deletion (which takes it exclusively,
+//! so that no event gives a delivery to an endpoint being deleted, unseen by it).
+//! Events can thus commit out of `seq` order; each records its transaction's id (`tx`,
+//! the column's default), by which readers order and filter them (see `events.rs`).
 
 use diesel::dsl::not;
 use diesel::prelude::*;
@@ -20,7 +23,7 @@ use payport_domain::ports::{EventObject, EventRenderer};
 use payport_domain::webhook::DeliveryStatus;
 use payport_domain::{Order, Refund, RepoError};
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, OutboxLock};
 use crate::error::Abort;
 use crate::orders::OrderQueries;
 use crate::pool::for_each_backend;
@@ -91,7 +94,7 @@ for_each_backend! {
             if events.is_empty() {
                 return Ok(());
             }
-            self.lock_outbox().await?;
+            self.lock_outbox(OutboxLock::Shared).await?;
             for event in events {
                 let gone = |what: &dyn std::fmt::Display| {
                     RepoError::NotFound(format!("{what} of event {}", event.id))

@@ -119,6 +119,7 @@ diesel::table! {
         object_id -> Text,
         created_at -> UtcTime,
         body -> Text,
+        tx -> BigInt,
     }
 }
 

@@ -14,7 +14,7 @@ use payport_domain::webhook::{DeliveryStatus, WebhookEndpoint, WebhookSecret};
 use payport_domain::{EndpointId, RepoError};
 
 use crate::deliveries::failed_at;
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, OutboxLock};
 use crate::error::{corrupt, db_error, Abort};
 use crate::pool::{for_each_backend, with_conn, write_tx};
 use crate::schema::{
@@ -118,9 +118,10 @@ for_each_backend! {
         }
 
         async fn retire_endpoint(&mut self, id: &str, now: DbTime) -> QueryResult<bool> {
-            // Taken before the endpoint changes: no event written meanwhile can give
-            // it a delivery this deletion does not see.
-            self.lock_outbox().await?;
+            // Exclusive, and taken before the endpoint changes: it waits for the event
+            // writers in flight, and holds off new ones, so none can give the endpoint
+            // a delivery this deletion does not see.
+            self.lock_outbox(OutboxLock::Exclusive).await?;
             let deleted = diesel::update(endpoints::table.find(id))
                 .filter(endpoints::deleted_at.is_null())
                 .set(endpoints::deleted_at.eq(now))

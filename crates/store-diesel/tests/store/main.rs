@@ -19,6 +19,7 @@ mod postgres {
     payport_test_support::store_contract!(crate::support::TestDb::open_postgres);
 }
 
+mod commit_order;
 mod corrupt_rows;
 mod exchange_log;
 mod migrations;
