@@ -57,6 +57,7 @@ mod reserve;
 mod schema;
 mod time;
 mod webhooks;
+mod writer;
 
 use std::sync::Arc;
 

@@ -28,6 +28,7 @@ use payport_domain::RepoError;
 
 use crate::error::StoreError;
 use crate::redact::redact_url;
+use crate::writer::Writer;
 
 pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 pub(crate) type PgConn = AsyncPgConnection;
@@ -92,10 +93,11 @@ impl std::fmt::Debug for Target {
     }
 }
 
-/// The pool of whichever backend the URL named. Cheap to clone (bb8 pools are `Arc`s).
+/// The pool of whichever backend the URL named, and SQLite's one writer (see
+/// `writer.rs`). Cheap to clone (bb8 pools and the writer are `Arc`s).
 #[derive(Clone)]
 pub(crate) enum Pools {
-    Sqlite(Pool<SqliteConn>),
+    Sqlite(Pool<SqliteConn>, Writer),
     Postgres(Pool<PgConn>),
 }
 
@@ -104,7 +106,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 type SetupFuture<'a, C> = Pin<Box<dyn Future<Output = ConnectionResult<C>> + Send + 'a>>;
 
-fn sqlite_setup(path: &str) -> SetupFuture<'_, SqliteConn> {
+pub(crate) fn sqlite_setup(path: &str) -> SetupFuture<'_, SqliteConn> {
     let path = path.to_owned();
     Box::pin(async move {
         let mut conn = SqliteConn::establish(&path).await?;
@@ -164,6 +166,7 @@ impl Pools {
                         .max_size(max_size)
                         .connection_timeout(CONNECT_TIMEOUT)
                         .build_unchecked(manager),
+                    Writer::new(path),
                 )
             }
             Target::Postgres(url) => {
@@ -199,7 +202,7 @@ where
 macro_rules! with_conn {
     ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.pools {
-            $crate::pool::Pools::Sqlite(pool) => {
+            $crate::pool::Pools::Sqlite(pool, _) => {
                 let mut pooled = $crate::pool::checkout(pool).await?;
                 let $conn: &mut $crate::pool::SqliteConn = &mut pooled;
                 $body
@@ -235,13 +238,8 @@ macro_rules! write_tx {
         let span = tracing::debug_span!("db_tx");
         let started = std::time::Instant::now();
         let result = match &$store.pools {
-            $crate::pool::Pools::Sqlite(pool) => {
-                let checkout = $crate::pool::checkout(pool);
-                let mut pooled = tracing::Instrument::instrument(checkout, span.clone()).await?;
-                let conn: &mut $crate::pool::SqliteConn = &mut pooled;
-                let tx =
-                    conn.immediate_transaction(async |$conn: &mut $crate::pool::SqliteConn| $body);
-                tracing::Instrument::instrument(tx, span.clone()).await
+            $crate::pool::Pools::Sqlite(_, writer) => {
+                $crate::pool::sqlite_write!(writer, span, |$conn| $body)
             }
             $crate::pool::Pools::Postgres(pool) => {
                 let checkout = $crate::pool::checkout(pool);
@@ -256,6 +254,45 @@ macro_rules! write_tx {
         };
         $crate::pool::tx_done(&span, started, result.is_ok());
         result
+    }};
+}
+
+/// `write_conn!(store, |conn| body)`: one write that needs no transaction of its own
+/// (a single statement), with `body` returning `Result<T, E>`, `E:
+/// From<diesel::result::Error>`. PostgreSQL: on a pooled connection, as `with_conn!`.
+/// SQLite: on the writer, as a body of the open batch like `write_tx!`'s, so that it
+/// neither waits on SQLite's lock behind the batches nor holds them up; its `Ok` also
+/// waits for the batch's commit.
+macro_rules! write_conn {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match &$store.pools {
+            $crate::pool::Pools::Sqlite(_, writer) => {
+                let span = tracing::debug_span!("db_write");
+                $crate::pool::sqlite_write!(writer, span, |$conn| $body)
+            }
+            $crate::pool::Pools::Postgres(pool) => {
+                let mut pooled = $crate::pool::checkout(pool).await?;
+                let $conn: &mut $crate::pool::PgConn = &mut pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// `sqlite_write!(writer, span, |conn| body)`: `body` as one savepoint of the writer's
+/// batch (`writer.rs`). The body is an async block, not a closure, so it may borrow
+/// the caller's data as `write_tx!`'s always could; `return` and `?` in it end the
+/// body, not the caller. Writer errors return early as [`RepoError::Unavailable`].
+macro_rules! sqlite_write {
+    ($writer:expr, $span:expr, |$conn:ident| $body:expr) => {{
+        let mut held = tracing::Instrument::instrument($writer.hold(), $span.clone()).await?;
+        let writer_conn: &mut $crate::pool::SqliteConn = held.conn();
+        let body = async {
+            let $conn: &mut $crate::pool::SqliteConn = writer_conn;
+            $body
+        };
+        let result = tracing::Instrument::instrument(body, $span.clone()).await;
+        tracing::Instrument::instrument(held.finish(result), $span.clone()).await
     }};
 }
 
@@ -282,4 +319,4 @@ macro_rules! for_each_backend {
     };
 }
 
-pub(crate) use {for_each_backend, with_conn, write_tx};
+pub(crate) use {for_each_backend, sqlite_write, with_conn, write_conn, write_tx};
