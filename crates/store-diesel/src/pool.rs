@@ -1,16 +1,26 @@
-//! Connections: one bb8 pool per backend behind [`Pools`], and the macros that let each
-//! query be written once and compiled for both connection types.
+//! Connections: one bb8 pool per backend behind [`Pools`], SQLite's one writer, and the
+//! macros that let each query be written once and compiled for both connection types.
 //!
 //! - SQLite: `SyncConnectionWrapper<SqliteConnection>` (each call runs on tokio's
 //!   blocking pool). Every new connection gets WAL, a 5 s busy timeout and foreign keys.
-//! - PostgreSQL: `AsyncPgConnection` (tokio-postgres, no libpq).
+//!   The pool serves reads (WAL: they see committed data and never wait for the
+//!   writer); every write goes to the store's one writer connection, which commits
+//!   concurrent writes together (group commit, `writer.rs`).
+//! - PostgreSQL: `AsyncPgConnection` (tokio-postgres, no libpq). Reads and writes share
+//!   the pool; PostgreSQL groups concurrent commits' WAL flushes by itself.
 //!
-//! Connections that come back with an open transaction (a cancelled future) are
+//! Pooled connections that come back with an open transaction (a cancelled future) are
 //! dropped by the pool, never reused: diesel-async reports them as broken.
 //!
 //! A checkout sends nothing to the database (see `checkout_check`): no `SELECT 1`
 //! per transaction. A connection whose socket closed (PostgreSQL restarted, backend
 //! terminated) is still noticed there and replaced.
+//!
+//! Which macro: `with_conn!` for reads; `write_tx!` for a transaction; `write_conn!`
+//! for one write statement that needs no transaction. A write through `with_conn!`
+//! still works on SQLite, but it goes around the writer: it waits on SQLite's lock
+//! (polling, up to the busy timeout) for a moment between two of the writer's batches,
+//! which under a steady load of writes may not come in time.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -220,19 +230,21 @@ macro_rules! with_conn {
 /// `Result<T, Abort<E>>`) in a write transaction, committed on `Ok`, rolled back on
 /// `Err`. The one place where the backends' transactions differ:
 ///
-/// - SQLite: `BEGIN IMMEDIATE` (diesel-async's `immediate_transaction` on the
-///   `SyncConnectionWrapper`, which issues it on the wrapped connection through the
-///   same transaction manager). It takes the database's single write lock before the
-///   first read, so the reads in `body` cannot go stale before its writes, and other
-///   writers (other connections, other processes) wait on the busy timeout. A plain
-///   `BEGIN` would take the lock only at the first write and could fail with
-///   `SQLITE_BUSY` instead.
-/// - PostgreSQL: `BEGIN` (read committed); rows are locked where `body` asks for it
-///   (`SELECT ... FOR UPDATE [SKIP LOCKED]`, see `dialect.rs`) and by its updates.
+/// - SQLite: on the store's writer (`writer.rs`), inside its open `BEGIN IMMEDIATE`
+///   transaction, in a savepoint of its own: bodies run one at a time, and concurrent
+///   ones are committed together (one fsync). `Err` rolls back to the savepoint and
+///   returns at once; `Ok` returns once the batch has committed (an error if it did
+///   not). `BEGIN IMMEDIATE` takes the database's single write lock before the first
+///   read, so the reads in `body` cannot go stale before its writes; other processes'
+///   writers wait on the busy timeout. A plain `BEGIN` would take the lock only at the
+///   first write and could fail with `SQLITE_BUSY` instead.
+/// - PostgreSQL: `BEGIN` (read committed) on a pooled connection; rows are locked where
+///   `body` asks for it (`SELECT ... FOR UPDATE [SKIP LOCKED]`, see `dialect.rs`) and
+///   by its updates.
 ///
-/// Each runs in a `db_tx` span (debug level), waiting for a connection included, and
-/// ends with a debug line saying how long it took: a slow request shows where its
-/// time went.
+/// Each runs in a `db_tx` span (debug level), waiting for a connection (or the
+/// writer, and its batch's commit) included, and ends with a debug line saying how
+/// long it took: a slow request shows where its time went.
 macro_rules! write_tx {
     ($store:expr, |$conn:ident| $body:expr) => {{
         let span = tracing::debug_span!("db_tx");
