@@ -17,10 +17,13 @@
 //! The body runs in its caller's future (it may borrow the caller's data). The COMMIT
 //! runs in a spawned task that owns the writer, so a cancelled caller cannot interrupt
 //! it. A caller cancelled while its body holds the writer leaves a half-done savepoint:
-//! its [`Held`] guard poisons the writer on drop, and the whole open transaction is
-//! rolled back (in a spawned task, or by the next holder) and the batch's waiting
-//! bodies fail with an error: never a false success. A caller cancelled while waiting
-//! for the writer makes sure someone still closes the open batch ([`Ticket`]).
+//! its [`Held`] guard poisons the writer on drop, and (in a spawned task, or by the
+//! next holder) the transaction is rolled back to that savepoint, so the rest of the
+//! batch goes on. If the savepoint is not there (the caller was cancelled while
+//! opening or releasing it), the whole open transaction is rolled back and the batch's
+//! waiting bodies fail with an error: never a false success, never a half body. A
+//! caller cancelled while waiting for the writer makes sure someone still closes the
+//! open batch ([`Ticket`]).
 //!
 //! Readers keep using the pool: WAL shows them committed data only.
 
@@ -115,7 +118,7 @@ impl Writer {
         };
         let state = held.state();
         if state.poisoned {
-            abort(state, "a write in the same batch was cancelled halfway").await;
+            recover(state).await;
         }
         if state.conn.is_none() {
             match sqlite_setup(&self.0.path).await {
@@ -151,7 +154,7 @@ impl Writer {
 }
 
 /// The writer, held for one body. Dropped before [`Held::finish`] (its caller was
-/// cancelled), it poisons the writer: the open transaction is rolled back.
+/// cancelled), it poisons the writer: the body is undone (see [`recover`]).
 pub(crate) struct Held {
     shared: Arc<Shared>,
     guard: Option<OwnedMutexGuard<WriterState>>,
@@ -179,13 +182,8 @@ impl Held {
         let value = match result {
             Ok(value) => value,
             Err(e) => {
-                let state = self.state();
-                if let Err(undo) = state.conn_mut().batch_execute(UNDO_BODY).await {
-                    let why = format!("could not roll back a failed write: {undo}");
-                    abort(state, &why).await;
-                }
-                self.armed = false;
-                self.release();
+                self.end_body(UNDO_BODY, "could not roll back a failed write")
+                    .await;
                 return Err(e);
             }
         };
@@ -199,13 +197,8 @@ impl Held {
             let guard = self.guard.take().expect("held until finished");
             tokio::spawn(commit(guard, RELEASE_AND_COMMIT));
         } else {
-            let state = self.state();
-            if let Err(e) = state.conn_mut().batch_execute(RELEASE_BODY).await {
-                let why = format!("could not release a write into its batch: {e}");
-                abort(state, &why).await;
-            }
-            self.armed = false;
-            self.release();
+            self.end_body(RELEASE_BODY, "could not release a write into its batch")
+                .await;
         }
         let outcome: Outcome = match done.wait_for(Option::is_some).await {
             Ok(outcome) => outcome.clone().unwrap_or_else(|| Err(UNANSWERED.into())),
@@ -215,6 +208,17 @@ impl Held {
             Ok(()) => Ok(value),
             Err(why) => Err(E::from(batch_failed(&why))),
         }
+    }
+
+    /// Closes the body's savepoint with `sql` (a batch it leaves in doubt is rolled
+    /// back whole) and lets the writer go.
+    async fn end_body(&mut self, sql: &str, failing: &str) {
+        let state = self.state();
+        if let Err(e) = state.conn_mut().batch_execute(sql).await {
+            abort(state, &format!("{failing}: {e}")).await;
+        }
+        self.armed = false;
+        self.release();
     }
 
     /// Lets the writer go: commits the open batch if nobody is waiting to add to it,
@@ -299,18 +303,27 @@ impl Batch {
     }
 }
 
-/// Leaves the writer in order after a holder went away without finishing: rolls back a
-/// poisoned transaction, commits a batch nobody else will close.
+/// Leaves the writer in order after a holder went away without finishing: undoes a
+/// body left halfway, commits a batch nobody else will close.
 async fn settle(shared: Arc<Shared>, mut guard: OwnedMutexGuard<WriterState>) {
     if guard.poisoned {
-        abort(
-            &mut guard,
-            "a write in the same batch was cancelled halfway",
-        )
-        .await;
-    } else if guard.batch.as_ref().is_some_and(|b| b.full(&shared)) {
+        recover(&mut guard).await;
+    }
+    if guard.batch.as_ref().is_some_and(|b| b.full(&shared)) {
         commit(guard, "COMMIT").await;
     }
+}
+
+/// Undoes what a cancelled holder left in doubt. Its savepoint, if still there, holds
+/// exactly its writes: rolled back to it, the batch goes on. Otherwise (it was never
+/// made, or already released, or SQLite rolled the transaction back by itself) nobody
+/// can say what the transaction holds: all of it is rolled back and the batch fails.
+async fn recover(state: &mut WriterState) {
+    if state.batch.is_some() && state.conn_mut().batch_execute(UNDO_BODY).await.is_ok() {
+        state.poisoned = false;
+        return;
+    }
+    abort(state, "a write in the same batch was cancelled halfway").await;
 }
 
 /// Commits the open batch (`sql` ends with `COMMIT`) and tells its bodies.
