@@ -233,7 +233,7 @@ macro_rules! with_conn {
 /// - SQLite: on the store's writer (`writer.rs`), inside its open `BEGIN IMMEDIATE`
 ///   transaction, in a savepoint of its own: bodies run one at a time, and concurrent
 ///   ones are committed together (one fsync). `Err` rolls back to the savepoint and
-///   returns at once; `Ok` returns once the batch has committed (an error if it did
+///   returns when the batch ends; `Ok` returns once the batch has committed (an error if it did
 ///   not). `BEGIN IMMEDIATE` takes the database's single write lock before the first
 ///   read, so the reads in `body` cannot go stale before its writes; other processes'
 ///   writers wait on the busy timeout. A plain `BEGIN` would take the lock only at the

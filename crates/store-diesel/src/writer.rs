@@ -6,8 +6,9 @@
 //! connection (not from the read pool), one body after another, inside ONE open
 //! `BEGIN IMMEDIATE` transaction (a *batch*), each body inside its own `SAVEPOINT`:
 //!
-//! - a body that fails is rolled back to its savepoint, and its caller gets its error
-//!   at once; the other bodies of the batch are untouched;
+//! - a body that fails is rolled back to its savepoint; the other bodies of the batch
+//!   are untouched. Its caller gets its error when the batch ends (the error may be a
+//!   conflict with an earlier body's writes, which a retry must be able to read);
 //! - a body that succeeds is released into the batch, and its caller waits until the
 //!   batch is committed: nobody hears `Ok` before its writes are durable;
 //! - the batch commits when no other body is waiting for the writer, or when it has
@@ -182,8 +183,15 @@ impl Held {
         let value = match result {
             Ok(value) => value,
             Err(e) => {
+                let done = self.state().batch.as_ref().map(|b| b.done.subscribe());
                 self.end_body(UNDO_BODY, "could not roll back a failed write")
                     .await;
+                // The error may come from an earlier body's writes in this batch (a
+                // version conflict): answered once those are committed (or not), a
+                // retry reads them instead of the same stale row again.
+                if let Some(mut done) = done {
+                    let _ = done.wait_for(Option::is_some).await;
+                }
                 return Err(e);
             }
         };
