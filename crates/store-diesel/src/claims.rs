@@ -20,7 +20,7 @@ use payport_domain::{Order, OrderStatus, OutTradeNo, Refund, RepoError};
 use crate::dialect::{due_payment_check_rows, due_refund_rows, expired_order_rows, Dialect};
 use crate::error::{db_error, Abort};
 use crate::orders::{to_orders, OrderQueries};
-use crate::pool::{with_conn, write_tx};
+use crate::pool::{with_conn, write_conn, write_tx};
 use crate::refunds::{to_refunds, RefundQueries};
 use crate::schema::{orders, refunds};
 use crate::time::DbTime;
@@ -208,7 +208,7 @@ impl WorkQueue for DieselStore {
         at: Option<DateTime<Utc>>,
     ) -> Result<(), RepoError> {
         let pending = OrderStatus::Pending.as_str();
-        with_conn!(self, |conn| {
+        write_conn!(self, |conn| {
             diesel::update(
                 orders::table
                     .filter(orders::out_trade_no.eq(out_trade_no.as_str()))

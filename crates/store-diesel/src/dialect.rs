@@ -11,10 +11,12 @@
 //!
 //! SQLite has no row locks: these run inside `BEGIN IMMEDIATE` transactions
 //! (`write_tx!`), which hold the database's only write lock from their first statement
-//! to their commit. That is the SQLite equivalent of both clauses: nobody else can
-//! change the order while a reservation runs, and a second claimer runs after the
-//! first committed, so it sees the rows already claimed (their lease pushed forward)
-//! and skips them through the `WHERE` clause. It also commits events in `seq` order,
+//! to their commit, and on one writer connection that runs one body at a time (bodies
+//! committed together share a transaction, `writer.rs`). That is the SQLite equivalent
+//! of both clauses: nobody else can change the order while a reservation runs, and a
+//! second claimer runs after the first one's body (on the same transaction or after
+//! its commit), so it sees the rows already claimed (their lease pushed forward) and
+//! skips them through the `WHERE` clause. It also commits events in `seq` order,
 //! so their `tx` is a constant 0 and readers need no rule.
 
 use diesel::prelude::*;

@@ -9,7 +9,7 @@ use payport_domain::ports::{IdempotencyInsert, IdempotencyRecord, IdempotencySto
 use payport_domain::RepoError;
 
 use crate::error::{corrupt, db_error};
-use crate::pool::{for_each_backend, with_conn};
+use crate::pool::{for_each_backend, with_conn, write_conn};
 use crate::schema::idempotency_keys as keys;
 use crate::time::DbTime;
 use crate::DieselStore;
@@ -123,7 +123,7 @@ impl IdempotencyStore for DieselStore {
         response_body: &str,
     ) -> Result<bool, RepoError> {
         let status = i32::from(http_status);
-        with_conn!(self, |conn| conn
+        write_conn!(self, |conn| conn
             .complete_key(key, status, response_body)
             .await)
         .map_err(|e| db_error(format_args!("complete idempotency key {key:?}"), e))
@@ -135,7 +135,7 @@ impl IdempotencyStore for DieselStore {
     /// # Errors
     /// [`RepoError::Unavailable`].
     async fn idempotency_release(&self, key: &str) -> Result<bool, RepoError> {
-        with_conn!(self, |conn| conn.release_key(key).await)
+        write_conn!(self, |conn| conn.release_key(key).await)
             .map_err(|e| db_error(format_args!("release idempotency key {key:?}"), e))
     }
 
@@ -171,18 +171,15 @@ impl IdempotencyStore for DieselStore {
             created_at: DbTime(record.created_at),
         };
         for _ in 0..INSERT_ATTEMPTS {
-            let existing = with_conn!(self, |conn| {
-                if conn
-                    .insert_key(&row)
-                    .await
-                    .map_err(|e| db_error(context(), e))?
-                {
-                    return Ok(IdempotencyInsert::Inserted);
-                }
-                conn.find_key(key)
-                    .await
-                    .map_err(|e| db_error(context(), e))?
-            });
+            // A write (on SQLite, the writer's: see pool.rs), then a read that needs
+            // no transaction around it.
+            if write_conn!(self, |conn| conn.insert_key(&row).await)
+                .map_err(|e| db_error(context(), e))?
+            {
+                return Ok(IdempotencyInsert::Inserted);
+            }
+            let existing = with_conn!(self, |conn| conn.find_key(key).await)
+                .map_err(|e| db_error(context(), e))?;
             if let Some(row) = existing {
                 return Ok(IdempotencyInsert::Duplicate(row.try_into()?));
             }
@@ -200,7 +197,7 @@ impl IdempotencyStore for DieselStore {
     /// [`RepoError::Unavailable`].
     async fn idempotency_purge(&self, created_before: DateTime<Utc>) -> Result<u64, RepoError> {
         let cut_off = DbTime(created_before);
-        with_conn!(self, |conn| conn.purge_keys(&cut_off).await)
+        write_conn!(self, |conn| conn.purge_keys(&cut_off).await)
             .map_err(|e| db_error("purge expired idempotency keys", e))
     }
 }

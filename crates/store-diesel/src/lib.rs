@@ -22,7 +22,10 @@
 //! # Layout
 //! - [`DieselStore`]: the pool and the entry points (here).
 //! - `pool.rs`: the two backends' pools, and the macros that compile each query for
-//!   both connection types (`with_conn!`, `write_tx!`, `for_each_backend!`).
+//!   both connection types (`with_conn!`, `write_tx!`, `write_conn!`,
+//!   `for_each_backend!`).
+//! - `writer.rs`: SQLite's one writer connection, which commits concurrent writes
+//!   together (group commit).
 //! - `dialect.rs`: the only SQL that differs: row locks (`FOR UPDATE [SKIP LOCKED]`).
 //! - `schema.rs`, `time.rs`: the tables; timestamps per backend.
 //! - `orders.rs`, `refunds.rs`, `reserve.rs`, `external.rs`: `OrderRepository`,
@@ -58,6 +61,7 @@ mod reserve;
 mod schema;
 mod time;
 mod webhooks;
+mod writer;
 
 use std::sync::Arc;
 
@@ -94,8 +98,9 @@ impl std::fmt::Debug for DieselStore {
 /// Connection pool settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectOptions {
-    /// The most connections the pool opens. SQLite has one writer at a time whatever
-    /// this is; more connections let readers run beside it.
+    /// The most connections the pool opens. SQLite writes all go to one more
+    /// connection, the store's writer, whatever this is; the pool's connections are
+    /// for readers, who run beside it.
     pub max_connections: u32,
 }
 

@@ -14,7 +14,7 @@ use payport_domain::{Amount, Order, OrderStatus, OutTradeNo, RepoError, TradeNo}
 use crate::error::{corrupt, db_error, Abort};
 use crate::outbox::OutboxQueries;
 use crate::page::{Cursor, PageRequest};
-use crate::pool::{for_each_backend, with_conn, write_tx};
+use crate::pool::{for_each_backend, with_conn, write_conn, write_tx};
 use crate::schema::orders;
 use crate::time::DbTime;
 use crate::DieselStore;
@@ -302,7 +302,7 @@ for_each_backend! {
 #[async_trait]
 impl OrderRepository for DieselStore {
     async fn insert(&self, order: &Order) -> Result<(), RepoError> {
-        with_conn!(self, |conn| conn.insert_order(order).await)
+        write_conn!(self, |conn| conn.insert_order(order).await)
             .map_err(|e| db_error(format_args!("insert order {}", order.out_trade_no), e))
     }
 
@@ -324,7 +324,7 @@ impl OrderRepository for DieselStore {
         let context = || format!("update order {}", order.out_trade_no);
         if events.is_empty() {
             // The hot path: one statement, no transaction needed.
-            return with_conn!(self, |conn| conn.update_order(order).await)
+            return write_conn!(self, |conn| conn.update_order(order).await)
                 .map_err(|e| e.into_repo(context()));
         }
         let renderer = self.renderer.as_ref();

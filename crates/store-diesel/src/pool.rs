@@ -1,16 +1,26 @@
-//! Connections: one bb8 pool per backend behind [`Pools`], and the macros that let each
-//! query be written once and compiled for both connection types.
+//! Connections: one bb8 pool per backend behind [`Pools`], SQLite's one writer, and the
+//! macros that let each query be written once and compiled for both connection types.
 //!
 //! - SQLite: `SyncConnectionWrapper<SqliteConnection>` (each call runs on tokio's
 //!   blocking pool). Every new connection gets WAL, a 5 s busy timeout and foreign keys.
-//! - PostgreSQL: `AsyncPgConnection` (tokio-postgres, no libpq).
+//!   The pool serves reads (WAL: they see committed data and never wait for the
+//!   writer); every write goes to the store's one writer connection, which commits
+//!   concurrent writes together (group commit, `writer.rs`).
+//! - PostgreSQL: `AsyncPgConnection` (tokio-postgres, no libpq). Reads and writes share
+//!   the pool; PostgreSQL groups concurrent commits' WAL flushes by itself.
 //!
-//! Connections that come back with an open transaction (a cancelled future) are
+//! Pooled connections that come back with an open transaction (a cancelled future) are
 //! dropped by the pool, never reused: diesel-async reports them as broken.
 //!
 //! A checkout sends nothing to the database (see `checkout_check`): no `SELECT 1`
 //! per transaction. A connection whose socket closed (PostgreSQL restarted, backend
 //! terminated) is still noticed there and replaced.
+//!
+//! Which macro: `with_conn!` for reads; `write_tx!` for a transaction; `write_conn!`
+//! for one write statement that needs no transaction. A write through `with_conn!`
+//! still works on SQLite, but it goes around the writer: it waits on SQLite's lock
+//! (polling, up to the busy timeout) for a moment between two of the writer's batches,
+//! which under a steady load of writes may not come in time.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -28,6 +38,7 @@ use payport_domain::RepoError;
 
 use crate::error::StoreError;
 use crate::redact::redact_url;
+use crate::writer::Writer;
 
 pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 pub(crate) type PgConn = AsyncPgConnection;
@@ -92,10 +103,11 @@ impl std::fmt::Debug for Target {
     }
 }
 
-/// The pool of whichever backend the URL named. Cheap to clone (bb8 pools are `Arc`s).
+/// The pool of whichever backend the URL named, and SQLite's one writer (see
+/// `writer.rs`). Cheap to clone (bb8 pools and the writer are `Arc`s).
 #[derive(Clone)]
 pub(crate) enum Pools {
-    Sqlite(Pool<SqliteConn>),
+    Sqlite(Pool<SqliteConn>, Writer),
     Postgres(Pool<PgConn>),
 }
 
@@ -104,7 +116,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 type SetupFuture<'a, C> = Pin<Box<dyn Future<Output = ConnectionResult<C>> + Send + 'a>>;
 
-fn sqlite_setup(path: &str) -> SetupFuture<'_, SqliteConn> {
+pub(crate) fn sqlite_setup(path: &str) -> SetupFuture<'_, SqliteConn> {
     let path = path.to_owned();
     Box::pin(async move {
         let mut conn = SqliteConn::establish(&path).await?;
@@ -164,6 +176,7 @@ impl Pools {
                         .max_size(max_size)
                         .connection_timeout(CONNECT_TIMEOUT)
                         .build_unchecked(manager),
+                    Writer::new(path),
                 )
             }
             Target::Postgres(url) => {
@@ -199,7 +212,7 @@ where
 macro_rules! with_conn {
     ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.pools {
-            $crate::pool::Pools::Sqlite(pool) => {
+            $crate::pool::Pools::Sqlite(pool, _) => {
                 let mut pooled = $crate::pool::checkout(pool).await?;
                 let $conn: &mut $crate::pool::SqliteConn = &mut pooled;
                 $body
@@ -217,31 +230,28 @@ macro_rules! with_conn {
 /// `Result<T, Abort<E>>`) in a write transaction, committed on `Ok`, rolled back on
 /// `Err`. The one place where the backends' transactions differ:
 ///
-/// - SQLite: `BEGIN IMMEDIATE` (diesel-async's `immediate_transaction` on the
-///   `SyncConnectionWrapper`, which issues it on the wrapped connection through the
-///   same transaction manager). It takes the database's single write lock before the
-///   first read, so the reads in `body` cannot go stale before its writes, and other
-///   writers (other connections, other processes) wait on the busy timeout. A plain
-///   `BEGIN` would take the lock only at the first write and could fail with
-///   `SQLITE_BUSY` instead.
-/// - PostgreSQL: `BEGIN` (read committed); rows are locked where `body` asks for it
-///   (`SELECT ... FOR UPDATE [SKIP LOCKED]`, see `dialect.rs`) and by its updates.
+/// - SQLite: on the store's writer (`writer.rs`), inside its open `BEGIN IMMEDIATE`
+///   transaction, in a savepoint of its own: bodies run one at a time, and concurrent
+///   ones are committed together (one fsync). `Err` rolls back to the savepoint and
+///   returns when the batch ends; `Ok` returns once the batch has committed (an error if it did
+///   not). `BEGIN IMMEDIATE` takes the database's single write lock before the first
+///   read, so the reads in `body` cannot go stale before its writes; other processes'
+///   writers wait on the busy timeout. A plain `BEGIN` would take the lock only at the
+///   first write and could fail with `SQLITE_BUSY` instead.
+/// - PostgreSQL: `BEGIN` (read committed) on a pooled connection; rows are locked where
+///   `body` asks for it (`SELECT ... FOR UPDATE [SKIP LOCKED]`, see `dialect.rs`) and
+///   by its updates.
 ///
-/// Each runs in a `db_tx` span (debug level), waiting for a connection included, and
-/// ends with a debug line saying how long it took: a slow request shows where its
-/// time went.
+/// Each runs in a `db_tx` span (debug level), waiting for a connection (or the
+/// writer, and its batch's commit) included, and ends with a debug line saying how
+/// long it took: a slow request shows where its time went.
 macro_rules! write_tx {
     ($store:expr, |$conn:ident| $body:expr) => {{
         let span = tracing::debug_span!("db_tx");
         let started = std::time::Instant::now();
         let result = match &$store.pools {
-            $crate::pool::Pools::Sqlite(pool) => {
-                let checkout = $crate::pool::checkout(pool);
-                let mut pooled = tracing::Instrument::instrument(checkout, span.clone()).await?;
-                let conn: &mut $crate::pool::SqliteConn = &mut pooled;
-                let tx =
-                    conn.immediate_transaction(async |$conn: &mut $crate::pool::SqliteConn| $body);
-                tracing::Instrument::instrument(tx, span.clone()).await
+            $crate::pool::Pools::Sqlite(_, writer) => {
+                $crate::pool::sqlite_write!(writer, span, |$conn| $body)
             }
             $crate::pool::Pools::Postgres(pool) => {
                 let checkout = $crate::pool::checkout(pool);
@@ -256,6 +266,45 @@ macro_rules! write_tx {
         };
         $crate::pool::tx_done(&span, started, result.is_ok());
         result
+    }};
+}
+
+/// `write_conn!(store, |conn| body)`: one write that needs no transaction of its own
+/// (a single statement), with `body` returning `Result<T, E>`, `E:
+/// From<diesel::result::Error>`. PostgreSQL: on a pooled connection, as `with_conn!`.
+/// SQLite: on the writer, as a body of the open batch like `write_tx!`'s, so that it
+/// neither waits on SQLite's lock behind the batches nor holds them up; its `Ok` also
+/// waits for the batch's commit.
+macro_rules! write_conn {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match &$store.pools {
+            $crate::pool::Pools::Sqlite(_, writer) => {
+                let span = tracing::debug_span!("db_write");
+                $crate::pool::sqlite_write!(writer, span, |$conn| $body)
+            }
+            $crate::pool::Pools::Postgres(pool) => {
+                let mut pooled = $crate::pool::checkout(pool).await?;
+                let $conn: &mut $crate::pool::PgConn = &mut pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// `sqlite_write!(writer, span, |conn| body)`: `body` as one savepoint of the writer's
+/// batch (`writer.rs`). The body is an async block, not a closure, so it may borrow
+/// the caller's data as `write_tx!`'s always could; `return` and `?` in it end the
+/// body, not the caller. Writer errors return early as [`RepoError::Unavailable`].
+macro_rules! sqlite_write {
+    ($writer:expr, $span:expr, |$conn:ident| $body:expr) => {{
+        let mut held = tracing::Instrument::instrument($writer.hold(), $span.clone()).await?;
+        let writer_conn: &mut $crate::pool::SqliteConn = held.conn();
+        let body = async {
+            let $conn: &mut $crate::pool::SqliteConn = writer_conn;
+            $body
+        };
+        let result = tracing::Instrument::instrument(body, $span.clone()).await;
+        tracing::Instrument::instrument(held.finish(result), $span.clone()).await
     }};
 }
 
@@ -282,4 +331,4 @@ macro_rules! for_each_backend {
     };
 }
 
-pub(crate) use {for_each_backend, with_conn, write_tx};
+pub(crate) use {for_each_backend, sqlite_write, with_conn, write_conn, write_tx};

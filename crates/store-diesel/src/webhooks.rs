@@ -16,7 +16,7 @@ use payport_domain::{EndpointId, RepoError};
 use crate::deliveries::failed_at;
 use crate::dialect::{Dialect, OutboxLock};
 use crate::error::{corrupt, db_error, Abort};
-use crate::pool::{for_each_backend, with_conn, write_tx};
+use crate::pool::{for_each_backend, with_conn, write_conn, write_tx};
 use crate::schema::{
     webhook_attempts as attempts, webhook_deliveries as deliveries, webhook_endpoints as endpoints,
 };
@@ -193,7 +193,7 @@ for_each_backend! {
 #[async_trait]
 impl WebhookEndpoints for DieselStore {
     async fn create_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<(), RepoError> {
-        with_conn!(self, |conn| conn.insert_endpoint(endpoint).await)
+        write_conn!(self, |conn| conn.insert_endpoint(endpoint).await)
             .map_err(|e| db_error(format_args!("create webhook endpoint {}", endpoint.id), e))
     }
 
@@ -224,7 +224,7 @@ impl WebhookEndpoints for DieselStore {
         let now = DbTime(now);
         let id = WebhookEndpoint::CONFIGURED_ID;
         match &endpoint {
-            Some((url, secret)) => with_conn!(self, |conn| conn
+            Some((url, secret)) => write_conn!(self, |conn| conn
                 .upsert_configured(url, secret.expose(), now)
                 .await)
             .map_err(|e| db_error("configure the webhook endpoint", e)),
