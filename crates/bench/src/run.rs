@@ -138,7 +138,12 @@ async fn run_on(
         .await?;
     phases.push(stats);
     let (stats, orders) = driver
-        .step("start payment (page)", orders, limit, Shop::start_page_payment)
+        .step(
+            "start payment (page)",
+            orders,
+            limit,
+            Shop::start_page_payment,
+        )
         .await?;
     phases.push(stats);
     let (stats, started) = driver

@@ -21,7 +21,7 @@ use payport_domain::RepoError;
 use tokio::sync::oneshot;
 
 use crate::error::db_error;
-use crate::pool::{for_each_backend, with_conn, PgConn, SqliteConn};
+use crate::pool::{for_each_backend, with_conn, write_conn, PgConn, SqliteConn};
 use crate::schema::gateway_exchanges as log;
 use crate::time::DbTime;
 use crate::DieselStore;
@@ -104,7 +104,7 @@ impl DieselStore {
         names.sort_unstable();
         names.dedup();
         let count = exchanges.len();
-        with_conn!(self, |conn| conn.insert_exchanges(exchanges).await).map_err(|e| {
+        write_conn!(self, |conn| conn.insert_exchanges(exchanges).await).map_err(|e| {
             db_error(
                 format_args!("log {count} exchange(s) ({})", names.join(", ")),
                 e,

@@ -16,7 +16,7 @@ use payport_domain::{Order, RepoError};
 use crate::error::{db_error, Abort};
 use crate::orders::OrderQueries;
 use crate::outbox::OutboxQueries;
-use crate::pool::{for_each_backend, with_conn, write_tx};
+use crate::pool::{for_each_backend, write_conn, write_tx};
 use crate::schema::notification_inbox as inbox;
 use crate::time::DbTime;
 use crate::DieselStore;
@@ -145,7 +145,7 @@ for_each_backend! {
 impl NotificationInbox for DieselStore {
     async fn record(&self, entry: &InboxEntry) -> Result<InboxState, RepoError> {
         let (handled_at, first_content) =
-            with_conn!(self, |conn| conn.record_notification(entry).await).map_err(|e| {
+            write_conn!(self, |conn| conn.record_notification(entry).await).map_err(|e| {
                 db_error(
                     format_args!(
                         "record notification {} {}",
@@ -207,7 +207,7 @@ impl NotificationInbox for DieselStore {
         at: DateTime<Utc>,
     ) -> Result<(), RepoError> {
         let context = || format!("mark notification {} {notify_id} handled", source.as_str());
-        let found = with_conn!(self, |conn| conn
+        let found = write_conn!(self, |conn| conn
             .mark_notification_handled(source, notify_id, DbTime(at))
             .await)
         .map_err(|e| db_error(context(), e))?;

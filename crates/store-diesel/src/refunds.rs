@@ -25,7 +25,7 @@ use crate::error::{corrupt, db_error, Abort};
 use crate::orders::OrderQueries;
 use crate::outbox::OutboxQueries;
 use crate::page::{Cursor, PageRequest};
-use crate::pool::{for_each_backend, with_conn, write_tx};
+use crate::pool::{for_each_backend, with_conn, write_conn, write_tx};
 use crate::schema::refunds;
 use crate::time::DbTime;
 use crate::DieselStore;
@@ -432,7 +432,7 @@ impl RefundRepository for DieselStore {
         let context = || format!("update refund {}", refund.refund_id);
         if events.is_empty() {
             // The hot path: one statement, no transaction needed.
-            return with_conn!(self, |conn| conn.update_refund(refund).await)
+            return write_conn!(self, |conn| conn.update_refund(refund).await)
                 .map_err(|e| e.into_repo(context()));
         }
         let renderer = self.renderer.as_ref();
