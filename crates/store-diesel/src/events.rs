@@ -138,8 +138,8 @@ fn to_record(
 }
 
 trait EventQueries {
-    /// The event's place in the list: its `(tx, seq)`.
-    async fn event_position(&mut self, id: &str) -> QueryResult<Option<(i64, i64)>>;
+    /// The event's place in the list, its `(tx, seq)`, and whether it is listable yet.
+    async fn event_position(&mut self, id: &str) -> QueryResult<Option<((i64, i64), bool)>>;
     /// Listable events (see the module doc) after `after`, in `(tx, seq)` order.
     async fn list_event_rows(
         &mut self,
@@ -159,13 +159,29 @@ trait EventQueries {
 
 for_each_backend! {
     impl EventQueries {
-        async fn event_position(&mut self, id: &str) -> QueryResult<Option<(i64, i64)>> {
-            events::table
+        async fn event_position(&mut self, id: &str) -> QueryResult<Option<((i64, i64), bool)>> {
+            let position: Option<(i64, i64)> = events::table
                 .filter(events::id.eq(id))
                 .select((events::tx, events::seq))
                 .first(self)
                 .await
-                .optional()
+                .optional()?;
+            let Some(position) = position else {
+                return Ok(None);
+            };
+            let listable = match Self::settled_events() {
+                None => true,
+                Some(settled) => {
+                    let found: i64 = events::table
+                        .filter(events::id.eq(id))
+                        .filter(sql::<Bool>(settled))
+                        .count()
+                        .get_result(self)
+                        .await?;
+                    found > 0
+                }
+            };
+            Ok(Some((position, listable)))
         }
 
         async fn list_event_rows(
@@ -288,7 +304,16 @@ impl EventLog for DieselStore {
             let after = match &filter.after {
                 None => None,
                 Some(after) => match conn.event_position(after.as_str()).await {
-                    Ok(Some(position)) => Some(position),
+                    Ok(Some((position, true))) => Some(position),
+                    // Known (by webhook, say) before the transactions before it ended:
+                    // listing after it now could skip one of theirs that commits
+                    // later. Nothing yet; the same cursor lists on in a moment.
+                    Ok(Some((_, false))) => {
+                        return Ok(Page {
+                            items: Vec::new(),
+                            next_cursor: Some(after.to_string()),
+                        })
+                    }
                     Ok(None) => return Err(RepoError::NotFound(format!("event {after}"))),
                     Err(e) => return Err(db_error("list events", e)),
                 },

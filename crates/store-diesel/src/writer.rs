@@ -17,14 +17,18 @@
 //!
 //! The body runs in its caller's future (it may borrow the caller's data). The COMMIT
 //! runs in a spawned task that owns the writer, so a cancelled caller cannot interrupt
-//! it. A caller cancelled while its body holds the writer leaves a half-done savepoint:
-//! its [`Held`] guard poisons the writer on drop, and (in a spawned task, or by the
-//! next holder) the transaction is rolled back to that savepoint, so the rest of the
-//! batch goes on. If the savepoint is not there (the caller was cancelled while
-//! opening or releasing it), the whole open transaction is rolled back and the batch's
-//! waiting bodies fail with an error: never a false success, never a half body. A
-//! caller cancelled while waiting for the writer makes sure someone still closes the
-//! open batch ([`Ticket`]).
+//! it. A caller cancelled while its body holds the writer leaves the transaction in
+//! doubt (its last statement may still run on the blocking pool): its [`Held`] guard
+//! poisons the writer on drop, and (in a spawned task, or by the next holder) the
+//! connection is dropped, which rolls the whole batch back, and the batch's waiting
+//! bodies fail with an error: never a false success, never a half body. A caller
+//! cancelled while waiting for the writer makes sure someone still closes the open
+//! batch ([`Ticket`]).
+//!
+//! A body's error is answered when its batch ends too, and only if the batch
+//! committed: it may rest on an earlier body's writes (a conflict, a duplicate), which
+//! a retry must then be able to read, and which must not be believed if they were
+//! rolled back.
 //!
 //! Readers keep using the pool: WAL shows them committed data only.
 
@@ -119,7 +123,7 @@ impl Writer {
         };
         let state = held.state();
         if state.poisoned {
-            recover(state).await;
+            recover(state);
         }
         if state.conn.is_none() {
             match sqlite_setup(&self.0.path).await {
@@ -189,10 +193,16 @@ impl Held {
                 // The error may come from an earlier body's writes in this batch (a
                 // version conflict): answered once those are committed (or not), a
                 // retry reads them instead of the same stale row again.
-                if let Some(mut done) = done {
-                    let _ = done.wait_for(Option::is_some).await;
-                }
-                return Err(e);
+                // It may also rest on those writes (a duplicate found, an amount
+                // refused): it stands only if they were committed.
+                let outcome = match done {
+                    Some(mut done) => wait_outcome(&mut done).await,
+                    None => Ok(()),
+                };
+                return match outcome {
+                    Ok(()) => Err(e),
+                    Err(why) => Err(E::from(batch_failed(&why))),
+                };
             }
         };
         let shared = Arc::clone(&self.shared);
@@ -208,11 +218,7 @@ impl Held {
             self.end_body(RELEASE_BODY, "could not release a write into its batch")
                 .await;
         }
-        let outcome: Outcome = match done.wait_for(Option::is_some).await {
-            Ok(outcome) => outcome.clone().unwrap_or_else(|| Err(UNANSWERED.into())),
-            Err(_) => Err(UNANSWERED.into()),
-        };
-        match outcome {
+        match wait_outcome(&mut done).await {
             Ok(()) => Ok(value),
             Err(why) => Err(E::from(batch_failed(&why))),
         }
@@ -315,23 +321,36 @@ impl Batch {
 /// body left halfway, commits a batch nobody else will close.
 async fn settle(shared: Arc<Shared>, mut guard: OwnedMutexGuard<WriterState>) {
     if guard.poisoned {
-        recover(&mut guard).await;
+        recover(&mut guard);
     }
     if guard.batch.as_ref().is_some_and(|b| b.full(&shared)) {
         commit(guard, "COMMIT").await;
     }
 }
 
-/// Undoes what a cancelled holder left in doubt. Its savepoint, if still there, holds
-/// exactly its writes: rolled back to it, the batch goes on. Otherwise (it was never
-/// made, or already released, or SQLite rolled the transaction back by itself) nobody
-/// can say what the transaction holds: all of it is rolled back and the batch fails.
-async fn recover(state: &mut WriterState) {
-    if state.batch.is_some() && state.conn_mut().batch_execute(UNDO_BODY).await.is_ok() {
-        state.poisoned = false;
-        return;
+/// Undoes what a cancelled holder left in doubt. Its last statement may still be
+/// running on the blocking pool (a cancelled future does not stop it), so no statement
+/// sent now is sure to run after it, not even a `ROLLBACK TO` its savepoint. The
+/// connection is dropped instead: it closes once that statement ends, which rolls the
+/// open transaction back whole, and the next holder opens a new one (its `BEGIN
+/// IMMEDIATE` waits on SQLite's lock until then). The batch's bodies hear that it
+/// failed: never a false success, never half a body.
+fn recover(state: &mut WriterState) {
+    state.conn = None;
+    state.poisoned = false;
+    if let Some(batch) = state.batch.take() {
+        batch.done.send_replace(Some(Err(
+            "a write in the same batch was cancelled halfway; the batch was rolled back".into(),
+        )));
     }
-    abort(state, "a write in the same batch was cancelled halfway").await;
+}
+
+/// How the batch a body was in ended, once it has.
+async fn wait_outcome(done: &mut watch::Receiver<Option<Outcome>>) -> Outcome {
+    match done.wait_for(Option::is_some).await {
+        Ok(outcome) => outcome.clone().unwrap_or_else(|| Err(UNANSWERED.into())),
+        Err(_) => Err(UNANSWERED.into()),
+    }
 }
 
 /// Commits the open batch (`sql` ends with `COMMIT`) and tells its bodies.

@@ -1,5 +1,5 @@
 //! The SQLite writer on its own: concurrent bodies committed together, a failing body
-//! rolled back alone, a cancelled body never committed.
+//! rolled back alone, a cancelled body never committed (its batch fails).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -180,14 +180,18 @@ async fn a_failing_body_loses_only_its_own_writes() {
     assert_eq!(db.values(), expected);
 }
 
-/// A body cancelled while it holds the writer, its savepoint open: rolled back to it,
-/// the batch it was in goes on.
+/// A body cancelled while it holds the writer, its savepoint open: its last statement
+/// could still be running, so the whole batch is rolled back and the bodies released
+/// into it hear so; the writer goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_cancelled_body_is_undone_alone() {
+async fn a_cancelled_body_fails_its_batch() {
     let (db, first, third) = cancel_in_a_batch(false).await;
-    first.unwrap();
+    assert!(
+        matches!(&first, Err(Failure::Db(e)) if e.to_string().contains("cancelled")),
+        "{first:?}"
+    );
     third.unwrap();
-    assert_eq!(db.values(), vec![-3, -1, 1, 3]);
+    assert_eq!(db.values(), vec![-3, 3]);
 }
 
 /// A body cancelled once its savepoint is gone (here it released it itself): nobody
@@ -295,7 +299,8 @@ async fn cancelled_callers_leave_whole_pairs_only() {
             (v, Err(_)) => assert_eq!(v % 7, 0, "{v} timed out"),
         }
     }
-    assert!(!ok.is_empty());
+    // Each cancelled body fails the batch it was in, which here can be every batch:
+    // what matters is that no pair is half there and every `Ok` is.
     let values = db.values();
     for v in 1..=210 {
         let has = (values.contains(&v), values.contains(&-v));

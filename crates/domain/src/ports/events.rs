@@ -63,7 +63,9 @@ pub trait EventLog: Send + Sync {
     /// Oldest first, in the order written. `next_cursor` is the last event's id, to
     /// pass as `after`; it is set whenever the page is full. Paging never skips an
     /// event: where writers commit concurrently, an event is listed only once every
-    /// event that may come before it has been committed (or never will be).
+    /// event that may come before it has been committed (or never will be). An
+    /// `after` event not listable yet (known from a webhook first) gives an empty page
+    /// whose `next_cursor` is `after` itself.
     ///
     /// # Errors
     /// [`RepoError::NotFound`] when `after` names no event; [`RepoError::Unavailable`].

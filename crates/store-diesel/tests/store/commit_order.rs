@@ -66,6 +66,14 @@ async fn a_later_event_is_listed_only_after_the_transactions_before_it_end() {
         .unwrap()
         .is_some());
     assert_eq!(listed(&all_events(&db.store).await), Vec::<String>::new());
+    // Paging after it (known from a webhook, say): nothing yet, the same cursor.
+    let filter = EventFilter {
+        after: Some(EventId::parse(later.as_str()).unwrap()),
+        ..EventFilter::default()
+    };
+    let page = db.store.list_events(&filter).await.unwrap();
+    assert!(page.items.is_empty());
+    assert_eq!(page.next_cursor.as_deref(), Some(later.as_str()));
 
     early.batch_execute("COMMIT").await.unwrap();
     assert_eq!(
