@@ -73,17 +73,21 @@ async fn units_since(log: &SqlLog, mark: usize) -> Vec<Unit> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_a_refund_costs_two_write_transactions_and_one_order_read() {
+/// payport on a fresh PostgreSQL database, its statements recorded from the start.
+async fn watched_app() -> Option<(TestApp, SqlLog)> {
     let mut log = None;
-    let Some(app) = TestApp::spawn(Backend::Postgres, |c| {
+    let app = TestApp::spawn(Backend::Postgres, |c| {
         log = Some(SqlLog::watch(&c.database_url));
     })
-    .await
-    else {
+    .await?;
+    Some((app, log.expect("watched")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_refund_costs_two_write_transactions_and_one_order_read() {
+    let Some((app, log)) = watched_app().await else {
         return;
     };
-    let log = log.unwrap();
     app.paid_order("TX_1", "10.00").await;
     app.notifications_settled(1).await;
     app.sim_hold_notifications().await;
@@ -143,15 +147,9 @@ async fn postgres_a_refund_costs_two_write_transactions_and_one_order_read() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_payment_notification_is_one_transaction_and_one_order_read() {
-    let mut log = None;
-    let Some(app) = TestApp::spawn(Backend::Postgres, |c| {
-        log = Some(SqlLog::watch(&c.database_url));
-    })
-    .await
-    else {
+    let Some((app, log)) = watched_app().await else {
         return;
     };
-    let log = log.unwrap();
     let trade_no = app.pending_with_trade("TX_2", "10.00").await;
     let paid = app.sim_pay_silently("TX_2").await;
     assert_eq!(paid.status, 200, "{}", paid.text);

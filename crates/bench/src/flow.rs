@@ -64,30 +64,27 @@ impl Shop {
         self: Arc<Self>,
         out_trade_no: String,
     ) -> Result<String, String> {
-        let path = format!("/v1/orders/{out_trade_no}/payments");
-        let text = expect(
-            self.post(&path).body(r#"{"method":"page"}"#),
-            200,
-            "start page payment",
-        )
-        .await?;
-        if !text.contains("pay_url") {
-            return Err(format!("start page payment: no pay_url in {text}"));
-        }
-        Ok(out_trade_no)
+        self.start(out_trade_no, "page", "pay_url").await
     }
 
     /// A QR payment: payport signs a precreate and verifies its answer.
     pub async fn start_payment(self: Arc<Self>, out_trade_no: String) -> Result<String, String> {
+        self.start(out_trade_no, "qr", "qr_code").await
+    }
+
+    /// Starts a payment by `method`, whose answer must carry `field`.
+    async fn start(
+        &self,
+        out_trade_no: String,
+        method: &str,
+        field: &str,
+    ) -> Result<String, String> {
         let path = format!("/v1/orders/{out_trade_no}/payments");
-        let text = expect(
-            self.post(&path).body(r#"{"method":"qr"}"#),
-            200,
-            "start payment",
-        )
-        .await?;
-        if !text.contains("qr_code") {
-            return Err(format!("start payment: no qr_code in {text}"));
+        let what = format!("start {method} payment");
+        let body = format!(r#"{{"method":"{method}"}}"#);
+        let text = expect(self.post(&path).body(body), 200, &what).await?;
+        if !text.contains(field) {
+            return Err(format!("{what}: no {field} in {text}"));
         }
         Ok(out_trade_no)
     }
