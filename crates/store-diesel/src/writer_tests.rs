@@ -185,7 +185,7 @@ async fn a_failing_body_loses_only_its_own_writes() {
 /// into it hear so; the writer goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_cancelled_body_fails_its_batch() {
-    let (db, first, third) = cancel_in_a_batch(false).await;
+    let (db, first, third) = cancel_in_a_batch(false, false).await;
     assert!(
         matches!(&first, Err(Failure::Db(e)) if e.to_string().contains("cancelled")),
         "{first:?}"
@@ -199,7 +199,7 @@ async fn a_cancelled_body_fails_its_batch() {
 /// bodies released into it hear so; the writer goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_cancelled_body_without_its_savepoint_fails_its_batch() {
-    let (db, first, third) = cancel_in_a_batch(true).await;
+    let (db, first, third) = cancel_in_a_batch(true, false).await;
     assert!(
         matches!(&first, Err(Failure::Db(e)) if e.to_string().contains("cancelled")),
         "{first:?}"
@@ -208,10 +208,27 @@ async fn a_cancelled_body_without_its_savepoint_fails_its_batch() {
     assert_eq!(db.values(), vec![-3, 3]);
 }
 
-/// Writes pair 1 (released into a young batch without a commit), then pair 2, which
-/// stalls halfway until its caller gives up (`release` its savepoint first), then
-/// pair 3; returns the answers to 1 and 3.
-async fn cancel_in_a_batch(release: bool) -> (TempDb, Result<(), Failure>, Result<(), Failure>) {
+/// A body that fails in a batch that is then rolled back: its own error may rest on
+/// writes of the batch that were never committed (a duplicate found, an amount
+/// refused), so it hears that the batch failed instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_body_whose_batch_fails_hears_the_batch_failure() {
+    let (db, first, third) = cancel_in_a_batch(false, true).await;
+    assert!(
+        matches!(&first, Err(Failure::Db(e)) if e.to_string().contains("cancelled")),
+        "{first:?}"
+    );
+    third.unwrap();
+    assert_eq!(db.values(), vec![-3, 3]);
+}
+
+/// Writes pair 1 (released into a young batch without a commit, or refused if
+/// `first_refuses`), then pair 2, which stalls halfway until its caller gives up
+/// (`release` its savepoint first), then pair 3; returns the answers to 1 and 3.
+async fn cancel_in_a_batch(
+    release: bool,
+    first_refuses: bool,
+) -> (TempDb, Result<(), Failure>, Result<(), Failure>) {
     let db = TempDb::new();
     let writer = Writer::new(db.path());
     let shared = Arc::clone(&writer.0);
@@ -234,7 +251,7 @@ async fn cancel_in_a_batch(release: bool) -> (TempDb, Result<(), Failure>, Resul
     pause().await;
     let first = tokio::spawn({
         let writer = writer.clone();
-        async move { write_pair(&writer, 1, None, false).await }
+        async move { write_pair(&writer, 1, None, first_refuses).await }
     });
     pause().await;
     let second = tokio::spawn({
