@@ -160,28 +160,15 @@ trait EventQueries {
 for_each_backend! {
     impl EventQueries {
         async fn event_position(&mut self, id: &str) -> QueryResult<Option<((i64, i64), bool)>> {
-            let position: Option<(i64, i64)> = events::table
+            // One read: where the event is, and whether the listing rule admits it yet.
+            let listable = sql::<Bool>(Self::settled_events().unwrap_or("TRUE"));
+            let row: Option<(i64, i64, bool)> = events::table
                 .filter(events::id.eq(id))
-                .select((events::tx, events::seq))
+                .select((events::tx, events::seq, listable))
                 .first(self)
                 .await
                 .optional()?;
-            let Some(position) = position else {
-                return Ok(None);
-            };
-            let listable = match Self::settled_events() {
-                None => true,
-                Some(settled) => {
-                    let found: i64 = events::table
-                        .filter(events::id.eq(id))
-                        .filter(sql::<Bool>(settled))
-                        .count()
-                        .get_result(self)
-                        .await?;
-                    found > 0
-                }
-            };
-            Ok(Some((position, listable)))
+            Ok(row.map(|(tx, seq, listable)| ((tx, seq), listable)))
         }
 
         async fn list_event_rows(
