@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::procs::cpu_ticks;
+use crate::procs::{cpu_ticks, machine_ticks, postgres_ticks};
 
 /// What a phase measured.
 #[derive(Debug, Clone)]
@@ -21,6 +21,9 @@ pub struct PhaseStats {
     pub wall: Duration,
     /// payport's CPU over the phase, in seconds.
     pub cpu_secs: f64,
+    /// The CPU of PostgreSQL's processes and of the bench itself over the phase, in
+    /// seconds, and the share of the machine's CPUs that was busy (0..=1).
+    pub elsewhere: Elsewhere,
     /// payport's database transactions over the phase beyond its work at rest
     /// (PostgreSQL only; an estimate, hence not whole).
     pub db_tx: Option<f64>,
@@ -52,6 +55,45 @@ impl PhaseStats {
     }
 }
 
+/// Where the rest of the machine's CPU went during a phase.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Elsewhere {
+    pub postgres_secs: f64,
+    pub bench_secs: f64,
+    pub machine_busy: f64,
+}
+
+impl PhaseStats {
+    /// PostgreSQL's CPU per successful operation, in milliseconds.
+    pub fn postgres_ms_per_op(&self) -> f64 {
+        self.elsewhere.postgres_secs * 1e3 / (self.ok.max(1) as f64)
+    }
+
+    /// The bench's own CPU per successful operation, in milliseconds.
+    pub fn bench_ms_per_op(&self) -> f64 {
+        self.elsewhere.bench_secs * 1e3 / (self.ok.max(1) as f64)
+    }
+}
+
+/// CPU readings at one moment: payport, PostgreSQL, the bench, the machine.
+struct Readings {
+    payport: u64,
+    postgres: u64,
+    bench: u64,
+    machine: (u64, u64),
+}
+
+impl Readings {
+    fn now(pid: u32) -> anyhow::Result<Readings> {
+        Ok(Readings {
+            payport: cpu_ticks(pid)?,
+            postgres: postgres_ticks(),
+            bench: cpu_ticks(std::process::id())?,
+            machine: machine_ticks()?,
+        })
+    }
+}
+
 /// Where a phase reads payport's CPU.
 #[derive(Debug, Clone, Copy)]
 pub struct Target {
@@ -78,7 +120,9 @@ where
     let items: Arc<Mutex<Box<dyn Iterator<Item = T> + Send>>> =
         Arc::new(Mutex::new(Box::new(items)));
     let work = Arc::new(work);
-    let before = cpu_ticks(target.pid)?;
+    // A line per phase, so that a profiler can be attached to payport for one of them.
+    eprintln!("  {name} (payport pid {})", target.pid);
+    let before = Readings::now(target.pid)?;
     let started = Instant::now();
     let deadline = started + limit;
     let mut tasks = Vec::with_capacity(concurrency);
@@ -112,6 +156,7 @@ where
         latencies: Vec::new(),
         wall: Duration::ZERO,
         cpu_secs: 0.0,
+        elsewhere: Elsewhere::default(),
         db_tx: None,
     };
     let mut outputs = Vec::new();
@@ -124,8 +169,18 @@ where
         stats.first_errors.extend(errors.into_iter().take(3));
     }
     stats.wall = started.elapsed();
-    let after = cpu_ticks(target.pid)?;
-    stats.cpu_secs = after.saturating_sub(before) as f64 / target.ticks_per_sec as f64;
+    let after = Readings::now(target.pid)?;
+    let secs = |a: u64, b: u64| a.saturating_sub(b) as f64 / target.ticks_per_sec as f64;
+    stats.cpu_secs = secs(after.payport, before.payport);
+    let (busy, total) = (
+        after.machine.0.saturating_sub(before.machine.0),
+        after.machine.1.saturating_sub(before.machine.1),
+    );
+    stats.elsewhere = Elsewhere {
+        postgres_secs: secs(after.postgres, before.postgres),
+        bench_secs: secs(after.bench, before.bench),
+        machine_busy: busy as f64 / total.max(1) as f64,
+    };
     stats.latencies.sort_unstable();
     stats.first_errors.truncate(3);
     Ok((stats, outputs))

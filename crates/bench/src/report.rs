@@ -99,6 +99,37 @@ pub fn markdown(rates: &Rates, results: &[RunResult]) -> String {
     }
     let _ = writeln!(
         out,
+        "\nWhere the machine's CPU went, per operation (PostgreSQL: every `postgres` \
+         process, other databases' work included; on SQLite the database runs inside payport):\n"
+    );
+    let _ = writeln!(
+        out,
+        "| db | gateway | c | operation | payport ms/op | PostgreSQL ms/op | bench ms/op | machine busy |"
+    );
+    let _ = writeln!(out, "|---|---|--:|---|--:|--:|--:|--:|");
+    for r in results {
+        let s = r.setup;
+        for p in &r.phases {
+            let postgres = match s.db {
+                crate::run::Db::Postgres => format!("{:.3}", p.postgres_ms_per_op()),
+                crate::run::Db::Sqlite => "-".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "| {:?} | {:?} | {} | {} | {:.3} | {} | {:.3} | {:.0}% |",
+                s.db,
+                s.gateway,
+                s.concurrency,
+                p.name,
+                p.cpu_ms_per_op(),
+                postgres,
+                p.bench_ms_per_op(),
+                p.elsewhere.machine_busy * 100.0,
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
         "\n| db | gateway | c | load before | peak RSS (VmHWM) | start-up with migrations | key ratios |"
     );
     let _ = writeln!(out, "|---|---|--:|--:|--:|--:|---|");
