@@ -55,7 +55,7 @@ struct Args {
     in_flight: usize,
     /// Seconds from the first attempt until every attempt must have its answer and
     /// every refund must be final.
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 1200)]
     deadline_secs: u64,
     /// Seed of every random choice (default: the clock).
     #[arg(long)]
