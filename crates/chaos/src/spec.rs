@@ -140,20 +140,11 @@ mod tests {
     fn an_error_without_its_body_is_counted_as_undocumented() {
         let spec = Spec::committed().unwrap();
         let mut tally = Tally::default();
-        tally.record(
-            &spec,
-            Op::CreateRefund,
-            422,
-            r#"{"code":"X","message":"m"}"#,
-        );
+        let error = r#"{"code":"X","message":"m"}"#;
+        tally.record(&spec, Op::CreateRefund, 422, error);
         assert_eq!(tally.undocumented, 0);
         tally.record(&spec, Op::CreateRefund, 409, "busy");
-        tally.record(
-            &spec,
-            Op::CreateRefund,
-            500,
-            r#"{"code":"X","message":"m"}"#,
-        );
+        tally.record(&spec, Op::CreateRefund, 500, error);
         assert_eq!(tally.undocumented, 2);
         assert_eq!(tally.refund_statuses(), "409 x1, 422 x1, 500 x1");
     }
