@@ -100,6 +100,12 @@ pub(crate) fn show_ledger(sim: Data<&Simulator>) -> Response {
     Json(sim.ledger()).into_response()
 }
 
+/// Each trade's refunds, counted by out_request_no (read-only).
+#[handler]
+pub(crate) fn refund_report(sim: Data<&Simulator>) -> Response {
+    Json(crate::report::refund_report(&sim.ledger())).into_response()
+}
+
 #[handler]
 pub(crate) fn list_notifications(sim: Data<&Simulator>) -> Response {
     Json(sim.deliveries()).into_response()

@@ -72,6 +72,10 @@ pub struct SimRefund {
     pub refunded_at: DateTime<Utc>,
     /// The legacy mapi batch that carried it, if any.
     pub batch_no: Option<String>,
+    /// How often it was asked for again and answered without moving money (a
+    /// merchant's retry under the same out_request_no).
+    #[serde(default)]
+    pub repeats: u32,
 }
 
 /// What Alipay tells the merchant about (a notification each).
@@ -364,10 +368,11 @@ impl Ledger {
             .unwrap_or_else(|| trade.out_trade_no.clone());
         if let Some(done) = self
             .refunds
-            .iter()
+            .iter_mut()
             .find(|r| r.trade_no == trade.trade_no && r.out_request_no == out_request_no)
         {
             return if done.amount_fen == ask.amount_fen {
+                done.repeats += 1;
                 Ok(RefundDone {
                     fund_change: false,
                     trade,
@@ -415,6 +420,7 @@ impl Ledger {
             reason: ask.reason,
             refunded_at: now,
             batch_no: ask.batch_no,
+            repeats: 0,
         };
         let trade = &mut self.trades[i];
         trade.refunded_fen += ask.amount_fen;

@@ -20,6 +20,7 @@
 //!   of the signature rules. [`clock`]: its own `Clock` trait, system or manual time.
 //! - [`bill`]: the trade bill file, a zip of GBK CSV files.
 //! - [`money`]: fen to and from Alipay's `0.01`..`100000000.00` amount text.
+//! - [`report`]: each trade's refunds, counted by refund number (`/control/refund-report`).
 //!
 //! # Routes (relative to where it is mounted, e.g. `/sim`)
 //! `GET|POST /gateway.do`, `GET /cashier/:out_trade_no`, `POST /cashier/:id/pay`,
@@ -40,6 +41,7 @@ mod mapi;
 pub mod money;
 pub mod notify;
 mod openapi;
+pub mod report;
 mod routes;
 pub mod signing;
 pub mod sim;

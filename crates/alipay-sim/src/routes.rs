@@ -16,6 +16,7 @@ impl Simulator {
             .at("/trades/:id/refund", post(control::console_refund))
             .at("/refunds", get(control::list_refunds))
             .at("/ledger", get(control::show_ledger))
+            .at("/refund-report", get(control::refund_report))
             .at("/notifications", get(control::list_notifications))
             .at("/notifications/release", post(control::release))
             .at(

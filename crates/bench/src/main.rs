@@ -13,7 +13,6 @@ mod dbtx;
 mod flow;
 mod instant;
 mod phase;
-mod procs;
 mod rates;
 mod report;
 mod run;
@@ -22,6 +21,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+// Starting payport and the simulator, and the fresh databases (shared with the chaos harness).
+use payport_procs as procs;
 
 use crate::run::{Db, Gateway, Setup};
 

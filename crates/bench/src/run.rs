@@ -64,7 +64,7 @@ pub async fn run(setup: Setup, payport: &Path, ticks_per_sec: u64) -> anyhow::Re
             None,
         ),
         Db::Postgres => {
-            let pg = PgDatabase::create().await?;
+            let pg = PgDatabase::create("payport_bench").await?;
             (pg.url(), Some(pg))
         }
     };

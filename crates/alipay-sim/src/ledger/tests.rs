@@ -123,6 +123,7 @@ fn the_same_out_request_no_refunds_once() {
     let again = l.refund(ask("o1", 300, Some("r1")), t0()).unwrap();
     assert!(!again.fund_change);
     assert_eq!(again.trade.refunded_fen, 300);
+    assert_eq!(again.refund.repeats, 1);
     assert_eq!(
         sub(l.refund(ask("o1", 400, Some("r1")), t0()).unwrap_err()),
         "ACQ.DISCORDANT_REPEAT_REQUEST"

@@ -1,5 +1,6 @@
 //! The processes under load: payport and the standalone simulator as children, their
-//! CPU and memory from /proc, and the database each run gets fresh.
+//! CPU and memory from /proc, and the database each run gets fresh. Shared by the
+//! load bench and the chaos harness.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use anyhow::{bail, Context};
 
 /// The merchant token payport is started with.
 pub const TOKEN: &str = "bench-merchant-token";
-/// Where the bench's PostgreSQL is (trust authentication).
+/// Where the PostgreSQL of the bench and the harness is (trust authentication).
 const PG_HOST: &str = "127.0.0.1";
 const PG_PORT: u16 = 5432;
 const PG_USER: &str = "postgres";
@@ -20,8 +21,9 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// The `payport` binary: `--payport`, else the one next to this bench's own binary,
-/// built now with the same profile (a release bench measures a release payport).
+/// The `payport` binary: `--payport`, else the one next to the running binary (the
+/// bench's or the harness's), built now with the same profile (a release bench
+/// measures a release payport).
 pub fn payport_binary(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(path) = given {
         return Ok(path);
@@ -39,7 +41,7 @@ pub fn payport_binary(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
         bail!("building payport failed");
     }
     let exe = std::env::current_exe()?;
-    let dir = exe.parent().context("the bench binary has no folder")?;
+    let dir = exe.parent().context("the running binary has no folder")?;
     Ok(dir.join("payport"))
 }
 
@@ -94,22 +96,51 @@ pub async fn start_payport(
     gateway: &str,
     dir: &Path,
 ) -> anyhow::Result<Proc> {
-    let port = free_port()?;
+    let instance = Instance {
+        port: free_port()?,
+        database_url,
+        gateway,
+        dir,
+        env: &[],
+        log: &dir.join("payport.log"),
+    };
+    start_instance(payport, &instance).await
+}
+
+/// How one payport instance is started.
+pub struct Instance<'a> {
+    pub port: u16,
+    pub database_url: &'a str,
+    /// A `gateway.do` URL (`custom` mode).
+    pub gateway: &'a str,
+    /// Its working directory (no stray payport.toml).
+    pub dir: &'a Path,
+    /// More `PAYPORT_*` settings.
+    pub env: &'a [(&'a str, String)],
+    pub log: &'a Path,
+}
+
+/// Starts payport as `instance` says, answering once `/healthz` does.
+pub async fn start_instance(payport: &Path, instance: &Instance<'_>) -> anyhow::Result<Proc> {
+    let port = instance.port;
     let mut command = Command::new(payport);
     command
-        .current_dir(dir) // no stray payport.toml
+        .current_dir(instance.dir)
         .env("PAYPORT_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PAYPORT_DATABASE_URL", database_url)
+        .env("PAYPORT_DATABASE_URL", instance.database_url)
         .env("PAYPORT_ALIPAY__MODE", "custom")
-        .env("PAYPORT_ALIPAY__GATEWAY_URL", gateway)
+        .env("PAYPORT_ALIPAY__GATEWAY_URL", instance.gateway)
         .env("PAYPORT_AUTH__MERCHANT_TOKENS", TOKEN)
         .env("PAYPORT_RECONCILIATION__ENABLED", "false")
         .env("RUST_LOG", "warn");
+    for (key, value) in instance.env {
+        command.env(key, value);
+    }
     spawn(
         command,
         format!("http://127.0.0.1:{port}"),
         "/healthz",
-        &dir.join("payport.log"),
+        instance.log,
     )
     .await
 }
@@ -234,11 +265,12 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    pub async fn create() -> anyhow::Result<PgDatabase> {
+    /// A database named `{prefix}_{pid}_{nanos}`.
+    pub async fn create(prefix: &str) -> anyhow::Result<PgDatabase> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)?
             .subsec_nanos();
-        let name = format!("payport_bench_{}_{nanos}", std::process::id());
+        let name = format!("{prefix}_{}_{nanos}", std::process::id());
         admin(&format!("CREATE DATABASE {name}")).await?;
         Ok(PgDatabase { name })
     }
