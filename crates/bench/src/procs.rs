@@ -1,5 +1,6 @@
 //! The processes under load: payport and the standalone simulator as children, their
-//! CPU and memory from /proc, and the database each run gets fresh.
+//! CPU and memory from /proc, and the database each run gets fresh. The server's
+//! crash-point tests start their processes with this file too.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -75,9 +76,15 @@ impl Drop for Proc {
 /// Starts `payport sim` on a free port (the bench pays its trades without
 /// notifications and posts its own).
 pub async fn start_sim(payport: &Path, log: &Path) -> anyhow::Result<Proc> {
+    start_sim_with(payport, log, &[]).await
+}
+
+/// [`start_sim`] with more `payport sim` arguments (e.g. `--notify-minute-ms`).
+pub async fn start_sim_with(payport: &Path, log: &Path, args: &[&str]) -> anyhow::Result<Proc> {
     let port = free_port()?;
     let mut command = Command::new(payport);
     command.args(["sim", "--listen", &format!("127.0.0.1:{port}")]);
+    command.args(args);
     spawn(
         command,
         format!("http://127.0.0.1:{port}"),
@@ -94,7 +101,20 @@ pub async fn start_payport(
     gateway: &str,
     dir: &Path,
 ) -> anyhow::Result<Proc> {
-    let port = free_port()?;
+    start_payport_with(payport, database_url, gateway, dir, free_port()?, &[]).await
+}
+
+/// [`start_payport`] on a given `port` (a restart keeps its address, so that the
+/// simulator's redeliveries reach it), with more environment variables; its log is
+/// appended to `dir/payport.log`.
+pub async fn start_payport_with(
+    payport: &Path,
+    database_url: &str,
+    gateway: &str,
+    dir: &Path,
+    port: u16,
+    env: &[(&str, &str)],
+) -> anyhow::Result<Proc> {
     let mut command = Command::new(payport);
     command
         .current_dir(dir) // no stray payport.toml
@@ -104,7 +124,8 @@ pub async fn start_payport(
         .env("PAYPORT_ALIPAY__GATEWAY_URL", gateway)
         .env("PAYPORT_AUTH__MERCHANT_TOKENS", TOKEN)
         .env("PAYPORT_RECONCILIATION__ENABLED", "false")
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied());
     spawn(
         command,
         format!("http://127.0.0.1:{port}"),
@@ -115,7 +136,10 @@ pub async fn start_payport(
 }
 
 async fn spawn(mut command: Command, url: String, probe: &str, log: &Path) -> anyhow::Result<Proc> {
-    let out = std::fs::File::create(log)?;
+    let out = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(log)?;
     let started = Instant::now();
     let child = command
         .stdin(Stdio::null())
