@@ -40,6 +40,18 @@ pub struct Reply {
     pub json: Value,
 }
 
+impl Reply {
+    /// Panics, naming `what`, unless the status is a success.
+    pub fn expect_success(&self, what: &str) {
+        assert!(
+            (200..300).contains(&self.status),
+            "{what}: {} {}",
+            self.status,
+            self.json
+        );
+    }
+}
+
 impl Harness {
     /// A fresh world on `backend`, payport not started yet; `None` when PostgreSQL is
     /// unreachable outside CI (the skip was reported).
@@ -152,17 +164,12 @@ impl Harness {
 
     /// A request that must succeed.
     pub async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let what = format!("{}: {method} {path}", self.name);
         let reply = self
             .call(method, path, body, None)
             .await
-            .unwrap_or_else(|e| panic!("{}: {method} {path}: {e}", self.name));
-        assert!(
-            (200..300).contains(&reply.status),
-            "{}: {method} {path}: {} {}",
-            self.name,
-            reply.status,
-            reply.json
-        );
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        reply.expect_success(&what);
         reply.json
     }
 
@@ -205,19 +212,19 @@ impl Harness {
 
     /// The refunds the simulator made for the trade: its books, not payport's.
     pub async fn sim_refunds_of(&self, id: &str) -> Vec<Value> {
-        let all = self.sim_ok("GET", "/control/refunds", None).await;
-        let all = all.as_array().expect("refunds").clone();
-        all.into_iter()
-            .filter(|r| r["out_trade_no"] == id)
-            .collect()
+        self.sim_list_of("/control/refunds", id).await
     }
 
     /// The simulator's delivery attempts of notifications about the trade.
     pub async fn sim_deliveries_of(&self, id: &str) -> Vec<Value> {
-        let all = self.sim_ok("GET", "/control/notifications", None).await;
-        let all = all.as_array().expect("deliveries").clone();
+        self.sim_list_of("/control/notifications", id).await
+    }
+
+    async fn sim_list_of(&self, path: &str, id: &str) -> Vec<Value> {
+        let all = self.sim_ok("GET", path, None).await;
+        let all = all.as_array().expect("a list").clone();
         all.into_iter()
-            .filter(|d| d["out_trade_no"] == id)
+            .filter(|entry| entry["out_trade_no"] == id)
             .collect()
     }
 

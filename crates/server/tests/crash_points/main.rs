@@ -17,7 +17,7 @@ mod procs;
 
 mod harness;
 
-use harness::{Backend, Harness};
+use harness::{Backend, Harness, Reply};
 use payport_domain::crash_points as point;
 use serde_json::{json, Value};
 
@@ -83,14 +83,10 @@ async fn every_crash_point(backend: Backend) {
 /// out, asks Alipay, and re-sends under the same out_request_no only if Alipay has
 /// nothing.
 async fn refund_killed_at(backend: Backend, crash_point: &'static str) {
-    let Some(mut h) = Harness::new(backend, crash_point).await else {
+    let Some(mut h) = paid_with(backend, crash_point).await else {
         return;
     };
-    h.start(Some(crash_point)).await;
-    paid(&h).await;
-    let refund = json!({"amount": "10.00"});
-    let path = format!("/v1/orders/{ORDER}/refunds");
-    if let Ok(reply) = h.call("POST", &path, Some(refund), Some(KEY)).await {
+    if let Ok(reply) = request_refund(&h).await {
         panic!(
             "{crash_point}: the refund was answered: {} {}",
             reply.status, reply.json
@@ -104,18 +100,12 @@ async fn refund_killed_at(backend: Backend, crash_point: &'static str) {
 /// Killed after the worker claimed a refund whose outcome is unknown: the claim's
 /// lease outlives the process, and the next instance syncs the refund after it.
 async fn refund_sync_killed_after_its_claim(backend: Backend) {
-    let Some(mut h) = Harness::new(backend, point::WORKER_AFTER_CLAIM).await else {
+    let Some(mut h) = paid_with(backend, point::WORKER_AFTER_CLAIM).await else {
         return;
     };
-    h.start(Some(point::WORKER_AFTER_CLAIM)).await;
-    paid(&h).await;
     // Alipay fails the call without refunding: the outcome is unknown until a sync.
-    let fault = json!({"methods": {"alipay.trade.refund":
-        {"kind": "system_error", "performed": false, "times": 1}}});
-    h.sim_ok("PUT", "/control/faults", Some(fault)).await;
-    let path = format!("/v1/orders/{ORDER}/refunds");
-    let reply = h
-        .call("POST", &path, Some(json!({"amount": "10.00"})), Some(KEY))
+    lose_next_refund_answer(&h, false).await;
+    let reply = request_refund(&h)
         .await
         .expect("the refund is answered: the crash point is in the worker");
     assert_eq!(reply.json["status"], "processing", "{}", reply.json);
@@ -157,31 +147,42 @@ async fn payment_notification_killed_at(backend: Backend, crash_point: &'static 
 /// settles a refund and its application: the record stays, not handled, and the
 /// redelivery (or the worker's sync) settles the refund.
 async fn refund_notification_killed_after_its_record(backend: Backend) {
-    let Some(mut h) = Harness::new(backend, point::NOTIFICATION_RECORDED).await else {
+    // The payment's own notification takes the one-transaction path: no crash.
+    let Some(mut h) = paid_with(backend, point::NOTIFICATION_RECORDED).await else {
         return;
     };
-    h.start(Some(point::NOTIFICATION_RECORDED)).await;
-    // The payment's own notification takes the one-transaction path: no crash.
-    paid(&h).await;
     // Alipay refunds but its answer is lost: only its notification tells payport.
-    let fault = json!({"methods": {"alipay.trade.refund":
-        {"kind": "system_error", "performed": true, "times": 1}}});
-    h.sim_ok("PUT", "/control/faults", Some(fault)).await;
-    let path = format!("/v1/orders/{ORDER}/refunds");
+    lose_next_refund_answer(&h, true).await;
     // Answered or not: the notification may kill payport before the answer is sent.
-    let _ = h
-        .call("POST", &path, Some(json!({"amount": "10.00"})), Some(KEY))
-        .await;
+    let _ = request_refund(&h).await;
     h.crashed().await;
     h.start(None).await;
     refund_succeeded_once(&h).await;
 }
 
-/// A paid order of 30.00, its notification handled.
-async fn paid(h: &Harness) {
+/// payport started with `crash_point` armed, and a paid order of 30.00, its
+/// notification handled; `None` as for [`Harness::new`].
+async fn paid_with(backend: Backend, crash_point: &'static str) -> Option<Harness> {
+    let mut h = Harness::new(backend, crash_point).await?;
+    h.start(Some(crash_point)).await;
     h.order_with_payment(ORDER, "30.00").await;
     h.buyer_pays(ORDER).await;
     h.order_becomes(ORDER, "paid").await;
+    Some(h)
+}
+
+/// Alipay's next refund call fails with a system error, the refund `performed` or not.
+async fn lose_next_refund_answer(h: &Harness, performed: bool) {
+    let fault = json!({"methods": {"alipay.trade.refund":
+        {"kind": "system_error", "performed": performed, "times": 1}}});
+    h.sim_ok("PUT", "/control/faults", Some(fault)).await;
+}
+
+/// The shop asks for a refund of 10.00 under [`KEY`]; `Err` when payport died first.
+async fn request_refund(h: &Harness) -> Result<Reply, reqwest::Error> {
+    let path = format!("/v1/orders/{ORDER}/refunds");
+    h.call("POST", &path, Some(json!({"amount": "10.00"})), Some(KEY))
+        .await
 }
 
 /// The refund of 10.00 ends `succeeded`, once: in payport's books, in its events, in
@@ -219,19 +220,12 @@ async fn refund_succeeded_once(h: &Harness) {
     // The killed request's key may still be held as in flight: ask until it is not.
     let retried = h
         .until("the retry answered", || async {
-            let body = json!({"amount": "10.00"});
-            let reply = h.call("POST", &path, Some(body), Some(KEY)).await.ok()?;
+            let reply = request_refund(h).await.ok()?;
             let in_use = reply.status == 409 && reply.json["code"] == "IDEMPOTENCY_KEY_IN_USE";
             (!in_use).then_some(reply)
         })
         .await;
-    assert!(
-        (200..300).contains(&retried.status),
-        "{}: {} {}",
-        h.name,
-        retried.status,
-        retried.json
-    );
+    retried.expect_success(&format!("{}: the retry", h.name));
     assert_eq!(retried.json["refund_id"], refund["refund_id"], "{}", h.name);
     assert_eq!(h.sim_refunds_of(ORDER).await.len(), 1, "{}", h.name);
 }
