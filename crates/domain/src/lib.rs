@@ -12,6 +12,7 @@
 //! # Layout
 //! - [`money`]: `Amount`, integer fen, Alipay's exact decimal format.
 //! - [`clip`]: received text shortened before it reaches an error or a log line.
+//! - [`crash_points`]: where a test build can be told to die (feature `failpoints`).
 //! - [`ids`]: `OutTradeNo`, `OutRequestNo`, `TradeNo`, `RefundId`, ... parsed at the edge.
 //! - [`order`], [`refund`]: aggregates; statuses move only through their methods.
 //! - [`payment_check`]: when a pending order's payment is checked at Alipay.
@@ -28,6 +29,7 @@
 pub mod alipay;
 pub mod anomaly;
 pub mod clip;
+pub mod crash_points;
 pub mod error;
 pub mod event;
 pub mod ids;

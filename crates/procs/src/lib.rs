@@ -1,6 +1,6 @@
 //! The processes under load: payport and the standalone simulator as children, their
 //! CPU and memory from /proc, and the database each run gets fresh. Shared by the
-//! load bench and the chaos harness.
+//! load bench, the chaos harness and the server's crash-point tests.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -77,9 +77,15 @@ impl Drop for Proc {
 /// Starts `payport sim` on a free port (the bench pays its trades without
 /// notifications and posts its own).
 pub async fn start_sim(payport: &Path, log: &Path) -> anyhow::Result<Proc> {
+    start_sim_with(payport, log, &[]).await
+}
+
+/// [`start_sim`] with more `payport sim` arguments (e.g. `--notify-minute-ms`).
+pub async fn start_sim_with(payport: &Path, log: &Path, args: &[&str]) -> anyhow::Result<Proc> {
     let port = free_port()?;
     let mut command = Command::new(payport);
     command.args(["sim", "--listen", &format!("127.0.0.1:{port}")]);
+    command.args(args);
     spawn(
         command,
         format!("http://127.0.0.1:{port}"),
@@ -146,7 +152,11 @@ pub async fn start_instance(payport: &Path, instance: &Instance<'_>) -> anyhow::
 }
 
 async fn spawn(mut command: Command, url: String, probe: &str, log: &Path) -> anyhow::Result<Proc> {
-    let out = std::fs::File::create(log)?;
+    // Appended: a restarted process keeps its predecessor's lines.
+    let out = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(log)?;
     let started = Instant::now();
     let child = command
         .stdin(Stdio::null())

@@ -158,6 +158,9 @@ fn load_config() -> Result<Config, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // A test build stops at the crash points `FAILPOINTS` names, for as long as it runs.
+    #[cfg(feature = "failpoints")]
+    let _crash_points = payport_domain::crash_points::arm_from_env();
     match Cli::parse().command.unwrap_or(Command::Serve) {
         Command::Serve => match load_config() {
             Ok(config) => serve(&config),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
+use payport_domain::crash_points::{self, crash_point};
 use payport_domain::ports::{Backlog, WorkKind};
 use payport_domain::reconciliation::ReconciliationStatus;
 use payport_domain::usecases::{beijing_date, due_date, ServiceError};
@@ -42,6 +43,9 @@ pub async fn run_once(state: &AppState) -> usize {
     match state.work.claim_due_refunds(now, BATCH, LEASE).await {
         Ok(refunds) => {
             claimed(WorkKind::RefundSync, refunds.len());
+            if !refunds.is_empty() {
+                crash_point(crash_points::WORKER_AFTER_CLAIM);
+            }
             for refund in refunds {
                 worked += 1;
                 if let Err(e) = state.refunds.sync(&refund.refund_id).await {

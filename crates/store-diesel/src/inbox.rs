@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use payport_domain::crash_points::{self, crash_point};
 use payport_domain::event::NewEvent;
 use payport_domain::ports::{
     InboxApplied, InboxEntry, InboxState, NotificationInbox, NotificationSource,
@@ -187,6 +188,8 @@ impl NotificationInbox for DieselStore {
                 conn.update_order(order).await?;
                 conn.write_events(renderer, events).await?;
             }
+            // All written, nothing committed: a crash here must lose all of it.
+            crash_point(crash_points::NOTIFICATION_BEFORE_COMMIT);
             Ok(InboxApplied::Applied)
         })
         .map_err(|e: Abort<RepoError>| {

@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 
 use super::shared::{apply_trade_status, load_order, order_save_error, save_order};
 use super::{retry_on_conflict, Ports, Refunds, ServiceError, Settings};
+use crate::crash_points::{self, crash_point};
 use crate::event::order_events;
 use crate::ids::{AppId, OutRequestNo, OutTradeNo, SellerId};
 use crate::money::Amount;
@@ -111,6 +112,7 @@ impl Notifications {
         if self.record(&entry).await? == InboxState::AlreadyHandled {
             return Ok(NotificationHandled::Duplicate);
         }
+        crash_point(crash_points::NOTIFICATION_RECORDED);
         self.apply_trade_notification(&notice).await?;
         let mut handled = NotificationHandled::Applied;
         match refund {
@@ -145,7 +147,7 @@ impl Notifications {
         order: Order,
     ) -> Result<NotificationHandled, ServiceError> {
         let mut as_read = Some(order);
-        retry_on_conflict(|| {
+        let handled = retry_on_conflict(|| {
             let read = as_read.take();
             async move {
                 let mut order = match read {
@@ -174,7 +176,12 @@ impl Notifications {
                 }
             }
         })
-        .await
+        .await;
+        if let Ok(NotificationHandled::Applied) = handled {
+            // Committed, and Alipay not answered yet: it will deliver again.
+            crash_point(crash_points::NOTIFICATION_AFTER_COMMIT);
+        }
+        handled
     }
 
     /// Whether the result reports the success of a refund payport already recorded
@@ -278,6 +285,7 @@ impl Notifications {
         if self.record(&entry).await? == InboxState::AlreadyHandled {
             return Ok(NotificationHandled::Duplicate);
         }
+        crash_point(crash_points::NOTIFICATION_RECORDED);
         // Apply every line before failing, so one bad line does not hold up the rest.
         let mut first_error = None;
         let mut anomalies = Vec::new();

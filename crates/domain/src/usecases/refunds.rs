@@ -4,6 +4,7 @@
 //! and `operator_batch` (legacy password-flow batches). One request reads the order
 //! once and hands it down to sending and settling.
 
+use crate::crash_points::{self, crash_point};
 use crate::event::refund_event;
 use std::sync::Arc;
 
@@ -129,6 +130,7 @@ impl Refunds {
             // Reserved as sent (`send_at_once`): the reservation was its only write
             // before the call.
             RefundStatus::Processing => {
+                crash_point(crash_points::REFUND_AFTER_RESERVATION);
                 let outcome = route
                     .submit
                     .submit_refund(&submission(&refund, &order))

@@ -1,6 +1,7 @@
 //! Settling refunds: recording what the gateway answered to a submission, what a query
 //! or notification said, and how long to wait when the outcome is still unknown.
 
+use crate::crash_points::{self, crash_point};
 use crate::event::{order_events, refund_event, NewEvent};
 use chrono::{DateTime, Duration, Utc};
 
@@ -28,6 +29,7 @@ impl Refunds {
         order: Order,
         outcome: Result<RefundSubmitted, GatewayError>,
     ) -> Result<Refund, ServiceError> {
+        crash_point(crash_points::REFUND_BEFORE_OUTCOME);
         let refund_id = refund.refund_id.clone();
         let recorded = self.record_submit_outcome(refund, order, outcome).await;
         self.or_as_stored(&refund_id, recorded).await
