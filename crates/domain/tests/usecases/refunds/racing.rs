@@ -16,7 +16,11 @@ async fn first_refund() -> Refund {
     h.openapi
         .expect_submit_refund()
         .returning(|_| succeeded("2.00"));
-    h.build().refunds.request(shop_r1("2.00", None)).await.unwrap()
+    h.build()
+        .refunds
+        .request(shop_r1("2.00", None))
+        .await
+        .unwrap()
 }
 
 fn shop_r1(amount: &str, gateway: Option<RefundGatewayKind>) -> RefundRequest {
