@@ -7,7 +7,7 @@
 # and PostgreSQL.
 #
 #   bash scripts/mutants.sh          # only lines changed since .ci/mutants-base (CI)
-#   bash scripts/mutants.sh --all    # every mutant (slow: about an hour on 2 cores)
+#   bash scripts/mutants.sh --all    # every mutant (slow: one to two hours on 2 cores)
 #
 # A mutant the tests miss, or one that makes them hang, fails the run. The few that
 # cannot matter are listed, each with why, in .cargo/mutants.toml. Installs its pinned
