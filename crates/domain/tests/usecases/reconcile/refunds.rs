@@ -148,6 +148,10 @@ async fn a_legacy_refund_unsettled_for_days_is_unresolved() {
         [(ItemKind::Unresolved, ItemAction::None, "o1")]
     );
     assert_eq!(report.items[0].payport_amount, Some(yuan("4.00")));
+    assert_eq!(
+        report.items[0].out_request_no,
+        Some(refund.out_request_no.to_string())
+    );
     assert_eq!((report.counts.unresolved, report.counts.mismatches), (1, 0));
     let still = app.refunds.get(&refund.refund_id).await.unwrap();
     assert_eq!(still.status, RefundStatus::Processing, "never guessed");
