@@ -148,6 +148,8 @@ async fn a_legacy_refund_unsettled_for_days_is_unresolved() {
         [(ItemKind::Unresolved, ItemAction::None, "o1")]
     );
     assert_eq!(report.items[0].payport_amount, Some(yuan("4.00")));
+    let note = report.items[0].note.as_deref().unwrap();
+    assert!(note.contains("bill does not settle it"), "{note}");
     assert_eq!(
         report.items[0].out_request_no,
         Some(refund.out_request_no.to_string())
