@@ -189,6 +189,12 @@ mod tests {
             Err(AmountError::OutOfRange("100000000.01".into()))
         );
         assert_eq!(Amount::parse("1e2"), Err(AmountError::Format("1e2".into())));
+        // Too many digits for an i64 is still a number, just too large.
+        let huge = "99999999999999999999.00";
+        assert_eq!(
+            Amount::parse(huge),
+            Err(AmountError::OutOfRange(huge.into()))
+        );
     }
 
     #[test]

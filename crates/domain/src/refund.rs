@@ -468,6 +468,22 @@ mod tests {
     }
 
     #[test]
+    fn a_refund_is_completed_when_it_ends_and_not_before() {
+        // `completed_at` is the end the API shows; `next_sync_at` is when the worker
+        // asks Alipay again, which must not stop while the outcome is open.
+        let mut r = refund(RefundStatus::PendingApproval);
+        r.approve(at(1)).unwrap();
+        r.start_submission(at(2)).unwrap();
+        r.outcome_unknown("timeout".into(), at(12), at(2)).unwrap();
+        assert_eq!((r.completed_at, r.next_sync_at), (None, Some(at(12))));
+        r.fail(failure(), at(13)).unwrap();
+        assert_eq!((r.completed_at, r.next_sync_at), (Some(at(13)), None));
+        let mut r = refund(RefundStatus::PendingApproval);
+        r.reject("duplicate request".into(), at(1)).unwrap();
+        assert_eq!(r.completed_at, Some(at(1)));
+    }
+
+    #[test]
     fn failure_releases_the_reservation() {
         let mut r = refund(RefundStatus::Approved);
         r.start_submission(at(1)).unwrap();

@@ -10,6 +10,7 @@ mod batch_amounts;
 mod events;
 mod external;
 mod invariants;
+mod limits;
 mod notifications;
 mod orders;
 mod payment_checks;

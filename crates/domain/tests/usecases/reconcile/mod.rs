@@ -197,6 +197,11 @@ async fn a_payment_payport_has_unpaid_is_synced_and_one_it_cannot_confirm_is_for
         ]
     );
     assert!(report.items[1].note.as_deref().unwrap().contains("timeout"));
+    // A person sees both sides' amounts: the order's total is the bill's.
+    for item in &report.items {
+        let both = (item.alipay_amount, item.payport_amount);
+        assert_eq!(both, (Some(yuan("88.88")), Some(yuan("88.88"))));
+    }
     assert_eq!(app.store.order("o1").status, OrderStatus::Paid);
     assert_eq!(app.store.order("o2").status, OrderStatus::Pending);
     assert_eq!(report.counts.mismatches, 2);

@@ -52,6 +52,11 @@ async fn a_legacy_refund_whose_notification_was_lost_is_settled_by_the_bill() {
         report.items[0].out_request_no.as_deref(),
         Some("2026112100001")
     );
+    let amounts = (
+        report.items[0].alipay_amount,
+        report.items[0].payport_amount,
+    );
+    assert_eq!(amounts, (Some(yuan("4.00")), Some(yuan("4.00"))));
     let settled = app.refunds.get(&refund.refund_id).await.unwrap();
     assert_eq!(settled.status, RefundStatus::Succeeded);
     assert_eq!(settled.completed_at, Some(finished()));
@@ -74,6 +79,11 @@ async fn a_legacy_line_of_another_amount_settles_nothing() {
         kinds(&report),
         [(ItemKind::AmountMismatch, ItemAction::None, "o1")]
     );
+    let amounts = (
+        report.items[0].alipay_amount,
+        report.items[0].payport_amount,
+    );
+    assert_eq!(amounts, (Some(yuan("4.50")), Some(yuan("4.00"))));
     let still = app.refunds.get(&refund.refund_id).await.unwrap();
     assert_eq!(still.status, RefundStatus::Processing);
 }
@@ -105,6 +115,11 @@ async fn a_refund_payport_has_as_failed_is_for_a_person() {
         [(ItemKind::RefundMissingHere, ItemAction::None, "o1")]
     );
     assert!(report.items[0].note.as_deref().unwrap().contains("failed"));
+    let amounts = (
+        report.items[0].alipay_amount,
+        report.items[0].payport_amount,
+    );
+    assert_eq!(amounts, (Some(yuan("1.00")), Some(yuan("1.00"))));
     assert_eq!(
         app.refunds.get(&failed.refund_id).await.unwrap().status,
         RefundStatus::Failed
@@ -133,6 +148,12 @@ async fn a_legacy_refund_unsettled_for_days_is_unresolved() {
         [(ItemKind::Unresolved, ItemAction::None, "o1")]
     );
     assert_eq!(report.items[0].payport_amount, Some(yuan("4.00")));
+    let note = report.items[0].note.as_deref().unwrap();
+    assert!(note.contains("bill does not settle it"), "{note}");
+    assert_eq!(
+        report.items[0].out_request_no,
+        Some(refund.out_request_no.to_string())
+    );
     assert_eq!((report.counts.unresolved, report.counts.mismatches), (1, 0));
     let still = app.refunds.get(&refund.refund_id).await.unwrap();
     assert_eq!(still.status, RefundStatus::Processing, "never guessed");
@@ -164,6 +185,15 @@ async fn a_refund_payport_never_sent_is_recorded_as_external_unless_it_cannot_be
             (ItemKind::RefundMissingHere, ItemAction::None, "o2"),
         ]
     );
+    // The recorded refund is payport's side now; the refused one has none.
+    let amounts = |i: usize| {
+        (
+            report.items[i].alipay_amount,
+            report.items[i].payport_amount,
+        )
+    };
+    assert_eq!(amounts(0), (Some(yuan("3.00")), Some(yuan("3.00"))));
+    assert_eq!(amounts(1), (Some(yuan("12.00")), None));
     assert!(report.items[1].note.is_some());
     let o1 = app.store.order("o1");
     assert_eq!(o1.refunded_amount, yuan("3.00"));

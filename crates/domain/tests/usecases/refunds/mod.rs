@@ -2,6 +2,7 @@
 //! and what operators do. Helpers shared by the three live here.
 
 mod operators;
+mod racing;
 mod requests;
 mod sync;
 

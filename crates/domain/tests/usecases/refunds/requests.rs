@@ -322,3 +322,33 @@ async fn a_refund_held_for_approval_takes_no_batch_number_and_sends_nothing() {
     assert_eq!(refund.status, RefundStatus::PendingApproval);
     assert_eq!((refund.batch_no, refund.submitted_at), (None, None));
 }
+
+#[tokio::test]
+async fn a_page_of_orders_gets_all_their_refunds_each_orders_oldest_first() {
+    let mut h = paid();
+    h.store.put_order(paid_order("o2", "10.00"));
+    h.settings.refund_policy.approval = ApprovalPolicy::Manual;
+    let app = h.build();
+    let first = app.refunds.request(request("1.00")).await.unwrap();
+    app.advance(Duration::minutes(1));
+    let mut r = request("2.00");
+    r.out_trade_no = otn("o2");
+    let other = app.refunds.request(r).await.unwrap();
+    app.advance(Duration::minutes(1));
+    let second = app.refunds.request(request("3.00")).await.unwrap();
+    let listed = app
+        .refunds
+        .list_for_orders(&[otn("o1"), otn("o2"), otn("unknown")])
+        .await
+        .unwrap();
+    let of = |order: &str| -> Vec<_> {
+        listed
+            .iter()
+            .filter(|r| r.out_trade_no.as_str() == order)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(listed.len(), 3);
+    assert_eq!(of("o1"), vec![first, second]);
+    assert_eq!(of("o2"), vec![other]);
+}

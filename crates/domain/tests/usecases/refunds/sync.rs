@@ -39,6 +39,17 @@ async fn unknown_outcomes_stay_processing_and_are_asked_about_later() {
 }
 
 #[tokio::test]
+async fn an_accepted_legacy_refund_is_looked_at_again_after_the_sync_delay() {
+    let mut h = paid();
+    h.mapi_nopwd = Some(accepting("20261121001"));
+    let app = h.build();
+    let refund = super::legacy(&app, "1.00").await;
+    assert_eq!(refund.status, RefundStatus::Processing);
+    assert_eq!(refund.batch_no.unwrap().as_str(), "20261121001");
+    assert_eq!(refund.next_sync_at, Some(t0() + Duration::seconds(10)));
+}
+
+#[tokio::test]
 async fn sync_confirms_an_unknown_refund_by_query() {
     let mut h = paid();
     h.openapi

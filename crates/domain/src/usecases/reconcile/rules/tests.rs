@@ -198,6 +198,7 @@ fn what_the_bill_lacks_is_missing_at_alipay() {
     assert_eq!(items[0].out_trade_no, "o2");
     assert_eq!(items[0].payport_amount, Some(yuan("8.00")));
     assert_eq!(items[1].out_request_no.as_deref(), Some("rrf_1"));
+    assert_eq!(items[1].payport_amount, Some(yuan("3.00")));
     assert!(items.iter().all(|i| i.kind == ItemKind::MissingAtAlipay));
     assert!(missing_at_alipay(
         &[],
