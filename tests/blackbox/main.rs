@@ -23,6 +23,7 @@ mod refusals;
 mod replays;
 mod roles;
 mod service;
+mod takeover;
 mod transactions;
 mod unknown_outcomes;
 mod webhooks;

@@ -71,6 +71,7 @@ pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
         .with(Idempotency {
             store: wired.state.idempotency.clone(),
             clock: wired.state.clock.clone(),
+            instance: wired.state.instance.clone(),
         })
         .with(BodyLimit { max: API_LIMIT });
     let callback = BodyLimit {

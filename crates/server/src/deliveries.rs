@@ -131,14 +131,24 @@ pub async fn run_until_idle(state: &Arc<AppState>) -> usize {
 /// free and something is due (reading the backlog first, at most every
 /// [`BACKLOG_EVERY`]), looks again at once after finding work, and otherwise
 /// waits for the poll interval, a finished attempt, or a request that may have
-/// written events. Attempts still running at the stop are abandoned; their claims
-/// run out and they are sent again (by this instance after a restart, or another).
-pub fn spawn(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// written events. Once `stop` fires it claims nothing more and ends when the
+/// attempts under way are recorded; one cut short (the shutdown timeout) is sent
+/// again when its claim runs out (by another instance, or this one after a restart).
+pub fn spawn(
+    state: Arc<AppState>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let slots = Arc::new(Semaphore::new(state.delivery.concurrency as usize));
         let mut tasks = JoinSet::new();
         let mut backlog_read: Option<Instant> = None;
+        // Also set when the stop's sender is gone: nobody can stop the loop later.
+        let mut stopped = false;
         loop {
+            if stopped || *stop.borrow() {
+                while tasks.join_next().await.is_some() {}
+                return;
+            }
             if backlog_read.is_none_or(|at| at.elapsed() >= BACKLOG_EVERY) {
                 export_backlog(&state).await;
                 backlog_read = Some(Instant::now());
@@ -151,8 +161,8 @@ pub fn spawn(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>)
                 () = tokio::time::sleep(state.delivery.poll) => {}
                 () = state.deliveries_due.notified() => {}
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-                _ = stop.changed() => return,
+                _ = stop.changed() => stopped = true,
             }
         }
-    });
+    })
 }

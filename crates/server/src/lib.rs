@@ -40,7 +40,8 @@
 //! ```
 //!
 //! [`PayportBuilder::build`] wires without serving: mount [`app::app`] in a server
-//! of your own and run [`worker::spawn`] and [`deliveries::spawn`] beside it.
+//! of your own and run [`worker::spawn`], [`deliveries::spawn`] and
+//! [`lifecycle::spawn_heartbeat`] (after [`lifecycle::register`]) beside it.
 //!
 //! # Layout
 //! Modules form a tree; each depends only on those listed before it.
@@ -59,7 +60,8 @@
 //!   returns; [`telemetry`]: request ids and access logs; [`app`]: the routes;
 //!   [`body_limit`]: request-body limits (413) enforced while reading.
 //! - [`worker`]: background refund syncs and order expiry; [`deliveries`]: webhook
-//!   delivery, in a task of its own.
+//!   delivery, in a task of its own; [`lifecycle`]: the instance's heartbeat and its
+//!   graceful shutdown.
 //! - [`serve`]: binding, wiring, serving with the worker.
 //! - [`cli`]: the troubleshooting tools (`payport alipay ...`, `payport sim`).
 
@@ -70,6 +72,7 @@ pub mod callbacks;
 pub mod cli;
 pub mod config;
 pub mod deliveries;
+pub mod lifecycle;
 pub mod runtime;
 pub mod serve;
 pub mod state;

@@ -320,15 +320,33 @@ fn run_sim(options: &cli::sim::SimOptions) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    match runtime.block_on(cli::sim::run(options, shutdown)) {
+    match runtime.block_on(async { cli::sim::run(options, stop_requested()).await }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("payport: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Resolves on SIGTERM (what service managers and orchestrators send) or Ctrl-C.
+/// SIGTERM is caught from the call on (inside the runtime), so that one arriving while
+/// payport starts still stops it gracefully.
+fn stop_requested() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| tracing::warn!(error = %e, "cannot catch SIGTERM; only Ctrl-C stops payport gracefully"))
+        .ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -381,13 +399,15 @@ fn serve(config: &Config) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    let served = runtime.block_on(payport_server::serve::serve(
-        config,
-        |addr, wired| payport_server::serve::announce(addr, config, wired),
-        async {
-            let _ = tokio::signal::ctrl_c().await;
-        },
-    ));
+    let served = runtime.block_on(async {
+        let stop = stop_requested();
+        payport_server::serve::serve(
+            config,
+            |addr, wired| payport_server::serve::announce(addr, config, wired),
+            stop,
+        )
+        .await
+    });
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

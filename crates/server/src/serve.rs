@@ -1,5 +1,6 @@
 //! Running the HTTP server: binding, wiring (which migrates the database first),
-//! serving, and the background worker beside it.
+//! serving, and the background worker beside it, until a graceful shutdown
+//! ([`crate::lifecycle`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,7 +15,7 @@ use crate::wiring::{Payport, PayportBuilder};
 
 /// Binds `config.listen`, wires payport with the built-in adapters (migrating the
 /// database first), reports the bound address, and serves until `shutdown` resolves;
-/// the background worker and the webhook delivery loop stop with it.
+/// then shuts down gracefully (see [`crate::lifecycle`]).
 ///
 /// # Errors
 /// The address cannot be bound, or wiring fails (keys, settings, database).
@@ -32,7 +33,9 @@ impl PayportBuilder {
     /// Binds `listen`, wires payport ([`PayportBuilder::build`]; the public URL
     /// defaults to the bound address), reports the bound address, and serves the HTTP
     /// API with the background worker and the webhook delivery loop until `shutdown`
-    /// resolves.
+    /// resolves. Then it takes no new connection and no new background item, finishes
+    /// the requests in flight and the items under way within `shutdown_timeout_secs`,
+    /// and leaves the database's list of instances.
     ///
     /// # Errors
     /// The address cannot be bound, or wiring fails (keys, settings, database).
@@ -55,18 +58,25 @@ impl PayportBuilder {
             .or_else(|| config.public_url.clone())
             .unwrap_or_else(|| format!("http://{bound}"));
         let wired = self.public_url(public_url).build().await?;
+        let state = wired.state.clone();
+        crate::lifecycle::register(&state).await?;
         on_ready(bound, &wired);
-        let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-        crate::worker::spawn(wired.state.clone(), interval, worker_stopped.clone());
-        if wired.state.metrics_enabled {
-            crate::telemetry::exporter::spawn_upkeep(worker_stopped.clone());
+        let stop = crate::lifecycle::Stop::new();
+        let heartbeat = crate::lifecycle::spawn_heartbeat(state.clone(), stop.receiver());
+        let mut background = crate::worker::spawn(state.clone(), interval, stop.receiver());
+        if state.metrics_enabled {
+            crate::telemetry::exporter::spawn_upkeep(stop.receiver());
         }
-        crate::deliveries::spawn(wired.state.clone(), worker_stopped);
+        background.push(crate::deliveries::spawn(state.clone(), stop.receiver()));
         let served = Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(crate::app::app(&wired), shutdown, None)
+            .run_with_graceful_shutdown(
+                crate::app::app(&wired),
+                stop.on(shutdown),
+                Some(state.instance.shutdown_timeout),
+            )
             .await
             .context("the HTTP server failed");
-        let _ = stop_worker.send(true);
+        stop.finish(&state, background, heartbeat).await;
         served
     }
 }

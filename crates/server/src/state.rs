@@ -38,6 +38,32 @@ pub struct AppState {
     pub readiness: Arc<dyn Readiness>,
     /// Whether `GET /metrics` is served.
     pub metrics_enabled: bool,
+    /// This process among the instances sharing the database.
+    pub instance: Instance,
+}
+
+/// One running payport process. It beats a heartbeat in the database; the
+/// `Idempotency-Key`s it holds are taken over by a retry once it has been silent for
+/// [`Instance::SILENT_BEATS`] beats (it died with their requests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// Unique to this process (a fresh UUID at every start).
+    pub id: String,
+    /// How often it beats.
+    pub heartbeat: Duration,
+    /// How long a graceful shutdown may take.
+    pub shutdown_timeout: Duration,
+}
+
+impl Instance {
+    /// Beats an instance may miss (a slow database, a busy machine) and still count
+    /// as alive.
+    pub const SILENT_BEATS: u32 = 3;
+
+    /// How long an instance may be silent and still count as alive.
+    pub fn silent_after(&self) -> Duration {
+        self.heartbeat * Self::SILENT_BEATS
+    }
 }
 
 /// Whether this instance can take traffic: its database answers, at the schema this

@@ -7,7 +7,9 @@
 //! of the [`LOOKBACK_DAYS`] before that no instance completed, again every 30 minutes
 //! while a bill is not available.
 //! Rows (and a day's reconciliation) are claimed in the database, so several
-//! instances never work on one at once.
+//! instances never work on one at once. When the stop signal fires, a pass takes no
+//! new item and ends after the one under way; the items it had claimed and not begun
+//! are taken, once their claims run out, by another instance.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +18,10 @@ use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
 use payport_domain::crash_points::{self, crash_point};
 use payport_domain::ports::{Backlog, WorkKind};
 use payport_domain::reconciliation::ReconciliationStatus;
-use payport_domain::usecases::{beijing_date, due_date, ServiceError};
+use payport_domain::usecases::{beijing_date, due_date, ServiceError, RUN_LEASE};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::state::AppState;
 use crate::telemetry::waited_secs;
@@ -24,9 +29,6 @@ use crate::telemetry::waited_secs;
 /// How long a claimed row stays with this instance before another may take it.
 const LEASE: Duration = Duration::from_secs(60);
 const BATCH: u32 = 20;
-/// How long a claimed reconciliation stays with this instance: a bill of many
-/// thousand lines, each maybe a query to Alipay, takes a while.
-const RECONCILIATION_LEASE: Duration = Duration::from_secs(15 * 60);
 /// How many past Beijing days the daily run looks at: a day missed while payport was
 /// down, or still pending, is run once its bill is there.
 pub const LOOKBACK_DAYS: i64 = 7;
@@ -34,9 +36,23 @@ pub const LOOKBACK_DAYS: i64 = 7;
 /// reports, and a bill comes once a day.
 const RECONCILIATION_POLL: Duration = Duration::from_secs(60);
 
+/// How long an instance silent for that long is kept in `instances`: long enough
+/// for a person to see which instance held a key, and no longer.
+const FORGET_INSTANCES_AFTER: chrono::Duration = chrono::Duration::hours(1);
+
 /// One pass: sync due refunds, check due payments, close expired orders, delete
 /// expired idempotency keys. Returns how many refunds and orders it took.
 pub async fn run_once(state: &AppState) -> usize {
+    run_pass(state, &watch::channel(false).1).await
+}
+
+/// Whether the stop signal fired: take no new item.
+fn stopping(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow()
+}
+
+/// [`run_once`], taking no new item once `stop` fires.
+async fn run_pass(state: &AppState, stop: &watch::Receiver<bool>) -> usize {
     let now = state.clock.now();
     export_backlog(state, now).await;
     let mut worked = 0;
@@ -47,6 +63,9 @@ pub async fn run_once(state: &AppState) -> usize {
                 crash_point(crash_points::WORKER_AFTER_CLAIM);
             }
             for refund in refunds {
+                if stopping(stop) {
+                    return worked;
+                }
                 worked += 1;
                 if let Err(e) = state.refunds.sync(&refund.refund_id).await {
                     tracing::warn!(refund_id = %refund.refund_id, code = e.code(), "refund sync failed; will retry");
@@ -55,11 +74,17 @@ pub async fn run_once(state: &AppState) -> usize {
         }
         Err(e) => tracing::warn!(error = %e, "cannot claim refunds to sync"),
     }
-    worked += check_payments(state, now).await;
+    worked += check_payments(state, now, stop).await;
+    if stopping(stop) {
+        return worked;
+    }
     match state.work.claim_expired_orders(now, BATCH, LEASE).await {
         Ok(orders) => {
             claimed(WorkKind::ExpiredOrder, orders.len());
             for order in orders {
+                if stopping(stop) {
+                    return worked;
+                }
                 worked += 1;
                 if let Err(e) = state.orders.close(&order.out_trade_no).await {
                     tracing::warn!(out_trade_no = %order.out_trade_no, code = e.code(), "expired order not closed; will retry");
@@ -71,6 +96,10 @@ pub async fn run_once(state: &AppState) -> usize {
     let expired_before = now - crate::api::idempotency::KEY_LIFETIME;
     if let Err(e) = state.idempotency.idempotency_purge(expired_before).await {
         tracing::warn!(error = %e, "cannot delete expired idempotency keys");
+    }
+    let silent_since = now - FORGET_INSTANCES_AFTER;
+    if let Err(e) = state.idempotency.instances_purge(silent_since).await {
+        tracing::warn!(error = %e, "cannot forget instances long silent");
     }
     worked
 }
@@ -110,17 +139,21 @@ async fn export_backlog(state: &AppState, now: DateTime<Utc>) {
 /// to yesterday (yesterday only once `daily_at` passed) that no instance completed
 /// and that is not waiting for its next attempt. Returns the days it ran.
 pub async fn reconcile_due(state: &AppState) -> Vec<NaiveDate> {
+    reconcile_pass(state, &watch::channel(false).1).await
+}
+
+/// [`reconcile_due`], starting no new day once `stop` fires.
+async fn reconcile_pass(state: &AppState, stop: &watch::Receiver<bool>) -> Vec<NaiveDate> {
     let daily = state.daily_reconciliation;
     if !daily.enabled {
         return Vec::new();
     }
     let mut ran = Vec::new();
     for date in due_days(state.clock.now(), daily.at) {
-        match state
-            .reconciliations
-            .run_claimed(date, RECONCILIATION_LEASE)
-            .await
-        {
+        if stopping(stop) {
+            break;
+        }
+        match state.reconciliations.run_claimed(date, RUN_LEASE).await {
             Ok(Some(report)) => {
                 ran.push(date);
                 if report.status == ReconciliationStatus::Completed {
@@ -157,7 +190,11 @@ fn due_days(now: DateTime<Utc>, daily_at: chrono::NaiveTime) -> Vec<NaiveDate> {
 
 /// Asks Alipay about the pending orders whose payment check is due; each check
 /// schedules the next one. Returns how many it took.
-async fn check_payments(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> usize {
+async fn check_payments(
+    state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
+    stop: &watch::Receiver<bool>,
+) -> usize {
     let orders = match state.work.claim_payment_checks(now, BATCH, LEASE).await {
         Ok(orders) => orders,
         Err(e) => {
@@ -166,7 +203,12 @@ async fn check_payments(state: &AppState, now: chrono::DateTime<chrono::Utc>) ->
         }
     };
     claimed(WorkKind::PaymentCheck, orders.len());
+    let mut checked = 0;
     for order in &orders {
+        if stopping(stop) {
+            break;
+        }
+        checked += 1;
         // The code only: the detail may quote Alipay's answer.
         match state.orders.check_payment(&order.out_trade_no).await {
             Ok(_) => {}
@@ -178,41 +220,57 @@ async fn check_payments(state: &AppState, now: chrono::DateTime<chrono::Utc>) ->
             }
         }
     }
-    orders.len()
+    checked
 }
 
 /// Runs [`run_once`] every `interval`, and [`reconcile_due`] in a task of its own
-/// every `interval` but at most once a minute, until `stop` fires.
-pub fn spawn(state: Arc<AppState>, interval: Duration, stop: tokio::sync::watch::Receiver<bool>) {
-    every(interval, stop.clone(), state.clone(), |state| async move {
-        run_once(&state).await;
-    });
-    every(
-        interval.max(RECONCILIATION_POLL),
-        stop,
-        state,
-        |state| async move {
-            reconcile_due(&state).await;
-        },
-    );
+/// every `interval` but at most once a minute, until `stop` fires; each then ends
+/// after the item under way. Returns both tasks, to wait for them.
+pub fn spawn(
+    state: Arc<AppState>,
+    interval: Duration,
+    stop: watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    vec![
+        every(
+            interval,
+            stop.clone(),
+            state.clone(),
+            |state, stop| async move {
+                run_pass(&state, &stop).await;
+            },
+        ),
+        every(
+            interval.max(RECONCILIATION_POLL),
+            stop,
+            state,
+            |state, stop| async move {
+                reconcile_pass(&state, &stop).await;
+            },
+        ),
+    ]
 }
 
 fn every<F>(
     interval: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
     state: Arc<AppState>,
-    pass: impl Fn(Arc<AppState>) -> F + Send + 'static,
-) where
+    pass: impl Fn(Arc<AppState>, watch::Receiver<bool>) -> F + Send + 'static,
+) -> JoinHandle<()>
+where
     F: std::future::Future<Output = ()> + Send,
 {
     tokio::spawn(async move {
         loop {
+            if stopping(&stop) {
+                return;
+            }
             tokio::select! {
-                _ = tokio::time::sleep(interval) => pass(state.clone()).await,
+                () = tokio::time::sleep(interval) => pass(state.clone(), stop.clone()).await,
                 _ = stop.changed() => return,
             }
         }
-    });
+    })
 }
 
 #[cfg(test)]

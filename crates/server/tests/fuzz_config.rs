@@ -18,12 +18,14 @@ use payport_server::config::{ApprovalPolicy, Config};
 use proptest::prelude::*;
 
 /// Every setting, as `(section, key)`; `""` is the top level.
-const KEYS: [(&str, &str); 22] = [
+const KEYS: [(&str, &str); 24] = [
     ("", "listen"),
     ("", "public_url"),
     ("", "database_url"),
     ("", "keys_dir"),
     ("", "worker_interval_secs"),
+    ("", "heartbeat_secs"),
+    ("", "shutdown_timeout_secs"),
     ("alipay", "mode"),
     ("alipay", "gateway_url"),
     ("alipay", "app_id"),

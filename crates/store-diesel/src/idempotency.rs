@@ -1,16 +1,21 @@
 //! [`IdempotencyStore`] over the `idempotency_keys` table: the key is the primary key,
 //! so of two racing inserts exactly one wins and the other reads the winner's record.
+//! The `instances` table holds each instance's heartbeat; a take-over is one
+//! conditional `UPDATE` that reads it, so of two takers one wins.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use payport_domain::ports::{IdempotencyInsert, IdempotencyRecord, IdempotencyStore, IN_FLIGHT};
+use payport_domain::ports::{
+    Abandoned, IdempotencyInsert, IdempotencyRecord, IdempotencyStore, IN_FLIGHT,
+};
 use payport_domain::RepoError;
 
 use crate::error::{corrupt, db_error};
 use crate::pool::{for_each_backend, with_conn, write_conn};
 use crate::schema::idempotency_keys as keys;
+use crate::schema::instances;
 use crate::time::DbTime;
 use crate::DieselStore;
 
@@ -23,6 +28,7 @@ struct KeyRow {
     http_status: i32,
     response_body: String,
     created_at: DbTime,
+    instance_id: Option<String>,
 }
 
 impl TryFrom<KeyRow> for IdempotencyRecord {
@@ -41,6 +47,7 @@ impl TryFrom<KeyRow> for IdempotencyRecord {
             http_status,
             response_body: row.response_body,
             created_at: row.created_at.0,
+            holder: row.instance_id,
         })
     }
 }
@@ -49,10 +56,29 @@ trait KeyQueries {
     async fn find_key(&mut self, key: &str) -> QueryResult<Option<KeyRow>>;
     /// Inserts unless the key exists; `Ok(false)` then.
     async fn insert_key(&mut self, row: &KeyRow) -> QueryResult<bool>;
-    /// Replaces an in-flight record's response; `Ok(false)` if it was not in flight.
-    async fn complete_key(&mut self, key: &str, status: i32, body: &str) -> QueryResult<bool>;
-    /// Deletes an in-flight record; `Ok(false)` if it was not in flight.
-    async fn release_key(&mut self, key: &str) -> QueryResult<bool>;
+    /// Replaces `holder`'s in-flight record's response; `Ok(false)` if there is none.
+    async fn complete_key(
+        &mut self,
+        key: &str,
+        holder: &str,
+        status: i32,
+        body: &str,
+    ) -> QueryResult<bool>;
+    /// Deletes `holder`'s in-flight record; `Ok(false)` if there is none.
+    async fn release_key(&mut self, key: &str, holder: &str) -> QueryResult<bool>;
+    /// Hands an abandoned in-flight record of the same request to `row`'s instance.
+    async fn take_over_key(
+        &mut self,
+        row: &KeyRow,
+        silent_since: DbTime,
+        reserved_before: DbTime,
+    ) -> QueryResult<bool>;
+    /// Inserts the instance, or moves its heartbeat.
+    async fn beat(&mut self, instance: &str, now: DbTime) -> QueryResult<()>;
+    /// Deletes the instance's row.
+    async fn forget_instance(&mut self, instance: &str) -> QueryResult<()>;
+    /// Deletes the instances silent since `silent_since`; how many.
+    async fn forget_silent(&mut self, silent_since: DbTime) -> QueryResult<u64>;
     /// Deletes the records created before `cut_off`; how many.
     async fn purge_keys(&mut self, cut_off: &DbTime) -> QueryResult<u64>;
 }
@@ -77,11 +103,18 @@ for_each_backend! {
                 .map(|inserted| inserted == 1)
         }
 
-        async fn complete_key(&mut self, key: &str, status: i32, body: &str) -> QueryResult<bool> {
+        async fn complete_key(
+            &mut self,
+            key: &str,
+            holder: &str,
+            status: i32,
+            body: &str,
+        ) -> QueryResult<bool> {
             diesel::update(
                 keys::table
                     .find(key)
-                    .filter(keys::http_status.eq(i32::from(IN_FLIGHT))),
+                    .filter(keys::http_status.eq(i32::from(IN_FLIGHT)))
+                    .filter(keys::instance_id.eq(holder)),
             )
             .set((keys::http_status.eq(status), keys::response_body.eq(body)))
             .execute(self)
@@ -89,15 +122,76 @@ for_each_backend! {
             .map(|updated| updated == 1)
         }
 
-        async fn release_key(&mut self, key: &str) -> QueryResult<bool> {
+        async fn release_key(&mut self, key: &str, holder: &str) -> QueryResult<bool> {
             diesel::delete(
                 keys::table
                     .find(key)
-                    .filter(keys::http_status.eq(i32::from(IN_FLIGHT))),
+                    .filter(keys::http_status.eq(i32::from(IN_FLIGHT)))
+                    .filter(keys::instance_id.eq(holder)),
             )
             .execute(self)
             .await
             .map(|deleted| deleted == 1)
+        }
+
+        async fn take_over_key(
+            &mut self,
+            row: &KeyRow,
+            silent_since: DbTime,
+            reserved_before: DbTime,
+        ) -> QueryResult<bool> {
+            let alive = instances::table
+                .filter(instances::heartbeat_at.ge(silent_since))
+                .select(instances::instance_id.nullable());
+            // A NULL holder (a key older than instances) is never "another instance":
+            // neither `<>` nor `NOT IN` is true of it, so only its age frees it.
+            let holder_gone = keys::instance_id
+                .ne(row.instance_id.as_deref().unwrap_or_default())
+                .and(diesel::dsl::not(keys::instance_id.eq_any(alive)));
+            let abandoned = holder_gone.or(keys::created_at.lt(reserved_before).nullable());
+            diesel::update(
+                keys::table
+                    .find(&row.idempotency_key)
+                    .filter(keys::http_status.eq(i32::from(IN_FLIGHT)))
+                    .filter(keys::request_hash.eq(&row.request_hash))
+                    .filter(abandoned),
+            )
+            .set((
+                keys::instance_id.eq(&row.instance_id),
+                keys::created_at.eq(row.created_at),
+            ))
+            .execute(self)
+            .await
+            .map(|updated| updated == 1)
+        }
+
+        async fn beat(&mut self, instance: &str, now: DbTime) -> QueryResult<()> {
+            diesel::insert_into(instances::table)
+                .values((
+                    instances::instance_id.eq(instance),
+                    instances::started_at.eq(now),
+                    instances::heartbeat_at.eq(now),
+                ))
+                .on_conflict(instances::instance_id)
+                .do_update()
+                .set(instances::heartbeat_at.eq(now))
+                .execute(self)
+                .await
+                .map(|_| ())
+        }
+
+        async fn forget_instance(&mut self, instance: &str) -> QueryResult<()> {
+            diesel::delete(instances::table.find(instance))
+                .execute(self)
+                .await
+                .map(|_| ())
+        }
+
+        async fn forget_silent(&mut self, silent_since: DbTime) -> QueryResult<u64> {
+            diesel::delete(instances::table.filter(instances::heartbeat_at.lt(silent_since)))
+                .execute(self)
+                .await
+                .map(|deleted| deleted as u64)
         }
 
         async fn purge_keys(&mut self, cut_off: &DbTime) -> QueryResult<u64> {
@@ -111,32 +205,54 @@ for_each_backend! {
 
 #[async_trait]
 impl IdempotencyStore for DieselStore {
-    /// Records the final response of a request whose key was stored [`IN_FLIGHT`].
-    /// Returns `false` when the key was not in flight (nothing changed).
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`].
     async fn idempotency_complete(
         &self,
         key: &str,
+        holder: &str,
         http_status: u16,
         response_body: &str,
     ) -> Result<bool, RepoError> {
         let status = i32::from(http_status);
         write_conn!(self, |conn| conn
-            .complete_key(key, status, response_body)
+            .complete_key(key, holder, status, response_body)
             .await)
         .map_err(|e| db_error(format_args!("complete idempotency key {key:?}"), e))
     }
 
-    /// Forgets an in-flight key whose request failed without a definitive answer, so
-    /// that a retry with the same key runs again. Returns `false` when not in flight.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`].
-    async fn idempotency_release(&self, key: &str) -> Result<bool, RepoError> {
-        write_conn!(self, |conn| conn.release_key(key).await)
+    async fn idempotency_release(&self, key: &str, holder: &str) -> Result<bool, RepoError> {
+        write_conn!(self, |conn| conn.release_key(key, holder).await)
             .map_err(|e| db_error(format_args!("release idempotency key {key:?}"), e))
+    }
+
+    async fn idempotency_take_over(
+        &self,
+        reservation: &IdempotencyRecord,
+        abandoned: Abandoned,
+    ) -> Result<bool, RepoError> {
+        let key = reservation.key.as_str();
+        let row = key_row(reservation);
+        let silent_since = DbTime(abandoned.silent_since);
+        let reserved_before = DbTime(abandoned.reserved_before);
+        write_conn!(self, |conn| conn
+            .take_over_key(&row, silent_since, reserved_before)
+            .await)
+        .map_err(|e| db_error(format_args!("take over idempotency key {key:?}"), e))
+    }
+
+    async fn instance_beat(&self, instance: &str, now: DateTime<Utc>) -> Result<(), RepoError> {
+        write_conn!(self, |conn| conn.beat(instance, DbTime(now)).await)
+            .map_err(|e| db_error(format_args!("heartbeat of instance {instance:?}"), e))
+    }
+
+    async fn instance_leave(&self, instance: &str) -> Result<(), RepoError> {
+        write_conn!(self, |conn| conn.forget_instance(instance).await)
+            .map_err(|e| db_error(format_args!("remove instance {instance:?}"), e))
+    }
+
+    async fn instances_purge(&self, silent_since: DateTime<Utc>) -> Result<u64, RepoError> {
+        let silent_since = DbTime(silent_since);
+        write_conn!(self, |conn| conn.forget_silent(silent_since).await)
+            .map_err(|e| db_error("forget silent instances", e))
     }
 
     /// The stored response for `key`, if any.
@@ -163,13 +279,7 @@ impl IdempotencyStore for DieselStore {
     ) -> Result<IdempotencyInsert, RepoError> {
         let key = record.key.as_str();
         let context = || format!("store idempotency key {key:?}");
-        let row = KeyRow {
-            idempotency_key: record.key.clone(),
-            request_hash: record.request_hash.clone(),
-            http_status: i32::from(record.http_status),
-            response_body: record.response_body.clone(),
-            created_at: DbTime(record.created_at),
-        };
+        let row = key_row(record);
         for _ in 0..INSERT_ATTEMPTS {
             // A write (on SQLite, the writer's: see pool.rs), then a read that needs
             // no transaction around it.
@@ -199,6 +309,17 @@ impl IdempotencyStore for DieselStore {
         let cut_off = DbTime(created_before);
         write_conn!(self, |conn| conn.purge_keys(&cut_off).await)
             .map_err(|e| db_error("purge expired idempotency keys", e))
+    }
+}
+
+fn key_row(record: &IdempotencyRecord) -> KeyRow {
+    KeyRow {
+        idempotency_key: record.key.clone(),
+        request_hash: record.request_hash.clone(),
+        http_status: i32::from(record.http_status),
+        response_body: record.response_body.clone(),
+        created_at: DbTime(record.created_at),
+        instance_id: record.holder.clone(),
     }
 }
 

@@ -174,12 +174,13 @@ trait ReportQueries {
     async fn report(&mut self, date: &str) -> QueryResult<Option<(ReportRow, Vec<ItemRow>)>>;
     /// Call inside a write transaction.
     async fn replace_report(&mut self, report: &Reconciliation) -> QueryResult<()>;
-    /// Call inside a write transaction.
+    /// Call inside a write transaction. `by_hand`: whatever the report says.
     async fn claim_report(
         &mut self,
         date: NaiveDate,
         now: DbTime,
         until: DbTime,
+        by_hand: bool,
     ) -> QueryResult<bool>;
     async fn paid_between(&mut self, from: DbTime, to: DbTime) -> QueryResult<Vec<OrderRow>>;
     async fn refunded_between(&mut self, from: DbTime, to: DbTime) -> QueryResult<Vec<RefundRow>>;
@@ -230,19 +231,33 @@ for_each_backend! {
             date: NaiveDate,
             now: DbTime,
             until: DbTime,
+            by_hand: bool,
         ) -> QueryResult<bool> {
             diesel::insert_into(reports::table)
                 .values(report_row(&Reconciliation::not_run(date, now.0)))
                 .on_conflict_do_nothing()
                 .execute(self)
                 .await?;
-            let claimed = diesel::update(reports::table.find(date_key(date)))
-                .filter(reports::status.eq(ReconciliationStatus::Pending.as_str()))
-                .filter(reports::next_attempt_at.is_null().or(reports::next_attempt_at.le(now)))
-                .filter(reports::claimed_until.is_null().or(reports::claimed_until.le(now)))
+            let unclaimed = reports::table
+                .find(date_key(date))
+                .filter(reports::claimed_until.is_null().or(reports::claimed_until.le(now)));
+            let claimed = if by_hand {
+                diesel::update(unclaimed)
+                    .set(reports::claimed_until.eq(until))
+                    .execute(self)
+                    .await?
+            } else {
+                diesel::update(
+                    unclaimed
+                        .filter(reports::status.eq(ReconciliationStatus::Pending.as_str()))
+                        .filter(
+                            reports::next_attempt_at.is_null().or(reports::next_attempt_at.le(now)),
+                        ),
+                )
                 .set(reports::claimed_until.eq(until))
                 .execute(self)
-                .await?;
+                .await?
+            };
             Ok(claimed == 1)
         }
 
@@ -315,11 +330,16 @@ impl ReconciliationStore for DieselStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<bool, RepoError> {
-        let (until, _) = lease_window(now, lease)?;
-        write_tx!(self, |conn| Ok(conn
-            .claim_report(date, DbTime(now), until)
-            .await?))
-        .map_err(|e: Abort<RepoError>| e.into_repo(format_args!("claim reconciliation {date}")))
+        self.claim_day(date, now, lease, false).await
+    }
+
+    async fn claim_reconciliation_by_hand(
+        &self,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<bool, RepoError> {
+        self.claim_day(date, now, lease, true).await
     }
 
     async fn orders_paid_between(
@@ -357,5 +377,22 @@ impl ReconciliationStore for DieselStore {
         let sent = |r: &Refund| r.submitted_at.unwrap_or(r.created_at);
         stranded.sort_by(|a, b| (sent(a), &a.refund_id).cmp(&(sent(b), &b.refund_id)));
         Ok(stranded)
+    }
+}
+
+impl DieselStore {
+    /// The daily run's claim, or (`by_hand`) a person's, in one write transaction.
+    async fn claim_day(
+        &self,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+        lease: Duration,
+        by_hand: bool,
+    ) -> Result<bool, RepoError> {
+        let (until, _) = lease_window(now, lease)?;
+        write_tx!(self, |conn| Ok(conn
+            .claim_report(date, DbTime(now), until, by_hand)
+            .await?))
+        .map_err(|e: Abort<RepoError>| e.into_repo(format_args!("claim reconciliation {date}")))
     }
 }

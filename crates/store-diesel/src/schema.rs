@@ -73,6 +73,18 @@ diesel::table! {
         http_status -> Integer,
         response_body -> Text,
         created_at -> UtcTime,
+        instance_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::time::UtcTime;
+
+    instances (instance_id) {
+        instance_id -> Text,
+        started_at -> UtcTime,
+        heartbeat_at -> UtcTime,
     }
 }
 
@@ -214,6 +226,7 @@ diesel::joinable!(reconciliation_items -> reconciliations (date));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::allow_tables_to_appear_in_same_query!(orders, refunds);
+diesel::allow_tables_to_appear_in_same_query!(idempotency_keys, instances);
 diesel::allow_tables_to_appear_in_same_query!(
     events,
     webhook_endpoints,

@@ -42,6 +42,19 @@ pub trait ReconciliationStore: Send + Sync {
         lease: Duration,
     ) -> Result<bool, RepoError>;
 
+    /// Claims `date` for `lease` for a run a person asked for (the API, `payport
+    /// reconcile`): whatever its report says, a completed day included, but not while
+    /// another claim on it (the daily run's, or another person's) is still running.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    async fn claim_reconciliation_by_hand(
+        &self,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<bool, RepoError>;
+
     /// Orders whose `paid_at` is in `[from, to)`, whatever their status now, oldest
     /// payment first.
     ///

@@ -24,6 +24,9 @@ pub enum ServiceError {
     EndpointNotFound(EndpointId),
     #[error("no reconciliation for {0}")]
     ReconciliationNotFound(NaiveDate),
+    /// Another run of the day (the daily one, or another person's) holds its claim.
+    #[error("the reconciliation of {0} is running already; try again once it is done")]
+    ReconciliationRunning(NaiveDate),
     #[error("the order is not paid")]
     OrderNotPaid,
     #[error("the order is closed")]
@@ -75,6 +78,7 @@ impl ServiceError {
             Self::EventNotFound(_) => "EVENT_NOT_FOUND",
             Self::EndpointNotFound(_) => "WEBHOOK_ENDPOINT_NOT_FOUND",
             Self::ReconciliationNotFound(_) => "RECONCILIATION_NOT_FOUND",
+            Self::ReconciliationRunning(_) => "RECONCILIATION_RUNNING",
             Self::OrderNotPaid => "ORDER_NOT_PAID",
             Self::OrderClosed => "ORDER_CLOSED",
             Self::OrderFinished => "ORDER_FINISHED",

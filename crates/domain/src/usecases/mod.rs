@@ -42,7 +42,9 @@ pub use error::ServiceError;
 pub use external::{ExternalRecorded, ExternalRefund};
 pub use notifications::{NotificationHandled, Notifications};
 pub use orders::{NewOrder, Orders};
-pub use reconcile::{beijing_date, beijing_day, due_date, Reconciliations, PENDING_RETRY};
+pub use reconcile::{
+    beijing_date, beijing_day, due_date, Reconciliations, PENDING_RETRY, RUN_LEASE,
+};
 pub use refunds::{RefundRequest, Refunds};
 pub use webhooks::{WebhookPorts, Webhooks, MAX_EVENTS_PER_PAGE};
 

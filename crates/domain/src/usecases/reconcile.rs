@@ -33,6 +33,11 @@ use crate::reconciliation::{
 /// How long a pending report waits before the daily run asks for the bill again.
 pub const PENDING_RETRY: Duration = Duration::minutes(30);
 
+/// How long a run's claim on its day holds: a bill of many thousand lines, each maybe
+/// a query to Alipay, takes a while. Another run of the day waits this long for one
+/// that died.
+pub const RUN_LEASE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 #[derive(Clone)]
 pub struct Reconciliations {
     ports: Ports,
@@ -104,6 +109,24 @@ impl Reconciliations {
             return Ok(None);
         }
         self.run(date).await.map(Some)
+    }
+
+    /// A run a person asked for: claims `date` for [`RUN_LEASE`], a completed day too,
+    /// so that it never runs beside the daily run or another person's, then runs it.
+    ///
+    /// # Errors
+    /// `ReconciliationRunning` while another run holds the day; as
+    /// [`Reconciliations::run`].
+    pub async fn run_by_hand(&self, date: NaiveDate) -> Result<Reconciliation, ServiceError> {
+        let now = self.ports.clock.now();
+        if !self
+            .store
+            .claim_reconciliation_by_hand(date, now, RUN_LEASE)
+            .await?
+        {
+            return Err(ServiceError::ReconciliationRunning(date));
+        }
+        self.run(date).await
     }
 
     /// Fetches the bill of `date` (a Beijing date), compares it with payport's books,

@@ -44,7 +44,8 @@ pub enum ApiError {
     NotFound(Json<ErrorBody>),
     /// INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
     /// ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-    /// DUPLICATE (clashes with a stored record; retrying does not help).
+    /// RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
+    /// not help).
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
     /// REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
@@ -113,6 +114,7 @@ impl From<ServiceError> for ApiError {
             | E::OutRequestNoReused(_)
             | E::InvalidState(_)
             | E::Conflict
+            | E::ReconciliationRunning(_)
             | E::Duplicate(_) => StatusCode::CONFLICT,
             E::RefundExceedsRefundable { .. }
             | E::RefundWindowExpired { .. }

@@ -11,17 +11,30 @@
 //!
 //! A key is kept [`KEY_LIFETIME`] from its first use: after that the same key is a new
 //! request, and the background worker deletes it.
+//!
+//! A reservation names this instance. A request that dies with its instance (a crash,
+//! SIGKILL) leaves its key in flight; once that instance has been silent for a few
+//! heartbeats ([`Instance::silent_after`]), a retry with the same key and request
+//! takes the key over and runs the request again, rather than hearing "in use".
+//! That never makes a second refund: the retried refund has the same
+//! `out_request_no` (from the body, or derived from the key), and a refund asked for
+//! under a number in use is the refund already there (sent or not: the worker queries
+//! or resends one left unsent, under that same number). Only the holder of a key
+//! records its answer, so a presumed-dead instance that was only slow cannot
+//! overwrite the taker's.
 
 use std::sync::Arc;
 
-use payport_domain::ports::{IdempotencyInsert, IdempotencyRecord, IdempotencyStore, IN_FLIGHT};
+use payport_domain::ports::{
+    Abandoned, IdempotencyInsert, IdempotencyRecord, IdempotencyStore, IN_FLIGHT,
+};
 use poem::http::{Method, StatusCode};
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response};
 use sha2::{Digest, Sha256};
 
 use super::auth::{authenticate, bearer_token};
 use super::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Instance};
 
 pub const HEADER: &str = "Idempotency-Key";
 
@@ -37,6 +50,7 @@ const MAX_KEY_LEN: usize = 255;
 pub struct Idempotency {
     pub store: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn payport_domain::ports::Clock>,
+    pub instance: Instance,
 }
 
 impl<E: Endpoint> Middleware<E> for Idempotency {
@@ -47,6 +61,7 @@ impl<E: Endpoint> Middleware<E> for Idempotency {
             inner,
             store: self.store.clone(),
             clock: self.clock.clone(),
+            instance: self.instance.clone(),
         }
     }
 }
@@ -55,6 +70,12 @@ pub struct IdempotencyEndpoint<E> {
     inner: E,
     store: Arc<dyn IdempotencyStore>,
     clock: Arc<dyn payport_domain::ports::Clock>,
+    instance: Instance,
+}
+
+/// What identifies a request under its key: method, path and body.
+pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
+    sha256_hex(&[method.as_bytes(), path.as_bytes(), body])
 }
 
 fn sha256_hex(parts: &[&[u8]]) -> String {
@@ -71,14 +92,14 @@ fn answer(e: ApiError) -> Response {
 }
 
 /// Longer than any request can take (the gateway timeout is 15 s): an in-flight key
-/// older than this belongs to a request that died with its process.
+/// older than this lost its answer (say, the store failed as it was recorded),
+/// whichever instance holds it.
 const IN_FLIGHT_LEASE: chrono::Duration = chrono::Duration::minutes(2);
 
 impl<E> IdempotencyEndpoint<E> {
     /// Reserves the key; returns the stored record when it is someone else's. An
-    /// abandoned in-flight reservation is taken over, so a crash does not lock a key
-    /// forever (a retried refund is still the same refund: its number comes from
-    /// the key).
+    /// abandoned in-flight reservation of the same request (its instance is silent,
+    /// or it is older than [`IN_FLIGHT_LEASE`]) is taken over instead.
     async fn reserve(
         &self,
         reservation: &IdempotencyRecord,
@@ -95,16 +116,26 @@ impl<E> IdempotencyEndpoint<E> {
             }
             IdempotencyInsert::Inserted => Ok(None),
             IdempotencyInsert::Duplicate(stored)
-                if stored.http_status == IN_FLIGHT
-                    && reservation.created_at - stored.created_at > IN_FLIGHT_LEASE
-                    && stored.matches(&reservation.request_hash) =>
+                if stored.http_status == IN_FLIGHT && stored.matches(&reservation.request_hash) =>
             {
-                tracing::warn!("taking over an Idempotency-Key whose request never finished");
-                self.store.idempotency_release(&stored.key).await?;
-                match self.store.idempotency_insert(reservation).await? {
-                    IdempotencyInsert::Inserted => Ok(None),
-                    IdempotencyInsert::Duplicate(again) => Ok(Some(again)),
+                let silent_after =
+                    chrono::Duration::from_std(self.instance.silent_after()).unwrap_or_default();
+                let abandoned = Abandoned {
+                    silent_since: reservation.created_at - silent_after,
+                    reserved_before: reservation.created_at - IN_FLIGHT_LEASE,
+                };
+                if self
+                    .store
+                    .idempotency_take_over(reservation, abandoned)
+                    .await?
+                {
+                    tracing::warn!(
+                        holder = stored.holder.as_deref().unwrap_or("unknown"),
+                        "took over an Idempotency-Key whose request died with its instance"
+                    );
+                    return Ok(None);
                 }
+                Ok(Some(stored))
             }
             IdempotencyInsert::Duplicate(stored) => Ok(Some(stored)),
         }
@@ -141,17 +172,14 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
         }
         let body = req.take_body().into_bytes().await?;
         let stored_key = stored_key(&caller.scope, &key);
-        let fingerprint = sha256_hex(&[
-            req.method().as_str().as_bytes(),
-            req.uri().path().as_bytes(),
-            &body,
-        ]);
+        let fingerprint = fingerprint(req.method().as_str(), req.uri().path(), &body);
         let reservation = IdempotencyRecord {
             key: stored_key.clone(),
             request_hash: fingerprint.clone(),
             http_status: IN_FLIGHT,
             response_body: String::new(),
             created_at: self.clock.now(),
+            holder: Some(self.instance.id.clone()),
         };
         match self.reserve(&reservation).await {
             Ok(None) => {}
@@ -180,6 +208,7 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
             self.store
                 .idempotency_complete(
                     &stored_key,
+                    &self.instance.id,
                     status.as_u16(),
                     &String::from_utf8_lossy(&bytes),
                 )
@@ -187,7 +216,7 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
                 .map(|_| ())
         } else {
             self.store
-                .idempotency_release(&stored_key)
+                .idempotency_release(&stored_key, &self.instance.id)
                 .await
                 .map(|_| ())
         };
@@ -199,13 +228,18 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
     }
 }
 
-/// "Changed concurrently, try again" answers are not the request's answer: a retry
-/// with the same key must run again rather than replay them.
+/// "Changed concurrently" and "busy, try again" answers are not the request's answer:
+/// a retry with the same key must run again rather than replay them.
 fn is_transient_conflict(body: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
-        .is_some_and(|code| code == "CONFLICT" || code == "IDEMPOTENCY_KEY_IN_USE")
+        .is_some_and(|code| {
+            matches!(
+                code.as_str(),
+                "CONFLICT" | "IDEMPOTENCY_KEY_IN_USE" | "RECONCILIATION_RUNNING"
+            )
+        })
 }
 
 fn replay(stored: &IdempotencyRecord, fingerprint: &str) -> Response {

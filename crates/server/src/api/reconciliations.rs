@@ -184,7 +184,9 @@ impl ReconciliationsApi {
     /// payport's orders and refunds, acts where the bill proves what happened (syncs
     /// a paid order, settles a sent refund, records a refund made outside payport),
     /// and stores the report in place of the day's earlier one. A bill that is not
-    /// available yet gives a `pending` report (answered 200 too).
+    /// available yet gives a `pending` report (answered 200 too). While another run of
+    /// the day is under way (the daily run, or another operator's, on any instance):
+    /// 409 RECONCILIATION_RUNNING.
     #[oai(path = "/reconciliations", method = "post")]
     async fn run(
         &self,
@@ -194,7 +196,7 @@ impl ReconciliationsApi {
     ) -> Result<Json<Reconciliation>, ApiError> {
         auth.require_operator()?;
         let date = parse_date("date", &body.0.date)?;
-        let report = state.reconciliations.run(date).await?;
+        let report = state.reconciliations.run_by_hand(date).await?;
         Ok(Json(report.into()))
     }
 

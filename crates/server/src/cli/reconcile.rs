@@ -27,14 +27,15 @@ pub fn parse(text: &str) -> Result<NaiveDate, String> {
 }
 
 /// Wires payport from `config` (the database is migrated, as at every start) and runs
-/// the reconciliation of `date`. Alipay is reached as `serve` reaches it: in
-/// simulator mode, through the simulator of the instance at `public_url`.
+/// the reconciliation of `date`, unless another run of it is under way. Alipay is
+/// reached as `serve` reaches it: in simulator mode, through the simulator of the
+/// instance at `public_url`.
 ///
 /// # Errors
 /// Wiring (configuration, database) or the run's storage failed.
 pub async fn run(config: &Config, date: NaiveDate) -> anyhow::Result<Reconciliation> {
     let wired = Payport::builder(config.clone()).build().await?;
-    Ok(wired.state.reconciliations.run(date).await?)
+    Ok(wired.state.reconciliations.run_by_hand(date).await?)
 }
 
 /// The report as JSON on stdout, and its exit code.

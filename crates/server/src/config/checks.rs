@@ -17,6 +17,12 @@ pub const MIN_PRODUCTION_TOKEN_CHARS: usize = 32;
 /// Refund windows longer than this are a typo (and overflow the date arithmetic).
 pub const MAX_WINDOW_DAYS: i64 = 36_500;
 
+/// Three silent heartbeats free a dead instance's keys: at most 30 s after it died.
+pub const MAX_HEARTBEAT_SECS: u64 = 10;
+
+/// Longer than any request or background item takes (the gateway timeout is 15 s).
+pub const MAX_SHUTDOWN_SECS: u64 = 600;
+
 /// The app's keys, loaded and checked.
 pub struct AppKeys {
     /// Signs requests.
@@ -183,6 +189,20 @@ fn values(config: &Config, name: &dyn Fn(&str) -> String, problems: &mut Vec<Str
         problems.push(format!(
             "{} must be a number of days from 0 to {MAX_WINDOW_DAYS}; got {stranded}",
             name("reconciliation.stranded_after_days")
+        ));
+    }
+    if !(1..=MAX_HEARTBEAT_SECS).contains(&config.heartbeat_secs) {
+        problems.push(format!(
+            "{} must be 1 to {MAX_HEARTBEAT_SECS} seconds (a dead instance's keys are freed after three); got {}",
+            name("heartbeat_secs"),
+            config.heartbeat_secs
+        ));
+    }
+    if !(1..=MAX_SHUTDOWN_SECS).contains(&config.shutdown_timeout_secs) {
+        problems.push(format!(
+            "{} must be 1 to {MAX_SHUTDOWN_SECS} seconds; got {}",
+            name("shutdown_timeout_secs"),
+            config.shutdown_timeout_secs
         ));
     }
     if let Some(url) = &config.public_url {

@@ -190,6 +190,12 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// Seconds between background passes (refund syncs, order expiry).
     pub worker_interval_secs: u64,
+    /// Seconds between this instance's heartbeats in the database; silent for three,
+    /// it counts as dead and its `Idempotency-Key`s in use are taken over.
+    pub heartbeat_secs: u64,
+    /// Seconds a graceful shutdown (SIGTERM, Ctrl-C) waits for the requests in flight
+    /// and the background work under way.
+    pub shutdown_timeout_secs: u64,
     /// The daily check of the books against Alipay's bill.
     pub reconciliation: ReconciliationConfig,
     /// Serve `GET /metrics` (Prometheus text, no authentication).
@@ -213,6 +219,8 @@ impl fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("webhooks", &self.webhooks)
             .field("worker_interval_secs", &self.worker_interval_secs)
+            .field("heartbeat_secs", &self.heartbeat_secs)
+            .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
             .field("reconciliation", &self.reconciliation)
             .field("metrics_enabled", &self.metrics_enabled)
             .finish()
@@ -232,6 +240,8 @@ impl Default for Config {
             auth: AuthConfig::default(),
             webhooks: WebhooksConfig::default(),
             worker_interval_secs: 5,
+            heartbeat_secs: 5,
+            shutdown_timeout_secs: 20,
             reconciliation: ReconciliationConfig::default(),
             metrics_enabled: true,
         }

@@ -28,7 +28,7 @@ use self::store::{AssumedReady, SchemaReady};
 use crate::api::event_models::ApiEventRenderer;
 use crate::config::{checks, Config, Tokens};
 use crate::runtime::{RandomIds, SystemClock};
-use crate::state::{AppState, DailyReconciliation, DeliverySettings, Readiness, Wired};
+use crate::state::{AppState, DailyReconciliation, DeliverySettings, Instance, Readiness, Wired};
 
 /// How often the delivery loop looks for due deliveries when no request woke it.
 pub const DELIVERY_POLL: Duration = Duration::from_millis(500);
@@ -333,6 +333,11 @@ impl PayportBuilder {
                 clock,
                 readiness,
                 metrics_enabled: config.metrics_enabled,
+                instance: Instance {
+                    id: uuid::Uuid::new_v4().simple().to_string(),
+                    heartbeat: Duration::from_secs(config.heartbeat_secs.max(1)),
+                    shutdown_timeout: Duration::from_secs(config.shutdown_timeout_secs),
+                },
             }),
             sim,
             dev_tokens,

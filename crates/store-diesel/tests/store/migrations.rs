@@ -6,13 +6,14 @@ use payport_store_diesel::{Backend, DieselStore, StoreError};
 use crate::support::{no, paid_order, store_tests, TestDb};
 
 /// Every migration, oldest first.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     "20261121000001",
     "20261122000300",
     "20261126000400",
     "20261127000500",
     "20261128000600",
     "20261129000700",
+    "20261130000800",
 ];
 
 store_tests!(empty: migrations_apply_to_an_empty_database_and_again_harmlessly,

@@ -122,6 +122,7 @@ pub async fn idempotency_keys_are_unique<D: StoreUnderTest>(db: &D) {
         http_status: 201,
         response_body: "{\"out_trade_no\":\"o1\"}".into(),
         created_at: at(500),
+        holder: Some("instance-a".into()),
     };
     assert_eq!(
         store.idempotency_insert(&record).await.unwrap(),
@@ -158,10 +159,17 @@ pub async fn in_flight_keys_are_completed_or_released<D: StoreUnderTest>(db: &D)
         http_status: IN_FLIGHT,
         response_body: String::new(),
         created_at: at(600),
+        holder: Some("instance-a".into()),
     };
     store.idempotency_insert(&pending("k2")).await.unwrap();
+    // Only the instance holding a key answers for it.
+    assert!(!store
+        .idempotency_complete("k2", "instance-b", 201, "{}")
+        .await
+        .unwrap());
+    assert!(!store.idempotency_release("k2", "instance-b").await.unwrap());
     assert!(store
-        .idempotency_complete("k2", 201, "{\"ok\":1}")
+        .idempotency_complete("k2", "instance-a", 201, "{\"ok\":1}")
         .await
         .unwrap());
     let done = store.idempotency_lookup("k2").await.unwrap().unwrap();
@@ -170,10 +178,13 @@ pub async fn in_flight_keys_are_completed_or_released<D: StoreUnderTest>(db: &D)
         (201, "{\"ok\":1}")
     );
     // A completed key is final: neither completed again nor released.
-    assert!(!store.idempotency_complete("k2", 500, "{}").await.unwrap());
-    assert!(!store.idempotency_release("k2").await.unwrap());
+    assert!(!store
+        .idempotency_complete("k2", "instance-a", 500, "{}")
+        .await
+        .unwrap());
+    assert!(!store.idempotency_release("k2", "instance-a").await.unwrap());
 
     store.idempotency_insert(&pending("k3")).await.unwrap();
-    assert!(store.idempotency_release("k3").await.unwrap());
+    assert!(store.idempotency_release("k3", "instance-a").await.unwrap());
     assert_eq!(store.idempotency_lookup("k3").await.unwrap(), None);
 }

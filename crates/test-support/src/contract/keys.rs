@@ -19,8 +19,11 @@ fn reservation(key: &str, request_hash: String, secs: i64) -> IdempotencyRecord 
         http_status: IN_FLIGHT,
         response_body: String::new(),
         created_at: at(secs),
+        holder: Some(HOLDER.into()),
     }
 }
+
+const HOLDER: &str = "instance-a";
 
 /// Racers reserve one key and release it at once, over and over (two store instances
 /// on one database). Whoever is told `Inserted` owns the key until it releases it, so
@@ -55,7 +58,7 @@ pub async fn a_reservation_reported_as_won_is_stored<D: StoreUnderTest>(db: &D) 
                             if stored.as_deref() != Some(mine.as_str()) {
                                 problems.push(format!("{mine} won but {stored:?} is stored"));
                             }
-                            store.idempotency_release("raced").await.unwrap();
+                            store.idempotency_release("raced", HOLDER).await.unwrap();
                         }
                     }
                 }

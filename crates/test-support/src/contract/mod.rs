@@ -25,6 +25,7 @@ pub mod payment_checks;
 pub mod reconciliations;
 pub mod refunds;
 pub mod reserve;
+pub mod takeover;
 pub mod webhooks;
 
 use std::future::Future;
@@ -207,6 +208,7 @@ macro_rules! store_contract {
         $crate::store_contract!(@module $open, reconciliations:
             reports_round_trip_and_a_save_replaces_the_items,
             a_date_is_claimed_once_until_its_report_is_due_again,
+            a_run_by_hand_claims_any_day_no_other_run_holds,
             concurrent_claimers_never_both_run_a_date,
             the_books_of_a_day,
         );
@@ -233,6 +235,12 @@ macro_rules! store_contract {
         $crate::store_contract!(@module $open, keys:
             a_reservation_reported_as_won_is_stored,
             keys_older_than_the_cut_off_are_purged,
+        );
+        $crate::store_contract!(@module $open, takeover:
+            a_dead_instances_key_is_taken_over_once,
+            live_holders_keep_their_keys_until_they_are_old,
+            leaving_frees_keys_and_silent_instances_are_purged,
+            concurrent_takers_never_share_a_key,
         );
         $crate::store_contract!(@module $open, outbox:
             every_save_writes_its_events_rendered_after_the_change,

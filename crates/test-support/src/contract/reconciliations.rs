@@ -1,5 +1,5 @@
-//! Reconciliation reports, the daily run's claim on a date, and payport's side of a
-//! day's books.
+//! Reconciliation reports, the claims on a date (the daily run's, a person's), and
+//! payport's side of a day's books.
 
 use std::time::Duration;
 
@@ -139,6 +139,47 @@ pub async fn a_date_is_claimed_once_until_its_report_is_due_again<D: StoreUnderT
         .await
         .unwrap());
     assert_eq!(store.get_reconciliation(day()).await.unwrap(), Some(done));
+}
+
+/// A person's run takes any day, a completed one too, but never one another run
+/// (the daily one or another person's) holds; the daily run waits for it in turn.
+pub async fn a_run_by_hand_claims_any_day_no_other_run_holds<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
+    assert!(store
+        .claim_reconciliation(day(), at(0), LEASE)
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_reconciliation_by_hand(day(), at(30), LEASE)
+        .await
+        .unwrap());
+    let done = report(ReconciliationStatus::Completed, Vec::new());
+    store.save_reconciliation(&done).await.unwrap();
+    assert!(store
+        .claim_reconciliation_by_hand(day(), at(40), LEASE)
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_reconciliation_by_hand(day(), at(50), LEASE)
+        .await
+        .unwrap());
+    // The claim leaves the report as it was.
+    assert_eq!(store.get_reconciliation(day()).await.unwrap(), Some(done));
+    // A pending day the daily run would take waits for the person's run.
+    let other = day().succ_opt().unwrap();
+    assert!(store
+        .claim_reconciliation_by_hand(other, at(40), LEASE)
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_reconciliation(other, at(50), LEASE)
+        .await
+        .unwrap());
+    // A person's run that died loses the day with its lease.
+    assert!(store
+        .claim_reconciliation_by_hand(day(), at(100), LEASE)
+        .await
+        .unwrap());
 }
 
 pub async fn concurrent_claimers_never_both_run_a_date<D: StoreUnderTest>(db: &D) {

@@ -7,6 +7,7 @@
 //! that touch several rows or write events are tried on a copy and committed only
 //! when every row and every event passed, as a transaction would.
 
+mod keys;
 mod outbox;
 mod queue;
 mod reconciliations;
@@ -47,6 +48,8 @@ pub struct MemoryStore {
     /// Every gateway exchange recorded through [`ExchangeLog`](payport_domain::ports::ExchangeLog).
     pub exchanges: MemoryLog,
     pub idempotency: Mutex<HashMap<String, IdempotencyRecord>>,
+    /// Instance id → its last heartbeat.
+    pub instances: Mutex<HashMap<String, DateTime<Utc>>>,
     /// Orders claimed for expiry, and until when (the `claimed_until` column).
     pub order_claims: Mutex<HashMap<OutTradeNo, DateTime<Utc>>>,
     /// Reconciliation reports by Beijing date, with their daily-run claims.

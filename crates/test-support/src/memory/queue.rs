@@ -1,5 +1,5 @@
-//! The smaller ports in memory: the notification inbox, the exchange log, idempotency
-//! keys, and lease-based claims of background work.
+//! The smaller ports in memory: the notification inbox, the exchange log, and
+//! lease-based claims of background work.
 
 use std::time::Duration;
 
@@ -7,9 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payport_domain::event::NewEvent;
 use payport_domain::ports::{
-    Backlog, ExchangeLog, GatewayExchange, IdempotencyInsert, IdempotencyRecord, IdempotencyStore,
-    InboxApplied, InboxEntry, InboxState, NotificationInbox, NotificationSource, WorkKind,
-    WorkQueue, IN_FLIGHT,
+    Backlog, ExchangeLog, GatewayExchange, InboxApplied, InboxEntry, InboxState, NotificationInbox,
+    NotificationSource, WorkKind, WorkQueue,
 };
 use payport_domain::{Order, OrderStatus, OutTradeNo, Refund, RefundStatus, RepoError};
 
@@ -96,57 +95,6 @@ impl NotificationInbox for MemoryStore {
 impl ExchangeLog for MemoryStore {
     async fn record(&self, exchange: &GatewayExchange) -> Result<(), RepoError> {
         self.exchanges.record(exchange).await
-    }
-}
-
-#[async_trait]
-impl IdempotencyStore for MemoryStore {
-    async fn idempotency_insert(
-        &self,
-        record: &IdempotencyRecord,
-    ) -> Result<IdempotencyInsert, RepoError> {
-        let mut keys = lock(&self.idempotency);
-        if let Some(existing) = keys.get(&record.key) {
-            return Ok(IdempotencyInsert::Duplicate(existing.clone()));
-        }
-        keys.insert(record.key.clone(), record.clone());
-        Ok(IdempotencyInsert::Inserted)
-    }
-
-    async fn idempotency_lookup(&self, key: &str) -> Result<Option<IdempotencyRecord>, RepoError> {
-        Ok(lock(&self.idempotency).get(key).cloned())
-    }
-
-    async fn idempotency_complete(
-        &self,
-        key: &str,
-        http_status: u16,
-        response_body: &str,
-    ) -> Result<bool, RepoError> {
-        match lock(&self.idempotency).get_mut(key) {
-            Some(record) if record.http_status == IN_FLIGHT => {
-                record.http_status = http_status;
-                response_body.clone_into(&mut record.response_body);
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn idempotency_release(&self, key: &str) -> Result<bool, RepoError> {
-        let mut keys = lock(&self.idempotency);
-        if keys.get(key).is_some_and(|r| r.http_status == IN_FLIGHT) {
-            keys.remove(key);
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
-    async fn idempotency_purge(&self, created_before: DateTime<Utc>) -> Result<u64, RepoError> {
-        let mut keys = lock(&self.idempotency);
-        let before = keys.len();
-        keys.retain(|_, record| record.created_at >= created_before);
-        Ok((before - keys.len()) as u64)
     }
 }
 

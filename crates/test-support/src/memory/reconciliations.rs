@@ -46,25 +46,16 @@ impl ReconciliationStore for MemoryStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<bool, RepoError> {
-        let until = chrono::Duration::from_std(lease)
-            .ok()
-            .and_then(|lease| now.checked_add_signed(lease))
-            .ok_or_else(|| {
-                RepoError::Unavailable(format!("claim lease {lease:?} is out of range"))
-            })?;
-        let mut stored = lock(&self.reconciliations);
-        let entry = stored.entry(date).or_insert_with(|| StoredReconciliation {
-            report: Reconciliation::not_run(date, now),
-            claimed_until: None,
-        });
-        let report = &entry.report;
-        let claimable = report.status == ReconciliationStatus::Pending
-            && report.next_attempt_at.is_none_or(|at| at <= now)
-            && entry.claimed_until.is_none_or(|until| until <= now);
-        if claimable {
-            entry.claimed_until = Some(until);
-        }
-        Ok(claimable)
+        self.claim_day(date, now, lease, false)
+    }
+
+    async fn claim_reconciliation_by_hand(
+        &self,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<bool, RepoError> {
+        self.claim_day(date, now, lease, true)
     }
 
     async fn orders_paid_between(
@@ -120,5 +111,36 @@ impl ReconciliationStore for MemoryStore {
             .collect();
         stranded.sort_by(|a, b| (sent(a), &a.refund_id).cmp(&(sent(b), &b.refund_id)));
         Ok(stranded)
+    }
+}
+
+impl MemoryStore {
+    /// The daily run's claim, or (`by_hand`) a person's, whatever the report says.
+    fn claim_day(
+        &self,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+        lease: Duration,
+        by_hand: bool,
+    ) -> Result<bool, RepoError> {
+        let until = chrono::Duration::from_std(lease)
+            .ok()
+            .and_then(|lease| now.checked_add_signed(lease))
+            .ok_or_else(|| {
+                RepoError::Unavailable(format!("claim lease {lease:?} is out of range"))
+            })?;
+        let mut stored = lock(&self.reconciliations);
+        let entry = stored.entry(date).or_insert_with(|| StoredReconciliation {
+            report: Reconciliation::not_run(date, now),
+            claimed_until: None,
+        });
+        let report = &entry.report;
+        let due = report.status == ReconciliationStatus::Pending
+            && report.next_attempt_at.is_none_or(|at| at <= now);
+        let claimable = (by_hand || due) && entry.claimed_until.is_none_or(|until| until <= now);
+        if claimable {
+            entry.claimed_until = Some(until);
+        }
+        Ok(claimable)
     }
 }

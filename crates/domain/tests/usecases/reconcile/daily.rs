@@ -4,6 +4,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use payport_domain::usecases::{ServiceError, RUN_LEASE};
+
 use super::*;
 
 #[tokio::test]
@@ -42,4 +44,32 @@ async fn a_pending_day_is_completed_by_the_daily_run_once_its_bill_is_there() {
         2,
         "a completed day is not asked again"
     );
+}
+
+/// A person's run never runs beside another run of the day (the daily one here, on
+/// any instance): it is refused as running until that one is saved; then it runs,
+/// and a completed day too.
+#[tokio::test]
+async fn a_run_by_hand_waits_for_the_run_holding_the_day() {
+    let mut h = Harness::new();
+    h.bills
+        .expect_trade_bill()
+        .returning(|_| Ok(TradeBill::Ready(Vec::new())));
+    let app = h.build();
+    let now = *app.now.lock().unwrap();
+    let held = app
+        .store
+        .claim_reconciliation(day(), now, RUN_LEASE)
+        .await
+        .unwrap();
+    assert!(held, "the daily run holds the day");
+    let refused = app.reconciliations.run_by_hand(day()).await.unwrap_err();
+    assert_eq!(refused, ServiceError::ReconciliationRunning(day()));
+    assert_eq!(refused.code(), "RECONCILIATION_RUNNING");
+
+    app.advance(Duration::minutes(16));
+    let report = app.reconciliations.run_by_hand(day()).await.unwrap();
+    assert_eq!(report.status, ReconciliationStatus::Completed);
+    let again = app.reconciliations.run_by_hand(day()).await.unwrap();
+    assert_eq!(again.attempts, 2, "a completed day runs again by hand");
 }

@@ -1,0 +1,2 @@
+ALTER TABLE idempotency_keys DROP COLUMN instance_id;
+DROP TABLE instances;
