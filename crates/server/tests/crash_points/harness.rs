@@ -11,7 +11,8 @@ use payport_procs::{self as procs, Instance, Proc};
 
 /// How long a scenario waits for what a restart must bring about: the worker takes a
 /// refund left `processing` only once it has been untouched for its 60 s lease, and a
-/// killed request's Idempotency-Key is taken over only after 2 minutes.
+/// killed request's Idempotency-Key is taken over once its instance has missed three
+/// heartbeats.
 const PATIENCE: Duration = Duration::from_secs(240);
 const POLL: Duration = Duration::from_millis(250);
 
