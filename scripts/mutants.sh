@@ -9,7 +9,7 @@
 #   bash scripts/mutants.sh          # only lines changed since .ci/mutants-base (CI)
 #   bash scripts/mutants.sh --all    # every mutant (slow: one to two hours on 2 cores)
 #
-# A mutant the tests miss, or one that makes them hang, fails the run. The few that
+# A mutant the tests miss fails the run; one that makes them hang counts as caught. The few that
 # cannot matter are listed, each with why, in .cargo/mutants.toml. Installs its pinned
 # cargo-mutants itself; reports go to $MUTANTS_OUT (default ~/.cache/payport-ci/mutants).
 set -euo pipefail

@@ -35,6 +35,16 @@ pub struct Findings {
     pub wrong_refunds: usize,
     /// Attempts still without an answer at the deadline.
     pub gave_up: usize,
+    /// Refusals other than "exceeds the refundable amount", the only one this run's
+    /// requests can rightly get.
+    pub unexpected_refusals: usize,
+    /// Attempts refused for want of room under an out_request_no that payport holds a
+    /// refund of, on an order with no failed refund (which could have freed the room
+    /// later): the same number must always get its refund back.
+    pub refused_with_a_refund: usize,
+    /// Refunds the simulator made under a number payport does not hold as succeeded,
+    /// at that amount: money moved that payport's books do not show.
+    pub unrecorded: usize,
     pub examples: Vec<String>,
     /// Figures, not failures.
     pub succeeded: usize,
@@ -56,6 +66,9 @@ impl Findings {
             + self.out_request_no_mismatches
             + self.wrong_refunds
             + self.gave_up
+            + self.unexpected_refusals
+            + self.refused_with_a_refund
+            + self.unrecorded
             == 0
     }
 
@@ -91,6 +104,7 @@ pub fn check(
         check_order(&mut f, order, refunds, trades.get(order.as_str()).copied());
     }
     check_answers(&mut f, attempts, outcomes);
+    check_refusals(&mut f, finals, attempts, outcomes);
     f
 }
 
@@ -139,6 +153,19 @@ fn check_order(f: &mut Findings, order: &str, refunds: &[Value], trade: Option<&
             ));
         }
     }
+    for (number, (amount, _)) in &sim {
+        let recorded = refunds.iter().any(|r| {
+            r["status"] == "succeeded"
+                && r["out_request_no"].as_str() == Some(*number)
+                && fen(r["amount"].as_str().unwrap_or_default()) == Some(*amount)
+        });
+        if !recorded {
+            f.unrecorded += 1;
+            f.note(format!(
+                "{order}: the simulator refunded {number} ({amount} fen), payport has no such succeeded refund"
+            ));
+        }
+    }
     let refunded = trade["refunded_fen"].as_i64().unwrap_or(-1);
     f.refunded_fen += sum;
     if sum != refunded || sum > TOTAL_FEN {
@@ -164,7 +191,10 @@ fn check_answers(f: &mut Findings, attempts: &[Attempt], outcomes: &[Outcome]) {
                 f.refused += 1;
                 refused_orders.insert(attempt.order);
             }
-            Outcome::Refused { .. } => {}
+            Outcome::Refused { status, code } => {
+                f.unexpected_refusals += 1;
+                f.note(format!("{}: refused {status} {code}", attempt.key));
+            }
             Outcome::Refund {
                 refund_id,
                 out_request_no,
@@ -199,6 +229,35 @@ fn check_answers(f: &mut Findings, attempts: &[Attempt], outcomes: &[Outcome]) {
     // Retries under another key are not the same request: only the refund they name is
     // compared (above), since one may be refused before a failed refund freed room.
     f.orders_with_refusals = refused_orders.len();
+}
+
+/// Refusals for want of room under a number that has a refund in payport (see
+/// [`Findings::refused_with_a_refund`]).
+fn check_refusals(
+    f: &mut Findings,
+    finals: &[Vec<Value>],
+    attempts: &[Attempt],
+    outcomes: &[Outcome],
+) {
+    for (attempt, outcome) in attempts.iter().zip(outcomes) {
+        let (Outcome::Refused { .. }, Some(number)) = (outcome, &attempt.out_request_no) else {
+            continue;
+        };
+        let Some(refunds) = finals.get(attempt.order) else {
+            continue;
+        };
+        let any_failed = refunds.iter().any(|r| r["status"] == "failed");
+        let holds = refunds
+            .iter()
+            .any(|r| r["out_request_no"].as_str() == Some(number.as_str()));
+        if holds && !any_failed {
+            f.refused_with_a_refund += 1;
+            f.note(format!(
+                "{}: refused, yet payport holds a refund {number}",
+                attempt.key
+            ));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -183,7 +183,8 @@ async fn run(
          gateway faults; {} refunds succeeded ({} yuan), {} failed, {} refused over the \
          refundable amount on {} orders, {} repeats at the gateway; {} ledger mismatches, \
          {} double refunds, {} unbacked, {} not final, {} undocumented answers, {} key \
-         mismatches, {} out_request_no mismatches, {} wrong refunds, {} without an answer; \
+         mismatches, {} out_request_no mismatches, {} wrong refunds, {} without an answer, \
+         {} unexpected refusals, {} refused with a refund, {} unrecorded at payport; \
          {:.1} attempts/s (95% answered in {:.1} s, all in {:.1} s), all final {:.1} s later",
         if pass { "PASS" } else { "FAIL" },
         args.instances,
@@ -209,6 +210,9 @@ async fn run(
         f.out_request_no_mismatches,
         f.wrong_refunds,
         f.gave_up,
+        f.unexpected_refusals,
+        f.refused_with_a_refund,
+        f.unrecorded,
         (attempts.len() * 95 / 100) as f64 / most.as_secs_f64().max(1e-9),
         most.as_secs_f64(),
         answered.as_secs_f64(),

@@ -160,7 +160,13 @@ fn load_config() -> Result<Config, ExitCode> {
 fn main() -> ExitCode {
     // A test build stops at the crash points `FAILPOINTS` names, for as long as it runs.
     #[cfg(feature = "failpoints")]
-    let _crash_points = payport_domain::crash_points::arm_from_env();
+    let _crash_points = {
+        // Said out loud: a binary that dies on purpose must never pass for a normal one.
+        if let Some(armed) = std::env::var_os("FAILPOINTS").filter(|v| !v.is_empty()) {
+            eprintln!("payport: a test build with crash points armed: FAILPOINTS={armed:?}");
+        }
+        payport_domain::crash_points::arm_from_env()
+    };
     match Cli::parse().command.unwrap_or(Command::Serve) {
         Command::Serve => match load_config() {
             Ok(config) => serve(&config),

@@ -66,8 +66,12 @@ async fn a_run_by_hand_waits_for_the_run_holding_the_day() {
     let refused = app.reconciliations.run_by_hand(day()).await.unwrap_err();
     assert_eq!(refused, ServiceError::ReconciliationRunning(day()));
     assert_eq!(refused.code(), "RECONCILIATION_RUNNING");
+    // The claim holds for the 15 minutes the README documents, then frees the day.
+    app.advance(Duration::minutes(14));
+    let still = app.reconciliations.run_by_hand(day()).await.unwrap_err();
+    assert_eq!(still, ServiceError::ReconciliationRunning(day()));
 
-    app.advance(Duration::minutes(16));
+    app.advance(Duration::minutes(2));
     let report = app.reconciliations.run_by_hand(day()).await.unwrap();
     assert_eq!(report.status, ReconciliationStatus::Completed);
     let again = app.reconciliations.run_by_hand(day()).await.unwrap();
