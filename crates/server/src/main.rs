@@ -7,10 +7,6 @@ use clap::{Parser, Subcommand};
 use payport_server::cli::{self, alipay};
 use payport_server::config::Config;
 
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "payport",
