@@ -52,6 +52,23 @@ impl TryFrom<KeyRow> for IdempotencyRecord {
     }
 }
 
+/// `key`'s record while it is in flight and `holder`'s: the only record its answer or
+/// its release may touch (another instance may have taken it over).
+type HeldInFlight<'a> = diesel::dsl::Filter<
+    diesel::dsl::Filter<
+        diesel::dsl::Find<keys::table, &'a str>,
+        diesel::dsl::Eq<keys::http_status, i32>,
+    >,
+    diesel::dsl::Eq<keys::instance_id, &'a str>,
+>;
+
+fn held_in_flight<'a>(key: &'a str, holder: &'a str) -> HeldInFlight<'a> {
+    keys::table
+        .find(key)
+        .filter(keys::http_status.eq(i32::from(IN_FLIGHT)))
+        .filter(keys::instance_id.eq(holder))
+}
+
 trait KeyQueries {
     async fn find_key(&mut self, key: &str) -> QueryResult<Option<KeyRow>>;
     /// Inserts unless the key exists; `Ok(false)` then.
@@ -110,12 +127,7 @@ for_each_backend! {
             status: i32,
             body: &str,
         ) -> QueryResult<bool> {
-            diesel::update(
-                keys::table
-                    .find(key)
-                    .filter(keys::http_status.eq(i32::from(IN_FLIGHT)))
-                    .filter(keys::instance_id.eq(holder)),
-            )
+            diesel::update(held_in_flight(key, holder))
             .set((keys::http_status.eq(status), keys::response_body.eq(body)))
             .execute(self)
             .await
@@ -123,12 +135,7 @@ for_each_backend! {
         }
 
         async fn release_key(&mut self, key: &str, holder: &str) -> QueryResult<bool> {
-            diesel::delete(
-                keys::table
-                    .find(key)
-                    .filter(keys::http_status.eq(i32::from(IN_FLIGHT)))
-                    .filter(keys::instance_id.eq(holder)),
-            )
+            diesel::delete(held_in_flight(key, holder))
             .execute(self)
             .await
             .map(|deleted| deleted == 1)
