@@ -232,4 +232,13 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn order_events_are_told_from_refund_events() {
+        assert!(EventType::OrderPaid.is_about_orders());
+        assert!(!EventType::RefundSucceeded.is_about_orders());
+        for s in RefundStatus::ALL {
+            assert!(!EventType::for_refund(s).is_about_orders());
+        }
+    }
 }

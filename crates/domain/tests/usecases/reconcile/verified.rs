@@ -233,3 +233,68 @@ async fn a_refund_recorded_meanwhile_is_not_an_action_of_this_run() {
     assert_eq!(app.store.refund_list().len(), 1);
     assert_eq!(app.store.order("o1").refunded_amount, yuan("2.00"));
 }
+
+/// Another path recorded the very same external refund meanwhile: the line is
+/// accounted for, once.
+#[tokio::test]
+async fn the_same_external_refund_recorded_meanwhile_counts_once() {
+    let mut h = o1_refunded(&[("console1", "3.00")]);
+    alipay_has(&mut h, &[("console1", "3.00")]);
+    let rec = record(&mut h);
+    let app = h.build();
+    let other = app.refunds.clone();
+    rec.before(Call::InsertExternal, move || async move {
+        let meanwhile = ExternalRefund {
+            out_trade_no: otn("o1"),
+            out_request_no: orn("console1"),
+            amount: yuan("3.00"),
+            refunded_at: None,
+        };
+        other.record_external(&meanwhile).await.unwrap();
+    });
+    let report = app.reconciliations.run(day()).await.unwrap();
+    assert_eq!(
+        kinds(&report),
+        [(
+            ItemKind::RefundMissingHere,
+            ItemAction::RecordedExternalRefund,
+            "o1"
+        )]
+    );
+    assert_eq!(report.items[0].payport_amount, Some(yuan("3.00")));
+    assert_eq!(app.store.refund_list().len(), 1);
+    assert_eq!(app.store.order("o1").refunded_amount, yuan("3.00"));
+}
+
+/// payport's own refund under the line's number succeeded meanwhile, of the bill's
+/// amount: it is not an external refund, and a person is told which refund it is.
+#[tokio::test]
+async fn payport_s_own_refund_under_the_number_meanwhile_is_not_taken_for_external() {
+    let mut h = o1_refunded(&[("console1", "3.00")]);
+    alipay_has(&mut h, &[("console1", "3.00")]);
+    h.openapi
+        .expect_submit_refund()
+        .returning(|_| crate::refunds::succeeded("3.00"));
+    let rec = record(&mut h);
+    let app = h.build();
+    let other = app.refunds.clone();
+    rec.before(Call::InsertExternal, move || async move {
+        let request = RefundRequest {
+            out_trade_no: otn("o1"),
+            amount: yuan("3.00"),
+            reason: None,
+            out_request_no: Some(orn("console1")),
+            gateway: None,
+        };
+        let ours = other.request(request).await.unwrap();
+        assert_eq!(ours.status, RefundStatus::Succeeded);
+    });
+    let report = app.reconciliations.run(day()).await.unwrap();
+    let ours = app.store.refund_list();
+    assert_eq!(ours.len(), 1);
+    assert!(!ours[0].external);
+    let why = for_a_person(&report);
+    assert!(why.contains(ours[0].refund_id.as_str()), "{why}");
+    assert!(!why.contains("external"), "{why}");
+    assert_eq!(app.store.order("o1").refunded_amount, yuan("3.00"));
+}
