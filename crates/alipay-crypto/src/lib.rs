@@ -14,17 +14,21 @@
 //!   with one-sentence errors and redacted `Debug`.
 //! - [`signer`]: `Signer` (private key + sign type): `sign` bytes to base64.
 //! - [`verifier`]: `Verifier` (public key + configured sign type): `verify` bytes.
+//! - [`cert`]: `CertSn` / `RootCertSn`, the certificate SNs of Alipay's certificate mode
+//!   (`app_cert_sn`, `alipay_root_cert_sn`), byte-exact with the official SDKs.
 //! - [`backend`]: the RSA implementations behind one internal trait: AWS-LC (feature
 //!   `aws-lc`, on by default) or the pure-Rust `rsa` crate (always compiled: builds
 //!   without a C compiler, and legacy SHA-1 signing). See SECURITY.md.
 
 pub mod backend;
+pub mod cert;
 pub mod keys;
 pub mod sign_type;
 pub mod signer;
 pub mod verifier;
 
 pub use backend::Backend;
+pub use cert::{CertError, CertSn, RootCertSn};
 pub use keys::{KeyError, PrivateKey, PrivateKeyFormat, PublicKey, PublicKeyFormat};
 pub use sign_type::{SignType, UnknownSignType};
 pub use signer::{SignError, Signer};
