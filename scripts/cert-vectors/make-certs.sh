@@ -41,6 +41,9 @@ cert ecdsa_sha384 ec 2003 '/C=CN/O=payport dev/CN=payport dev root ecdsa-with-SH
 cert rsassa_pss rsa 2004 '/C=CN/O=payport dev/CN=payport dev root RSASSA-PSS' -sha256 -sigopt rsa_padding_mode:pss
 cert sha512_rsa rsa 2005 '/C=CN/O=payport dev/CN=payport dev root sha512WithRSA' -sha512
 
+# The same certificate as DER, as some download tools save it (.cer).
+openssl x509 -in "$out/alipay_like.pem" -outform DER -out "$out/alipay_like.cer"
+
 # A root bundle like Alipay's alipayRootCert.crt: RSA and non-RSA certificates mixed,
 # blank lines between them.
 for name in sha1_rsa ecdsa_sha384 sha256_rsa rsassa_pss sha512_rsa; do

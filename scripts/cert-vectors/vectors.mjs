@@ -24,7 +24,7 @@ const { Certificate } = require('@fidm/x509');
 const { BigNumber } = require('bignumber.js');
 
 const out = join(here, '../../testdata/cert-sn');
-for (const f of readdirSync(out)) if (f.endsWith('.pem') || f.endsWith('.json')) rmSync(join(out, f));
+for (const f of readdirSync(out)) if (/\.(pem|cer|json)$/.test(f)) rmSync(join(out, f));
 execFileSync('bash', [join(here, 'make-certs.sh'), out], { stdio: 'inherit' });
 const pems = readdirSync(out).filter((f) => f.endsWith('.pem')).sort();
 

@@ -10,7 +10,8 @@
 //!   BMPString or UTF8String;
 //! - other values are their content bytes read as UTF-8 (Java reads a BMPString so too,
 //!   replacing invalid sequences with U+FFFD), with `,=+<>#;"\` escaped by `\`
-//!   anywhere, then leading and trailing spaces and CRs escaped by `\`.
+//!   anywhere, NUL written `\00`, then leading and trailing spaces and CRs escaped by
+//!   `\` (checked against a JDK).
 
 use x509_cert::der::{Encode, Tag, Tagged};
 use x509_cert::name::Name;
@@ -60,6 +61,10 @@ fn escape(value: &str) -> String {
     const SPECIAL: &str = ",=+<>#;\"\\";
     let mut escaped: Vec<char> = Vec::with_capacity(value.len());
     for c in value.chars() {
+        if c == '\0' {
+            escaped.extend(['\\', '0', '0']);
+            continue;
+        }
         if SPECIAL.contains(c) {
             escaped.push('\\');
         }
@@ -93,5 +98,6 @@ mod tests {
         assert_eq!(escape("  "), r"\ \ ");
         assert_eq!(escape("\rx"), "\\\rx");
         assert_eq!(escape(""), "");
+        assert_eq!(escape("a\0b\t"), "a\\00b\t");
     }
 }
