@@ -55,8 +55,8 @@ pub use form::{parse_form_at_most, parse_form_urlencoded, FormError, MAX_CALLBAC
 pub use gateway::{AlipayOpenApiGateway, BillType};
 pub use notify::{notify_verify_content, verify_notify, NotifyCheck, NotifyVerdict};
 pub use payport_alipay_crypto::{
-    Backend, KeyError, PrivateKey, PrivateKeyFormat, PublicKey, PublicKeyFormat, SignError,
-    SignType, Signer, UnknownSignType, Verifier,
+    Backend, CertError, CertSn, KeyError, PrivateKey, PrivateKeyFormat, PublicKey, PublicKeyFormat,
+    RootCertSn, SignError, SignType, Signer, UnknownSignType, Verifier,
 };
 pub use response::{
     extract_response, verify_response, ResponseCheck, ResponseError, ResponseNode, SignedResponse,

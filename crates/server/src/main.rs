@@ -66,7 +66,7 @@ enum Command {
     /// Reproduce and check legacy mapi MD5 signatures.
     #[command(subcommand)]
     Mapi(MapiTool),
-    /// Reproduce and check Alipay OpenAPI signatures (RSA2/RSA).
+    /// Reproduce and check Alipay OpenAPI signatures (RSA2/RSA) and certificate SNs.
     #[command(subcommand)]
     Alipay(AlipayTool),
     /// Check payport's webhook signatures as a receiver does.
@@ -139,6 +139,19 @@ enum AlipayTool {
         method: Option<String>,
         #[arg(long, default_value = "RSA2")]
         sign_type: String,
+    },
+    /// The SN of a certificate (app_cert_sn, alipay_cert_sn) with the issuer string it
+    /// hashes, or of a root bundle (alipay_root_cert_sn) with each certificate included
+    /// or skipped, and why. Exit 0 done, 1 no RSA root in the bundle, 2 unusable input.
+    #[command(group(clap::ArgGroup::new("file").required(true).args(["cert", "root_cert"])))]
+    CertSn {
+        /// A certificate, PEM or DER (appCertPublicKey_*.crt, alipayCertPublicKey_RSA2.crt);
+        /// of a chain, the first.
+        #[arg(long)]
+        cert: Option<PathBuf>,
+        /// Alipay's root certificate bundle (alipayRootCert.crt).
+        #[arg(long)]
+        root_cert: Option<PathBuf>,
     },
 }
 
@@ -226,6 +239,10 @@ fn main() -> ExitCode {
             let now = chrono::Utc::now().timestamp();
             cli::webhook::verify(&secret, &signature, tolerance, now, &input).finish()
         }
+        // Reads files only: standard input is left alone.
+        Command::Alipay(AlipayTool::CertSn { cert, root_cert }) => {
+            cli::cert_sn::run(cert.as_deref(), root_cert.as_deref()).finish()
+        }
         Command::Alipay(tool) => {
             let input = match cli::read_stdin() {
                 Ok(input) => input,
@@ -250,6 +267,9 @@ fn main() -> ExitCode {
                     method.as_deref(),
                     &input,
                 ),
+                AlipayTool::CertSn { cert, root_cert } => {
+                    cli::cert_sn::run(cert.as_deref(), root_cert.as_deref())
+                }
             }
             .finish()
         }

@@ -1,6 +1,7 @@
 //! The `payport` command line: the service and its troubleshooting tools.
 
 pub mod alipay;
+pub mod cert_sn;
 pub mod mapi;
 pub mod reconcile;
 pub mod sim;
