@@ -4,8 +4,8 @@
 //! carry `alipay_cert_sn`. Alipay compares them with its own computation, so they must
 //! be byte-exact with the official SDKs:
 //! - a certificate's SN is the lowercase hex MD5 of its issuer, written as Java's
-//!   `X500Principal.getName()` writes it (RFC 2253: [`rfc2253`]), followed by its serial
-//!   number in signed decimal ([`serial`]);
+//!   `X500Principal.getName()` writes it (RFC 2253: `rfc2253.rs`), followed by its serial
+//!   number in signed decimal (`serial.rs`);
 //! - the root SN joins with `_`, in file order, the SNs of the bundle's certificates
 //!   whose signature algorithm OID starts with `1.2.840.113549.1.1` (the RSA family).
 //!
