@@ -31,8 +31,8 @@ export async function approvalsView(api: Api): Promise<HTMLElement> {
         params: { path: { refund_id: refund.refund_id } },
       });
       if (data) {
-        say(message, `Approved refund ${refund.refund_id} (${yuan(refund.amount)}): now ${data.status.replaceAll('_', ' ')}.`);
         await load();
+        say(message, `Approved refund ${refund.refund_id} (${yuan(refund.amount)}): now ${data.status.replaceAll('_', ' ')}.`);
       } else say(outcome, describeError(error, response), 'error');
     }));
 
@@ -55,8 +55,8 @@ export async function approvalsView(api: Api): Promise<HTMLElement> {
             body: { reason: reason.value.trim() },
           });
           if (data) {
-            say(message, `Rejected refund ${refund.refund_id} (${yuan(refund.amount)}).`);
             await load();
+            say(message, `Rejected refund ${refund.refund_id} (${yuan(refund.amount)}).`);
           } else say(outcome, describeError(error, response), 'error');
         });
       });
@@ -69,6 +69,10 @@ export async function approvalsView(api: Api): Promise<HTMLElement> {
       h('p', {}, 'Order ', h('a', { href: `#orders?order=${encodeURIComponent(refund.out_trade_no)}` }, refund.out_trade_no),
         ` · ${refund.refund_id} · waiting ${age(refund.created_at)}`),
       h('p', {}, refund.reason ? `Reason: ${refund.reason}` : 'No reason given.'),
+      refund.gateway === 'mapi_pwd'
+        ? h('p', {}, 'Legacy operator-password refund: it can also go into one batch with others under ',
+          h('a', { href: '#attention' }, 'Refunds needing a person'), '.')
+        : '',
       actions,
       outcome,
     );

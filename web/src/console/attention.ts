@@ -1,18 +1,21 @@
 // Refunds that need a person: `processing` ones (the outcome is not known yet; Sync
-// asks Alipay), and legacy `awaiting_operator` ones, which an operator confirms on
-// Alipay's page in batches.
+// asks Alipay); legacy operator-password (`mapi_pwd`) ones still pending approval or
+// approved, which an operator puts into one batch; and `awaiting_operator` ones, whose
+// batch waits for the operator to confirm it on Alipay's page.
 import { describeError, idempotencyKey, type Api, type Refund } from '../api/client';
 import { age, busy, h, messageBox, say, section, status, yuan } from './ui';
 
 export async function attentionView(api: Api): Promise<HTMLElement> {
   const message = messageBox();
   const processing = h('div', {});
+  const toBatch = h('div', {});
   const awaiting = h('div', {});
   const view = section('Refunds needing a person', message,
     h('h3', {}, 'Processing: outcome not known yet'), processing,
+    h('h3', {}, 'Legacy refunds to batch for Alipay'), toBatch,
     h('h3', {}, 'Awaiting an operator on Alipay (legacy)'), awaiting);
 
-  async function fetchAll(wanted: 'processing' | 'awaiting_operator'): Promise<Refund[] | undefined> {
+  async function fetchAll(wanted: Refund['status']): Promise<Refund[] | undefined> {
     const items: Refund[] = [];
     let cursor: string | undefined;
     do {
@@ -30,8 +33,10 @@ export async function attentionView(api: Api): Promise<HTMLElement> {
   }
 
   async function load(): Promise<void> {
-    const [inFlight, waiting] = await Promise.all([fetchAll('processing'), fetchAll('awaiting_operator')]);
+    const [inFlight, pending, approved, waiting] = await Promise.all([fetchAll('processing'),
+      fetchAll('pending_approval'), fetchAll('approved'), fetchAll('awaiting_operator')]);
     if (inFlight) showProcessing(inFlight);
+    if (pending && approved) showToBatch([...pending, ...approved].filter((r) => r.gateway === 'mapi_pwd'));
     if (waiting) showAwaiting(waiting);
   }
 
@@ -45,8 +50,8 @@ export async function attentionView(api: Api): Promise<HTMLElement> {
             params: { path: { refund_id: r.refund_id } },
           });
           if (data) {
-            say(message, `Refund ${r.refund_id}: ${data.status.replaceAll('_', ' ')}.`);
             await load();
+            say(message, `Refund ${r.refund_id}: ${data.status.replaceAll('_', ' ')}.`);
           } else say(outcome, describeError(error, response), 'error');
         }));
         return h('li', { class: 'card' },
@@ -57,53 +62,58 @@ export async function attentionView(api: Api): Promise<HTMLElement> {
       })));
   }
 
-  function showAwaiting(refunds: Refund[]): void {
-    const unbatched = refunds.filter((r) => !r.batch_no);
-    const batches = new Map<string, Refund[]>();
-    for (const r of refunds) if (r.batch_no) batches.set(r.batch_no, [...(batches.get(r.batch_no) ?? []), r]);
-    const parts: HTMLElement[] = [];
-
-    if (unbatched.length > 0) {
-      const boxes = unbatched.map((r) => h('input', { type: 'checkbox', id: `batch-${r.refund_id}`, value: r.refund_id, checked: true }));
-      const create = h('button', { type: 'submit' }, 'Create operator batch');
-      const outcome = messageBox();
-      const form = h('form', { class: 'card' },
-        h('fieldset', {}, h('legend', {}, `Not in a batch yet (${unbatched.length})`),
-          ...unbatched.map((r, i) => h('div', { class: 'check' }, boxes[i]!,
-            h('label', { for: `batch-${r.refund_id}` }, `${yuan(r.amount)} · order ${r.out_trade_no} · ${r.refund_id}`)))),
-        h('div', { class: 'actions' }, create), outcome);
-      let key = idempotencyKey();
-      form.addEventListener('submit', (e) => {
-        e.preventDefault();
-        const ids = boxes.filter((b) => b.checked).map((b) => b.value);
-        if (ids.length === 0) {
-          say(outcome, 'Choose at least one refund.', 'error');
+  function showToBatch(unbatched: Refund[]): void {
+    if (unbatched.length === 0) {
+      toBatch.replaceChildren(h('p', { class: 'empty' }, 'None.'));
+      return;
+    }
+    const boxes = unbatched.map((r) => h('input', { type: 'checkbox', id: `batch-${r.refund_id}`, value: r.refund_id, checked: true }));
+    const create = h('button', { type: 'submit' }, 'Create operator batch');
+    const outcome = messageBox();
+    const form = h('form', { class: 'card' },
+      h('fieldset', {}, h('legend', {}, `Operator-password refunds not in a batch (${unbatched.length})`),
+        ...unbatched.map((r, i) => h('div', { class: 'check' }, boxes[i]!,
+          h('label', { for: `batch-${r.refund_id}` },
+            `${yuan(r.amount)} · order ${r.out_trade_no} · ${r.status.replaceAll('_', ' ')} · ${r.refund_id}`)))),
+      h('p', {}, 'Batching approves them; nothing is refunded until the operator confirms on Alipay.'),
+      h('div', { class: 'actions' }, create), outcome);
+    let key = idempotencyKey();
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const ids = boxes.filter((b) => b.checked).map((b) => b.value);
+      if (ids.length === 0) {
+        say(outcome, 'Choose at least one refund.', 'error');
+        return;
+      }
+      void busy(create, async () => {
+        const { data, error, response } = await api.POST('/v1/refunds/operator-batches', {
+          params: { header: { 'Idempotency-Key': key } },
+          body: { refund_ids: ids },
+        });
+        key = idempotencyKey();
+        if (!data) {
+          say(outcome, describeError(error, response), 'error');
           return;
         }
-        void busy(create, async () => {
-          const { data, error, response } = await api.POST('/v1/refunds/operator-batches', {
-            params: { header: { 'Idempotency-Key': key } },
-            body: { refund_ids: ids },
-          });
-          key = idempotencyKey();
-          if (!data) {
-            say(outcome, describeError(error, response), 'error');
-            return;
-          }
-          openOperatorForm(data.operator_form_html);
-          say(message, `Batch ${data.batch_no} with ${data.refunds.length} refunds: Alipay's confirmation page opened in a new tab.`);
-          await load();
-        });
+        openOperatorForm(data.operator_form_html);
+        await load();
+        say(message, `Batch ${data.batch_no} with ${data.refunds.length} refunds: Alipay's confirmation page opened in a new tab.`);
       });
-      parts.push(form);
-    }
+    });
+    toBatch.replaceChildren(form);
+  }
+
+  function showAwaiting(refunds: Refund[]): void {
+    const batches = new Map<string, Refund[]>();
+    for (const r of refunds) batches.set(r.batch_no ?? '', [...(batches.get(r.batch_no ?? '') ?? []), r]);
+    const parts: HTMLElement[] = [];
 
     for (const [batchNo, members] of batches) {
       const form = members[0]?.operator_form_html;
       const open = h('button', { type: 'button', 'aria-label': `Open Alipay's page for batch ${batchNo}` }, 'Open Alipay\'s page');
       open.addEventListener('click', () => form && openOperatorForm(form));
       parts.push(h('div', { class: 'card' },
-        h('div', { class: 'card-head' }, h('strong', {}, `Batch ${batchNo}`), status('awaiting_operator')),
+        h('div', { class: 'card-head' }, h('strong', {}, batchNo ? `Batch ${batchNo}` : 'No batch number'), status('awaiting_operator')),
         h('ul', {}, ...members.map((r) => h('li', {}, `${yuan(r.amount)} · order `, orderLink(r.out_trade_no), ` · ${r.refund_id}`))),
         h('p', {}, 'Opening the page again shows the same batch; Alipay refuses one it has already carried out.'),
         form ? h('div', { class: 'actions' }, open) : h('p', { class: 'error-text' }, 'payport did not send this batch\'s form.')));
