@@ -1,8 +1,9 @@
 // The operator console (/console) in a real browser, against payport with its
 // built-in simulator: an operator signs in, approves one refund and rejects another
 // from the approval queue, then batches two legacy operator-password refunds, whose
-// Alipay confirmation page opens in a new tab and settles them. A screenshot of each
-// step lands in the directory given.
+// Alipay confirmation page opens in a new tab and settles them; a refund whose outcome
+// is unknown is settled by Sync; events and a reconciliation are shown. A screenshot
+// of each step lands in the directory given.
 //
 // Usage: node console.mjs <payport binary> <screenshot dir>
 // Needs Chromium (Debian: apt-get install chromium); PAYPORT_CHROMIUM overrides the path.
@@ -35,6 +36,8 @@ const server = spawn(payport, [], {
     // Refunds that take an order's refunds past 100.00 wait for an operator.
     PAYPORT_REFUNDS__APPROVAL: '100.00',
     PAYPORT_RECONCILIATION__ENABLED: 'false',
+    // A processing refund stays so until the operator's Sync, not the worker's.
+    PAYPORT_WORKER_INTERVAL_SECS: '3600',
   },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
@@ -106,8 +109,9 @@ const shot = async (page, name) => {
 let page;
 try {
   const run = Date.now();
-  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((x) => `console_${x}_${run}`);
-  await Promise.all([paidOrder(a, '500.00'), paidOrder(b, '300.00'), paidOrder(c, '400.00'), paidOrder(d, '250.00')]);
+  const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((x) => `console_${x}_${run}`);
+  await Promise.all([paidOrder(a, '500.00'), paidOrder(b, '300.00'), paidOrder(c, '400.00'),
+    paidOrder(d, '250.00'), paidOrder(e, '50.00')]);
   const toApprove = await refund(MERCHANT, a, { amount: '200.00', reason: 'two boxes arrived broken' });
   const toReject = await refund(MERCHANT, b, { amount: '150.00', reason: 'changed my mind' });
   expect(toApprove.status === 'pending_approval' && toReject.status === 'pending_approval',
@@ -202,6 +206,41 @@ try {
     expect(settled.status === 'succeeded', `${r.refund_id} succeeds after the confirmation`);
   }
   await shot(alipay, 'console-10-alipay-done.png');
+
+  console.log('journey: a refund with an unknown outcome synced; events; reconciliation');
+  // Not carried out at Alipay, so that no notification settles it before Sync does.
+  const faults = await fetch(`${base}/sim/control/faults`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ methods: { 'alipay.trade.refund': { kind: 'system_error', performed: false, times: 1 } } }),
+  });
+  if (!faults.ok) throw new Error(`faults: ${faults.status}`);
+  const unknown = await refund(MERCHANT, e, { amount: '1.00', reason: 'unknown outcome' });
+  expect(unknown.status === 'processing', 'a refund Alipay answered with SYSTEM_ERROR is processing');
+  await page.getByRole('link', { name: 'Refunds needing a person' }).click();
+  const sync = page.getByRole('button', { name: `Sync refund ${unknown.refund_id}` });
+  await sync.waitFor();
+  expect(await page.getByText(/Last error: /).first().isVisible(), 'it is listed with its last error and a Sync button');
+  await shot(page, 'console-11-processing.png');
+  await sync.click();
+  await page.getByText(`Refund ${unknown.refund_id}: succeeded.`).waitFor();
+  expect((await call(OPERATOR, 'GET', `/v1/refunds/${unknown.refund_id}`)).body.status === 'succeeded',
+    'Sync asks Alipay and the refund succeeds');
+
+  await page.goto(`${base}/console#events?object=${a}`);
+  await page.getByRole('heading', { name: 'Events and webhooks' }).waitFor();
+  const paidEvent = page.getByRole('row', { name: /order\.paid/ });
+  expect(await paidEvent.isVisible(), "the order's events are listed, order.paid among them");
+  await paidEvent.getByRole('link').click();
+  await page.getByRole('heading', { name: /^order\.paid · evt_/ }).waitFor();
+  expect(await page.getByRole('heading', { name: 'Deliveries' }).isVisible(), 'an event shows its deliveries');
+  await shot(page, 'console-12-event.png');
+
+  await page.goto(`${base}/console#reconciliations`);
+  await page.getByRole('button', { name: 'Reconcile now' }).click();
+  await page.getByText(/^Reconciled \d{4}-\d\d-\d\d: (completed|pending)\.$/).waitFor();
+  expect(await page.getByRole('heading', { name: /^Report for / }).isVisible(), 'a reconciliation run by hand shows its report');
+  await shot(page, 'console-13-reconciliation.png');
 } catch (e) {
   failed++;
   console.log(`  FAIL ${e.stack ?? e}`);

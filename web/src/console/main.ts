@@ -88,4 +88,9 @@ signOut.addEventListener('click', () => {
   render();
 });
 window.addEventListener('hashchange', render);
+// A click on the view already shown shows it again, fresh (no hashchange comes).
+nav.addEventListener('click', (e) => {
+  const link = (e.target as Element).closest('a');
+  if (link && link.getAttribute('href') === location.hash) void render();
+});
 render();

@@ -25,8 +25,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 }
 
 /** The API's yuan string, e.g. "88.88", as people read it. */
-export function yuan(amount: string | undefined): string {
-  return amount === undefined ? '—' : `¥${amount}`;
+export function yuan(amount: string | null | undefined): string {
+  return amount == null ? '—' : `¥${amount}`;
 }
 
 /** A status as a coloured badge that also says it in words. */
@@ -43,7 +43,7 @@ export function age(since: string, now = Date.now()): string {
   return `${Math.floor(minutes / 1440)} d`;
 }
 
-export function when(time: string | undefined): string {
+export function when(time: string | null | undefined): string {
   return time ? new Date(time).toLocaleString() : '—';
 }
 
