@@ -142,7 +142,12 @@ try {
     'with amount in yuan and reason');
   await shot(page, 'console-2-approval-queue.png');
 
-  await approve.click();
+  // With the keyboard alone: Tab reaches Approve, with a visible focus ring; Enter presses it.
+  const focused = (locator) => locator.evaluate((el) => el === document.activeElement);
+  for (let i = 0; i < 30 && !(await focused(approve)); i++) await page.keyboard.press('Tab');
+  expect(await focused(approve) && await approve.evaluate((el) => getComputedStyle(el).outlineStyle !== 'none'),
+    'Tab reaches the Approve button, which shows a focus ring');
+  await page.keyboard.press('Enter');
   await page.getByText(`Approved refund ${toApprove.refund_id}`).waitFor();
   const approved = await until(`/v1/refunds/${toApprove.refund_id}`, (r) => r.status === 'succeeded');
   expect(approved.status === 'succeeded', 'the approved refund is sent and succeeds');
@@ -150,7 +155,9 @@ try {
   await shot(page, 'console-3-approved.png');
 
   await reject.click();
-  await page.getByLabel(`Why reject refund ${toReject.refund_id}?`).fill('outside the return window');
+  const why = page.getByLabel(`Why reject refund ${toReject.refund_id}?`);
+  expect(await focused(why), 'Reject asks for a reason, with the focus in its field');
+  await why.fill('outside the return window');
   await page.getByRole('button', { name: 'Reject refund', exact: true }).click();
   await page.getByText(`Rejected refund ${toReject.refund_id}`).waitFor();
   const rejected = (await call(OPERATOR, 'GET', `/v1/refunds/${toReject.refund_id}`)).body;
