@@ -248,6 +248,12 @@ try {
   await page.getByText(/^Reconciled \d{4}-\d\d-\d\d: (completed|pending)\.$/).waitFor();
   expect(await page.getByRole('heading', { name: /^Report for / }).isVisible(), 'a reconciliation run by hand shows its report');
   await shot(page, 'console-13-reconciliation.png');
+
+  // A token payport stops accepting (rotated, say) signs the tab out with a notice.
+  await page.evaluate(() => sessionStorage.setItem('payport.token', 'rotated-away'));
+  await page.reload();
+  await page.getByText('payport no longer accepts that token; sign in again.').waitFor();
+  expect(await page.getByLabel('Token').isVisible(), 'a token payport no longer accepts brings back the sign-in form');
 } catch (e) {
   failed++;
   console.log(`  FAIL ${e.stack ?? e}`);

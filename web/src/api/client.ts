@@ -17,13 +17,22 @@ export const session = {
   signOut: (): void => sessionStorage.removeItem(TOKEN_KEY),
 };
 
-export function apiClient(token: () => string | null) {
+/**
+ * A client that sends the session's token (unless the call sets its own), and calls
+ * `rejected` when payport answers 401 to it: the token was revoked or rotated.
+ */
+export function apiClient(token: () => string | null, rejected: () => void = () => {}) {
   const client = createClient<paths>({ baseUrl: location.origin });
   client.use({
     onRequest({ request }) {
       const t = token();
-      if (t) request.headers.set('Authorization', `Bearer ${t}`);
+      if (t && !request.headers.has('Authorization')) request.headers.set('Authorization', `Bearer ${t}`);
       return request;
+    },
+    onResponse({ request, response }) {
+      const t = token();
+      if (response.status === 401 && t && request.headers.get('Authorization') === `Bearer ${t}`) rejected();
+      return response;
     },
   });
   return client;

@@ -18,12 +18,15 @@ const views: Record<string, { title: string; view: View }> = {
   reconciliations: { title: 'Reconciliation', view: reconciliationsView },
 };
 
-const api = apiClient(session.token);
+const api = apiClient(session.token, () => {
+  session.signOut();
+  void render('payport no longer accepts that token; sign in again.');
+});
 const app = document.getElementById('app')!;
 const nav = document.getElementById('nav')!;
 const signOut = document.getElementById('sign-out') as HTMLButtonElement;
 
-function signInForm(): HTMLElement {
+function signInForm(notice?: string): HTMLElement {
   const token = h('input', { id: 'token', type: 'password', autocomplete: 'off', required: true });
   const message = messageBox();
   const form = h('form', { class: 'card sign-in' },
@@ -35,31 +38,38 @@ function signInForm(): HTMLElement {
     message);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    session.signIn(token.value.trim());
-    // Any operator-only read tells a good token from a bad one.
-    const { error, response } = await api.GET('/v1/refunds', { params: { query: { limit: 1 } } })
-      .catch((err: unknown) => ({ error: err, response: undefined }));
+    const candidate = token.value.trim();
+    // Any operator-only read tells a good token from a bad one; it is kept only then.
+    const { error, response } = await api.GET('/v1/refunds', {
+      params: { query: { limit: 1 } },
+      headers: { Authorization: `Bearer ${candidate}` },
+    }).catch((err: unknown) => ({ error: err, response: undefined }));
     if (response?.ok) {
+      session.signIn(candidate);
       location.hash = location.hash || '#approvals';
-      render();
+      void render();
       return;
     }
-    session.signOut();
     const text = response?.status === 401 ? 'That token is not one payport knows.'
       : response?.status === 403 ? 'That is a merchant token; the console needs an operator token.'
         : describeError(error, response);
     say(message, text, 'error');
   });
+  if (notice) say(message, notice, 'error');
   queueMicrotask(() => token.focus());
   return form;
 }
 
-async function render(): Promise<void> {
+/** Counts renders, so that a slow view never replaces one chosen after it. */
+let generation = 0;
+
+async function render(notice?: string): Promise<void> {
+  const mine = ++generation;
   const signedIn = session.token() !== null;
   nav.hidden = !signedIn;
   signOut.hidden = !signedIn;
   if (!signedIn) {
-    app.replaceChildren(signInForm());
+    app.replaceChildren(signInForm(notice));
     return;
   }
   const [name = 'approvals', query = ''] = location.hash.slice(1).split('?');
@@ -72,9 +82,12 @@ async function render(): Promise<void> {
   app.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
   try {
     const view = await chosen.view(api, new URLSearchParams(query));
+    // Another view was chosen meanwhile, or a 401 has shown the sign-in form.
+    if (mine !== generation || session.token() === null) return;
     app.replaceChildren(view);
     view.querySelector<HTMLElement>('#view-title')?.focus();
   } catch (err) {
+    if (mine !== generation) return;
     const message = messageBox();
     say(message, describeError(err), 'error');
     app.replaceChildren(message);
@@ -85,12 +98,12 @@ nav.replaceChildren(h('ul', {}, ...Object.entries(views).map(([name, { title }])
   h('li', {}, h('a', { href: `#${name}` }, title)))));
 signOut.addEventListener('click', () => {
   session.signOut();
-  render();
+  void render();
 });
-window.addEventListener('hashchange', render);
+window.addEventListener('hashchange', () => void render());
 // A click on the view already shown shows it again, fresh (no hashchange comes).
 nav.addEventListener('click', (e) => {
   const link = (e.target as Element).closest('a');
   if (link && link.getAttribute('href') === location.hash) void render();
 });
-render();
+void render();
