@@ -205,6 +205,14 @@ try {
   expect(await page.getByRole('button', { name: /Open Alipay's page for batch/ }).count() === 1,
     'the console shows one batch awaiting the operator, to open its page again');
   await shot(page, 'console-9-batch-awaiting.png');
+  // Opened again before it is confirmed: the same batch, in another new tab.
+  const [again] = await Promise.all([
+    context.waitForEvent('page'),
+    page.getByRole('button', { name: /Open Alipay's page for batch/ }).click(),
+  ]);
+  await again.waitForLoadState();
+  expect((await again.textContent('body')) === batchText, "opening the batch's page again shows the same batch");
+  await again.close();
   await alipay.fill('#password', 'any');
   await alipay.click('#confirm');
   await alipay.getByText('2 of 2 refunded').waitFor();

@@ -104,16 +104,21 @@ export async function attentionView(api: Api): Promise<HTMLElement> {
   }
 
   function showAwaiting(refunds: Refund[]): void {
+    // One card per batch: its refunds share one form. A refund without a batch
+    // number (none is expected) gets a card of its own.
     const batches = new Map<string, Refund[]>();
-    for (const r of refunds) batches.set(r.batch_no ?? '', [...(batches.get(r.batch_no ?? '') ?? []), r]);
+    for (const r of refunds) {
+      const key = r.batch_no ? `batch ${r.batch_no}` : `refund ${r.refund_id}`;
+      batches.set(key, [...(batches.get(key) ?? []), r]);
+    }
     const parts: HTMLElement[] = [];
 
-    for (const [batchNo, members] of batches) {
+    for (const [key, members] of batches) {
       const form = members[0]?.operator_form_html;
-      const open = h('button', { type: 'button', 'aria-label': `Open Alipay's page for batch ${batchNo}` }, 'Open Alipay\'s page');
+      const open = h('button', { type: 'button', 'aria-label': `Open Alipay's page for ${key}` }, 'Open Alipay\'s page');
       open.addEventListener('click', () => form && openOperatorForm(form));
       parts.push(h('div', { class: 'card' },
-        h('div', { class: 'card-head' }, h('strong', {}, batchNo ? `Batch ${batchNo}` : 'No batch number'), status('awaiting_operator')),
+        h('div', { class: 'card-head' }, h('strong', {}, key[0]!.toUpperCase() + key.slice(1)), status('awaiting_operator')),
         h('ul', {}, ...members.map((r) => h('li', {}, `${yuan(r.amount)} · order `, orderLink(r.out_trade_no), ` · ${r.refund_id}`))),
         h('p', {}, 'Opening the page again shows the same batch; Alipay refuses one it has already carried out.'),
         form ? h('div', { class: 'actions' }, open) : h('p', { class: 'error-text' }, 'payport did not send this batch\'s form.')));
@@ -141,6 +146,8 @@ export function openOperatorForm(html: string): void {
   form.action = parsed.getAttribute('action') ?? '';
   form.acceptCharset = parsed.getAttribute('accept-charset') ?? 'utf-8';
   form.target = '_blank';
+  // The new tab gets no handle on the console (and so none on its token).
+  form.setAttribute('rel', 'noopener noreferrer');
   form.hidden = true;
   for (const input of parsed.querySelectorAll('input')) {
     if (!input.name || input.type === 'submit') continue;
