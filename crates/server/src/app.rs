@@ -1,5 +1,6 @@
 //! The HTTP application: the `/v1` API, its spec and docs, Alipay's callbacks, the
-//! health and readiness checks, the metrics, and (in simulator mode) the simulator under `/sim`.
+//! health and readiness checks, the metrics, the operator console under `/console`, and
+//! (in simulator mode) the simulator under `/sim`.
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use crate::api::error::uniform_errors;
 use crate::api::idempotency::Idempotency;
 use crate::body_limit::{BodyLimit, API_LIMIT, CALLBACK_LIMIT};
 use crate::state::{AppState, Wired};
-use crate::{api, callbacks, telemetry};
+use crate::{api, callbacks, telemetry, web};
 
 /// `GET /healthz`: the process is up and serving.
 #[handler]
@@ -82,6 +83,7 @@ pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
         .at("/readyz", get(readyz))
         .at("/openapi.json", spec)
         .nest("/docs", docs)
+        .nest("/console", web::console())
         .at(
             "/callbacks/alipay/notify",
             post(callbacks::trade_notify).with(callback),

@@ -57,7 +57,8 @@
 //!   the API's event renderer (`api::event_models`), which the store calls to write
 //!   each event as the API shows it.
 //! - [`api`]: the `/v1` API (poem-openapi); [`callbacks`]: Alipay's notifications and
-//!   returns; [`telemetry`]: request ids and access logs; [`app`]: the routes;
+//!   returns; [`telemetry`]: request ids and access logs; [`web`]: the browser pages
+//!   built from `web/` and embedded; [`app`]: the routes;
 //!   [`body_limit`]: request-body limits (413) enforced while reading.
 //! - [`worker`]: background refund syncs and order expiry; [`deliveries`]: webhook
 //!   delivery, in a task of its own; [`lifecycle`]: the instance's heartbeat and its
@@ -77,6 +78,7 @@ pub mod runtime;
 pub mod serve;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 pub mod wiring;
 pub mod worker;
 

@@ -100,6 +100,28 @@ impl App {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// `GET path` without a token: the status, the Content-Type and the body.
+    #[allow(dead_code)] // tests/console.rs uses it; each test binary compiles this module
+    pub async fn get_raw(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (
+            status,
+            content_type,
+            response.bytes().await.unwrap().to_vec(),
+        )
+    }
+
     /// `GET path` (merchant) until `done` holds of the answer.
     pub async fn until(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
         let started = std::time::Instant::now();

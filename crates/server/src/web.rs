@@ -1,0 +1,65 @@
+//! payport's browser pages, built from `web/` (TypeScript) into `web/dist/` and
+//! embedded here, so that building payport never needs Node: `/console`, the
+//! operator console. The pages need no auth themselves; they ask for a token and
+//! call the `/v1` API with it.
+
+use poem::http::{header, StatusCode};
+use poem::web::Path;
+use poem::{get, handler, IntoResponse, Response, Route};
+
+/// One built file: its name under the page's path, its type and its bytes.
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+macro_rules! asset {
+    ($page:literal, $name:literal, $type:literal) => {
+        Asset {
+            name: $name,
+            content_type: $type,
+            bytes: include_bytes!(concat!("../../../web/dist/", $page, "/", $name)),
+        }
+    };
+}
+
+const CONSOLE: &[Asset] = &[
+    asset!("console", "index.html", "text/html; charset=utf-8"),
+    asset!("console", "console.js", "text/javascript; charset=utf-8"),
+    asset!("console", "style.css", "text/css; charset=utf-8"),
+];
+
+/// Scripts and styles from payport only; the token never leaves for another origin.
+/// `form-action` stays open: the console posts Alipay's operator form in a new tab.
+const POLICY: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; \
+                      base-uri 'none'; frame-ancestors 'none'";
+
+fn serve(assets: &'static [Asset], name: &str) -> Response {
+    match assets.iter().find(|a| a.name == name) {
+        Some(asset) => Response::builder()
+            .content_type(asset.content_type)
+            .header(header::CONTENT_SECURITY_POLICY, POLICY)
+            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+            .header(header::REFERRER_POLICY, "no-referrer")
+            .body(asset.bytes),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[handler]
+fn console_page() -> Response {
+    serve(CONSOLE, "index.html")
+}
+
+#[handler]
+fn console_asset(Path(name): Path<String>) -> Response {
+    serve(CONSOLE, &name)
+}
+
+/// The routes to nest under `/console`.
+pub fn console() -> Route {
+    Route::new()
+        .at("/", get(console_page))
+        .at("/:name", get(console_asset))
+}
