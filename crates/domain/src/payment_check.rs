@@ -68,3 +68,34 @@ pub fn next_check(
         (now < expires_at).then_some(expires_at)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_790_000_000, 0).unwrap()
+    }
+
+    #[test]
+    fn past_the_schedule_the_last_gap_repeats_from_the_last_point() {
+        let offsets = [Duration::seconds(10), Duration::seconds(25)];
+        let far = t0() + Duration::days(1);
+        // Points t0+25, then every 15 s: t0+100 falls between t0+100 and t0+115.
+        let next = next_check(&offsets, t0(), t0() + Duration::seconds(100), far);
+        assert_eq!(next, Some(t0() + Duration::seconds(115)));
+        let next = next_check(&offsets, t0(), t0() + Duration::seconds(26), far);
+        assert_eq!(next, Some(t0() + Duration::seconds(40)));
+    }
+
+    #[test]
+    fn a_payment_started_too_long_ago_to_count_gaps_is_checked_at_its_expiry_or_not_at_all() {
+        let offsets = [Duration::seconds(1)];
+        let started = t0() - Duration::days(365 * 100);
+        let expires = t0() + Duration::hours(1);
+        assert_eq!(next_check(&offsets, started, t0(), expires), Some(expires));
+        assert_eq!(next_check(&offsets, started, expires, expires), None);
+        let long_expired = t0() - Duration::hours(1);
+        assert_eq!(next_check(&offsets, started, t0(), long_expired), None);
+    }
+}

@@ -176,3 +176,48 @@ impl Reconciliation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// These names are stored and shown by the API: they must not drift.
+    #[test]
+    fn every_name_is_the_documented_one_and_parses_back() {
+        let statuses: Vec<&str> = ReconciliationStatus::ALL.map(|s| s.as_str()).to_vec();
+        assert_eq!(statuses, ["pending", "completed"]);
+        let kinds: Vec<&str> = ItemKind::ALL.map(|k| k.as_str()).to_vec();
+        assert_eq!(
+            kinds,
+            [
+                "payment_missing_here",
+                "refund_missing_here",
+                "missing_at_alipay",
+                "amount_mismatch",
+                "unresolved"
+            ]
+        );
+        let actions: Vec<&str> = ItemAction::ALL.map(|a| a.as_str()).to_vec();
+        assert_eq!(
+            actions,
+            [
+                "synced",
+                "recorded_external_refund",
+                "settled_refund",
+                "none"
+            ]
+        );
+        for s in ReconciliationStatus::ALL {
+            assert_eq!(ReconciliationStatus::parse(s.as_str()), Some(s));
+        }
+        for k in ItemKind::ALL {
+            assert_eq!(ItemKind::parse(k.as_str()), Some(k));
+        }
+        for a in ItemAction::ALL {
+            assert_eq!(ItemAction::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(ReconciliationStatus::parse("done"), None);
+        assert_eq!(ItemKind::parse("other"), None);
+        assert_eq!(ItemAction::parse(""), None);
+    }
+}

@@ -438,6 +438,20 @@ mod tests {
         }
     }
 
+    /// What a person reads as a refund's last error.
+    #[test]
+    fn a_gateway_failure_reads_code_sub_code_and_message() {
+        assert_eq!(
+            failure().to_string(),
+            "40004/ACQ.TRADE_HAS_FINISHED Business Failed"
+        );
+        let bare = GatewayFailure {
+            sub_code: None,
+            ..failure()
+        };
+        assert_eq!(bare.to_string(), "40004 Business Failed");
+    }
+
     #[test]
     fn manual_flow_approve_submit_succeed() {
         let mut r = refund(RefundStatus::PendingApproval);
