@@ -115,5 +115,65 @@ fn non_certificates_get_one_sentence_errors() {
         matches!(err, CertError::Unreadable { index: 1, .. }),
         "{err}"
     );
+    // People count certificates from 1.
+    assert!(
+        err.to_string().starts_with("certificate 2 of the file"),
+        "{err}"
+    );
     assert!(CertSn::of_der(b"not der").is_err());
+}
+
+/// Alipay's own certificate files, as the official Node SDK's tests hold them
+/// (`testdata/cert-sn/official/`), with the SNs those tests expect. Alipay wraps their
+/// base64 at 76 columns, not the 64 of RFC 7468.
+#[test]
+fn alipay_s_own_certificate_files_give_the_official_sdk_s_sns() {
+    let official = |file: &str| pem(&format!("official/{file}"));
+    let app = CertSn::of_pem(&official("appCertPublicKey_2021001161683774.crt")).unwrap();
+    assert_eq!(app.sn(), "866efef280dec9137a87d047ac446315");
+    let alipay = CertSn::of_pem(&official("alipayCertPublicKey_RSA2.crt")).unwrap();
+    assert_eq!(alipay.sn(), "7513daaaa48aa3ba2e4018d84402479c");
+    let root = RootCertSn::of_bundle(&official("alipayRootCert.crt")).unwrap();
+    assert_eq!(
+        root.sn().unwrap(),
+        "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6"
+    );
+}
+
+/// The same certificate, its base64 laid out as people and tools do: 76 or 64 columns,
+/// one line, trailing spaces, CRLF line ends.
+#[test]
+fn a_certificate_s_base64_is_read_whatever_its_line_layout() {
+    let file = pem("official/appCertPublicKey_2021001161683774.crt");
+    let begin = "-----BEGIN CERTIFICATE-----";
+    let end = "-----END CERTIFICATE-----";
+    let body: String = file[file.find(begin).unwrap() + begin.len()..file.find(end).unwrap()]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let wrapped = |width: usize, line_end: &str| {
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(width)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "{begin}{line_end}{}{line_end}{end}{line_end}",
+            lines.join(line_end)
+        )
+    };
+    let layouts = [
+        wrapped(64, "\n"),
+        wrapped(76, "\r\n"),
+        wrapped(body.len(), "\n"),
+        wrapped(64, "  \n"),
+        format!("{begin}{body}{end}"),
+    ];
+    for layout in layouts {
+        let sn = CertSn::of_pem(&layout).unwrap_or_else(|e| panic!("{e}: {layout}"));
+        assert_eq!(sn.sn(), "866efef280dec9137a87d047ac446315");
+    }
+    let cut = format!("{begin}\n{body}\n");
+    let err = CertSn::of_pem(&cut).unwrap_err();
+    assert!(err.to_string().contains("END CERTIFICATE"), "{err}");
 }

@@ -267,6 +267,8 @@ fn main() -> ExitCode {
                     method.as_deref(),
                     &input,
                 ),
+                // Answered above, without reading stdin; here only to keep the match
+                // complete.
                 AlipayTool::CertSn { cert, root_cert } => {
                     cli::cert_sn::run(cert.as_deref(), root_cert.as_deref())
                 }

@@ -13,11 +13,14 @@
 //! decisions, so that a mismatch can be explained (`payport alipay cert-sn`).
 //! `testdata/cert-sn/` holds the vectors these reproduce.
 
+mod java_utf8;
 mod rfc2253;
 mod serial;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use md5::{Digest, Md5};
-use x509_cert::der::{Decode, DecodePem};
+use x509_cert::der::Decode;
 use x509_cert::Certificate;
 
 /// The prefix both official SDKs match signature algorithm OIDs against, as a string.
@@ -28,7 +31,8 @@ pub const RSA_SIGNATURE_OID_PREFIX: &str = "1.2.840.113549.1.1";
 pub enum CertError {
     #[error("no certificate found: expected a PEM \"BEGIN CERTIFICATE\" block or DER bytes")]
     NoCertificate,
-    #[error("certificate {index} of the file cannot be read: {why}")]
+    /// `index` counts from 0; the message counts from 1, as people do.
+    #[error("certificate {} of the file cannot be read: {why}", .index + 1)]
     Unreadable { index: usize, why: String },
     #[error("no certificate of the bundle is signed with RSA (OID 1.2.840.113549.1.1.*), so it gives no root SN; is this Alipay's root certificate file?")]
     NoRsaCertificate,
@@ -118,7 +122,7 @@ impl RootCertSn {
     /// Reads every certificate of a bundle such as Alipay's `alipayRootCert.crt`.
     ///
     /// # Errors
-    /// No certificate, or one that does not parse (naming it by its position, from 0).
+    /// No certificate, or one that does not parse (naming it by its position).
     /// A bundle without RSA certificates parses; [`RootCertSn::sn`] refuses it.
     pub fn of_bundle(pem: &str) -> Result<Self, CertError> {
         let certificates = pem_blocks(pem)
@@ -134,6 +138,16 @@ impl RootCertSn {
             return Err(CertError::NoCertificate);
         }
         Ok(Self { certificates })
+    }
+
+    /// A bundle of one DER-encoded certificate.
+    ///
+    /// # Errors
+    /// The bytes are not one X.509 certificate.
+    pub fn of_der(der: &[u8]) -> Result<Self, CertError> {
+        Ok(Self {
+            certificates: vec![CertSn::of_der(der)?],
+        })
     }
 
     /// The bundle's certificates in file order; [`CertSn::counts_for_root`] says which
@@ -177,8 +191,25 @@ fn pem_blocks(pem: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// One `BEGIN CERTIFICATE` block's certificate. The base64 is read with its whitespace
+/// dropped, not as strict RFC 7468 (64-column lines): Alipay's own certificate files
+/// are wrapped at 76 columns, and files pasted by hand come as one line or with
+/// trailing spaces, all of which the SDKs accept.
 fn parse_pem(block: &str, index: usize) -> Result<Certificate, CertError> {
-    Certificate::from_pem(block).map_err(|e| unreadable(index, &e))
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let body = block.strip_prefix(BEGIN).unwrap_or(block);
+    let Some(body) = body.strip_suffix(END) else {
+        return Err(unreadable(
+            index,
+            &"its \"-----END CERTIFICATE-----\" line is missing",
+        ));
+    };
+    let base64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let der = STANDARD
+        .decode(base64)
+        .map_err(|e| unreadable(index, &format_args!("its base64 is invalid: {e}")))?;
+    Certificate::from_der(&der).map_err(|e| unreadable(index, &e))
 }
 
 fn unreadable(index: usize, why: &dyn std::fmt::Display) -> CertError {

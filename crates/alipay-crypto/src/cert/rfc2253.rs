@@ -2,14 +2,19 @@
 //! format, OpenJDK `sun.security.x509.AVA.toRFC2253String`) prints, which the official
 //! Java SDK hashes and payport follows (PROTOCOL.md A9):
 //! - RDNs last to first, joined by `,`; the values of a multi-valued RDN joined by `+`,
-//!   in their encoded (DER) order;
+//!   in DER order (the `der` crate sorts a SET OF as it reads it, so a certificate
+//!   whose set is not in DER order gets another SN here than from Java, which keeps
+//!   the file's order);
 //! - keywords only for CN, C, L, ST, O, OU, STREET, DC and UID; any other attribute
 //!   (emailAddress, serialNumber, title, ...) is its dotted OID, and its value the
 //!   lowercase hex of its whole DER encoding after `#`;
-//! - so is a value that is not a PrintableString, T61String, IA5String, GeneralString,
-//!   BMPString or UTF8String;
-//! - other values are their content bytes read as UTF-8 (Java reads a BMPString so too,
-//!   replacing invalid sequences with U+FFFD), with `,=+<>#;"\` escaped by `\`
+//! - so is a value that is not a PrintableString, T61String, IA5String, BMPString or
+//!   UTF8String (a GeneralString, UniversalString or GraphicString value makes the
+//!   certificate unreadable: the `der` crate has no type for them);
+//! - other values are their content bytes read as UTF-8 the way JDK 17 reads them
+//!   (`java_utf8.rs`; it reads a BMPString so too, replacing invalid sequences with
+//!   U+FFFD; newer JDKs read BMPString as UTF-16, see PROTOCOL.md), with
+//!   `,=+<>#;"\` escaped by `\`
 //!   anywhere, NUL written `\00`, then leading and trailing spaces and CRs escaped by
 //!   `\` (checked against a JDK).
 
@@ -25,7 +30,7 @@ pub(crate) fn issuer_string(name: &Name) -> Result<String, x509_cert::der::Error
             let oid = atv.oid.to_string();
             let keyword = keyword(&oid);
             let value = match (keyword, string_value(atv.value.tag())) {
-                (Some(_), true) => escape(&String::from_utf8_lossy(atv.value.value())),
+                (Some(_), true) => escape(&super::java_utf8::decode(atv.value.value())),
                 _ => format!("#{}", super::hex(&atv.value.to_der()?)),
             };
             values.push(format!("{}={value}", keyword.unwrap_or(&oid)));
@@ -52,9 +57,10 @@ fn keyword(oid: &str) -> Option<&'static str> {
 }
 
 /// The string types Java prints as text (PrintableString, T61String, IA5String,
-/// GeneralString, BMPString, UTF8String, by identifier octet); any other is hex.
+/// BMPString, UTF8String, by identifier octet); any other is hex. (Java prints a
+/// GeneralString as text too, but `der` cannot read one: see the module doc.)
 fn string_value(tag: Tag) -> bool {
-    matches!(u8::from(tag), 0x13 | 0x14 | 0x16 | 0x1b | 0x1e | 0x0c)
+    matches!(u8::from(tag), 0x13 | 0x14 | 0x16 | 0x1e | 0x0c)
 }
 
 fn escape(value: &str) -> String {

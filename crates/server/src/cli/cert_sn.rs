@@ -34,11 +34,8 @@ fn cert(file: &Path) -> ToolOutcome {
 /// stdout: `{"certificates": [...], "root_sn"}`, each certificate included or skipped
 /// with the reason; exit 1 when none is included (no root SN).
 fn root_cert(file: &Path) -> ToolOutcome {
-    let root = match read(file).and_then(|bytes| {
-        let text = String::from_utf8(bytes)
-            .map_err(|_| format!("{}: a root bundle is PEM text", file.display()))?;
-        RootCertSn::of_bundle(&text).map_err(|e| named(file, &e))
-    }) {
+    let root = match read(file).and_then(|bytes| root_of_bytes(&bytes).map_err(|e| named(file, &e)))
+    {
         Ok(root) => root,
         Err(why) => return ToolOutcome::Unusable(why),
     };
@@ -80,10 +77,26 @@ fn read(file: &Path) -> Result<Vec<u8>, String> {
 
 /// PEM text, or DER (which starts with a SEQUENCE tag and is not text).
 fn of_bytes(bytes: &[u8]) -> Result<CertSn, CertError> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) if text.contains("-----BEGIN") => CertSn::of_pem(text),
-        _ if bytes.first() == Some(&0x30) => CertSn::of_der(bytes),
-        _ => Err(CertError::NoCertificate),
+    let text = String::from_utf8_lossy(bytes);
+    if text.contains("-----BEGIN") {
+        CertSn::of_pem(&text)
+    } else if bytes.first() == Some(&0x30) {
+        CertSn::of_der(bytes)
+    } else {
+        Err(CertError::NoCertificate)
+    }
+}
+
+/// PEM text (read leniently: a comment in another encoding around the blocks does not
+/// matter), or one DER certificate.
+fn root_of_bytes(bytes: &[u8]) -> Result<RootCertSn, CertError> {
+    let text = String::from_utf8_lossy(bytes);
+    if text.contains("-----BEGIN") {
+        RootCertSn::of_bundle(&text)
+    } else if bytes.first() == Some(&0x30) {
+        RootCertSn::of_der(bytes)
+    } else {
+        Err(CertError::NoCertificate)
     }
 }
 
