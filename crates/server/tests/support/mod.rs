@@ -100,6 +100,27 @@ impl App {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// A request as it is given: any method, headers and body bytes, so that tests
+    /// can send what a well-behaved client would not.
+    #[allow(dead_code)] // not every test file that shares this module uses it
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body.to_owned());
+        }
+        request.send().await.unwrap()
+    }
+
     /// `GET path` (merchant) until `done` holds of the answer.
     pub async fn until(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
         let started = std::time::Instant::now();
