@@ -94,7 +94,11 @@ pub fn service() -> OpenApiService<Api, ()> {
     )
     .description(
         "Alipay payments and refunds. Amounts are strings in yuan with at most two \
-         decimals (\"88.88\"). Every error is `{code, message}` with a stable `code`. \
+         decimals (\"88.88\"). A response field without a value is left out, never \
+         `null`; in a request, an optional field may be left out or `null`. Every error \
+         is `{code, message, request_id, param?}` with a stable `code`. A request \
+         without a valid token is answered 401 before its key, parameters or body are \
+         looked at (only a body over the size limit is refused first, unread). \
          POSTs that create something honour `Idempotency-Key`. Every status change of \
          an order or a refund is an event (`GET /v1/events`), POSTed to webhook \
          endpoints signed with `Payport-Signature: t=<unix seconds>,v1=<hex \
