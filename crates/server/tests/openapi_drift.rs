@@ -102,6 +102,9 @@ fn every_operation_has_a_unique_verb_first_id_and_says_who_may_call_it() {
                 operator_only || id == "createRefund",
                 "{name}: 403"
             );
+            // Only POSTs are told of a clash (a key in use, a changed record).
+            let clashes = op["responses"].get("409").is_some();
+            assert_eq!(clashes, method == "post", "{name}: 409");
         }
     }
     for id in payport_server::api::spec::OPERATOR_ONLY {

@@ -29,6 +29,18 @@ const MERCHANT_FORBIDDEN: &[&str] = &["createRefund"];
 /// the event named as `after`.
 const FINDS_BY_REFERENCE: &[&str] = &["createOperatorBatch", "listEvents"];
 
+/// The operations that call Alipay, and so can answer 502 (Alipay refused or
+/// contradicted payport).
+const CALLS_ALIPAY: &[&str] = &[
+    "startPayment",
+    "syncOrder",
+    "closeOrder",
+    "createRefund",
+    "approveRefund",
+    "syncRefund",
+    "runReconciliation",
+];
+
 const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
 
 /// poem-openapi's document, completed. Panics only if poem-openapi's own output is not
@@ -101,9 +113,13 @@ fn complete_operation(method: &str, op: &mut Map<String, Value>) {
     if !operator_only && !MERCHANT_FORBIDDEN.contains(&id.as_str()) {
         drop.push("403");
     }
-    if method == "get" {
-        // Reads touch neither Alipay nor anything another request holds.
-        drop.extend(["409", "422", "502"]);
+    if method == "get" || method == "delete" {
+        // Neither goes through Idempotency-Key (POSTs only) or asks for a state
+        // another request may hold.
+        drop.extend(["409", "422"]);
+    }
+    if !CALLS_ALIPAY.contains(&id.as_str()) {
+        drop.push("502");
     }
     if !has_path_id && !FINDS_BY_REFERENCE.contains(&id.as_str()) {
         drop.push("404");
