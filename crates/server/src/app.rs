@@ -86,7 +86,11 @@ async fn wake_deliveries<E: Endpoint>(
 /// [`crate::deliveries::spawn`]).
 pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
     let service = api::service();
-    let docs = service.swagger_ui();
+    // The interactive docs show the completed document, as /openapi.json serves it.
+    let page = service
+        .swagger_ui_html()
+        .replace(&service.spec(), &api::spec_json());
+    let docs = poem::endpoint::make_sync(move |_| poem::web::Html(page.clone()));
     let v1 = service
         .into_endpoint()
         .catch_all_error(uniform_errors)

@@ -183,3 +183,20 @@ async fn absent_fields_are_left_out_and_null_in_a_request_means_absent() {
     assert!(page.get("next_cursor").is_none(), "last page: {page}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_interactive_docs_show_the_served_document() {
+    let app = App::start(|_| {}).await;
+    let page = app
+        .raw("GET", "/docs", &[], None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("x-payport-roles"),
+        "{}",
+        &page[..page.len().min(300)]
+    );
+    app.stop().await;
+}
