@@ -44,6 +44,29 @@ async fn readyz(state: Data<&Arc<AppState>>) -> Response {
     }
 }
 
+/// `GET /openapi.json`: the completed document ([`api::spec_json`]), the same as
+/// `openapi/payport.json`.
+#[handler]
+fn openapi_json() -> Response {
+    Response::builder()
+        .content_type("application/json; charset=utf-8")
+        .body(api::spec_json())
+}
+
+/// A 405 says which methods the path has (`Allow`), as HTTP requires.
+async fn allow_header<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
+    let path = req.uri().path().to_owned();
+    let mut response = next.call(req).await?.into_response();
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        if let Some(allow) = api::spec::allowed_methods(&path).and_then(|m| m.parse().ok()) {
+            response
+                .headers_mut()
+                .insert(poem::http::header::ALLOW, allow);
+        }
+    }
+    Ok(response)
+}
+
 /// Wakes the delivery loop after a request that may have changed a status (and so
 /// written events), so that its events go out at once rather than at the next poll.
 async fn wake_deliveries<E: Endpoint>(
@@ -64,11 +87,15 @@ async fn wake_deliveries<E: Endpoint>(
 /// [`crate::deliveries::spawn`]).
 pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
     let service = api::service();
-    let spec = service.spec_endpoint();
-    let docs = service.swagger_ui();
+    // The interactive docs show the completed document, as /openapi.json serves it.
+    let page = service
+        .swagger_ui_html()
+        .replace(&service.spec(), &api::spec_json());
+    let docs = poem::endpoint::make_sync(move |_| poem::web::Html(page.clone()));
     let v1 = service
         .into_endpoint()
         .catch_all_error(uniform_errors)
+        .around(allow_header)
         .with(Idempotency {
             store: wired.state.idempotency.clone(),
             clock: wired.state.clock.clone(),
@@ -81,7 +108,7 @@ pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
     let mut route = Route::new()
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
-        .at("/openapi.json", spec)
+        .at("/openapi.json", get(openapi_json))
         .nest("/docs", docs)
         .nest("/console", web::console())
         .at(

@@ -47,10 +47,12 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
         let started = Instant::now();
         let method = method_label(req.method());
         async move {
-            let mut response = match self.0.call(req).await {
+            let response = match self.0.call(req).await {
                 Ok(r) => r.into_response(),
                 Err(e) => e.into_response(),
             };
+            // An error body names the request too, for whoever reads only the body.
+            let mut response = crate::api::error::with_request_id(response, &id).await;
             if let Ok(value) = id.parse() {
                 response.headers_mut().insert(REQUEST_ID, value);
             }

@@ -125,7 +125,8 @@ impl Webhooks {
     /// Events oldest first, after the cursor.
     ///
     /// # Errors
-    /// `Validation` for a limit outside 1..=100 or an `after` that names no event.
+    /// `Validation` for a limit outside 1..=100; `EventNotFound` for an `after` that
+    /// names no event (a well-formed id of nothing, as `GET /v1/events/{id}` answers it).
     pub async fn list_events(
         &self,
         filter: &EventFilter,
@@ -139,11 +140,9 @@ impl Webhooks {
             .events
             .list_events(filter)
             .await
-            .map_err(|e| match e {
-                RepoError::NotFound(_) => {
-                    ServiceError::Validation("after must name an event payport issued".into())
-                }
-                other => other.into(),
+            .map_err(|e| match (e, &filter.after) {
+                (RepoError::NotFound(_), Some(after)) => ServiceError::EventNotFound(after.clone()),
+                (other, _) => other.into(),
             })
     }
 

@@ -27,7 +27,11 @@ impl Type for AmountText {
             description: Some(
                 "An amount in yuan: a string, 0.01 to 100000000.00, at most two decimals.",
             ),
-            pattern: Some(r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,2})?$".into()),
+            // 0.01 to 100000000.00: zero and more are refused, so the spec says so.
+            pattern: Some(
+                r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,7}(\.[0-9]{1,2})?|100000000(\.00?)?)$"
+                    .into(),
+            ),
             example: Some(Value::String("88.88".into())),
             ..MetaSchema::new_with_format("string", "amount")
         }))

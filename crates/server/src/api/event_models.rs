@@ -14,7 +14,7 @@ use poem_openapi::{Enum, Object, Union};
 
 use super::auth::Role;
 use super::error::ApiError;
-use super::models::{Order, Refund};
+use super::models::{Order, Refund, Text};
 
 /// `order.<status>` or `refund.<status>`: one event per status change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -92,6 +92,7 @@ impl Event {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EventPage {
     /// Oldest first.
     pub items: Vec<Event>,
@@ -115,6 +116,7 @@ pub enum DeliveryStatus {
 
 /// One try: what the endpoint answered, if anything.
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DeliveryAttempt {
     pub at: DateTime<Utc>,
     /// The HTTP status answered; absent when nothing came back (timeout, refused).
@@ -127,6 +129,7 @@ pub struct DeliveryAttempt {
 
 /// The event's delivery to one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Delivery {
     pub endpoint_id: String,
     /// Shown to operators only: an endpoint's URL may carry the receiver's own token.
@@ -185,6 +188,7 @@ pub struct EventDetail {
 
 /// Where events are POSTed. Its secret is shown once, when it is created.
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct WebhookEndpoint {
     /// `we_...`; `we_configured` is the one set by `PAYPORT_WEBHOOKS__URL`.
     pub id: String,
@@ -221,11 +225,17 @@ pub struct CreatedWebhookEndpoint {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct CreateWebhookEndpoint {
-    /// An absolute http(s) URL that answers 2xx to a POST.
-    pub url: String,
-    /// The event types to send it; absent: all of them.
+    /// An absolute http(s) URL with a host name or an IPv4 address, of at most 1024
+    /// characters, that answers 2xx to a POST.
+    #[oai(validator(
+        max_length = 1024,
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?(/[!-~]*)?$"
+    ))]
+    pub url: Text,
+    /// The event types to send it (at least one); absent: all of them.
+    #[oai(nullable, validator(min_items = 1))]
     pub event_types: Option<Vec<EventType>>,
 }
 

@@ -46,7 +46,7 @@ impl EventsApi {
     /// Oldest first. To catch up, pass the last event id you processed as `after`,
     /// then each answer's `next_cursor`, until it is absent. `limit` is 50 by
     /// default, at most 100. Each event is the body its webhook deliveries send.
-    #[oai(path = "/events", method = "get")]
+    #[oai(path = "/events", method = "get", operation_id = "listEvents")]
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
@@ -57,7 +57,10 @@ impl EventsApi {
         /// Only events about this order (out_trade_no) or refund (refund_id).
         object_id: Query<Option<String>>,
         /// Only events written after this one (an event id).
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))]
         after: Query<Option<String>>,
+        /// Events per page: 1 to 100, 50 by default.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
     ) -> Result<Json<EventPage>, ApiError> {
         let filter = EventFilter {
@@ -82,12 +85,14 @@ impl EventsApi {
     /// The event and its delivery to each endpoint: status, next attempt, and every
     /// attempt with its time and HTTP status; operators also see each endpoint's URL
     /// and each attempt's error.
-    #[oai(path = "/events/:event_id", method = "get")]
+    #[oai(path = "/events/:event_id", method = "get", operation_id = "getEvent")]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        event_id: Path<String>,
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] event_id: Path<
+            String,
+        >,
     ) -> Result<Json<EventDetail>, ApiError> {
         let id = parse_id(EventId::parse)(event_id.0)?;
         Ok(Json(detail(&state, &id, auth.role()).await?))
@@ -97,12 +102,18 @@ impl EventsApi {
     ///
     /// Every endpoint that wants the event gets it again, from now on, by the usual
     /// retry schedule; delivered and failed deliveries included.
-    #[oai(path = "/events/:event_id/redeliver", method = "post")]
+    #[oai(
+        path = "/events/:event_id/redeliver",
+        method = "post",
+        operation_id = "redeliverEvent"
+    )]
     async fn redeliver(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        event_id: Path<String>,
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] event_id: Path<
+            String,
+        >,
     ) -> Result<Redelivering, ApiError> {
         auth.require_operator()?;
         let id = parse_id(EventId::parse)(event_id.0)?;

@@ -15,9 +15,9 @@ fn at(minute: u32) -> chrono::DateTime<Utc> {
 impl Example for CreateOrder {
     fn example() -> Self {
         CreateOrder {
-            subject: "Longjing green tea, 250 g".into(),
+            subject: Text("Longjing green tea, 250 g".into()),
             total_amount: AmountText("88.88".into()),
-            out_trade_no: Some("shop_20261121_0001".into()),
+            out_trade_no: Some(Text("shop_20261121_0001".into())),
             body: None,
             timeout_minutes: Some(30),
         }
@@ -28,7 +28,9 @@ impl Example for StartPayment {
     fn example() -> Self {
         StartPayment {
             method: PaymentMethod::Qr,
-            return_url: Some("https://shop.example/orders/shop_20261121_0001".into()),
+            return_url: Some(Text(
+                "https://shop.example/orders/shop_20261121_0001".into(),
+            )),
             quit_url: None,
         }
     }
@@ -51,8 +53,8 @@ impl Example for CreateRefund {
     fn example() -> Self {
         CreateRefund {
             amount: AmountText("20.00".into()),
-            reason: Some("one box arrived damaged".into()),
-            out_request_no: Some("shop_20261121_0001_r1".into()),
+            reason: Some(Text("one box arrived damaged".into())),
+            out_request_no: Some(Text("shop_20261121_0001_r1".into())),
             gateway: Some(RefundGateway::OpenApi),
         }
     }
@@ -61,7 +63,7 @@ impl Example for CreateRefund {
 impl Example for RejectRefund {
     fn example() -> Self {
         RejectRefund {
-            reason: "the goods were not returned".into(),
+            reason: Text("the goods were not returned".into()),
         }
     }
 }
@@ -116,8 +118,8 @@ impl Example for CreateOperatorBatch {
     fn example() -> Self {
         CreateOperatorBatch {
             refund_ids: vec![
-                "rf_5f1c0e3a9b7d4c2e8f6a1b3c5d7e9f01".into(),
-                "rf_0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d".into(),
+                Text("rf_5f1c0e3a9b7d4c2e8f6a1b3c5d7e9f01".into()),
+                Text("rf_0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d".into()),
             ],
         }
     }
@@ -139,7 +141,7 @@ impl Example for Event {
 impl Example for CreateWebhookEndpoint {
     fn example() -> Self {
         CreateWebhookEndpoint {
-            url: "https://shop.example/hooks/payport".into(),
+            url: Text("https://shop.example/hooks/payport".into()),
             event_types: Some(vec![EventType::OrderPaid, EventType::RefundSucceeded]),
         }
     }

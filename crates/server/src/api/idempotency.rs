@@ -166,9 +166,10 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
             )));
         };
         if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Ok(answer(ApiError::validation(format!(
-                "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"
-            ))));
+            return Ok(answer(ApiError::invalid(
+                HEADER,
+                format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
+            )));
         }
         let body = req.take_body().into_bytes().await?;
         let stored_key = stored_key(&caller.scope, &key);

@@ -12,6 +12,8 @@ pub mod models;
 mod orders;
 pub mod reconciliations;
 mod refunds;
+pub mod spec;
+pub mod text;
 mod webhooks;
 
 use payport_domain::{Amount, IdError};
@@ -35,12 +37,12 @@ pub enum ApiTags {
 
 /// Parses an amount in Alipay's format, naming the field in the error.
 fn parse_amount(field: &str, text: &str) -> Result<Amount, ApiError> {
-    Amount::parse(text).map_err(|e| ApiError::validation(format!("{field}: {e}")))
+    Amount::parse(text).map_err(|e| ApiError::invalid(field, format!("{field}: {e}")))
 }
 
 /// Turns an id parser into one whose error is a VALIDATION_FAILED answer.
 fn parse_id<T>(parse: fn(String) -> Result<T, IdError>) -> impl Fn(String) -> Result<T, ApiError> {
-    move |text| parse(text).map_err(|e| ApiError::validation(e.to_string()))
+    move |text| parse(text).map_err(|e| ApiError::invalid(e.kind, e.to_string()))
 }
 
 const DEFAULT_PAGE: u32 = 50;
@@ -50,9 +52,10 @@ fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit {
         None => Ok(DEFAULT_PAGE),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::validation(format!(
-            "limit must be between 1 and {MAX_PAGE}"
-        ))),
+        Some(_) => Err(ApiError::invalid(
+            "limit",
+            format!("limit must be between 1 and {MAX_PAGE}"),
+        )),
     }
 }
 
@@ -91,7 +94,11 @@ pub fn service() -> OpenApiService<Api, ()> {
     )
     .description(
         "Alipay payments and refunds. Amounts are strings in yuan with at most two \
-         decimals (\"88.88\"). Every error is `{code, message}` with a stable `code`. \
+         decimals (\"88.88\"). A response field without a value is left out, never \
+         `null`; in a request, an optional field may be left out or `null`. Every error \
+         is `{code, message, request_id, param?}` with a stable `code`. A request \
+         without a valid token is answered 401 before its key, parameters or body are \
+         looked at (only a body over the size limit is refused first, unread). \
          POSTs that create something honour `Idempotency-Key`. Every status change of \
          an order or a refund is an event (`GET /v1/events`), POSTed to webhook \
          endpoints signed with `Payport-Signature: t=<unix seconds>,v1=<hex \
@@ -99,7 +106,10 @@ pub fn service() -> OpenApiService<Api, ()> {
     )
 }
 
-/// The OpenAPI document, as served at `/openapi.json` and committed in `openapi/`.
+/// The OpenAPI document, as served at `/openapi.json` and committed in `openapi/`:
+/// poem-openapi's, completed by [`spec::complete`].
 pub fn spec_json() -> String {
-    service().spec()
+    static SPEC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| spec::complete(&service().spec()))
+        .clone()
 }

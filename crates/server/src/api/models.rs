@@ -9,6 +9,7 @@ use poem_openapi::{Enum, Object};
 
 pub use super::amount::AmountText;
 use super::auth::Role;
+pub use super::text::Text;
 
 // Mirrors of the domain's enums for the spec; poem-openapi derives the conversions
 // both ways (`remote`), so a variant added in the domain fails to compile here.
@@ -74,6 +75,7 @@ pub enum PaymentMethod {
 
 /// Alipay's definitive refusal.
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Failure {
     pub code: String,
     pub sub_code: Option<String>,
@@ -81,7 +83,7 @@ pub struct Failure {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct Refund {
     pub refund_id: String,
     pub out_trade_no: String,
@@ -152,7 +154,7 @@ impl Refund {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct Order {
     pub out_trade_no: String,
     pub subject: String,
@@ -178,7 +180,6 @@ pub struct Order {
     /// The order's refunds, oldest first. Left out of order lists answered to a
     /// merchant: refunds across orders are the operator's (`GET /v1/refunds`); ask for
     /// one order to see its refunds.
-    #[oai(skip_serializing_if_is_none)]
     pub refunds: Option<Vec<Refund>>,
 }
 
@@ -224,6 +225,7 @@ impl Order {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OrderPage {
     pub items: Vec<Order>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -231,38 +233,62 @@ pub struct OrderPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RefundPage {
     pub items: Vec<Refund>,
+    /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct CreateOrder {
-    /// Shown to the buyer; 1 to 256 characters.
-    pub subject: String,
+    /// Shown to the buyer; 1 to 256 characters, not blank, no control characters.
+    #[oai(validator(
+        max_length = 256,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
+    pub subject: Text,
     /// `"0.01"` to `"100000000.00"`, at most two decimals.
     pub total_amount: AmountText,
     /// Your own order number (letters, digits, `_`; ≤64); payport picks one if absent.
-    pub out_trade_no: Option<String>,
-    pub body: Option<String>,
+    #[oai(
+        nullable,
+        validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$")
+    )]
+    pub out_trade_no: Option<Text>,
+    /// Up to 128 characters, no control characters.
+    #[oai(
+        nullable,
+        validator(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
+    pub body: Option<Text>,
     /// How long the buyer has to pay (1 to 21600 minutes; default 30).
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "21600")))]
     pub timeout_minutes: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct StartPayment {
     pub method: PaymentMethod,
     /// Where the buyer's browser goes after paying (page/wap), after payport has
-    /// verified Alipay's return.
-    pub return_url: Option<String>,
-    /// Where the wap cashier's back button goes.
-    pub quit_url: Option<String>,
+    /// verified Alipay's return. An absolute http(s) URL of at most 1024 characters.
+    #[oai(
+        nullable,
+        validator(max_length = 1024, pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$")
+    )]
+    pub return_url: Option<Text>,
+    /// Where the wap cashier's back button goes (an absolute http(s) URL).
+    #[oai(
+        nullable,
+        validator(max_length = 1024, pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$")
+    )]
+    pub quit_url: Option<Text>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct Payment {
     pub method: PaymentMethod,
     /// page/wap: open this URL in the buyer's browser.
@@ -278,29 +304,50 @@ pub struct Payment {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct CreateRefund {
     /// `"0.01"` up to what is refundable.
     pub amount: AmountText,
-    pub reason: Option<String>,
+    /// Up to 256 characters, no control characters.
+    #[oai(
+        nullable,
+        validator(max_length = 256, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
+    pub reason: Option<Text>,
     /// Your own retry key for this refund (letters, digits, `_`; ≤64). When absent,
     /// payport derives it from the `Idempotency-Key` if one is sent, else picks one.
-    pub out_request_no: Option<String>,
+    #[oai(
+        nullable,
+        validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$")
+    )]
+    pub out_request_no: Option<Text>,
     /// Defaults to the configured gateway (`openapi`).
+    #[oai(nullable)]
     pub gateway: Option<RefundGateway>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
 #[oai(example)]
 pub struct RejectRefund {
-    pub reason: String,
+    /// 1 to 256 characters, not blank, no control characters.
+    #[oai(validator(
+        max_length = 256,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
+    pub reason: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
 #[oai(example)]
 pub struct CreateOperatorBatch {
-    /// `mapi_pwd` refunds pending approval or approved, of different orders.
-    pub refund_ids: Vec<String>,
+    /// `mapi_pwd` refunds pending approval or approved, of different orders; 1 to 1000.
+    #[oai(validator(
+        min_items = 1,
+        max_items = 1000,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9_]{1,64}$"
+    ))]
+    pub refund_ids: Vec<Text>,
 }
 
 /// One legacy password-flow batch: the operator opens `operator_form_html` and

@@ -46,13 +46,16 @@ impl OrdersApi {
     ///
     /// Creates a pending order that a buyer can pay until `expires_at`. Send an
     /// `Idempotency-Key` to make retries safe.
-    #[oai(path = "/orders", method = "post")]
+    #[oai(path = "/orders", method = "post", operation_id = "createOrder")]
     async fn create(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// Replays the stored answer for a repeated key with the same body.
-        #[oai(name = "Idempotency-Key")]
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[!-~]{1,255}$")
+        )]
         _idempotency_key: Header<Option<String>>,
         body: Json<CreateOrder>,
     ) -> Result<OrderCreated, ApiError> {
@@ -63,18 +66,20 @@ impl OrdersApi {
                 Some(Duration::minutes(i64::from(m)))
             }
             Some(_) => {
-                return Err(ApiError::validation(format!(
-                    "timeout_minutes must be between 1 and {MAX_TIMEOUT_MINUTES}"
-                )))
+                return Err(ApiError::invalid(
+                    "timeout_minutes",
+                    format!("timeout_minutes must be between 1 and {MAX_TIMEOUT_MINUTES}"),
+                ))
             }
         };
         let new = NewOrder {
             out_trade_no: body
                 .out_trade_no
+                .map(|t| t.0)
                 .map(parse_id(OutTradeNo::parse))
                 .transpose()?,
-            subject: body.subject,
-            body: body.body,
+            subject: body.subject.0,
+            body: body.body.map(|t| t.0),
             total_amount: parse_amount("total_amount", &body.total_amount.0)?,
             time_to_pay: timeout,
         };
@@ -89,12 +94,18 @@ impl OrdersApi {
     /// Get an order
     ///
     /// The order with its refunds.
-    #[oai(path = "/orders/:out_trade_no", method = "get")]
+    #[oai(
+        path = "/orders/:out_trade_no",
+        method = "get",
+        operation_id = "getOrder"
+    )]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        out_trade_no: Path<String>,
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] out_trade_no: Path<
+            String,
+        >,
     ) -> Result<Json<Order>, ApiError> {
         let id = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
         Ok(Json(order_view(&state, &id, auth.role()).await?))
@@ -104,13 +115,17 @@ impl OrdersApi {
     ///
     /// Newest first, `limit` per page (default 50, at most 200). Each order comes with
     /// its refunds for operators only: a merchant asks for one order to see them.
-    #[oai(path = "/orders", method = "get")]
+    #[oai(path = "/orders", method = "get", operation_id = "listOrders")]
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         status: Query<Option<OrderStatus>>,
+        /// Orders per page: 1 to 200, 50 by default.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
+        /// A `next_cursor` payport answered.
+        #[oai(validator(max_length = 88, pattern = r"^p1\.[0-9]{1,16}\.[A-Za-z0-9_]{1,64}$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<OrderPage>, ApiError> {
         let filter = OrderFilter {
@@ -147,20 +162,35 @@ impl OrdersApi {
     ///
     /// Returns what the buyer needs to pay: a pay URL and form (page, wap), an order
     /// string (app) or a QR code (qr). Calling it again for the same order is safe.
-    #[oai(path = "/orders/:out_trade_no/payments", method = "post")]
+    #[oai(
+        path = "/orders/:out_trade_no/payments",
+        method = "post",
+        operation_id = "startPayment"
+    )]
     async fn start_payment(
         &self,
         state: Data<&Arc<AppState>>,
         _auth: BearerAuth,
-        out_trade_no: Path<String>,
-        #[oai(name = "Idempotency-Key")] _idempotency_key: Header<Option<String>>,
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] out_trade_no: Path<
+            String,
+        >,
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[!-~]{1,255}$")
+        )]
+        _idempotency_key: Header<Option<String>>,
         body: Json<StartPayment>,
     ) -> Result<Json<Payment>, ApiError> {
         let id = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
         let method = body.0.method;
         let instruction = state
             .orders
-            .start_payment(&id, method.into(), body.0.return_url, body.0.quit_url)
+            .start_payment(
+                &id,
+                method.into(),
+                body.0.return_url.map(|t| t.0),
+                body.0.quit_url.map(|t| t.0),
+            )
             .await?;
         let mut payment = Payment {
             method,
@@ -187,12 +217,18 @@ impl OrdersApi {
     /// Sync an order with Alipay
     ///
     /// Asks Alipay about the trade and applies what it says (payment, close, finish).
-    #[oai(path = "/orders/:out_trade_no/sync", method = "post")]
+    #[oai(
+        path = "/orders/:out_trade_no/sync",
+        method = "post",
+        operation_id = "syncOrder"
+    )]
     async fn sync(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        out_trade_no: Path<String>,
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] out_trade_no: Path<
+            String,
+        >,
     ) -> Result<Json<Order>, ApiError> {
         let id = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
         state.orders.sync(&id).await?;
@@ -202,12 +238,18 @@ impl OrdersApi {
     /// Close an order
     ///
     /// Closes an unpaid order at Alipay and here. A paid order cannot be closed.
-    #[oai(path = "/orders/:out_trade_no/close", method = "post")]
+    #[oai(
+        path = "/orders/:out_trade_no/close",
+        method = "post",
+        operation_id = "closeOrder"
+    )]
     async fn close(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        out_trade_no: Path<String>,
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] out_trade_no: Path<
+            String,
+        >,
     ) -> Result<Json<Order>, ApiError> {
         let id = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
         state.orders.close(&id).await?;

@@ -13,6 +13,7 @@ use poem_openapi::{Enum, Object, OpenApi};
 
 use super::auth::BearerAuth;
 use super::error::ApiError;
+use super::text::DateText;
 use super::ApiTags;
 use crate::state::AppState;
 
@@ -23,7 +24,7 @@ pub struct ReconciliationsApi;
 pub struct RunReconciliation {
     /// A Beijing date, `YYYY-MM-DD`. Today or a later day is accepted, and stays
     /// `pending` until Alipay has its bill.
-    pub date: String,
+    pub date: DateText,
 }
 
 /// `pending`: the bill is not available yet or could not be fetched; it is asked
@@ -75,6 +76,7 @@ pub enum ItemAction {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReconciliationItem {
     pub kind: ItemKind,
     pub out_trade_no: String,
@@ -108,12 +110,12 @@ pub struct ReconciliationCounts {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct Reconciliation {
     /// The Beijing date checked.
     pub date: NaiveDate,
     pub status: ReconciliationStatus,
-    /// `null` while `pending`: no bill was compared, so nothing is counted (zeros
+    /// Absent while `pending`: no bill was compared, so nothing is counted (zeros
     /// would read as a clean day).
     pub counts: Option<ReconciliationCounts>,
     pub items: Vec<ReconciliationItem>,
@@ -172,7 +174,10 @@ pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, ApiError> {
         .filter(|d| d.format("%Y-%m-%d").to_string() == text)
         .ok_or_else(|| {
             let got: String = text.chars().take(40).collect();
-            ApiError::validation(format!("{field} must be a date YYYY-MM-DD; got {got:?}"))
+            ApiError::invalid(
+                field,
+                format!("{field} must be a date YYYY-MM-DD; got {got:?}"),
+            )
         })
 }
 
@@ -187,7 +192,11 @@ impl ReconciliationsApi {
     /// available yet gives a `pending` report (answered 200 too). While another run of
     /// the day is under way (the daily run, or another operator's, on any instance):
     /// 409 RECONCILIATION_RUNNING.
-    #[oai(path = "/reconciliations", method = "post")]
+    #[oai(
+        path = "/reconciliations",
+        method = "post",
+        operation_id = "runReconciliation"
+    )]
     async fn run(
         &self,
         state: Data<&Arc<AppState>>,
@@ -195,22 +204,26 @@ impl ReconciliationsApi {
         body: Json<RunReconciliation>,
     ) -> Result<Json<Reconciliation>, ApiError> {
         auth.require_operator()?;
-        let date = parse_date("date", &body.0.date)?;
+        let date = parse_date("date", &body.0.date.0)?;
         let report = state.reconciliations.run_by_hand(date).await?;
         Ok(Json(report.into()))
     }
 
     /// Read a day's reconciliation (operator)
-    #[oai(path = "/reconciliations/:date", method = "get")]
+    #[oai(
+        path = "/reconciliations/:date",
+        method = "get",
+        operation_id = "getReconciliation"
+    )]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// A Beijing date, `YYYY-MM-DD`.
-        date: Path<String>,
+        date: Path<DateText>,
     ) -> Result<Json<Reconciliation>, ApiError> {
         auth.require_operator()?;
-        let date = parse_date("date", &date.0)?;
+        let date = parse_date("date", &date.0 .0)?;
         Ok(Json(state.reconciliations.get(date).await?.into()))
     }
 }
@@ -218,7 +231,7 @@ impl ReconciliationsApi {
 impl Example for RunReconciliation {
     fn example() -> Self {
         RunReconciliation {
-            date: "2026-11-20".into(),
+            date: DateText("2026-11-20".into()),
         }
     }
 }

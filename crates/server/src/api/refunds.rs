@@ -82,7 +82,7 @@ fn shown(refund: DomainRefund, role: Role) -> Refund {
 }
 
 fn refund_id(text: String) -> Result<RefundId, ApiError> {
-    RefundId::parse(text).map_err(|e| ApiError::validation(e.to_string()))
+    RefundId::parse(text).map_err(|e| ApiError::invalid(e.kind, e.to_string()))
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Refunds")]
@@ -95,16 +95,25 @@ impl RefundsApi {
     /// same `out_request_no` and amount returns the same refund; an over-refund is
     /// refused without calling Alipay. Only operators may choose `mapi_pwd`
     /// (GATEWAY_OPERATOR_ONLY).
-    #[oai(path = "/orders/:out_trade_no/refunds", method = "post")]
+    #[oai(
+        path = "/orders/:out_trade_no/refunds",
+        method = "post",
+        operation_id = "createRefund"
+    )]
     async fn create(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        out_trade_no: Path<String>,
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] out_trade_no: Path<
+            String,
+        >,
         /// Replays the stored answer for a repeated key with the same body; without an
         /// `out_request_no`, the refund's number is derived from it, so that no retry
         /// can ever create a second refund.
-        #[oai(name = "Idempotency-Key")]
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[!-~]{1,255}$")
+        )]
         idempotency_key: Header<Option<String>>,
         body: Json<CreateRefund>,
     ) -> Result<RefundCreated, ApiError> {
@@ -118,7 +127,7 @@ impl RefundsApi {
             ));
         }
         let out_trade_no = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
-        let out_request_no = match (body.out_request_no, idempotency_key.0) {
+        let out_request_no = match (body.out_request_no.map(|t| t.0), idempotency_key.0) {
             (Some(number), _) => Some(parse_id(OutRequestNo::parse)(number)?),
             (None, Some(key)) => Some(number_from_key(&auth.0, &out_trade_no, &key)),
             (None, None) => None,
@@ -126,7 +135,7 @@ impl RefundsApi {
         let request = RefundRequest {
             out_trade_no,
             amount: parse_amount("amount", &body.amount.0)?,
-            reason: body.reason,
+            reason: body.reason.map(|t| t.0),
             out_request_no,
             gateway: body.gateway.map(Into::into),
         };
@@ -139,12 +148,18 @@ impl RefundsApi {
     }
 
     /// List an order's refunds
-    #[oai(path = "/orders/:out_trade_no/refunds", method = "get")]
+    #[oai(
+        path = "/orders/:out_trade_no/refunds",
+        method = "get",
+        operation_id = "listOrderRefunds"
+    )]
     async fn list_for_order(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        out_trade_no: Path<String>,
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] out_trade_no: Path<
+            String,
+        >,
     ) -> Result<Json<Vec<Refund>>, ApiError> {
         let id = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
         let refunds = state.refunds.list_for_order(&id).await?;
@@ -154,12 +169,18 @@ impl RefundsApi {
     }
 
     /// Get a refund
-    #[oai(path = "/refunds/:refund_id", method = "get")]
+    #[oai(
+        path = "/refunds/:refund_id",
+        method = "get",
+        operation_id = "getRefund"
+    )]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        refund_id: Path<String>,
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] refund_id: Path<
+            String,
+        >,
     ) -> Result<Json<Refund>, ApiError> {
         let refund = state.refunds.get(&self::refund_id(refund_id.0)?).await?;
         Ok(Json(shown(refund, auth.role())))
@@ -168,13 +189,17 @@ impl RefundsApi {
     /// List refunds across orders (operator)
     ///
     /// Newest first; filter by `status`, e.g. `pending_approval` for the approval queue.
-    #[oai(path = "/refunds", method = "get")]
+    #[oai(path = "/refunds", method = "get", operation_id = "listRefunds")]
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         status: Query<Option<RefundStatus>>,
+        /// Refunds per page: 1 to 200, 50 by default.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
+        /// A `next_cursor` payport answered.
+        #[oai(validator(max_length = 88, pattern = r"^p1\.[0-9]{1,16}\.[A-Za-z0-9_]{1,64}$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<RefundPage>, ApiError> {
         auth.require_operator()?;
@@ -193,12 +218,18 @@ impl RefundsApi {
     /// Approve a refund (operator)
     ///
     /// Sends a refund that was waiting for approval.
-    #[oai(path = "/refunds/:refund_id/approve", method = "post")]
+    #[oai(
+        path = "/refunds/:refund_id/approve",
+        method = "post",
+        operation_id = "approveRefund"
+    )]
     async fn approve(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        refund_id: Path<String>,
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] refund_id: Path<
+            String,
+        >,
     ) -> Result<RefundAnswer, ApiError> {
         auth.require_operator()?;
         let refund = state
@@ -211,18 +242,24 @@ impl RefundsApi {
     /// Reject a refund (operator)
     ///
     /// Refuses a refund that was waiting for approval; its amount is released.
-    #[oai(path = "/refunds/:refund_id/reject", method = "post")]
+    #[oai(
+        path = "/refunds/:refund_id/reject",
+        method = "post",
+        operation_id = "rejectRefund"
+    )]
     async fn reject(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        refund_id: Path<String>,
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] refund_id: Path<
+            String,
+        >,
         body: Json<RejectRefund>,
     ) -> Result<Json<Refund>, ApiError> {
         auth.require_operator()?;
         let refund = state
             .refunds
-            .reject(&self::refund_id(refund_id.0)?, body.0.reason)
+            .reject(&self::refund_id(refund_id.0)?, body.0.reason.0)
             .await?;
         Ok(Json(refund.into()))
     }
@@ -233,12 +270,20 @@ impl RefundsApi {
     /// orders) into one `refund_fastpay_by_platform_pwd` batch. They are approved and
     /// all wait for the operator together, with the one form that confirms them on
     /// Alipay. Nothing is sent until the operator submits the form.
-    #[oai(path = "/refunds/operator-batches", method = "post")]
+    #[oai(
+        path = "/refunds/operator-batches",
+        method = "post",
+        operation_id = "createOperatorBatch"
+    )]
     async fn operator_batch(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        #[oai(name = "Idempotency-Key")] _idempotency_key: Header<Option<String>>,
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[!-~]{1,255}$")
+        )]
+        _idempotency_key: Header<Option<String>>,
         body: Json<CreateOperatorBatch>,
     ) -> Result<OperatorBatchCreated, ApiError> {
         auth.require_operator()?;
@@ -246,7 +291,7 @@ impl RefundsApi {
             .0
             .refund_ids
             .into_iter()
-            .map(refund_id)
+            .map(|t| refund_id(t.0))
             .collect::<Result<Vec<_>, _>>()?;
         let refunds = state.refunds.batch_for_operator(&ids).await?;
         let first = refunds.first();
@@ -268,12 +313,18 @@ impl RefundsApi {
     /// For a `processing` refund: asks Alipay (refund query) and, if Alipay never got
     /// it, sends it again with the same out_request_no. Settled refunds are returned
     /// as they are.
-    #[oai(path = "/refunds/:refund_id/sync", method = "post")]
+    #[oai(
+        path = "/refunds/:refund_id/sync",
+        method = "post",
+        operation_id = "syncRefund"
+    )]
     async fn sync(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        refund_id: Path<String>,
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] refund_id: Path<
+            String,
+        >,
     ) -> Result<RefundAnswer, ApiError> {
         let refund = state.refunds.sync(&self::refund_id(refund_id.0)?).await?;
         Ok(RefundAnswer::of(refund, auth.role()))

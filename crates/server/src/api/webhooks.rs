@@ -9,8 +9,6 @@ use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
-use payport_domain::usecases::ServiceError;
-
 use super::auth::BearerAuth;
 use super::error::ApiError;
 use super::event_models::{CreateWebhookEndpoint, CreatedWebhookEndpoint, WebhookEndpoint};
@@ -41,28 +39,36 @@ impl WebhooksApi {
     /// Every later event of the chosen types (all, if `event_types` is absent) is
     /// POSTed to `url`, signed with the secret in this answer. The secret is not
     /// shown again: keep it.
-    #[oai(path = "/webhook-endpoints", method = "post")]
+    #[oai(
+        path = "/webhook-endpoints",
+        method = "post",
+        operation_id = "createWebhookEndpoint"
+    )]
     async fn create(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// Replays the stored answer for a repeated key with the same body.
-        #[oai(name = "Idempotency-Key")]
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[!-~]{1,255}$")
+        )]
         _idempotency_key: Header<Option<String>>,
         body: Json<CreateWebhookEndpoint>,
     ) -> Result<EndpointCreated, ApiError> {
         auth.require_operator()?;
-        if !is_webhook_url(&body.0.url) {
-            return Err(ServiceError::Validation(
-                "url must be an absolute http(s) URL with a host".into(),
-            )
-            .into());
+        let url = body.0.url.0;
+        if !is_webhook_url(&url) {
+            return Err(ApiError::invalid(
+                "url",
+                "url must be an absolute http(s) URL with a host",
+            ));
         }
         let types = body
             .0
             .event_types
             .map(|types| types.into_iter().map(Into::into).collect());
-        let endpoint = state.webhooks.create_endpoint(body.0.url, types).await?;
+        let endpoint = state.webhooks.create_endpoint(url, types).await?;
         let secret = endpoint.secret.expose().to_owned();
         Ok(EndpointCreated::Created(Json(CreatedWebhookEndpoint {
             endpoint: endpoint.into(),
@@ -73,7 +79,11 @@ impl WebhooksApi {
     /// List webhook endpoints (operator)
     ///
     /// The active endpoints, oldest first, without their secrets.
-    #[oai(path = "/webhook-endpoints", method = "get")]
+    #[oai(
+        path = "/webhook-endpoints",
+        method = "get",
+        operation_id = "listWebhookEndpoints"
+    )]
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
@@ -89,12 +99,18 @@ impl WebhooksApi {
     /// It gets no more events; its pending deliveries are marked failed. The
     /// configured endpoint (`we_configured`) comes back at the next start while
     /// `PAYPORT_WEBHOOKS__URL` is set.
-    #[oai(path = "/webhook-endpoints/:endpoint_id", method = "delete")]
+    #[oai(
+        path = "/webhook-endpoints/:endpoint_id",
+        method = "delete",
+        operation_id = "deleteWebhookEndpoint"
+    )]
     async fn delete(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        endpoint_id: Path<String>,
+        #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] endpoint_id: Path<
+            String,
+        >,
     ) -> Result<EndpointDeleted, ApiError> {
         auth.require_operator()?;
         let id = parse_id(EndpointId::parse)(endpoint_id.0)?;

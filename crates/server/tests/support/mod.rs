@@ -103,12 +103,7 @@ impl App {
     /// `GET path` without a token: the status, the Content-Type and the body.
     #[allow(dead_code)] // tests/console.rs uses it; each test binary compiles this module
     pub async fn get_raw(&self, path: &str) -> (u16, String, Vec<u8>) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
+        let response = self.raw("GET", path, &[], None).await;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -120,6 +115,27 @@ impl App {
             content_type,
             response.bytes().await.unwrap().to_vec(),
         )
+    }
+
+    /// A request as it is given: any method, headers and body bytes, so that tests
+    /// can send what a well-behaved client would not.
+    #[allow(dead_code)] // not every test file that shares this module uses it
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body.to_owned());
+        }
+        request.send().await.unwrap()
     }
 
     /// `GET path` (merchant) until `done` holds of the answer.

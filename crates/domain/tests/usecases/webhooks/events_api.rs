@@ -62,7 +62,7 @@ async fn a_page_holds_1_to_100_events() {
 }
 
 #[tokio::test]
-async fn a_cursor_that_names_no_event_is_the_callers_mistake() {
+async fn a_cursor_that_names_no_event_is_not_found() {
     let mut m = Mocks::new();
     m.events
         .expect_list_events()
@@ -70,7 +70,8 @@ async fn a_cursor_that_names_no_event_is_the_callers_mistake() {
     let mut asked = filter(10);
     asked.after = Some(evt("evt_nope"));
     let err = m.build().list_events(&asked).await.unwrap_err();
-    assert!(matches!(err, ServiceError::Validation(_)), "{err}");
+    // As the event's own path answers it: a well-formed id of nothing.
+    assert_eq!(err, ServiceError::EventNotFound(evt("evt_nope")));
 
     let mut m = Mocks::new();
     m.events
