@@ -5,7 +5,7 @@
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
-const pages = ['console'];
+const pages = ['console', 'demo'];
 
 for (const page of pages) {
   const out = `dist/${page}`;

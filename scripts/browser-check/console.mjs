@@ -7,57 +7,24 @@
 //
 // Usage: node console.mjs <payport binary> <screenshot dir>
 // Needs Chromium (Debian: apt-get install chromium); PAYPORT_CHROMIUM overrides the path.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { chromiumPath, checks, launch, screenshots, startPayport } from './harness.mjs';
 
-const [payport, shots = '/tmp/payport-console'] = process.argv.slice(2);
-const executablePath = process.env.PAYPORT_CHROMIUM ?? '/usr/bin/chromium';
-if (!existsSync(executablePath)) {
-  console.log(`SKIPPED (console journeys): no Chromium at ${executablePath}`);
-  process.exit(0);
-}
-mkdirSync(shots, { recursive: true });
+const [payport, shotsDir = '/tmp/payport-console'] = process.argv.slice(2);
+const executablePath = chromiumPath('console journeys');
+if (!executablePath) process.exit(0);
+const shot = screenshots(shotsDir);
+const { expect, fail, summary } = checks();
 
 const MERCHANT = 'console-check-merchant';
 const OPERATOR = 'console-check-operator';
-const dir = mkdtempSync(join(tmpdir(), 'payport-console-'));
-const server = spawn(payport, [], {
-  cwd: dir,
-  env: {
-    ...process.env, NO_COLOR: '1', RUST_LOG: 'info',
-    PAYPORT_LISTEN: '127.0.0.1:0',
-    PAYPORT_DATABASE_URL: `sqlite://${dir}/payport.db`,
-    PAYPORT_AUTH__MERCHANT_TOKENS: MERCHANT,
-    PAYPORT_AUTH__OPERATOR_TOKENS: OPERATOR,
-    // Refunds that take an order's refunds past 100.00 wait for an operator.
-    PAYPORT_REFUNDS__APPROVAL: '100.00',
-    PAYPORT_RECONCILIATION__ENABLED: 'false',
-    // A processing refund stays so until the operator's Sync, not the worker's.
-    PAYPORT_WORKER_INTERVAL_SECS: '3600',
-  },
-  stdio: ['ignore', 'pipe', 'pipe'],
+const { base, stop } = await startPayport(payport, {
+  PAYPORT_AUTH__MERCHANT_TOKENS: MERCHANT,
+  PAYPORT_AUTH__OPERATOR_TOKENS: OPERATOR,
+  // Refunds that take an order's refunds past 100.00 wait for an operator.
+  PAYPORT_REFUNDS__APPROVAL: '100.00',
+  // A processing refund stays so until the operator's Sync, not the worker's.
+  PAYPORT_WORKER_INTERVAL_SECS: '3600',
 });
-const base = await new Promise((resolve, reject) => {
-  for (const stream of [server.stdout, server.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      const match = line.match(/payport listening on (http:\/\/[^\s]+)/);
-      if (match) resolve(match[1]);
-      else if (/ERROR|WARN/.test(line)) console.error(line);
-    });
-  }
-  server.on('exit', (code) => reject(new Error(`payport exited (${code})`)));
-});
-
-let failed = 0;
-let passed = 0;
-const expect = (condition, message) => {
-  console.log(`  ${condition ? 'ok  ' : 'FAIL'} ${message}`);
-  condition ? passed++ : failed++;
-};
 
 async function call(token, method, path, body) {
   const response = await fetch(`${base}${path}`, {
@@ -96,15 +63,7 @@ async function refund(token, id, body) {
   return made.body;
 }
 
-const browser = await chromium.launch({
-  executablePath,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
-    '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const shot = async (page, name) => {
-  await page.screenshot({ path: join(shots, name), fullPage: true });
-  console.log(`  screenshot: ${join(shots, name)}`);
-};
+const browser = await launch(executablePath);
 
 let page;
 try {
@@ -263,13 +222,10 @@ try {
   await page.getByText('payport no longer accepts that token; sign in again.').waitFor();
   expect(await page.getByLabel('Token').isVisible(), 'a token payport no longer accepts brings back the sign-in form');
 } catch (e) {
-  failed++;
-  console.log(`  FAIL ${e.stack ?? e}`);
+  fail(e);
   if (page) await shot(page, 'console-failed.png').catch(() => {});
 } finally {
   await browser.close();
-  server.kill();
-  rmSync(dir, { recursive: true, force: true });
+  stop();
 }
-console.log(`console journeys: ${passed} passed, ${failed} failed`);
-process.exitCode = failed ? 1 : 0;
+summary('console journeys');

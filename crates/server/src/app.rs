@@ -1,6 +1,6 @@
 //! The HTTP application: the `/v1` API, its spec and docs, Alipay's callbacks, the
 //! health and readiness checks, the metrics, the operator console under `/console`, and
-//! (in simulator mode) the simulator under `/sim`.
+//! (in simulator mode) the simulator under `/sim` and the demo shop under `/demo`.
 
 use std::sync::Arc;
 
@@ -129,6 +129,8 @@ pub fn app(wired: &Wired) -> BoxEndpoint<'static> {
     }
     if let Some(sim) = &wired.sim {
         route = route.nest("/sim", sim.clone().with(BodyLimit { max: API_LIMIT }));
+        // The demo shop pays at the simulator's cashier, so it exists only beside it.
+        route = route.nest("/demo", web::demo(wired.dev_tokens.is_some()));
     }
     let due = wired.state.deliveries_due.clone();
     route

@@ -1,11 +1,11 @@
 //! payport's browser pages, built from `web/` (TypeScript) into `web/dist/` and
 //! embedded here, so that building payport never needs Node: `/console`, the
-//! operator console. The pages need no auth themselves; they ask for a token and
-//! call the `/v1` API with it.
+//! operator console, and (simulator mode only) `/demo`, a demo shop. The pages need
+//! no auth themselves; they ask for a token and call the `/v1` API with it.
 
 use poem::http::{header, StatusCode};
-use poem::web::Path;
-use poem::{get, handler, IntoResponse, Response, Route};
+use poem::web::{Data, Json, Path};
+use poem::{get, handler, EndpointExt, IntoResponse, Response, Route};
 
 /// One built file: its name under the page's path, its type and its bytes.
 struct Asset {
@@ -28,6 +28,12 @@ const CONSOLE: &[Asset] = &[
     asset!("console", "index.html", "text/html; charset=utf-8"),
     asset!("console", "console.js", "text/javascript; charset=utf-8"),
     asset!("console", "style.css", "text/css; charset=utf-8"),
+];
+
+const DEMO: &[Asset] = &[
+    asset!("demo", "index.html", "text/html; charset=utf-8"),
+    asset!("demo", "demo.js", "text/javascript; charset=utf-8"),
+    asset!("demo", "style.css", "text/css; charset=utf-8"),
 ];
 
 /// Scripts and styles from payport only; the token never leaves for another origin.
@@ -62,4 +68,40 @@ pub fn console() -> Route {
     Route::new()
         .at("/", get(console_page))
         .at("/:name", get(console_asset))
+}
+
+#[handler]
+fn demo_page() -> Response {
+    serve(DEMO, "index.html")
+}
+
+#[handler]
+fn demo_asset(Path(name): Path<String>) -> Response {
+    serve(DEMO, &name)
+}
+
+/// The merchant token the demo shop's form starts with: the DEV one, if payport made
+/// up DEV tokens. It is printed at start-up and written in the source, so serving it
+/// gives nothing away; a configured token is never served, nor any operator token.
+/// Served beside the page rather than written into it, so that the page stays the
+/// committed build byte for byte and the visitor sees the token in a field.
+#[derive(Clone)]
+struct DemoToken(Option<&'static str>);
+
+#[handler]
+fn demo_token(token: Data<&DemoToken>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "dev_merchant_token": token.0 .0 }))
+}
+
+/// The routes to nest under `/demo`, in simulator mode only: `/demo/` is the product
+/// and checkout, `/demo/thanks` the page the cashier returns to. `dev_tokens` says
+/// whether payport runs on the DEV tokens (none configured).
+pub fn demo(dev_tokens: bool) -> impl poem::Endpoint {
+    let token = DemoToken(dev_tokens.then_some(crate::config::auth::DEV_MERCHANT_TOKEN));
+    Route::new()
+        .at("/", get(demo_page))
+        .at("/thanks", get(demo_page))
+        .at("/token.json", get(demo_token))
+        .at("/:name", get(demo_asset))
+        .data(token)
 }

@@ -51,6 +51,6 @@ export function describeError(error: unknown, response?: Response): string {
 }
 
 /** A fresh Idempotency-Key, so that a retried submit never makes a second refund. */
-export function idempotencyKey(): string {
-  return `console_${crypto.randomUUID().replaceAll('-', '')}`;
+export function idempotencyKey(page = 'console'): string {
+  return `${page}_${crypto.randomUUID().replaceAll('-', '')}`;
 }

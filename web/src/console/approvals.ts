@@ -1,6 +1,6 @@
 // Refunds waiting for an operator's yes or no (the approval policy held them).
 import { describeError, type Api, type Refund } from '../api/client';
-import { age, busy, h, messageBox, say, section, status, yuan } from './ui';
+import { age, busy, h, messageBox, say, section, status, yuan } from '../ui';
 
 export async function approvalsView(api: Api): Promise<HTMLElement> {
   const list = h('ul', { class: 'cards' });

@@ -3,7 +3,7 @@
 // approved, which an operator puts into one batch; and `awaiting_operator` ones, whose
 // batch waits for the operator to confirm it on Alipay's page.
 import { describeError, idempotencyKey, type Api, type Refund } from '../api/client';
-import { age, busy, h, messageBox, say, section, status, yuan } from './ui';
+import { age, busy, h, messageBox, say, section, status, yuan } from '../ui';
 
 export async function attentionView(api: Api): Promise<HTMLElement> {
   const message = messageBox();

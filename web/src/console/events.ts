@@ -1,7 +1,7 @@
 // Events (oldest first, as the API lists them), an event's webhook deliveries with
 // every attempt, and the webhook endpoints.
 import { describeError, type Api, type Schemas } from '../api/client';
-import { busy, fields, h, messageBox, say, section, status, when } from './ui';
+import { busy, fields, h, messageBox, say, section, status, when } from '../ui';
 
 const EVENT_TYPES: Schemas['EventType'][] = ['order.paid', 'order.partially_refunded', 'order.refunded',
   'order.closed', 'order.finished', 'refund.pending_approval', 'refund.approved', 'refund.rejected',

@@ -6,7 +6,7 @@ import { attentionView } from './attention';
 import { eventsView } from './events';
 import { ordersView } from './orders';
 import { reconciliationsView } from './reconciliations';
-import { h, messageBox, say } from './ui';
+import { h, messageBox, say } from '../ui';
 
 export type View = (api: Api, args: URLSearchParams) => Promise<HTMLElement>;
 

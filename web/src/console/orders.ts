@@ -1,7 +1,7 @@
 // Orders: find one by its number, list them by status, and an order's detail with
 // its refunds and a refund form that shows payport's answer where it was asked.
 import { describeError, idempotencyKey, type Api, type Order, type Schemas } from '../api/client';
-import { busy, fields, h, messageBox, say, section, status, when, yuan } from './ui';
+import { busy, fields, h, messageBox, say, section, status, when, yuan } from '../ui';
 
 const ORDER_STATUSES: Schemas['OrderStatus'][] = ['pending', 'paid', 'partially_refunded', 'refunded', 'closed', 'finished'];
 const GATEWAYS: Schemas['RefundGateway'][] = ['openapi', 'mapi_nopwd', 'mapi_pwd'];

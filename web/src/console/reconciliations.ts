@@ -1,7 +1,7 @@
 // A Beijing day's books checked against Alipay's trade bill: read the report, or run
 // it now.
 import { describeError, type Api, type Schemas } from '../api/client';
-import { busy, fields, h, messageBox, say, section, status, when, yuan } from './ui';
+import { busy, fields, h, messageBox, say, section, status, when, yuan } from '../ui';
 
 /** Yesterday in Beijing (UTC+8, no daylight saving), the day the daily run checks. */
 function yesterdayInBeijing(): string {

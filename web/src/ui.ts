@@ -29,9 +29,9 @@ export function yuan(amount: string | null | undefined): string {
   return amount == null ? '—' : `¥${amount}`;
 }
 
-/** A status as a coloured badge that also says it in words. */
-export function status(value: string): HTMLElement {
-  return h('span', { class: `status status-${value}` }, value.replaceAll('_', ' '));
+/** A status as a coloured badge that also says it in words (`label`, if given). */
+export function status(value: string, label = value.replaceAll('_', ' ')): HTMLElement {
+  return h('span', { class: `status status-${value}` }, label);
 }
 
 /** "4 min", "2 h", "3 d" since an RFC 3339 time. */
