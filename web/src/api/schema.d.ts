@@ -4,1816 +4,6 @@
  */
 
 export interface paths {
-    "/v1/orders": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List orders
-         * @description Newest first, `limit` per page (default 50, at most 200). Each order comes with
-         *     its refunds for operators only: a merchant asks for one order to see them.
-         */
-        get: {
-            parameters: {
-                query?: {
-                    status?: components["schemas"]["OrderStatus"];
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["OrderPage"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        /**
-         * Create an order
-         * @description Creates a pending order that a buyer can pay until `expires_at`. Send an
-         *     `Idempotency-Key` to make retries safe.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Replays the stored answer for a repeated key with the same body. */
-                    "Idempotency-Key"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["CreateOrder"];
-                };
-            };
-            responses: {
-                /** @description The order, pending payment. */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Order"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/orders/{out_trade_no}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get an order
-         * @description The order with its refunds.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    out_trade_no: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Order"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/orders/{out_trade_no}/payments": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Start a payment
-         * @description Returns what the buyer needs to pay: a pay URL and form (page, wap), an order
-         *     string (app) or a QR code (qr). Calling it again for the same order is safe.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "Idempotency-Key"?: string;
-                };
-                path: {
-                    out_trade_no: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["StartPayment"];
-                };
-            };
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Payment"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/orders/{out_trade_no}/sync": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Sync an order with Alipay
-         * @description Asks Alipay about the trade and applies what it says (payment, close, finish).
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    out_trade_no: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Order"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/orders/{out_trade_no}/close": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Close an order
-         * @description Closes an unpaid order at Alipay and here. A paid order cannot be closed.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    out_trade_no: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Order"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/orders/{out_trade_no}/refunds": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List an order's refunds */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    out_trade_no: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Refund"][];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        /**
-         * Request a refund
-         * @description Reserves the amount (never more than is left, even under concurrent requests),
-         *     then sends it to Alipay or waits for an operator, per the approval policy (whose
-         *     threshold counts the order's earlier refunds too). Repeating a request with the
-         *     same `out_request_no` and amount returns the same refund; an over-refund is
-         *     refused without calling Alipay. Only operators may choose `mapi_pwd`
-         *     (GATEWAY_OPERATOR_ONLY).
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Replays the stored answer for a repeated key with the same body; without an
-                     *     `out_request_no`, the refund's number is derived from it, so that no retry
-                     *     can ever create a second refund.
-                     */
-                    "Idempotency-Key"?: string;
-                };
-                path: {
-                    out_trade_no: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["CreateRefund"];
-                };
-            };
-            responses: {
-                /**
-                 * @description Settled (succeeded, failed) or waiting for a person (pending_approval,
-                 *     awaiting_operator).
-                 */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Refund"];
-                    };
-                };
-                /**
-                 * @description Sent to Alipay, outcome not known yet (`processing`): it is resolved by a
-                 *     refund query or a resend with the same out_request_no (`/sync`, or in the
-                 *     background), never guessed.
-                 */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Refund"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/refunds/{refund_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get a refund */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    refund_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Refund"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/refunds": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List refunds across orders (operator)
-         * @description Newest first; filter by `status`, e.g. `pending_approval` for the approval queue.
-         */
-        get: {
-            parameters: {
-                query?: {
-                    status?: components["schemas"]["RefundStatus"];
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["RefundPage"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/refunds/{refund_id}/approve": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Approve a refund (operator)
-         * @description Sends a refund that was waiting for approval.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    refund_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Refund"];
-                    };
-                };
-                /** @description Sent, outcome not known yet (`processing`). */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Refund"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/refunds/{refund_id}/reject": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Reject a refund (operator)
-         * @description Refuses a refund that was waiting for approval; its amount is released.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    refund_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["RejectRefund"];
-                };
-            };
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Refund"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/refunds/operator-batches": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Batch refunds for an operator (operator, legacy password flow)
-         * @description Puts several `mapi_pwd` refunds (pending approval or approved, of different
-         *     orders) into one `refund_fastpay_by_platform_pwd` batch. They are approved and
-         *     all wait for the operator together, with the one form that confirms them on
-         *     Alipay. Nothing is sent until the operator submits the form.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "Idempotency-Key"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["CreateOperatorBatch"];
-                };
-            };
-            responses: {
-                /** @description The batch and its form; every refund in it is `awaiting_operator`. */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["OperatorBatch"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/refunds/{refund_id}/sync": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Sync a refund with Alipay
-         * @description For a `processing` refund: asks Alipay (refund query) and, if Alipay never got
-         *     it, sends it again with the same out_request_no. Settled refunds are returned
-         *     as they are.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    refund_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Refund"];
-                    };
-                };
-                /** @description Sent, outcome not known yet (`processing`). */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Refund"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -1827,119 +17,7 @@ export interface paths {
          *     then each answer's `next_cursor`, until it is absent. `limit` is 50 by
          *     default, at most 100. Each event is the body its webhook deliveries send.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Only events of this type. */
-                    type?: components["schemas"]["EventType"];
-                    /** @description Only events about this order (out_trade_no) or refund (refund_id). */
-                    object_id?: string;
-                    /** @description Only events written after this one (an event id). */
-                    after?: string;
-                    limit?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["EventPage"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
+        get: operations["listEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1961,113 +39,7 @@ export interface paths {
          *     attempt with its time and HTTP status; operators also see each endpoint's URL
          *     and each attempt's error.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    event_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["EventDetail"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
+        get: operations["getEvent"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2089,122 +61,17 @@ export interface paths {
          * Send an event again (operator)
          * @description Every endpoint that wants the event gets it again, from now on, by the usual
          *     retry schedule; delivered and failed deliveries included.
+         *
+         *     Operators only: a merchant's token is answered 403 FORBIDDEN.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    event_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Every delivery of the event is due again now, counting its retries afresh. */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["EventDetail"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
+        post: operations["redeliverEvent"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/v1/webhook-endpoints": {
+    "/v1/orders": {
         parameters: {
             query?: never;
             header?: never;
@@ -2212,241 +79,45 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List webhook endpoints (operator)
-         * @description The active endpoints, oldest first, without their secrets.
+         * List orders
+         * @description Newest first, `limit` per page (default 50, at most 200). Each order comes with
+         *     its refunds for operators only: a merchant asks for one order to see them.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["WebhookEndpoint"][];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
+        get: operations["listOrders"];
         put?: never;
         /**
-         * Create a webhook endpoint (operator)
-         * @description Every later event of the chosen types (all, if `event_types` is absent) is
-         *     POSTed to `url`, signed with the secret in this answer. The secret is not
-         *     shown again: keep it.
+         * Create an order
+         * @description Creates a pending order that a buyer can pay until `expires_at`. Send an
+         *     `Idempotency-Key` to make retries safe.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Replays the stored answer for a repeated key with the same body. */
-                    "Idempotency-Key"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["CreateWebhookEndpoint"];
-                };
-            };
-            responses: {
-                /** @description The endpoint with its secret, shown this once. */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["CreatedWebhookEndpoint"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
+        post: operations["createOrder"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/v1/webhook-endpoints/{endpoint_id}": {
+    "/v1/orders/{out_trade_no}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an order
+         * @description The order with its refunds.
+         */
+        get: operations["getOrder"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{out_trade_no}/close": {
         parameters: {
             query?: never;
             header?: never;
@@ -2455,119 +126,79 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post?: never;
         /**
-         * Delete a webhook endpoint (operator)
-         * @description It gets no more events; its pending deliveries are marked failed. The
-         *     configured endpoint (`we_configured`) comes back at the next start while
-         *     `PAYPORT_WEBHOOKS__URL` is set.
+         * Close an order
+         * @description Closes an unpaid order at Alipay and here. A paid order cannot be closed.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    endpoint_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted: it gets no more events, and its pending deliveries are failed. */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
+        post: operations["closeOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{out_trade_no}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        get?: never;
+        put?: never;
+        /**
+         * Start a payment
+         * @description Returns what the buyer needs to pay: a pay URL and form (page, wap), an order
+         *     string (app) or a QR code (qr). Calling it again for the same order is safe.
+         */
+        post: operations["startPayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{out_trade_no}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List an order's refunds */
+        get: operations["listOrderRefunds"];
+        put?: never;
+        /**
+         * Request a refund
+         * @description Reserves the amount (never more than is left, even under concurrent requests),
+         *     then sends it to Alipay or waits for an operator, per the approval policy (whose
+         *     threshold counts the order's earlier refunds too). Repeating a request with the
+         *     same `out_request_no` and amount returns the same refund; an over-refund is
+         *     refused without calling Alipay. Only operators may choose `mapi_pwd`
+         *     (GATEWAY_OPERATOR_ONLY).
+         */
+        post: operations["createRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{out_trade_no}/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sync an order with Alipay
+         * @description Asks Alipay about the trade and applies what it says (payment, close, finish).
+         */
+        post: operations["syncOrder"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2591,116 +222,10 @@ export interface paths {
          *     available yet gives a `pending` report (answered 200 too). While another run of
          *     the day is under way (the daily run, or another operator's, on any instance):
          *     409 RECONCILIATION_RUNNING.
+         *
+         *     Operators only: a merchant's token is answered 403 FORBIDDEN.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["RunReconciliation"];
-                };
-            };
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Reconciliation"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
+        post: operations["runReconciliation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2714,118 +239,198 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a day's reconciliation (operator) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description A Beijing date, `YYYY-MM-DD`. */
-                    date: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Reconciliation"];
-                    };
-                };
-                /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description UNAUTHORIZED: no or an unknown bearer token. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
-                 *     operator may choose this refund gateway.
-                 */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
-                 *     RECONCILIATION_NOT_FOUND.
-                 */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
-                 *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
-                 *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
-                 *     not help).
-                 */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /**
-                 * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
-                 *     GATEWAY_NOT_CONFIGURED.
-                 */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
-                502: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
+        /**
+         * Read a day's reconciliation (operator)
+         * @description Operators only: a merchant's token is answered 403 FORBIDDEN.
+         */
+        get: operations["getReconciliation"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List refunds across orders (operator)
+         * @description Newest first; filter by `status`, e.g. `pending_approval` for the approval queue.
+         *
+         *     Operators only: a merchant's token is answered 403 FORBIDDEN.
+         */
+        get: operations["listRefunds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/refunds/operator-batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Batch refunds for an operator (operator, legacy password flow)
+         * @description Puts several `mapi_pwd` refunds (pending approval or approved, of different
+         *     orders) into one `refund_fastpay_by_platform_pwd` batch. They are approved and
+         *     all wait for the operator together, with the one form that confirms them on
+         *     Alipay. Nothing is sent until the operator submits the form.
+         *
+         *     Operators only: a merchant's token is answered 403 FORBIDDEN.
+         */
+        post: operations["createOperatorBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/refunds/{refund_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a refund */
+        get: operations["getRefund"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/refunds/{refund_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a refund (operator)
+         * @description Sends a refund that was waiting for approval.
+         *
+         *     Operators only: a merchant's token is answered 403 FORBIDDEN.
+         */
+        post: operations["approveRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/refunds/{refund_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a refund (operator)
+         * @description Refuses a refund that was waiting for approval; its amount is released.
+         *
+         *     Operators only: a merchant's token is answered 403 FORBIDDEN.
+         */
+        post: operations["rejectRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/refunds/{refund_id}/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sync a refund with Alipay
+         * @description For a `processing` refund: asks Alipay (refund query) and, if Alipay never got
+         *     it, sends it again with the same out_request_no. Settled refunds are returned
+         *     as they are.
+         */
+        post: operations["syncRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints (operator)
+         * @description The active endpoints, oldest first, without their secrets.
+         *
+         *     Operators only: a merchant's token is answered 403 FORBIDDEN.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Create a webhook endpoint (operator)
+         * @description Every later event of the chosen types (all, if `event_types` is absent) is
+         *     POSTed to `url`, signed with the secret in this answer. The secret is not
+         *     shown again: keep it.
+         *
+         *     Operators only: a merchant's token is answered 403 FORBIDDEN.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint (operator)
+         * @description It gets no more events; its pending deliveries are marked failed. The
+         *     configured endpoint (`we_configured`) comes back at the next start while
+         *     `PAYPORT_WEBHOOKS__URL` is set.
+         *
+         *     Operators only: a merchant's token is answered 403 FORBIDDEN.
+         */
+        delete: operations["deleteWebhookEndpoint"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2845,13 +450,12 @@ export interface components {
          *     }
          */
         CreateOperatorBatch: {
-            /** @description `mapi_pwd` refunds pending approval or approved, of different orders. */
+            /** @description `mapi_pwd` refunds pending approval or approved, of different orders; 1 to 1000. */
             refund_ids: string[];
         };
         /**
          * CreateOrder
          * @example {
-         *       "body": null,
          *       "out_trade_no": "shop_20261121_0001",
          *       "subject": "Longjing green tea, 250 g",
          *       "timeout_minutes": 30,
@@ -2859,22 +463,23 @@ export interface components {
          *     }
          */
         CreateOrder: {
-            /** @description Shown to the buyer; 1 to 256 characters. */
+            /** @description Up to 128 characters, no control characters. */
+            body?: string | null;
+            /** @description Your own order number (letters, digits, `_`; ≤64); payport picks one if absent. */
+            out_trade_no?: string | null;
+            /** @description Shown to the buyer; 1 to 256 characters, not blank, no control characters. */
             subject: string;
+            /**
+             * Format: uint32
+             * @description How long the buyer has to pay (1 to 21600 minutes; default 30).
+             */
+            timeout_minutes?: number | null;
             /**
              * Format: amount
              * @description `"0.01"` to `"100000000.00"`, at most two decimals.
              * @example 88.88
              */
             total_amount: string;
-            /** @description Your own order number (letters, digits, `_`; ≤64); payport picks one if absent. */
-            out_trade_no?: string;
-            body?: string;
-            /**
-             * Format: uint32
-             * @description How long the buyer has to pay (1 to 21600 minutes; default 30).
-             */
-            timeout_minutes?: number;
         };
         /**
          * CreateRefund
@@ -2892,14 +497,15 @@ export interface components {
              * @example 88.88
              */
             amount: string;
-            reason?: string;
+            /** @description Defaults to the configured gateway (`openapi`). */
+            gateway?: (components["schemas"]["RefundGateway"] & unknown) | null;
             /**
              * @description Your own retry key for this refund (letters, digits, `_`; ≤64). When absent,
              *     payport derives it from the `Idempotency-Key` if one is sent, else picks one.
              */
-            out_request_no?: string;
-            /** @description Defaults to the configured gateway (`openapi`). */
-            gateway?: components["schemas"]["RefundGateway"] & unknown;
+            out_request_no?: string | null;
+            /** @description Up to 256 characters, no control characters. */
+            reason?: string | null;
         };
         /**
          * CreateWebhookEndpoint
@@ -2912,10 +518,13 @@ export interface components {
          *     }
          */
         CreateWebhookEndpoint: {
-            /** @description An absolute http(s) URL that answers 2xx to a POST. */
+            /** @description The event types to send it (at least one); absent: all of them. */
+            event_types?: components["schemas"]["EventType"][] | null;
+            /**
+             * @description An absolute http(s) URL with a host name or an IPv4 address, of at most 1024
+             *     characters, that answers 2xx to a POST.
+             */
             url: string;
-            /** @description The event types to send it; absent: all of them. */
-            event_types?: components["schemas"]["EventType"][];
         };
         /**
          * CreatedWebhookEndpoint
@@ -2923,31 +532,31 @@ export interface components {
          *     it is never shown again.
          */
         CreatedWebhookEndpoint: {
-            /** @description `we_...`; `we_configured` is the one set by `PAYPORT_WEBHOOKS__URL`. */
-            id: string;
-            url: string;
-            /** @description The event types it gets; absent: all of them. */
-            event_types?: components["schemas"]["EventType"][];
             /** @description Set from configuration rather than this API. */
             configured: boolean;
             /** Format: date-time */
             created_at: string;
+            /** @description The event types it gets; absent: all of them. */
+            event_types?: components["schemas"]["EventType"][];
+            /** @description `we_...`; `we_configured` is the one set by `PAYPORT_WEBHOOKS__URL`. */
+            id: string;
             /** @description The HMAC-SHA256 key of `Payport-Signature`. */
             secret: string;
+            url: string;
         };
         /**
          * Delivery
          * @description The event's delivery to one endpoint.
          */
         Delivery: {
-            endpoint_id: string;
-            /** @description Shown to operators only: an endpoint's URL may carry the receiver's own token. */
-            url?: string;
-            status: components["schemas"]["DeliveryStatus"];
-            /** Format: date-time */
-            next_attempt_at?: string;
             /** @description Oldest first. */
             attempts: components["schemas"]["DeliveryAttempt"][];
+            endpoint_id: string;
+            /** Format: date-time */
+            next_attempt_at?: string;
+            status: components["schemas"]["DeliveryStatus"];
+            /** @description Shown to operators only: an endpoint's URL may carry the receiver's own token. */
+            url?: string;
         };
         /**
          * DeliveryAttempt
@@ -2956,18 +565,18 @@ export interface components {
         DeliveryAttempt: {
             /** Format: date-time */
             at: string;
-            /**
-             * Format: uint16
-             * @description The HTTP status answered; absent when nothing came back (timeout, refused).
-             */
-            status_code?: number;
+            /** Format: int64 */
+            duration_ms: number;
             /**
              * @description Why it was not delivered, in a short line (it may quote the endpoint's answer);
              *     absent when delivered, and shown to operators only.
              */
             error?: string;
-            /** Format: int64 */
-            duration_ms: number;
+            /**
+             * Format: uint16
+             * @description The HTTP status answered; absent when nothing came back (timeout, refused).
+             */
+            status_code?: number;
         };
         /** @enum {string} */
         DeliveryStatus: "pending" | "delivered" | "failed";
@@ -2976,14 +585,28 @@ export interface components {
          * @description What every error answers.
          * @example {
          *       "code": "REFUND_EXCEEDS_REFUNDABLE",
-         *       "message": "the refund exceeds what is left to refund (12.00)"
+         *       "message": "the refund exceeds what is left to refund (12.00)",
+         *       "request_id": "0b7c6f8e2d4a4e1f9c3b5a7d9e1f3a5c"
          *     }
          */
         ErrorBody: {
-            /** @description A stable UPPER_SNAKE code to match on, e.g. `REFUND_EXCEEDS_REFUNDABLE`. */
-            code: string;
+            /**
+             * @description A stable UPPER_SNAKE code to match on, e.g. `REFUND_EXCEEDS_REFUNDABLE`.
+             * @enum {string}
+             */
+            code: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "GATEWAY_OPERATOR_ONLY" | "NOT_FOUND" | "ORDER_NOT_FOUND" | "REFUND_NOT_FOUND" | "EVENT_NOT_FOUND" | "WEBHOOK_ENDPOINT_NOT_FOUND" | "RECONCILIATION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ORDER_ALREADY_EXISTS" | "ORDER_NOT_PAID" | "ORDER_CLOSED" | "ORDER_FINISHED" | "ORDER_EXPIRED" | "OUT_REQUEST_NO_REUSED" | "INVALID_STATE" | "CONFLICT" | "DUPLICATE" | "IDEMPOTENCY_KEY_IN_USE" | "RECONCILIATION_RUNNING" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "REFUND_EXCEEDS_REFUNDABLE" | "REFUND_WINDOW_EXPIRED" | "IDEMPOTENCY_KEY_REUSED" | "GATEWAY_NOT_CONFIGURED" | "GATEWAY_REJECTED" | "GATEWAY_DATA_MISMATCH" | "NOTIFICATION_REFUSED" | "INTERNAL_ERROR" | "GATEWAY_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
             /** @description A sentence for people; not stable. */
             message: string;
+            /**
+             * @description The request field or parameter at fault, on a `VALIDATION_FAILED` answer that
+             *     can name one (`subject`, `limit`, `Idempotency-Key`); absent otherwise.
+             */
+            param?: string;
+            /**
+             * @description The request's id, as in the `X-Request-Id` header and payport's log: quote it
+             *     when asking about a request.
+             */
+            request_id: string;
         };
         /**
          * Event
@@ -2994,19 +617,14 @@ export interface components {
          *         "object": {
          *           "amount": "20.00",
          *           "attempts": 1,
-         *           "batch_no": null,
          *           "completed_at": "2026-11-21T08:10:00+00:00",
          *           "created_at": "2026-11-21T08:10:00+00:00",
          *           "external": false,
-         *           "failure": null,
          *           "gateway": "openapi",
-         *           "last_error": null,
-         *           "operator_form_html": null,
          *           "out_request_no": "shop_20261121_0001_r1",
          *           "out_trade_no": "shop_20261121_0001",
          *           "reason": "one box arrived damaged",
          *           "refund_id": "rf_5f1c0e3a9b7d4c2e8f6a1b3c5d7e9f01",
-         *           "rejection_reason": null,
          *           "status": "succeeded",
          *           "version": 2
          *         }
@@ -3016,12 +634,12 @@ export interface components {
          *     }
          */
         Event: {
-            /** @description `evt_...`: the same on every delivery of this event; dedupe on it. */
-            id: string;
-            type: components["schemas"]["EventType"];
             /** Format: date-time */
             created_at: string;
             data: components["schemas"]["EventData"];
+            /** @description `evt_...`: the same on every delivery of this event; dedupe on it. */
+            id: string;
+            type: components["schemas"]["EventType"];
         };
         /** EventData */
         EventData: {
@@ -3032,14 +650,14 @@ export interface components {
          * @description An event with where it went.
          */
         EventDetail: {
-            /** @description `evt_...`: the same on every delivery of this event; dedupe on it. */
-            id: string;
-            type: components["schemas"]["EventType"];
             /** Format: date-time */
             created_at: string;
             data: components["schemas"]["EventData"];
             /** @description One per endpoint that wants the event. */
             deliveries: components["schemas"]["Delivery"][];
+            /** @description `evt_...`: the same on every delivery of this event; dedupe on it. */
+            id: string;
+            type: components["schemas"]["EventType"];
         };
         /**
          * @description The order (`order.*`, with its refunds) or the refund (`refund.*`) as it was right
@@ -3064,8 +682,8 @@ export interface components {
          */
         Failure: {
             code: string;
-            sub_code?: string;
             message: string;
+            sub_code?: string;
         };
         /**
          * @description What payport did: `none` means a person must look.
@@ -3090,8 +708,6 @@ export interface components {
         /**
          * Order
          * @example {
-         *       "body": null,
-         *       "closed_at": null,
          *       "created_at": "2026-11-21T08:00:00+00:00",
          *       "expires_at": "2026-11-21T08:30:00+00:00",
          *       "out_trade_no": "shop_20261121_0001",
@@ -3103,19 +719,14 @@ export interface components {
          *         {
          *           "amount": "20.00",
          *           "attempts": 1,
-         *           "batch_no": null,
          *           "completed_at": "2026-11-21T08:10:00+00:00",
          *           "created_at": "2026-11-21T08:10:00+00:00",
          *           "external": false,
-         *           "failure": null,
          *           "gateway": "openapi",
-         *           "last_error": null,
-         *           "operator_form_html": null,
          *           "out_request_no": "shop_20261121_0001_r1",
          *           "out_trade_no": "shop_20261121_0001",
          *           "reason": "one box arrived damaged",
          *           "refund_id": "rf_5f1c0e3a9b7d4c2e8f6a1b3c5d7e9f01",
-         *           "rejection_reason": null,
          *           "status": "succeeded",
          *           "version": 2
          *         }
@@ -3128,42 +739,42 @@ export interface components {
          *     }
          */
         Order: {
-            out_trade_no: string;
-            subject: string;
             body?: string;
-            total_amount: string;
-            status: components["schemas"]["OrderStatus"];
-            /** @description Alipay's trade number, once paid. */
-            trade_no?: string;
-            /** @description What succeeded refunds returned. */
-            refunded_amount: string;
+            /** Format: date-time */
+            closed_at?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            out_trade_no: string;
+            /** @description Alipay confirmed a payment after the order was closed: money was taken. */
+            paid_after_close: boolean;
+            /** Format: date-time */
+            paid_at?: string;
             /**
              * @description What a new refund may still ask for: the total less every refund that is not
              *     rejected or failed (in-flight refunds count).
              */
             refundable_amount: string;
-            /** @description Alipay confirmed a payment after the order was closed: money was taken. */
-            paid_after_close: boolean;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            expires_at: string;
-            /** Format: date-time */
-            paid_at?: string;
-            /** Format: date-time */
-            closed_at?: string;
-            /**
-             * Format: int64
-             * @description Increases with every change of the order itself (its refunds have their own):
-             *     of two copies, the one with the higher version is newer.
-             */
-            version: number;
+            /** @description What succeeded refunds returned. */
+            refunded_amount: string;
             /**
              * @description The order's refunds, oldest first. Left out of order lists answered to a
              *     merchant: refunds across orders are the operator's (`GET /v1/refunds`); ask for
              *     one order to see its refunds.
              */
             refunds?: components["schemas"]["Refund"][];
+            status: components["schemas"]["OrderStatus"];
+            subject: string;
+            total_amount: string;
+            /** @description Alipay's trade number, once paid. */
+            trade_no?: string;
+            /**
+             * Format: int64
+             * @description Increases with every change of the order itself (its refunds have their own):
+             *     of two copies, the one with the higher version is newer.
+             */
+            version: number;
         };
         /** OrderPage */
         OrderPage: {
@@ -3176,22 +787,19 @@ export interface components {
         /**
          * Payment
          * @example {
-         *       "form_html": null,
          *       "method": "qr",
-         *       "order_string": null,
-         *       "pay_url": null,
          *       "qr_code": "https://qr.alipay.com/bax08431mxyv5nrzlsxe0036",
          *       "qr_svg": "<svg xmlns=\"http://www.w3.org/2000/svg\" …></svg>"
          *     }
          */
         Payment: {
-            method: components["schemas"]["PaymentMethod"];
-            /** @description page/wap: open this URL in the buyer's browser. */
-            pay_url?: string;
             /** @description page/wap: or render this auto-submitting form. */
             form_html?: string;
+            method: components["schemas"]["PaymentMethod"];
             /** @description app: hand this to the Alipay app SDK. */
             order_string?: string;
+            /** @description page/wap: open this URL in the buyer's browser. */
+            pay_url?: string;
             /** @description qr: the content of the QR code. */
             qr_code?: string;
             /** @description qr: the QR code as SVG, ready to show. */
@@ -3219,39 +827,37 @@ export interface components {
          *           "action": "recorded_external_refund",
          *           "alipay_amount": "3.00",
          *           "kind": "refund_missing_here",
-         *           "note": null,
          *           "out_request_no": "console1",
          *           "out_trade_no": "shop_20261120_0007",
          *           "payport_amount": "3.00"
          *         }
          *       ],
-         *       "last_error": null,
          *       "status": "completed",
          *       "updated_at": "2026-11-21T01:00:00+00:00"
          *     }
          */
         Reconciliation: {
             /**
-             * Format: naive-date
-             * @description The Beijing date checked.
-             */
-            date: string;
-            status: components["schemas"]["ReconciliationStatus"];
-            /**
-             * @description `null` while `pending`: no bill was compared, so nothing is counted (zeros
-             *     would read as a clean day).
-             */
-            counts?: components["schemas"]["ReconciliationCounts"] & unknown;
-            items: components["schemas"]["ReconciliationItem"][];
-            /** @description Why it is pending. */
-            last_error?: string;
-            /**
              * Format: uint32
              * @description How many times the bill was asked for.
              */
             attempts: number;
+            /**
+             * @description Absent while `pending`: no bill was compared, so nothing is counted (zeros
+             *     would read as a clean day).
+             */
+            counts?: components["schemas"]["ReconciliationCounts"] & unknown;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: naive-date
+             * @description The Beijing date checked.
+             */
+            date: string;
+            items: components["schemas"]["ReconciliationItem"][];
+            /** @description Why it is pending. */
+            last_error?: string;
+            status: components["schemas"]["ReconciliationStatus"];
             /** Format: date-time */
             updated_at: string;
         };
@@ -3273,16 +879,6 @@ export interface components {
             alipay_refunds: number;
             /**
              * Format: uint32
-             * @description Payments payport has for the day.
-             */
-            payport_payments: number;
-            /**
-             * Format: uint32
-             * @description Refunds payport has as succeeded for the day.
-             */
-            payport_refunds: number;
-            /**
-             * Format: uint32
              * @description Bill lines that matched payport's books as they were.
              */
             matched: number;
@@ -3293,21 +889,31 @@ export interface components {
             mismatches: number;
             /**
              * Format: uint32
+             * @description Payments payport has for the day.
+             */
+            payport_payments: number;
+            /**
+             * Format: uint32
+             * @description Refunds payport has as succeeded for the day.
+             */
+            payport_refunds: number;
+            /**
+             * Format: uint32
              * @description This run's `unresolved` items: legacy refunds long unsettled.
              */
             unresolved: number;
         };
         /** ReconciliationItem */
         ReconciliationItem: {
-            kind: components["schemas"]["ItemKind"];
-            out_trade_no: string;
-            /** @description Refunds: the refund's out_request_no, or a legacy batch_no. */
-            out_request_no?: string;
-            alipay_amount?: string;
-            payport_amount?: string;
             action: components["schemas"]["ItemAction"];
+            alipay_amount?: string;
+            kind: components["schemas"]["ItemKind"];
             /** @description Why, for a person. */
             note?: string;
+            /** @description Refunds: the refund's out_request_no, or a legacy batch_no. */
+            out_request_no?: string;
+            out_trade_no: string;
+            payport_amount?: string;
         };
         /**
          * @description `pending`: the bill is not available yet or could not be fetched; it is asked
@@ -3321,64 +927,59 @@ export interface components {
          * @example {
          *       "amount": "20.00",
          *       "attempts": 1,
-         *       "batch_no": null,
          *       "completed_at": "2026-11-21T08:10:00+00:00",
          *       "created_at": "2026-11-21T08:10:00+00:00",
          *       "external": false,
-         *       "failure": null,
          *       "gateway": "openapi",
-         *       "last_error": null,
-         *       "operator_form_html": null,
          *       "out_request_no": "shop_20261121_0001_r1",
          *       "out_trade_no": "shop_20261121_0001",
          *       "reason": "one box arrived damaged",
          *       "refund_id": "rf_5f1c0e3a9b7d4c2e8f6a1b3c5d7e9f01",
-         *       "rejection_reason": null,
          *       "status": "succeeded",
          *       "version": 2
          *     }
          */
         Refund: {
-            refund_id: string;
-            out_trade_no: string;
-            /** @description The key Alipay deduplicates on; kept for every retry of this refund. */
-            out_request_no: string;
             amount: string;
-            reason?: string;
-            gateway: components["schemas"]["RefundGateway"];
-            status: components["schemas"]["RefundStatus"];
-            /** @description Set when `failed`. */
-            failure?: components["schemas"]["Failure"] & unknown;
-            /** @description Why the outcome is not known yet, while `processing`. */
-            last_error?: string;
-            /** @description Set when `rejected`. */
-            rejection_reason?: string;
-            /**
-             * @description The form an operator submits to confirm on Alipay (`mapi_pwd` only; shown to
-             *     operators only).
-             */
-            operator_form_html?: string;
-            batch_no?: string;
             /**
              * Format: uint32
              * @description How often it was sent to Alipay (always with the same out_request_no).
              */
             attempts: number;
-            /** Format: date-time */
-            created_at: string;
+            batch_no?: string;
             /** Format: date-time */
             completed_at?: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * @description Made outside payport, e.g. in Alipay's merchant console, and recorded once
+             *     payport learned of it (already `succeeded`); never sent by payport.
+             */
+            external: boolean;
+            /** @description Set when `failed`. */
+            failure?: components["schemas"]["Failure"] & unknown;
+            gateway: components["schemas"]["RefundGateway"];
+            /** @description Why the outcome is not known yet, while `processing`. */
+            last_error?: string;
+            /**
+             * @description The form an operator submits to confirm on Alipay (`mapi_pwd` only; shown to
+             *     operators only).
+             */
+            operator_form_html?: string;
+            /** @description The key Alipay deduplicates on; kept for every retry of this refund. */
+            out_request_no: string;
+            out_trade_no: string;
+            reason?: string;
+            refund_id: string;
+            /** @description Set when `rejected`. */
+            rejection_reason?: string;
+            status: components["schemas"]["RefundStatus"];
             /**
              * Format: int64
              * @description Increases with every change of the refund: of two copies (say, two webhook
              *     events arriving out of order), the one with the higher version is newer.
              */
             version: number;
-            /**
-             * @description Made outside payport, e.g. in Alipay's merchant console, and recorded once
-             *     payport learned of it (already `succeeded`); never sent by payport.
-             */
-            external: boolean;
         };
         /**
          * @description Which Alipay interface carries a refund.
@@ -3388,6 +989,7 @@ export interface components {
         /** RefundPage */
         RefundPage: {
             items: components["schemas"]["Refund"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string;
         };
         /** @enum {string} */
@@ -3399,6 +1001,7 @@ export interface components {
          *     }
          */
         RejectRefund: {
+            /** @description 1 to 256 characters, not blank, no control characters. */
             reason: string;
         };
         /**
@@ -3409,6 +1012,7 @@ export interface components {
          */
         RunReconciliation: {
             /**
+             * Format: date
              * @description A Beijing date, `YYYY-MM-DD`. Today or a later day is accepted, and stays
              *     `pending` until Alipay has its bill.
              */
@@ -3418,34 +1022,33 @@ export interface components {
          * StartPayment
          * @example {
          *       "method": "qr",
-         *       "quit_url": null,
          *       "return_url": "https://shop.example/orders/shop_20261121_0001"
          *     }
          */
         StartPayment: {
             method: components["schemas"]["PaymentMethod"];
+            /** @description Where the wap cashier's back button goes (an absolute http(s) URL). */
+            quit_url?: string | null;
             /**
              * @description Where the buyer's browser goes after paying (page/wap), after payport has
-             *     verified Alipay's return.
+             *     verified Alipay's return. An absolute http(s) URL of at most 1024 characters.
              */
-            return_url?: string;
-            /** @description Where the wap cashier's back button goes. */
-            quit_url?: string;
+            return_url?: string | null;
         };
         /**
          * WebhookEndpoint
          * @description Where events are POSTed. Its secret is shown once, when it is created.
          */
         WebhookEndpoint: {
-            /** @description `we_...`; `we_configured` is the one set by `PAYPORT_WEBHOOKS__URL`. */
-            id: string;
-            url: string;
-            /** @description The event types it gets; absent: all of them. */
-            event_types?: components["schemas"]["EventType"][];
             /** @description Set from configuration rather than this API. */
             configured: boolean;
             /** Format: date-time */
             created_at: string;
+            /** @description The event types it gets; absent: all of them. */
+            event_types?: components["schemas"]["EventType"][];
+            /** @description `we_...`; `we_configured` is the one set by `PAYPORT_WEBHOOKS__URL`. */
+            id: string;
+            url: string;
         };
     };
     responses: never;
@@ -3455,4 +1058,2101 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description Only events of this type. */
+                type?: components["schemas"]["EventType"];
+                /** @description Only events about this order (out_trade_no) or refund (refund_id). */
+                object_id?: string;
+                /** @description Only events written after this one (an event id). */
+                after?: string;
+                /** @description Events per page: 1 to 100, 50 by default. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["EventDetail"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    redeliverEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every delivery of the event is due again now, counting its retries afresh. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["EventDetail"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
+             *     operator may choose this refund gateway.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
+             *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
+             *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
+             *     not help).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
+             *     GATEWAY_NOT_CONFIGURED.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listOrders: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["OrderStatus"];
+                /** @description Orders per page: 1 to 200, 50 by default. */
+                limit?: number;
+                /** @description A `next_cursor` payport answered. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["OrderPage"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the stored answer for a repeated key with the same body. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CreateOrder"];
+            };
+        };
+        responses: {
+            /** @description The order, pending payment. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Order"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
+             *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
+             *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
+             *     not help).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not sent as `Content-Type: application/json`, or is missing. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
+             *     GATEWAY_NOT_CONFIGURED.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getOrder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                out_trade_no: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Order"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    closeOrder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                out_trade_no: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Order"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
+             *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
+             *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
+             *     not help).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
+             *     GATEWAY_NOT_CONFIGURED.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    startPayment: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                out_trade_no: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["StartPayment"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Payment"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
+             *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
+             *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
+             *     not help).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not sent as `Content-Type: application/json`, or is missing. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
+             *     GATEWAY_NOT_CONFIGURED.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listOrderRefunds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                out_trade_no: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Refund"][];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createRefund: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Replays the stored answer for a repeated key with the same body; without an
+                 *     `out_request_no`, the refund's number is derived from it, so that no retry
+                 *     can ever create a second refund.
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                out_trade_no: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CreateRefund"];
+            };
+        };
+        responses: {
+            /**
+             * @description Settled (succeeded, failed) or waiting for a person (pending_approval,
+             *     awaiting_operator).
+             */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Refund"];
+                };
+            };
+            /**
+             * @description Sent to Alipay, outcome not known yet (`processing`): it is resolved by a
+             *     refund query or a resend with the same out_request_no (`/sync`, or in the
+             *     background), never guessed.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Refund"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
+             *     operator may choose this refund gateway.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
+             *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
+             *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
+             *     not help).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not sent as `Content-Type: application/json`, or is missing. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
+             *     GATEWAY_NOT_CONFIGURED.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    syncOrder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                out_trade_no: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Order"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
+             *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
+             *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
+             *     not help).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
+             *     GATEWAY_NOT_CONFIGURED.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    runReconciliation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["RunReconciliation"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Reconciliation"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
+             *     operator may choose this refund gateway.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
+             *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
+             *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
+             *     not help).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not sent as `Content-Type: application/json`, or is missing. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
+             *     GATEWAY_NOT_CONFIGURED.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getReconciliation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A Beijing date, `YYYY-MM-DD`. */
+                date: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Reconciliation"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
+             *     operator may choose this refund gateway.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listRefunds: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["RefundStatus"];
+                /** @description Refunds per page: 1 to 200, 50 by default. */
+                limit?: number;
+                /** @description A `next_cursor` payport answered. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RefundPage"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
+             *     operator may choose this refund gateway.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createOperatorBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CreateOperatorBatch"];
+            };
+        };
+        responses: {
+            /** @description The batch and its form; every refund in it is `awaiting_operator`. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["OperatorBatch"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
+             *     operator may choose this refund gateway.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
+             *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
+             *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
+             *     not help).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not sent as `Content-Type: application/json`, or is missing. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
+             *     GATEWAY_NOT_CONFIGURED.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getRefund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                refund_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Refund"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    approveRefund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                refund_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Refund"];
+                };
+            };
+            /** @description Sent, outcome not known yet (`processing`). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Refund"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
+             *     operator may choose this refund gateway.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
+             *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
+             *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
+             *     not help).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
+             *     GATEWAY_NOT_CONFIGURED.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rejectRefund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                refund_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["RejectRefund"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Refund"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
+             *     operator may choose this refund gateway.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
+             *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
+             *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
+             *     not help).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not sent as `Content-Type: application/json`, or is missing. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
+             *     GATEWAY_NOT_CONFIGURED.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    syncRefund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                refund_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Refund"];
+                };
+            };
+            /** @description Sent, outcome not known yet (`processing`). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Refund"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
+             *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
+             *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
+             *     not help).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
+             *     GATEWAY_NOT_CONFIGURED.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookEndpoint"][];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
+             *     operator may choose this refund gateway.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the stored answer for a repeated key with the same body. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CreateWebhookEndpoint"];
+            };
+        };
+        responses: {
+            /** @description The endpoint with its secret, shown this once. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CreatedWebhookEndpoint"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
+             *     operator may choose this refund gateway.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description INVALID_STATE, ORDER_NOT_PAID, ORDER_CLOSED, ORDER_FINISHED, ORDER_EXPIRED,
+             *     ORDER_ALREADY_EXISTS, OUT_REQUEST_NO_REUSED, CONFLICT, IDEMPOTENCY_KEY_IN_USE,
+             *     RECONCILIATION_RUNNING, DUPLICATE (clashes with a stored record; retrying does
+             *     not help).
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not sent as `Content-Type: application/json`, or is missing. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description REFUND_EXCEEDS_REFUNDABLE, REFUND_WINDOW_EXPIRED, IDEMPOTENCY_KEY_REUSED,
+             *     GATEWAY_NOT_CONFIGURED.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted: it gets no more events, and its pending deliveries are failed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED: the request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UNAUTHORIZED: no or an unknown bearer token. Checked before anything else. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description FORBIDDEN: the token's role may not do this; GATEWAY_OPERATOR_ONLY: only an
+             *     operator may choose this refund gateway.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description ORDER_NOT_FOUND, REFUND_NOT_FOUND, EVENT_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND,
+             *     RECONCILIATION_NOT_FOUND.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the request body is over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+}
