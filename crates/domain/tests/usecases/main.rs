@@ -17,5 +17,6 @@ mod payment_checks;
 mod reconcile;
 mod refunds;
 mod replays;
+mod shared_values;
 mod support;
 mod webhooks;
