@@ -117,3 +117,41 @@ fn non_certificates_get_one_sentence_errors() {
     );
     assert!(CertSn::of_der(b"not der").is_err());
 }
+
+/// keys/: the DEV certificates of the simulator's certificate mode (scripts/dev-certs.sh).
+fn dev_file(name: &str) -> String {
+    std::fs::read_to_string(format!("{DIR}/../../keys/{name}")).unwrap()
+}
+
+#[test]
+fn the_dev_certificates_carry_the_dev_public_keys() {
+    use payport_alipay_crypto::{public_key_of_pem, PublicKey};
+    for (cert, key) in [
+        ("dev_alipay_cert.pem", "dev_alipay_public_spki.pem"),
+        ("dev_app_cert.pem", "dev_app_public_spki.pem"),
+    ] {
+        let from_cert = public_key_of_pem(&dev_file(cert)).unwrap();
+        let key = PublicKey::parse(&dev_file(key)).unwrap();
+        assert_eq!(from_cert.modulus(), key.modulus(), "{cert}");
+    }
+}
+
+#[test]
+fn the_dev_root_bundle_counts_its_rsa_root_only() {
+    let bundle = RootCertSn::of_bundle(&dev_file("dev_alipay_root_bundle.pem")).unwrap();
+    let included: Vec<bool> = bundle
+        .certificates()
+        .iter()
+        .map(CertSn::counts_for_root)
+        .collect();
+    assert_eq!(included, [false, true], "an EC root first, then the RSA root");
+    let root = CertSn::of_pem(&dev_file("dev_root_ca.pem")).unwrap();
+    assert_eq!(bundle.sn().unwrap(), root.sn());
+}
+
+#[test]
+fn a_key_that_is_not_rsa_is_refused_with_the_reason() {
+    let ec = std::fs::read_to_string(format!("{DIR}/ecdsa_sha384.pem")).unwrap();
+    let e = payport_alipay_crypto::public_key_of_pem(&ec).unwrap_err();
+    assert!(matches!(e, CertError::Key(_)), "{e}");
+}

@@ -17,7 +17,7 @@ mod rfc2253;
 mod serial;
 
 use md5::{Digest, Md5};
-use x509_cert::der::{Decode, DecodePem};
+use x509_cert::der::{Decode, DecodePem, Encode};
 use x509_cert::Certificate;
 
 /// The prefix both official SDKs match signature algorithm OIDs against, as a string.
@@ -30,6 +30,8 @@ pub enum CertError {
     NoCertificate,
     #[error("certificate {index} of the file cannot be read: {why}")]
     Unreadable { index: usize, why: String },
+    #[error("the certificate's public key is not usable: {0}")]
+    Key(String),
     #[error("no certificate of the bundle is signed with RSA (OID 1.2.840.113549.1.1.*), so it gives no root SN; is this Alipay's root certificate file?")]
     NoRsaCertificate,
 }
@@ -106,6 +108,23 @@ impl CertSn {
     pub fn signature_name(&self) -> Option<&'static str> {
         signature_name(&self.signature_oid)
     }
+}
+
+/// The public key of the first certificate in `pem`: in certificate mode, Alipay's
+/// answers and notifications are verified with the key of Alipay's certificate, and
+/// the merchant's requests with the key of the app's.
+///
+/// # Errors
+/// No certificate, one that does not parse, or a key that is not RSA.
+pub fn public_key_of_pem(pem: &str) -> Result<crate::PublicKey, CertError> {
+    let first = pem_blocks(pem).next().ok_or(CertError::NoCertificate)?;
+    let cert = parse_pem(first, 0)?;
+    let spki = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| unreadable(0, &e))?;
+    crate::PublicKey::from_der(&spki).map_err(|e| CertError::Key(e.to_string()))
 }
 
 /// A root bundle's SN, and each certificate's part in it.
