@@ -19,8 +19,9 @@ use payport_alipay_common::calls::{self, CallOutcome};
 use payport_alipay_common::transport::transport_error;
 use payport_alipay_crypto::{Signer, Verifier};
 
+use crate::cert_mode::CertMode;
 use crate::outcome::{unsigned_failure_believable, Answer};
-use crate::response::{verify_response, ResponseCheck};
+use crate::response::{extract_response, verify_response, ResponseCheck};
 use crate::sign_content::request_sign_content;
 
 /// Where and how to reach Alipay.
@@ -79,6 +80,8 @@ pub struct Client {
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
     log: Option<Arc<dyn ExchangeLog>>,
+    /// Certificate mode; `None` in public key mode.
+    certs: Option<CertMode>,
 }
 
 impl Client {
@@ -102,6 +105,7 @@ impl Client {
             http,
             clock,
             log: None,
+            certs: None,
         })
     }
 
@@ -109,6 +113,18 @@ impl Client {
     pub fn with_exchange_log(mut self, log: Arc<dyn ExchangeLog>) -> Client {
         self.log = Some(log);
         self
+    }
+
+    /// Certificate mode: every request carries these SNs, and answers under another
+    /// Alipay certificate are not believed. `verifier` must hold the key of the Alipay
+    /// certificate `certs.alipay_cert_sn` names.
+    pub fn with_certificates(mut self, certs: CertMode) -> Client {
+        self.certs = Some(certs);
+        self
+    }
+
+    pub fn cert_mode(&self) -> Option<&CertMode> {
+        self.certs.as_ref()
     }
 
     pub fn config(&self) -> &OpenApiConfig {
@@ -150,6 +166,7 @@ impl Client {
                 .map(|v| (k.to_owned(), v.to_owned()))
         })
         .collect();
+        params.extend(self.certs.iter().flat_map(CertMode::params));
         let string_to_sign =
             request_sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let sign = self
@@ -265,6 +282,9 @@ impl Client {
 
     /// Verifies a raw response body and classifies it (PROTOCOL.md A4).
     fn believe(&self, method: &str, body: &str) -> Result<Answer, GatewayError> {
+        if let (Some(certs), Ok(taken_apart)) = (&self.certs, extract_response(body, method)) {
+            certs.check_answer(method, taken_apart.alipay_cert_sn.as_deref())?;
+        }
         let check = verify_response(&self.verifier, body, method)
             .map_err(|e| GatewayError::Unknown(format!("unparsable response: {e}")))?;
         match check {
