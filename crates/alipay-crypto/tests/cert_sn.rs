@@ -144,7 +144,11 @@ fn the_dev_root_bundle_counts_its_rsa_root_only() {
         .iter()
         .map(CertSn::counts_for_root)
         .collect();
-    assert_eq!(included, [false, true], "an EC root first, then the RSA root");
+    assert_eq!(
+        included,
+        [false, true],
+        "an EC root first, then the RSA root"
+    );
     let root = CertSn::of_pem(&dev_file("dev_root_ca.pem")).unwrap();
     assert_eq!(bundle.sn().unwrap(), root.sn());
 }

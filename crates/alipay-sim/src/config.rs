@@ -1,10 +1,11 @@
 //! What the simulator needs to know: whom it serves (the merchant's app id and public
-//! key, the mapi partner and MD5 key) and its own Alipay key pair.
+//! key, the mapi partner and MD5 key), its own Alipay key pair, and in certificate
+//! mode the certificates' SNs.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use payport_alipay_crypto::{PrivateKey, PublicKey};
+use payport_alipay_crypto::{CertSn, PrivateKey, PublicKey, RootCertSn};
 
 #[derive(Clone)]
 pub struct MapiConfig {
@@ -49,6 +50,56 @@ pub struct SimConfig {
     pub state_file: Option<PathBuf>,
     /// Faults in force from the start (the control API changes them later).
     pub faults: crate::faults::Faults,
+    /// Certificate mode (PROTOCOL.md A9); `None`: public key mode, SNs ignored.
+    pub certs: Option<SimCerts>,
+}
+
+/// Certificate mode: the SNs every OpenAPI request must carry, and the one answers
+/// carry. The keys stay those of [`SimConfig`]: the certificates hold them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimCerts {
+    /// The merchant app's certificate, as `app_cert_sn` must name it.
+    pub app_cert_sn: String,
+    /// Alipay's root bundle, as `alipay_root_cert_sn` must name it.
+    pub alipay_root_cert_sn: String,
+    /// The certificate of the simulator's signing key, sent as `alipay_cert_sn`.
+    pub alipay_cert_sn: String,
+}
+
+impl SimCerts {
+    /// The DEV certificates built into the binary ([`dev_keys`]).
+    pub fn dev() -> SimCerts {
+        // Checked by this crate's tests: the built-in certificates always give SNs.
+        Self::from_pems(
+            dev_keys::APP_CERT_PEM,
+            dev_keys::ALIPAY_CERT_PEM,
+            dev_keys::ROOT_BUNDLE_PEM,
+        )
+        .unwrap_or_else(|e| unreachable!("the built-in DEV certificates: {e}"))
+    }
+
+    /// The SNs of other certificates (PEM text).
+    ///
+    /// # Errors
+    /// A text gives no SN, with the certificate named.
+    pub fn from_pems(
+        app_cert: &str,
+        alipay_cert: &str,
+        root_bundle: &str,
+    ) -> Result<SimCerts, String> {
+        let sn = |what: &str, pem: &str| {
+            CertSn::of_pem(pem)
+                .map(|c| c.sn().to_owned())
+                .map_err(|e| format!("the {what} certificate: {e}"))
+        };
+        Ok(SimCerts {
+            app_cert_sn: sn("app", app_cert)?,
+            alipay_cert_sn: sn("Alipay", alipay_cert)?,
+            alipay_root_cert_sn: RootCertSn::of_bundle(root_bundle)
+                .and_then(|r| r.sn())
+                .map_err(|e| format!("the root bundle: {e}"))?,
+        })
+    }
 }
 
 /// The dev app id the simulator and payport's defaults share.
@@ -71,6 +122,15 @@ pub mod dev_keys {
     pub const ALIPAY_PRIVATE_PEM: &str = include_str!("../../../keys/dev_alipay_private_pkcs8.pem");
     /// Its public key: the default Alipay public key in simulator mode.
     pub const ALIPAY_PUBLIC_PEM: &str = include_str!("../../../keys/dev_alipay_public_spki.pem");
+    /// The DEV root CA's private key: signs rotated Alipay certificates.
+    pub const ROOT_CA_PRIVATE_PEM: &str =
+        include_str!("../../../keys/dev_root_ca_private_pkcs8.pem");
+    /// The DEV root bundle (an EC root, then the DEV root CA): `alipay_root_cert_sn`.
+    pub const ROOT_BUNDLE_PEM: &str = include_str!("../../../keys/dev_alipay_root_bundle.pem");
+    /// The simulator's "Alipay" certificate (of `ALIPAY_PUBLIC_PEM`), then the root.
+    pub const ALIPAY_CERT_PEM: &str = include_str!("../../../keys/dev_alipay_cert.pem");
+    /// The merchant app's certificate (of `APP_PUBLIC_PEM`).
+    pub const APP_CERT_PEM: &str = include_str!("../../../keys/dev_app_cert.pem");
 }
 
 impl SimConfig {
@@ -111,6 +171,7 @@ impl SimConfig {
             seed: crate::ids::fresh_seed(),
             state_file: None,
             faults: crate::faults::Faults::default(),
+            certs: None,
         })
     }
 }
@@ -119,7 +180,7 @@ impl SimConfig {
 mod tests {
     #[test]
     fn the_built_in_dev_keys_are_two_key_pairs() {
-        use payport_alipay_crypto::{PrivateKey, PublicKey};
+        use payport_alipay_crypto::{CertSn, PrivateKey, PublicKey, RootCertSn};
         let private = |pem| PrivateKey::parse(pem).map(|k| k.modulus());
         let public = |pem| PublicKey::parse(pem).map(|k| k.modulus());
         let app = private(super::dev_keys::APP_PRIVATE_PEM);
@@ -128,5 +189,16 @@ mod tests {
         assert_eq!(alipay, public(super::dev_keys::ALIPAY_PUBLIC_PEM));
         assert_ne!(app, alipay);
         assert_eq!(super::SimConfig::dev().app_id, super::DEV_APP_ID);
+    }
+
+    #[test]
+    fn the_built_in_dev_certificates_give_three_distinct_sns() {
+        let certs = super::SimCerts::dev();
+        assert_ne!(certs.app_cert_sn, certs.alipay_cert_sn);
+        assert_eq!(
+            certs.alipay_root_cert_sn.len(),
+            32,
+            "one RSA root: {certs:?}"
+        );
     }
 }
