@@ -3,7 +3,8 @@
 #
 # Re-run from the repository root:   scripts/dev-certs.sh
 # It rewrites keys/dev_root_ca_private_pkcs8.pem (a fresh root key), keys/dev_root_ca.pem,
-# keys/dev_alipay_root_bundle.pem, keys/dev_alipay_cert.pem and keys/dev_app_cert.pem;
+# keys/dev_alipay_root_bundle.pem, keys/dev_alipay_cert.pem and keys/dev_app_cert.pem, and
+# testdata/cert-mode/app_cert_reissued.pem;
 # commit them together, since the SNs the tests expect are computed from these files.
 # The Alipay and app certificates carry the existing DEV public keys (keys/dev_*_spki.pem),
 # so the DEV key pairs keep signing and verifying as before; only openssl is needed.
@@ -42,6 +43,11 @@ leaf "$k/dev_alipay_private_pkcs8.pem" 0x5d1e1001 \
 cat "$tmp/alipay.pem" "$k/dev_root_ca.pem" > "$k/dev_alipay_cert.pem"
 leaf "$k/dev_app_private_pkcs8.pem" 0x5d1e2001 \
   '/C=CN/O=payport DEV/OU=DEV-ONLY merchant app/CN=2021000000000001' "$k/dev_app_cert.pem"
+# For tests: the same app key certified again under another serial, so another SN, as a
+# merchant's superseded app certificate would be.
+mkdir -p testdata/cert-mode
+leaf "$k/dev_app_private_pkcs8.pem" 0x5d1e2002 \
+  '/C=CN/O=payport DEV/OU=DEV-ONLY merchant app/CN=2021000000000001' testdata/cert-mode/app_cert_reissued.pem
 
 # The leaves must carry the DEV public keys.
 for pair in alipay:dev_alipay_cert app:dev_app_cert; do

@@ -269,6 +269,17 @@ impl Client {
         }
         let result = self.believe(call.method, &text);
         if let Err(GatewayError::Rejected(failure)) = &result {
+            if let (Some(certs), Some(sub_code)) = (&self.certs, failure.sub_code.as_deref()) {
+                if sub_code.contains("cert") {
+                    tracing::warn!(
+                        method = call.method,
+                        sub_code,
+                        app_cert_sn = %certs.app_cert_sn,
+                        alipay_root_cert_sn = %certs.alipay_root_cert_sn,
+                        "Alipay refused payport's certificates; compare these SNs with `payport alipay cert-sn` over the files Alipay's console issued"
+                    );
+                }
+            }
             if failure.sub_code.as_deref() == Some("isv.invalid-signature") {
                 tracing::warn!(
                     method = call.method,
