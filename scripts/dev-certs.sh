@@ -3,7 +3,8 @@
 #
 # Re-run from the repository root:   scripts/dev-certs.sh
 # It rewrites keys/dev_root_ca_private_pkcs8.pem (a fresh root key), keys/dev_root_ca.pem,
-# keys/dev_alipay_root_bundle.pem, keys/dev_alipay_cert.pem and keys/dev_app_cert.pem, and
+# keys/dev_alipay_root_bundle.pem, keys/dev_alipay_cert.pem, keys/dev_app_cert.pem, the
+# simulator's next Alipay key pair and certificate (keys/dev_alipay_rotated_*.pem), and
 # testdata/cert-mode/app_cert_reissued.pem;
 # commit them together, since the SNs the tests expect are computed from these files.
 # The Alipay and app certificates carry the existing DEV public keys (keys/dev_*_spki.pem),
@@ -41,6 +42,11 @@ leaf() {
 leaf "$k/dev_alipay_private_pkcs8.pem" 0x5d1e1001 \
   '/C=CN/O=payport DEV/OU=DEV-ONLY Alipay/CN=payport DEV Alipay simulator' "$tmp/alipay.pem"
 cat "$tmp/alipay.pem" "$k/dev_root_ca.pem" > "$k/dev_alipay_cert.pem"
+# The simulator's next Alipay key pair and certificate, which its control API rotates to.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$k/dev_alipay_rotated_private_pkcs8.pem" 2>/dev/null
+leaf "$k/dev_alipay_rotated_private_pkcs8.pem" 0x5d1e1002 \
+  '/C=CN/O=payport DEV/OU=DEV-ONLY Alipay/CN=payport DEV Alipay simulator' "$tmp/rotated.pem"
+cat "$tmp/rotated.pem" "$k/dev_root_ca.pem" > "$k/dev_alipay_rotated_cert.pem"
 leaf "$k/dev_app_private_pkcs8.pem" 0x5d1e2001 \
   '/C=CN/O=payport DEV/OU=DEV-ONLY merchant app/CN=2021000000000001' "$k/dev_app_cert.pem"
 # For tests: the same app key certified again under another serial, so another SN, as a
@@ -54,4 +60,4 @@ for pair in alipay:dev_alipay_cert app:dev_app_cert; do
   diff <(openssl x509 -in "$k/${pair#*:}.pem" -noout -pubkey) "$k/dev_${pair%%:*}_public_spki.pem" \
     || { echo "$k/${pair#*:}.pem does not carry keys/dev_${pair%%:*}_public_spki.pem" >&2; exit 1; }
 done
-openssl verify -CAfile "$k/dev_root_ca.pem" "$tmp/alipay.pem" "$k/dev_app_cert.pem"
+openssl verify -CAfile "$k/dev_root_ca.pem" "$tmp/alipay.pem" "$tmp/rotated.pem" "$k/dev_app_cert.pem"

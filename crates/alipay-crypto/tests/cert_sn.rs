@@ -159,3 +159,31 @@ fn a_key_that_is_not_rsa_is_refused_with_the_reason() {
     let e = payport_alipay_crypto::public_key_of_pem(&ec).unwrap_err();
     assert!(matches!(e, CertError::Key(_)), "{e}");
 }
+
+#[test]
+fn only_a_current_certificate_signed_by_a_root_of_the_bundle_is_trusted() {
+    use payport_alipay_crypto::check_issued_by;
+    let bundle = dev_file("dev_alipay_root_bundle.pem");
+    let now = 1_830_000_000; // December 2027, after the DEV certificates were made
+    for cert in [
+        "dev_alipay_cert.pem",
+        "dev_alipay_rotated_cert.pem",
+        "dev_app_cert.pem",
+    ] {
+        check_issued_by(&dev_file(cert), &bundle, now).unwrap();
+    }
+    let refused = |pem: &str, at: u64| match check_issued_by(pem, &bundle, at) {
+        Err(CertError::NotTrusted(why)) => why,
+        other => panic!("{other:?}"),
+    };
+    // Self-signed, by no root of the bundle.
+    let stranger = std::fs::read_to_string(format!("{DIR}/alipay_like.pem")).unwrap();
+    assert!(refused(&stranger, now).contains("no certificate of the root file"));
+    // Before it was issued, and long after it expired.
+    let alipay = dev_file("dev_alipay_cert.pem");
+    assert!(refused(&alipay, 1_000_000_000).contains("valid from"));
+    assert!(refused(&alipay, 4_000_000_000).contains("valid from"));
+    // The root bundle of the vectors does not hold the DEV root.
+    let other_roots = std::fs::read_to_string(format!("{DIR}/root_bundle.pem")).unwrap();
+    assert!(check_issued_by(&alipay, &other_roots, now).is_err());
+}
