@@ -12,6 +12,7 @@ use serde_json::json;
 payport_blackbox::both_backends!(
     certificate_mode_pays_and_refunds,
     an_app_certificate_alipay_does_not_know_is_refused_by_name,
+    a_rotation_mid_run_is_adopted_and_a_refund_in_flight_settles,
 );
 
 /// The DEV certificates (keys/README.md) instead of Alipay's public key.
@@ -96,4 +97,45 @@ async fn an_app_certificate_alipay_does_not_know_is_refused_by_name(backend: Bac
         app.sim_trade("CERT_WRONG").await.is_none(),
         "nothing ran at Alipay"
     );
+}
+
+async fn a_rotation_mid_run_is_adopted_and_a_refund_in_flight_settles(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend, certificates("keys/dev_app_cert.pem")).await else {
+        return;
+    };
+    app.paid_order("ROTATE_1", "30.00").await;
+    // A refund whose answer is lost (Alipay refunded anyway): in flight.
+    app.sim_faults(json!({
+        "methods": { "alipay.trade.refund":
+            { "kind": "system_error", "performed": true, "times": 1 } },
+        "notify": { "hold": true },
+    }))
+    .await;
+    let (status, refund) = app.refund("ROTATE_1", "7.00").await;
+    assert_eq!(status, 202, "{refund}");
+
+    // Alipay rotates its certificate: from now on it signs with another key.
+    let new_sn = app.sim_rotate_alipay_cert().await;
+    let configured = payport_alipay_sim::SimCerts::dev().alipay_cert_sn;
+    assert_ne!(new_sn, configured);
+
+    // The refund query's answer names the new certificate: payport downloads it,
+    // checks it against the root, and believes the answer.
+    let (status, synced) = app
+        .post(
+            &format!("/v1/refunds/{}/sync", refund_id(&refund)),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{synced}");
+    assert_eq!(synced["status"], "succeeded", "{synced}");
+    let order = app.order("ROTATE_1").await;
+    assert_eq!(order["refunded_amount"], "7.00", "{order}");
+    let refunds = app.sim_refunds_of("ROTATE_1").await;
+    assert_eq!(refunds.len(), 1, "one refund at Alipay: {refunds:?}");
+
+    // Notifications signed with the new key are accepted too: a new payment lands.
+    app.sim_faults(json!({})).await;
+    app.sim_release(false).await;
+    app.paid_order("ROTATE_2", "5.00").await;
 }

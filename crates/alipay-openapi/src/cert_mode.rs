@@ -16,6 +16,9 @@ pub struct CertMode {
     pub alipay_root_cert_sn: String,
     /// The SN of the configured Alipay certificate, whose key verifies answers.
     pub alipay_cert_sn: String,
+    /// Alipay's root certificates (PEM): a certificate Alipay rotates to is trusted
+    /// only when one of them signed it.
+    pub root_bundle_pem: String,
 }
 
 impl CertMode {
@@ -30,21 +33,27 @@ impl CertMode {
         ]
     }
 
-    /// An answer signed under another Alipay certificate than the configured one is not
-    /// believed: Alipay rotated its certificate, and payport has no key for the new
-    /// one. Whatever the call did is unknown until payport verifies with it.
+    /// An answer signed under another Alipay certificate than the one payport verifies
+    /// with (`current`) is not believed: whatever the call did is unknown. payport
+    /// first tries to adopt the new certificate (`rotation.rs`); this is the last word
+    /// when that did not happen.
     pub(crate) fn check_answer(
         &self,
         method: &str,
+        current: Option<&str>,
         answered: Option<&str>,
     ) -> Result<(), GatewayError> {
-        match answered {
-            Some(sn) if sn != self.alipay_cert_sn => Err(GatewayError::Unknown(format!(
-                "Alipay answered {method} with certificate SN {}, payport has {}: the Alipay certificate was rotated; download the new one (alipay.open.app.alipaycert.download, or Alipay's console), check it with `payport alipay cert-sn`, set it as alipay.alipay_cert and restart; until then this call's outcome is unknown",
-                clip(sn),
-                self.alipay_cert_sn
-            ))),
+        match (answered, current) {
+            (Some(sn), Some(current)) if sn != current => Err(rotated(method, sn, current, "")),
             _ => Ok(()),
         }
     }
+}
+
+/// The unknown outcome of an answer under a certificate payport could not adopt.
+pub(crate) fn rotated(method: &str, answered: &str, current: &str, why: &str) -> GatewayError {
+    GatewayError::Unknown(format!(
+        "Alipay answered {method} with certificate SN {}, payport has {current}: the Alipay certificate was rotated; {why}download the new one (alipay.open.app.alipaycert.download, or Alipay's console), check it with `payport alipay cert-sn`, set it as alipay.alipay_cert and restart; until then this call's outcome is unknown",
+        clip(answered),
+    ))
 }

@@ -25,6 +25,8 @@
 //! The trade APIs on top of that core:
 //! - [`cert_mode`]: `CertMode`, the certificate SNs requests carry and answers are
 //!   checked against (A9).
+//! - `rotation` (private): adopting the certificate Alipay rotated to, once it is
+//!   checked against the root certificates.
 //! - [`client`]: `Client` and `OpenApiConfig`: sign, send (reqwest, timeouts, no
 //!   retries), verify the raw response node, classify, log the exchange.
 //! - [`outcome`]: the code/sub_code → success/rejected/unknown table.
@@ -49,6 +51,7 @@ pub mod outcome;
 mod payments;
 mod refunds;
 pub mod response;
+mod rotation;
 pub mod sign_content;
 
 pub use bill_file::{parse_detail, parse_trade_bill_zip, BillFileError};

@@ -56,7 +56,7 @@ pub struct SimConfig {
 
 /// Certificate mode: the SNs every OpenAPI request must carry, and the one answers
 /// carry. The keys stay those of [`SimConfig`]: the certificates hold them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct SimCerts {
     /// The merchant app's certificate, as `app_cert_sn` must name it.
     pub app_cert_sn: String,
@@ -64,18 +64,36 @@ pub struct SimCerts {
     pub alipay_root_cert_sn: String,
     /// The certificate of the simulator's signing key, sent as `alipay_cert_sn`.
     pub alipay_cert_sn: String,
+    /// That certificate's PEM, served by `alipay.open.app.alipaycert.download`.
+    pub alipay_cert_pem: String,
+    /// What `POST /control/alipay-cert/rotate` switches to: a key pair and its
+    /// certificate, signed by the root. `None`: no rotation.
+    pub next: Option<NextAlipayCert>,
+}
+
+/// The simulator's next Alipay key and certificate (rotation).
+#[derive(Clone, Debug)]
+pub struct NextAlipayCert {
+    pub private_key: PrivateKey,
+    pub cert_pem: String,
 }
 
 impl SimCerts {
     /// The DEV certificates built into the binary ([`dev_keys`]).
     pub fn dev() -> SimCerts {
         // Checked by this crate's tests: the built-in certificates always give SNs.
-        Self::from_pems(
+        let mut certs = Self::from_pems(
             dev_keys::APP_CERT_PEM,
             dev_keys::ALIPAY_CERT_PEM,
             dev_keys::ROOT_BUNDLE_PEM,
         )
-        .unwrap_or_else(|e| unreachable!("the built-in DEV certificates: {e}"))
+        .unwrap_or_else(|e| unreachable!("the built-in DEV certificates: {e}"));
+        certs.next = Some(NextAlipayCert {
+            private_key: PrivateKey::parse(dev_keys::ALIPAY_ROTATED_PRIVATE_PEM)
+                .unwrap_or_else(|e| unreachable!("the built-in rotated DEV key: {e}")),
+            cert_pem: dev_keys::ALIPAY_ROTATED_CERT_PEM.to_owned(),
+        });
+        certs
     }
 
     /// The SNs of other certificates (PEM text).
@@ -95,6 +113,8 @@ impl SimCerts {
         Ok(SimCerts {
             app_cert_sn: sn("app", app_cert)?,
             alipay_cert_sn: sn("Alipay", alipay_cert)?,
+            alipay_cert_pem: alipay_cert.to_owned(),
+            next: None,
             alipay_root_cert_sn: RootCertSn::of_bundle(root_bundle)
                 .and_then(|r| r.sn())
                 .map_err(|e| format!("the root bundle: {e}"))?,
@@ -122,13 +142,16 @@ pub mod dev_keys {
     pub const ALIPAY_PRIVATE_PEM: &str = include_str!("../../../keys/dev_alipay_private_pkcs8.pem");
     /// Its public key: the default Alipay public key in simulator mode.
     pub const ALIPAY_PUBLIC_PEM: &str = include_str!("../../../keys/dev_alipay_public_spki.pem");
-    /// The DEV root CA's private key: signs rotated Alipay certificates.
-    pub const ROOT_CA_PRIVATE_PEM: &str =
-        include_str!("../../../keys/dev_root_ca_private_pkcs8.pem");
     /// The DEV root bundle (an EC root, then the DEV root CA): `alipay_root_cert_sn`.
     pub const ROOT_BUNDLE_PEM: &str = include_str!("../../../keys/dev_alipay_root_bundle.pem");
     /// The simulator's "Alipay" certificate (of `ALIPAY_PUBLIC_PEM`), then the root.
     pub const ALIPAY_CERT_PEM: &str = include_str!("../../../keys/dev_alipay_cert.pem");
+    /// The simulator's next "Alipay" key pair and certificate, which a rotation
+    /// switches to (scripts/dev-certs.sh).
+    pub const ALIPAY_ROTATED_PRIVATE_PEM: &str =
+        include_str!("../../../keys/dev_alipay_rotated_private_pkcs8.pem");
+    pub const ALIPAY_ROTATED_CERT_PEM: &str =
+        include_str!("../../../keys/dev_alipay_rotated_cert.pem");
     /// The merchant app's certificate (of `APP_PUBLIC_PEM`).
     pub const APP_CERT_PEM: &str = include_str!("../../../keys/dev_app_cert.pem");
 }

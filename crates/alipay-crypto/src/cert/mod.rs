@@ -142,15 +142,6 @@ pub fn check_issued_by(pem: &str, bundle: &str, now_unix: u64) -> Result<(), Cer
     let first = pem_blocks(pem).next().ok_or(CertError::NoCertificate)?;
     let cert = parse_pem(first, 0)?;
     let tbs = &cert.tbs_certificate;
-    let (from, until) = (
-        tbs.validity.not_before.to_unix_duration().as_secs(),
-        tbs.validity.not_after.to_unix_duration().as_secs(),
-    );
-    if now_unix < from || now_unix > until {
-        return Err(CertError::NotTrusted(format!(
-            "it is valid from {from} to {until} (Unix seconds), not now ({now_unix})"
-        )));
-    }
     let sign_type = match cert.signature_algorithm.oid.to_string().as_str() {
         "1.2.840.113549.1.1.11" => crate::SignType::Rsa2,
         "1.2.840.113549.1.1.5" => crate::SignType::Rsa,
@@ -176,12 +167,25 @@ pub fn check_issued_by(pem: &str, bundle: &str, now_unix: u64) -> Result<(), Cer
             .and_then(|key| crate::Verifier::new(&key, sign_type))
             .is_ok_and(|v| v.verify(&signed, &signature));
         if verified {
-            return Ok(());
+            return valid_at(tbs, now_unix);
         }
     }
     Err(CertError::NotTrusted(
         "no certificate of the root file signed it".to_owned(),
     ))
+}
+
+fn valid_at(tbs: &x509_cert::TbsCertificate, now_unix: u64) -> Result<(), CertError> {
+    let (from, until) = (
+        tbs.validity.not_before.to_unix_duration().as_secs(),
+        tbs.validity.not_after.to_unix_duration().as_secs(),
+    );
+    if now_unix < from || now_unix > until {
+        return Err(CertError::NotTrusted(format!(
+            "it is valid from {from} to {until} (Unix seconds), not now ({now_unix})"
+        )));
+    }
+    Ok(())
 }
 
 /// A root bundle's SN, and each certificate's part in it.

@@ -11,6 +11,7 @@ fn certs() -> CertMode {
         alipay_root_cert_sn: "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6"
             .into(),
         alipay_cert_sn: "a1b2c3d4e5f60718293a4b5c6d7e8f90".into(),
+        root_bundle_pem: String::new(),
     }
 }
 
@@ -96,6 +97,7 @@ async fn an_answer_under_another_alipay_certificate_is_an_unknown_outcome_naming
             rotated,
         ),
     );
+    // The stub has no answer for the download: the new certificate cannot be had.
     let err = wire.gateway.submit_refund(&refund()).await.unwrap_err();
     let GatewayError::Unknown(message) = err else {
         panic!("unknown outcome expected: {err}");
@@ -121,4 +123,59 @@ async fn public_key_mode_sends_no_sns() {
     let sent = wire.state.last();
     assert_eq!(sent.param("app_cert_sn"), None);
     assert_eq!(sent.param("alipay_root_cert_sn"), None);
+}
+
+#[tokio::test]
+async fn a_rotated_certificate_that_no_configured_root_signed_is_not_adopted() {
+    use base64::Engine;
+    let wire = stub::start_with_certs(Some(certs())).await;
+    let rotated = "ffffffffffffffffffffffffffffffff";
+    let method = "alipay.trade.refund";
+    wire.state.reply(
+        method,
+        answered_under(
+            method,
+            &format!(r#"{SUCCESS}","fund_change":"Y","refund_fee":"10.50"}}"#),
+            rotated,
+        ),
+    );
+    // A self-signed certificate, offered (and signed for) as the new one; no root is
+    // configured in these tests, so nothing can chain.
+    let stranger = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/cert-sn/alipay_like.pem"
+    ))
+    .unwrap();
+    let content = base64::engine::general_purpose::STANDARD.encode(stranger);
+    let download = "alipay.open.app.alipaycert.download";
+    wire.state.reply(
+        download,
+        answered_under(
+            download,
+            &format!(r#"{SUCCESS}","alipay_cert_content":"{content}"}}"#),
+            rotated,
+        ),
+    );
+    let err = wire.gateway.submit_refund(&refund()).await.unwrap_err();
+    let GatewayError::Unknown(message) = err else {
+        panic!("unknown outcome expected: {err}");
+    };
+    assert!(
+        message.contains("no certificate of the root file signed it"),
+        "{message}"
+    );
+    let sent = wire.state.last();
+    assert_eq!(sent.method, download);
+    assert!(sent.signature_ok);
+    assert_eq!(sent.biz()["alipay_cert_sn"], rotated);
+    // Still the configured certificate: an answer under it is believed.
+    wire.state.reply(
+        method,
+        answered_under(
+            method,
+            &format!(r#"{SUCCESS}","fund_change":"Y","refund_fee":"10.50"}}"#),
+            &certs().alipay_cert_sn,
+        ),
+    );
+    wire.gateway.submit_refund(&refund()).await.unwrap();
 }

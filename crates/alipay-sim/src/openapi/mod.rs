@@ -78,10 +78,8 @@ pub(crate) fn respond(
     let name = node_name(method);
     // Certificate mode names the certificate a signed answer is signed under, between
     // the node and `sign` (PROTOCOL.md A4).
-    let cert_sn = match &sim.config().certs {
-        Some(certs) if signature != Signature::None => {
-            format!(r#","alipay_cert_sn":"{}""#, certs.alipay_cert_sn)
-        }
+    let cert_sn = match sim.alipay_cert_sn() {
+        Some(sn) if signature != Signature::None => format!(r#","alipay_cert_sn":"{sn}""#),
         _ => String::new(),
     };
     let body = match signature {

@@ -19,6 +19,7 @@ fn dev_sns() -> CertMode {
         app_cert_sn: dev.app_cert_sn,
         alipay_root_cert_sn: dev.alipay_root_cert_sn,
         alipay_cert_sn: dev.alipay_cert_sn,
+        root_bundle_pem: payport_alipay_sim::config::dev_keys::ROOT_BUNDLE_PEM.to_owned(),
     }
 }
 
@@ -38,13 +39,14 @@ async fn requests_with_the_right_sns_run_and_answers_carry_the_alipay_cert_sn() 
         .create_payment(&pay_request("c1", PaymentMethod::Qr, "8.00"))
         .await
         .unwrap();
-    // The same request, expecting another Alipay certificate: the answer's SN is
-    // the simulator's, so it is not believed.
+    // Expecting another Alipay certificate, and with no root to check the simulator's
+    // against: the answer names the simulator's SN, and is not believed.
     let expecting_other = CertMode {
         alipay_cert_sn: "0".repeat(32),
+        root_bundle_pem: String::new(),
         ..dev_sns()
     };
-    let err = support::cert_adapter(&rig.sim_url, expecting_other)
+    let err = support::cert_adapter(&rig.sim_url, expecting_other.clone())
         .query_trade(&otn("c1"))
         .await
         .unwrap_err();
@@ -52,6 +54,16 @@ async fn requests_with_the_right_sns_run_and_answers_carry_the_alipay_cert_sn() 
         matches!(&err, GatewayError::Unknown(m) if m.contains(&format!("certificate SN {}", dev_sns().alipay_cert_sn))),
         "{err}"
     );
+    // With the DEV root, the simulator's certificate (alipay.open.app.alipaycert.download)
+    // chains, so it is adopted and the answer believed.
+    let with_root = CertMode {
+        root_bundle_pem: dev_sns().root_bundle_pem,
+        ..expecting_other
+    };
+    support::cert_adapter(&rig.sim_url, with_root)
+        .query_trade(&otn("c1"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

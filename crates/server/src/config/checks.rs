@@ -281,11 +281,12 @@ fn certificates(
             .map_err(|e| unusable("alipay.alipay_root_cert", &e))
             .ok()
     });
-    let sns = match (app_cert_sn, root_sn, alipay_cert_sn) {
-        (Some(app), Some(root), Some(ali)) => Some(CertMode {
+    let sns = match (app_cert_sn, root_sn, alipay_cert_sn, root) {
+        (Some(app), Some(root_sn), Some(ali), Some(root)) => Some(CertMode {
             app_cert_sn: app.sn().to_owned(),
-            alipay_root_cert_sn: root,
+            alipay_root_cert_sn: root_sn,
             alipay_cert_sn: ali.sn().to_owned(),
+            root_bundle_pem: root,
         }),
         _ => None,
     };
