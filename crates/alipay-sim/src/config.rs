@@ -203,7 +203,7 @@ impl SimConfig {
 mod tests {
     #[test]
     fn the_built_in_dev_keys_are_two_key_pairs() {
-        use payport_alipay_crypto::{CertSn, PrivateKey, PublicKey, RootCertSn};
+        use payport_alipay_crypto::{PrivateKey, PublicKey};
         let private = |pem| PrivateKey::parse(pem).map(|k| k.modulus());
         let public = |pem| PublicKey::parse(pem).map(|k| k.modulus());
         let app = private(super::dev_keys::APP_PRIVATE_PEM);
