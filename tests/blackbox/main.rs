@@ -8,6 +8,7 @@
 
 mod callbacks;
 mod catch_up;
+mod certificate_mode;
 mod concurrency;
 mod errors;
 mod external_refunds;

@@ -20,6 +20,21 @@ impl TestApp {
         read(request.send().await.expect("simulator control call")).await
     }
 
+    /// Certificate mode: the simulator rotates its Alipay certificate; the new SN.
+    ///
+    /// # Panics
+    /// Unless the simulator rotates (it does once, in certificate mode).
+    pub async fn sim_rotate_alipay_cert(&self) -> String {
+        let reply = self
+            .sim_call(Method::POST, "/alipay-cert/rotate", None)
+            .await;
+        assert_eq!(reply.status, 200, "rotation refused: {}", reply.text);
+        reply.json["alipay_cert_sn"]
+            .as_str()
+            .expect("alipay_cert_sn")
+            .to_owned()
+    }
+
     /// The buyer pays the trade (as through the cashier or the app).
     pub async fn sim_pay(&self, out_trade_no: &str) -> Reply {
         self.sim_call(Method::POST, &format!("/trades/{out_trade_no}/pay"), None)

@@ -177,3 +177,73 @@ fn a_certificate_s_base64_is_read_whatever_its_line_layout() {
     let err = CertSn::of_pem(&cut).unwrap_err();
     assert!(err.to_string().contains("END CERTIFICATE"), "{err}");
 }
+
+/// keys/: the DEV certificates of the simulator's certificate mode (scripts/dev-certs.sh).
+fn dev_file(name: &str) -> String {
+    std::fs::read_to_string(format!("{DIR}/../../keys/{name}")).unwrap()
+}
+
+#[test]
+fn the_dev_certificates_carry_the_dev_public_keys() {
+    use payport_alipay_crypto::{public_key_of_pem, PublicKey};
+    for (cert, key) in [
+        ("dev_alipay_cert.pem", "dev_alipay_public_spki.pem"),
+        ("dev_app_cert.pem", "dev_app_public_spki.pem"),
+    ] {
+        let from_cert = public_key_of_pem(&dev_file(cert)).unwrap();
+        let key = PublicKey::parse(&dev_file(key)).unwrap();
+        assert_eq!(from_cert.modulus(), key.modulus(), "{cert}");
+    }
+}
+
+#[test]
+fn the_dev_root_bundle_counts_its_rsa_root_only() {
+    let bundle = RootCertSn::of_bundle(&dev_file("dev_alipay_root_bundle.pem")).unwrap();
+    let included: Vec<bool> = bundle
+        .certificates()
+        .iter()
+        .map(CertSn::counts_for_root)
+        .collect();
+    assert_eq!(
+        included,
+        [false, true],
+        "an EC root first, then the RSA root"
+    );
+    let root = CertSn::of_pem(&dev_file("dev_root_ca.pem")).unwrap();
+    assert_eq!(bundle.sn().unwrap(), root.sn());
+}
+
+#[test]
+fn a_key_that_is_not_rsa_is_refused_with_the_reason() {
+    let ec = std::fs::read_to_string(format!("{DIR}/ecdsa_sha384.pem")).unwrap();
+    let e = payport_alipay_crypto::public_key_of_pem(&ec).unwrap_err();
+    assert!(matches!(e, CertError::Key(_)), "{e}");
+}
+
+#[test]
+fn only_a_current_certificate_signed_by_a_root_of_the_bundle_is_trusted() {
+    use payport_alipay_crypto::check_issued_by;
+    let bundle = dev_file("dev_alipay_root_bundle.pem");
+    let now = 1_830_000_000; // December 2027, after the DEV certificates were made
+    for cert in [
+        "dev_alipay_cert.pem",
+        "dev_alipay_rotated_cert.pem",
+        "dev_app_cert.pem",
+    ] {
+        check_issued_by(&dev_file(cert), &bundle, now).unwrap();
+    }
+    let refused = |pem: &str, at: u64| match check_issued_by(pem, &bundle, at) {
+        Err(CertError::NotTrusted(why)) => why,
+        other => panic!("{other:?}"),
+    };
+    // Self-signed, by no root of the bundle.
+    let stranger = std::fs::read_to_string(format!("{DIR}/alipay_like.pem")).unwrap();
+    assert!(refused(&stranger, now).contains("no certificate of the root file"));
+    // Before it was issued, and long after it expired.
+    let alipay = dev_file("dev_alipay_cert.pem");
+    assert!(refused(&alipay, 1_000_000_000).contains("valid from"));
+    assert!(refused(&alipay, 4_000_000_000).contains("valid from"));
+    // The root bundle of the vectors does not hold the DEV root.
+    let other_roots = std::fs::read_to_string(format!("{DIR}/root_bundle.pem")).unwrap();
+    assert!(check_issued_by(&alipay, &other_roots, now).is_err());
+}

@@ -6,7 +6,7 @@
 //! Nothing is retried here: a non-idempotent call that times out is the caller's to
 //! query or re-send with the same business key.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use payport_domain::ids::AppId;
@@ -19,8 +19,9 @@ use payport_alipay_common::calls::{self, CallOutcome};
 use payport_alipay_common::transport::transport_error;
 use payport_alipay_crypto::{Signer, Verifier};
 
+use crate::cert_mode::CertMode;
 use crate::outcome::{unsigned_failure_believable, Answer};
-use crate::response::{verify_response, ResponseCheck};
+use crate::response::{extract_response, verify_response, ResponseCheck};
 use crate::sign_content::request_sign_content;
 
 /// Where and how to reach Alipay.
@@ -56,6 +57,14 @@ impl OpenApiConfig {
     }
 }
 
+/// Alipay's key as payport trusts it now, and in certificate mode the SN of the
+/// certificate it came from.
+#[derive(Clone)]
+pub(crate) struct AlipayKey {
+    pub verifier: Arc<Verifier>,
+    pub cert_sn: Option<String>,
+}
+
 /// One API call: the method, its `biz_content`, and what to log it under.
 pub(crate) struct Call<'a> {
     pub method: &'static str,
@@ -75,10 +84,13 @@ pub(crate) struct Signed {
 pub struct Client {
     config: OpenApiConfig,
     signer: Signer,
-    verifier: Verifier,
+    /// Verifies Alipay; in certificate mode, replaced when Alipay rotates (`rotation.rs`).
+    alipay: RwLock<AlipayKey>,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
     log: Option<Arc<dyn ExchangeLog>>,
+    /// Certificate mode; `None` in public key mode.
+    certs: Option<CertMode>,
 }
 
 impl Client {
@@ -98,10 +110,14 @@ impl Client {
         Ok(Client {
             config,
             signer,
-            verifier,
+            alipay: RwLock::new(AlipayKey {
+                verifier: Arc::new(verifier),
+                cert_sn: None,
+            }),
             http,
             clock,
             log: None,
+            certs: None,
         })
     }
 
@@ -109,6 +125,19 @@ impl Client {
     pub fn with_exchange_log(mut self, log: Arc<dyn ExchangeLog>) -> Client {
         self.log = Some(log);
         self
+    }
+
+    /// Certificate mode: every request carries these SNs, and answers under another
+    /// Alipay certificate are not believed. `verifier` must hold the key of the Alipay
+    /// certificate `certs.alipay_cert_sn` names.
+    pub fn with_certificates(mut self, certs: CertMode) -> Client {
+        self.alipay_key_mut().cert_sn = Some(certs.alipay_cert_sn.clone());
+        self.certs = Some(certs);
+        self
+    }
+
+    pub fn cert_mode(&self) -> Option<&CertMode> {
+        self.certs.as_ref()
     }
 
     pub fn config(&self) -> &OpenApiConfig {
@@ -119,8 +148,30 @@ impl Client {
         &self.http
     }
 
-    pub(crate) fn verifier(&self) -> &Verifier {
-        &self.verifier
+    /// What verifies Alipay now.
+    pub(crate) fn verifier(&self) -> Arc<Verifier> {
+        self.alipay_key().verifier
+    }
+
+    pub(crate) fn alipay_key(&self) -> AlipayKey {
+        self.alipay
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn alipay_key_mut(&self) -> std::sync::RwLockWriteGuard<'_, AlipayKey> {
+        self.alipay
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// Builds and signs the parameters of `method` (PROTOCOL.md A1/A2).
@@ -150,6 +201,7 @@ impl Client {
                 .map(|v| (k.to_owned(), v.to_owned()))
         })
         .collect();
+        params.extend(self.certs.iter().flat_map(CertMode::params));
         let string_to_sign =
             request_sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let sign = self
@@ -199,6 +251,48 @@ impl Client {
         call: Call<'_>,
         signed: Signed,
     ) -> (Result<Answer, GatewayError>, bool) {
+        let text = match self.send(&call, &signed).await {
+            Ok(text) => text,
+            Err((e, reached)) => return (Err(e), reached),
+        };
+        // Certificate mode: an answer under a certificate payport does not have yet is
+        // believed only once that certificate is fetched and trusted (PROTOCOL.md A9).
+        if let Some(sn) = self.rotated_sn(call.method, &text) {
+            if let Err(e) = self.adopt_alipay_cert(call.method, &sn).await {
+                return (Err(e), true);
+            }
+        }
+        let result = self.believe(call.method, &text);
+        if let Err(GatewayError::Rejected(failure)) = &result {
+            if let (Some(certs), Some(sub_code)) = (&self.certs, failure.sub_code.as_deref()) {
+                if sub_code.contains("cert") {
+                    tracing::warn!(
+                        method = call.method,
+                        sub_code,
+                        app_cert_sn = %certs.app_cert_sn,
+                        alipay_root_cert_sn = %certs.alipay_root_cert_sn,
+                        "Alipay refused payport's certificates; compare these SNs with `payport alipay cert-sn` over the files Alipay's console issued"
+                    );
+                }
+            }
+            if failure.sub_code.as_deref() == Some("isv.invalid-signature") {
+                tracing::warn!(
+                    method = call.method,
+                    string_to_sign = %signed.string_to_sign,
+                    "Alipay rejected our signature; compare this exact signed string with Alipay's sub_msg"
+                );
+            }
+        }
+        (result, true)
+    }
+
+    /// Sends one signed call and logs the exchange; the body of a `200` answer, or the
+    /// error with whether any answer came back.
+    pub(crate) async fn send(
+        &self,
+        call: &Call<'_>,
+        signed: &Signed,
+    ) -> Result<String, (GatewayError, bool)> {
         let (body_params, query_params): (Vec<_>, Vec<_>) =
             signed.params.iter().partition(|(k, _)| k == "biz_content");
         let url = self.gateway_url_with(&encode(query_params));
@@ -242,30 +336,28 @@ impl Client {
         })
         .await;
         let (Some(status), Some(text)) = (status, text) else {
-            return (Err(GatewayError::Unknown(outcome)), false);
+            return Err((GatewayError::Unknown(outcome), false));
         };
         if status != reqwest::StatusCode::OK {
-            return (
-                Err(GatewayError::Unknown(format!("HTTP {}", status.as_u16()))),
+            return Err((
+                GatewayError::Unknown(format!("HTTP {}", status.as_u16())),
                 true,
-            );
+            ));
         }
-        let result = self.believe(call.method, &text);
-        if let Err(GatewayError::Rejected(failure)) = &result {
-            if failure.sub_code.as_deref() == Some("isv.invalid-signature") {
-                tracing::warn!(
-                    method = call.method,
-                    string_to_sign = %signed.string_to_sign,
-                    "Alipay rejected our signature; compare this exact signed string with Alipay's sub_msg"
-                );
-            }
-        }
-        (result, true)
+        Ok(text)
     }
 
     /// Verifies a raw response body and classifies it (PROTOCOL.md A4).
     fn believe(&self, method: &str, body: &str) -> Result<Answer, GatewayError> {
-        let check = verify_response(&self.verifier, body, method)
+        let key = self.alipay_key();
+        if let (Some(certs), Ok(taken_apart)) = (&self.certs, extract_response(body, method)) {
+            certs.check_answer(
+                method,
+                key.cert_sn.as_deref(),
+                taken_apart.alipay_cert_sn.as_deref(),
+            )?;
+        }
+        let check = verify_response(&key.verifier, body, method)
             .map_err(|e| GatewayError::Unknown(format!("unparsable response: {e}")))?;
         match check {
             ResponseCheck::Verified { content, .. } => Answer::parse(content)?.into_success(),

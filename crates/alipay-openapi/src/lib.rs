@@ -23,6 +23,10 @@
 //!   crate's `Signer` / `Verifier`.
 //!
 //! The trade APIs on top of that core:
+//! - [`cert_mode`]: `CertMode`, the certificate SNs requests carry and answers are
+//!   checked against (A9).
+//! - `rotation` (private): adopting the certificate Alipay rotated to, once it is
+//!   checked against the root certificates.
 //! - [`client`]: `Client` and `OpenApiConfig`: sign, send (reqwest, timeouts, no
 //!   retries), verify the raw response node, classify, log the exchange.
 //! - [`outcome`]: the code/sub_code → success/rejected/unknown table.
@@ -35,6 +39,7 @@
 
 mod bill;
 pub mod bill_file;
+pub mod cert_mode;
 pub mod client;
 pub mod ext;
 mod fields;
@@ -46,17 +51,19 @@ pub mod outcome;
 mod payments;
 mod refunds;
 pub mod response;
+mod rotation;
 pub mod sign_content;
 
 pub use bill_file::{parse_detail, parse_trade_bill_zip, BillFileError};
+pub use cert_mode::CertMode;
 pub use client::{Client, OpenApiConfig};
 pub use ext::{SignerExt, VerifierExt};
 pub use form::{parse_form_at_most, parse_form_urlencoded, FormError, MAX_CALLBACK_FIELDS};
 pub use gateway::{AlipayOpenApiGateway, BillType};
 pub use notify::{notify_verify_content, verify_notify, NotifyCheck, NotifyVerdict};
 pub use payport_alipay_crypto::{
-    Backend, CertError, CertSn, KeyError, PrivateKey, PrivateKeyFormat, PublicKey, PublicKeyFormat,
-    RootCertSn, SignError, SignType, Signer, UnknownSignType, Verifier,
+    public_key_of_pem, Backend, CertError, CertSn, KeyError, PrivateKey, PrivateKeyFormat,
+    PublicKey, PublicKeyFormat, RootCertSn, SignError, SignType, Signer, UnknownSignType, Verifier,
 };
 pub use response::{
     extract_response, verify_response, ResponseCheck, ResponseError, ResponseNode, SignedResponse,

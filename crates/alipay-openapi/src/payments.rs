@@ -168,7 +168,7 @@ impl PaymentGateway for AlipayOpenApiGateway {
         &self,
         notification: &IncomingNotification,
     ) -> Result<TradeNotification, GatewayError> {
-        let fields = verified_fields(&notification.fields, self.client.verifier())?;
+        let fields = verified_fields(&notification.fields, &self.client.verifier())?;
         Ok(TradeNotification {
             notify_id: fields.required("notify_id", |s| Ok::<_, String>(s.to_owned()))?,
             app_id: fields.required("app_id", payport_domain::AppId::parse)?,
@@ -190,7 +190,7 @@ impl PaymentGateway for AlipayOpenApiGateway {
         &self,
         params: &[(String, String)],
     ) -> Result<PaymentReturn, GatewayError> {
-        let fields = verified_fields(params, self.client.verifier())?;
+        let fields = verified_fields(params, &self.client.verifier())?;
         Ok(PaymentReturn {
             app_id: fields.required("app_id", payport_domain::AppId::parse)?,
             seller_id: fields.optional("seller_id", payport_domain::SellerId::parse)?,

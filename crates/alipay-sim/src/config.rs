@@ -1,10 +1,11 @@
 //! What the simulator needs to know: whom it serves (the merchant's app id and public
-//! key, the mapi partner and MD5 key) and its own Alipay key pair.
+//! key, the mapi partner and MD5 key), its own Alipay key pair, and in certificate
+//! mode the certificates' SNs.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use payport_alipay_crypto::{PrivateKey, PublicKey};
+use payport_alipay_crypto::{CertSn, PrivateKey, PublicKey, RootCertSn};
 
 #[derive(Clone)]
 pub struct MapiConfig {
@@ -49,6 +50,76 @@ pub struct SimConfig {
     pub state_file: Option<PathBuf>,
     /// Faults in force from the start (the control API changes them later).
     pub faults: crate::faults::Faults,
+    /// Certificate mode (PROTOCOL.md A9); `None`: public key mode, SNs ignored.
+    pub certs: Option<SimCerts>,
+}
+
+/// Certificate mode: the SNs every OpenAPI request must carry, and the one answers
+/// carry. The keys stay those of [`SimConfig`]: the certificates hold them.
+#[derive(Clone, Debug)]
+pub struct SimCerts {
+    /// The merchant app's certificate, as `app_cert_sn` must name it.
+    pub app_cert_sn: String,
+    /// Alipay's root bundle, as `alipay_root_cert_sn` must name it.
+    pub alipay_root_cert_sn: String,
+    /// The certificate of the simulator's signing key, sent as `alipay_cert_sn`.
+    pub alipay_cert_sn: String,
+    /// That certificate's PEM, served by `alipay.open.app.alipaycert.download`.
+    pub alipay_cert_pem: String,
+    /// What `POST /control/alipay-cert/rotate` switches to: a key pair and its
+    /// certificate, signed by the root. `None`: no rotation.
+    pub next: Option<NextAlipayCert>,
+}
+
+/// The simulator's next Alipay key and certificate (rotation).
+#[derive(Clone, Debug)]
+pub struct NextAlipayCert {
+    pub private_key: PrivateKey,
+    pub cert_pem: String,
+}
+
+impl SimCerts {
+    /// The DEV certificates built into the binary ([`dev_keys`]).
+    pub fn dev() -> SimCerts {
+        // Checked by this crate's tests: the built-in certificates always give SNs.
+        let mut certs = Self::from_pems(
+            dev_keys::APP_CERT_PEM,
+            dev_keys::ALIPAY_CERT_PEM,
+            dev_keys::ROOT_BUNDLE_PEM,
+        )
+        .unwrap_or_else(|e| unreachable!("the built-in DEV certificates: {e}"));
+        certs.next = Some(NextAlipayCert {
+            private_key: PrivateKey::parse(dev_keys::ALIPAY_ROTATED_PRIVATE_PEM)
+                .unwrap_or_else(|e| unreachable!("the built-in rotated DEV key: {e}")),
+            cert_pem: dev_keys::ALIPAY_ROTATED_CERT_PEM.to_owned(),
+        });
+        certs
+    }
+
+    /// The SNs of other certificates (PEM text).
+    ///
+    /// # Errors
+    /// A text gives no SN, with the certificate named.
+    pub fn from_pems(
+        app_cert: &str,
+        alipay_cert: &str,
+        root_bundle: &str,
+    ) -> Result<SimCerts, String> {
+        let sn = |what: &str, pem: &str| {
+            CertSn::of_pem(pem)
+                .map(|c| c.sn().to_owned())
+                .map_err(|e| format!("the {what} certificate: {e}"))
+        };
+        Ok(SimCerts {
+            app_cert_sn: sn("app", app_cert)?,
+            alipay_cert_sn: sn("Alipay", alipay_cert)?,
+            alipay_cert_pem: alipay_cert.to_owned(),
+            next: None,
+            alipay_root_cert_sn: RootCertSn::of_bundle(root_bundle)
+                .and_then(|r| r.sn())
+                .map_err(|e| format!("the root bundle: {e}"))?,
+        })
+    }
 }
 
 /// The dev app id the simulator and payport's defaults share.
@@ -71,6 +142,18 @@ pub mod dev_keys {
     pub const ALIPAY_PRIVATE_PEM: &str = include_str!("../../../keys/dev_alipay_private_pkcs8.pem");
     /// Its public key: the default Alipay public key in simulator mode.
     pub const ALIPAY_PUBLIC_PEM: &str = include_str!("../../../keys/dev_alipay_public_spki.pem");
+    /// The DEV root bundle (an EC root, then the DEV root CA): `alipay_root_cert_sn`.
+    pub const ROOT_BUNDLE_PEM: &str = include_str!("../../../keys/dev_alipay_root_bundle.pem");
+    /// The simulator's "Alipay" certificate (of `ALIPAY_PUBLIC_PEM`), then the root.
+    pub const ALIPAY_CERT_PEM: &str = include_str!("../../../keys/dev_alipay_cert.pem");
+    /// The simulator's next "Alipay" key pair and certificate, which a rotation
+    /// switches to (scripts/dev-certs.sh).
+    pub const ALIPAY_ROTATED_PRIVATE_PEM: &str =
+        include_str!("../../../keys/dev_alipay_rotated_private_pkcs8.pem");
+    pub const ALIPAY_ROTATED_CERT_PEM: &str =
+        include_str!("../../../keys/dev_alipay_rotated_cert.pem");
+    /// The merchant app's certificate (of `APP_PUBLIC_PEM`).
+    pub const APP_CERT_PEM: &str = include_str!("../../../keys/dev_app_cert.pem");
 }
 
 impl SimConfig {
@@ -111,6 +194,7 @@ impl SimConfig {
             seed: crate::ids::fresh_seed(),
             state_file: None,
             faults: crate::faults::Faults::default(),
+            certs: None,
         })
     }
 }
@@ -128,5 +212,16 @@ mod tests {
         assert_eq!(alipay, public(super::dev_keys::ALIPAY_PUBLIC_PEM));
         assert_ne!(app, alipay);
         assert_eq!(super::SimConfig::dev().app_id, super::DEV_APP_ID);
+    }
+
+    #[test]
+    fn the_built_in_dev_certificates_give_three_distinct_sns() {
+        let certs = super::SimCerts::dev();
+        assert_ne!(certs.app_cert_sn, certs.alipay_cert_sn);
+        assert_eq!(
+            certs.alipay_root_cert_sn.len(),
+            32,
+            "one RSA root: {certs:?}"
+        );
     }
 }

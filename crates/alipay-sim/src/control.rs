@@ -232,3 +232,13 @@ fn invalid(message: &str) -> Response {
         &AlipayError::business("ACQ.INVALID_PARAMETER", message),
     )
 }
+
+/// `POST /control/alipay-cert/rotate`: the simulator signs with its next key and names
+/// the next certificate from now on; `{"alipay_cert_sn": ...}`, or 409.
+#[handler]
+pub(crate) fn rotate_alipay_cert(sim: Data<&Simulator>) -> Response {
+    match sim.rotate_alipay_cert() {
+        Ok(sn) => Json(json!({ "alipay_cert_sn": sn })).into_response(),
+        Err(why) => (StatusCode::CONFLICT, Json(json!({ "error": why }))).into_response(),
+    }
+}

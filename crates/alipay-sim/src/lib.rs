@@ -47,7 +47,7 @@ pub mod signing;
 pub mod sim;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{MapiConfig, SimConfig};
+pub use config::{MapiConfig, NextAlipayCert, SimCerts, SimConfig};
 pub use faults::{FaultRule, Faults, MethodFault, NotifyFaults};
 pub use ledger::{Ledger, SimRefund, Trade, TradeStatus};
 pub use sim::{Delivery, Simulator};

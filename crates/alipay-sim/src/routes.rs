@@ -26,6 +26,7 @@ impl Simulator {
                     .delete(control::clear_faults),
             )
             .at("/tick", post(control::tick))
+            .at("/alipay-cert/rotate", post(control::rotate_alipay_cert))
             .at("/clock/advance", post(control::advance_clock));
         Route::new()
             .at("/gateway.do", get(openapi::gateway).post(openapi::gateway))

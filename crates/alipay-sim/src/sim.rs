@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use payport_alipay_crypto::{PublicKey, SignType, Signer, Verifier};
+use payport_alipay_crypto::{CertSn, PublicKey, SignType, Signer, Verifier};
 use serde::Serialize;
 
 use crate::clock::Clock;
@@ -32,7 +32,10 @@ pub struct Delivery {
 
 pub(crate) struct Inner {
     pub config: SimConfig,
-    pub signer: Signer,
+    /// Signs answers and notifications; replaced at a certificate rotation.
+    pub signer: Mutex<Signer>,
+    /// Certificate mode: the current Alipay certificate and those issued so far.
+    pub alipay_certs: Mutex<AlipayCerts>,
     pub merchant: Verifier,
     pub clock: Arc<dyn Clock>,
     /// How far the control API moved time on from `clock` (bills of a day are only
@@ -86,8 +89,9 @@ impl Simulator {
         let faults = Mutex::new(config.faults.clone());
         Ok(Simulator {
             inner: Arc::new(Inner {
+                alipay_certs: Mutex::new(AlipayCerts::of(&config)),
                 config,
-                signer,
+                signer: Mutex::new(signer),
                 merchant,
                 clock,
                 offset: Mutex::new(chrono::Duration::zero()),
@@ -220,10 +224,72 @@ impl Simulator {
     pub(crate) fn sign(&self, content: &str) -> String {
         // Signing a string with a loaded key cannot fail short of a broken backend;
         // an empty signature then makes the merchant refuse the answer, as it should.
-        self.inner
-            .signer
+        lock(&self.inner.signer)
             .sign(content.as_bytes())
             .unwrap_or_default()
+    }
+
+    /// Certificate mode: the SN of the certificate answers are signed under.
+    pub fn alipay_cert_sn(&self) -> Option<String> {
+        lock(&self.inner.alipay_certs).current.clone()
+    }
+
+    /// The PEM of an Alipay certificate this simulator issued, by SN.
+    pub(crate) fn alipay_cert_pem(&self, sn: &str) -> Option<String> {
+        let certs = lock(&self.inner.alipay_certs);
+        certs
+            .issued
+            .iter()
+            .find(|(s, _)| s == sn)
+            .map(|(_, pem)| pem.clone())
+    }
+
+    /// Switches to the next Alipay key pair and certificate: from now on answers and
+    /// notifications are signed with the new key and name the new SN.
+    ///
+    /// # Errors
+    /// Not in certificate mode, or no next certificate (one rotation per run).
+    pub fn rotate_alipay_cert(&self) -> Result<String, String> {
+        let mut certs = lock(&self.inner.alipay_certs);
+        let next = certs
+            .next
+            .take()
+            .ok_or("no next Alipay certificate to rotate to (certificate mode only, once)")?;
+        let sn = CertSn::of_pem(&next.cert_pem)
+            .map_err(|e| format!("the next certificate: {e}"))?
+            .sn()
+            .to_owned();
+        let signer = Signer::new(&next.private_key, SignType::Rsa2)
+            .map_err(|e| format!("the next key: {e}"))?;
+        *lock(&self.inner.signer) = signer;
+        certs.issued.push((sn.clone(), next.cert_pem));
+        certs.current = Some(sn.clone());
+        Ok(sn)
+    }
+}
+
+/// The Alipay certificates of certificate mode.
+pub(crate) struct AlipayCerts {
+    current: Option<String>,
+    /// `(sn, pem)` of every certificate issued so far.
+    issued: Vec<(String, String)>,
+    next: Option<crate::config::NextAlipayCert>,
+}
+
+impl AlipayCerts {
+    fn of(config: &SimConfig) -> AlipayCerts {
+        match &config.certs {
+            None => AlipayCerts {
+                current: None,
+                issued: Vec::new(),
+                next: None,
+            },
+            Some(certs) => AlipayCerts {
+                current: Some(certs.alipay_cert_sn.clone()),
+                issued: vec![(certs.alipay_cert_sn.clone(), certs.alipay_cert_pem.clone())],
+                next: certs.next.clone(),
+            },
+        }
     }
 }
 

@@ -62,6 +62,11 @@ enum Command {
         /// {"methods":{"alipay.trade.refund":{"kind":"system_error","performed":true}}}
         #[arg(long)]
         faults: Option<PathBuf>,
+        /// Certificate mode: every OpenAPI request must carry the app_cert_sn and
+        /// alipay_root_cert_sn of the DEV certificates (keys/README.md; from --keys
+        /// when given), and answers carry alipay_cert_sn.
+        #[arg(long)]
+        cert_mode: bool,
     },
     /// Reproduce and check legacy mapi MD5 signatures.
     #[command(subcommand)]
@@ -205,6 +210,7 @@ fn main() -> ExitCode {
             seed,
             notify_minute_ms,
             faults,
+            cert_mode,
         } => {
             let options = cli::sim::SimOptions {
                 listen,
@@ -213,6 +219,7 @@ fn main() -> ExitCode {
                 seed,
                 notify_minute_ms,
                 faults,
+                cert_mode,
             };
             run_sim(&options)
         }

@@ -100,6 +100,7 @@ pub fn announce(addr: SocketAddr, config: &Config, wired: &Wired) {
     tracing::info!(
         database = %crate::wiring::redact(&config.database_url),
         alipay = config.alipay.mode.as_str(),
+        alipay_keys = if config.is_cert_mode() { "certificates" } else { "public key" },
         refund_approval = %crate::config::values::approval::to_text(config.refunds.approval),
         "payport listening on http://{addr} ; API docs {public}/docs{simulator}"
     );

@@ -7,6 +7,7 @@
 
 mod bill;
 mod callbacks;
+mod cert_mode;
 mod payments;
 mod refunds;
 mod stub;

@@ -107,7 +107,7 @@ impl StubState {
     }
 }
 
-fn body_for(method: &str, node: &str, signer: Option<&Signer>) -> String {
+pub fn body_for(method: &str, node: &str, signer: Option<&Signer>) -> String {
     let name = format!("{}_response", method.replace('.', "_"));
     match signer {
         Some(s) => format!(
@@ -197,6 +197,11 @@ pub struct Wire {
 
 /// Starts the stub and a gateway adapter pointed at it.
 pub async fn start() -> Wire {
+    start_with_certs(None).await
+}
+
+/// As [`start`], the adapter in certificate mode when `certs` is set.
+pub async fn start_with_certs(certs: Option<payport_alipay_openapi::CertMode>) -> Wire {
     let state = Arc::new(StubState::default());
     let app = Route::new()
         .at("/gateway.do", post(gateway))
@@ -224,6 +229,10 @@ pub async fn start() -> Wire {
     )
     .unwrap()
     .with_exchange_log(log.clone());
+    let client = match certs {
+        Some(certs) => client.with_certificates(certs),
+        None => client,
+    };
     Wire {
         state,
         gateway: AlipayOpenApiGateway::new(client),

@@ -22,6 +22,7 @@ pub(crate) fn run(sim: &Simulator, call: &Call) -> Answer {
         "alipay.trade.refund" => refund(sim, call),
         "alipay.trade.fastpay.refund.query" => refund_query(sim, call),
         "alipay.data.dataservice.bill.downloadurl.query" => bill(sim, call),
+        "alipay.open.app.alipaycert.download" => alipay_cert(sim, call),
         // app.pay order strings go to the Alipay app, never to gateway.do.
         _ => Err(AlipayError::invalid("isv.invalid-method", "不存在的方法名")),
     };
@@ -29,6 +30,20 @@ pub(crate) fn run(sim: &Simulator, call: &Call) -> Answer {
         Ok(node) => Answer::Success(node),
         Err(e) => Answer::Error(e),
     }
+}
+
+/// An Alipay certificate by SN, as base64 of its PEM text (`alipay_cert_content`, as
+/// the Java SDK's response class names it).
+fn alipay_cert(sim: &Simulator, call: &Call) -> Result<Map<String, Value>, AlipayError> {
+    use base64::Engine;
+    let sn = call.biz_str("alipay_cert_sn").ok_or_else(|| {
+        AlipayError::missing("isv.missing-alipay-cert-sn", "缺少支付宝公钥证书序列号")
+    })?;
+    let pem = sim
+        .alipay_cert_pem(sn)
+        .ok_or_else(|| AlipayError::business("CERT_NOT_EXIST", "证书不存在"))?;
+    let content = base64::engine::general_purpose::STANDARD.encode(pem);
+    Ok(object(json!({ "alipay_cert_content": content })))
 }
 
 fn object(value: Value) -> Map<String, Value> {

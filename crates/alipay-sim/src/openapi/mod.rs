@@ -76,14 +76,20 @@ pub(crate) fn respond(
 ) -> Response {
     let node_text = node.to_string();
     let name = node_name(method);
+    // Certificate mode names the certificate a signed answer is signed under, between
+    // the node and `sign` (PROTOCOL.md A4).
+    let cert_sn = match sim.alipay_cert_sn() {
+        Some(sn) if signature != Signature::None => format!(r#","alipay_cert_sn":"{sn}""#),
+        _ => String::new(),
+    };
     let body = match signature {
         Signature::Good => format!(
-            r#"{{"{name}":{node_text},"sign":"{}"}}"#,
+            r#"{{"{name}":{node_text}{cert_sn},"sign":"{}"}}"#,
             sim.sign(&node_text)
         ),
         Signature::Wrong => {
             let tampered = sim.sign(&format!("{node_text} "));
-            format!(r#"{{"{name}":{node_text},"sign":"{tampered}"}}"#)
+            format!(r#"{{"{name}":{node_text}{cert_sn},"sign":"{tampered}"}}"#)
         }
         Signature::None => format!(r#"{{"{name}":{node_text}}}"#),
     };
@@ -136,6 +142,9 @@ fn check(sim: &Simulator, params: &[(String, String)]) -> Result<String, AlipayE
             return Err(AlipayError::invalid("isv.invalid-charset", "字符集错误"));
         }
     }
+    if let Some(certs) = &sim.config().certs {
+        check_cert_sns(certs, &get)?;
+    }
     let content = request_content(params);
     if !sim.inner.merchant.verify(content.as_bytes(), sign) {
         return Err(AlipayError::invalid(
@@ -144,6 +153,40 @@ fn check(sim: &Simulator, params: &[(String, String)]) -> Result<String, AlipayE
         ));
     }
     Ok(method.to_owned())
+}
+
+/// Certificate mode: the request names the app's certificate and the root bundle by
+/// their SNs (PROTOCOL.md A9). The sub_codes are those real answers show.
+fn check_cert_sns<'a>(
+    certs: &crate::config::SimCerts,
+    get: &dyn Fn(&str) -> Option<&'a str>,
+) -> Result<(), AlipayError> {
+    match get("app_cert_sn") {
+        None => {
+            return Err(AlipayError::invalid(
+                "isv.missing-app-cert-sn",
+                "缺少应用公钥证书序列号",
+            ))
+        }
+        Some(sn) if sn != certs.app_cert_sn => {
+            return Err(AlipayError::invalid(
+                "isv.app-cert-not-exist",
+                "应用公钥证书不存在",
+            ))
+        }
+        Some(_) => {}
+    }
+    match get("alipay_root_cert_sn") {
+        None => Err(AlipayError::invalid(
+            "isv.missing-alipay-root-cert-sn",
+            "缺少支付宝根证书序列号",
+        )),
+        Some(sn) if sn != certs.alipay_root_cert_sn => Err(AlipayError::invalid(
+            "isv.invalid-alipay-root-cert-sn",
+            "无效支付宝根证书序列号",
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// `GET|POST /gateway.do`.

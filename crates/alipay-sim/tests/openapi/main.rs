@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod bills;
+mod certificates;
 mod control;
 mod faults;
 mod notifications;

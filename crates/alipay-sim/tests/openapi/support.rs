@@ -110,6 +110,26 @@ pub fn adapter(
     key_file: &str,
     timeout_ms: u64,
 ) -> AlipayOpenApiGateway {
+    AlipayOpenApiGateway::new(client(sim_url, notify_url, key_file, timeout_ms))
+}
+
+/// The adapter with the DEV app key, in certificate mode with these SNs.
+pub fn cert_adapter(
+    sim_url: &str,
+    certs: payport_alipay_openapi::CertMode,
+) -> AlipayOpenApiGateway {
+    AlipayOpenApiGateway::new(
+        client(
+            sim_url,
+            "http://127.0.0.1:9/notify",
+            "keys/dev_app_private_pkcs8.pem",
+            2_000,
+        )
+        .with_certificates(certs),
+    )
+}
+
+fn client(sim_url: &str, notify_url: &str, key_file: &str, timeout_ms: u64) -> Client {
     let mut config = OpenApiConfig::new(
         format!("{sim_url}/gateway.do"),
         AppId::parse("2021000000000001").unwrap(),
@@ -118,15 +138,13 @@ pub fn adapter(
     config.timeout = Duration::from_millis(timeout_ms);
     let app_key = PrivateKey::parse(&repo_file(key_file)).unwrap();
     let alipay_public = PublicKey::parse(&repo_file("keys/dev_alipay_public_spki.pem")).unwrap();
-    AlipayOpenApiGateway::new(
-        Client::new(
-            config,
-            Signer::new(&app_key, SignType::Rsa2).unwrap(),
-            Verifier::new(&alipay_public, SignType::Rsa2).unwrap(),
-            Arc::new(MerchantClock),
-        )
-        .unwrap(),
+    Client::new(
+        config,
+        Signer::new(&app_key, SignType::Rsa2).unwrap(),
+        Verifier::new(&alipay_public, SignType::Rsa2).unwrap(),
+        Arc::new(MerchantClock),
     )
+    .unwrap()
 }
 
 /// The merchant's wall clock, for the adapter (a domain `Clock`; the simulator has its

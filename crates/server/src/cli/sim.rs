@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use payport_alipay_sim::{SimConfig, Simulator, SystemClock};
+use payport_alipay_sim::{SimCerts, SimConfig, Simulator, SystemClock};
 
 /// How to run the standalone simulator.
 #[derive(Debug, Clone)]
@@ -23,6 +23,9 @@ pub struct SimOptions {
     pub notify_minute_ms: u64,
     /// A JSON file of faults in force from the start (as `PUT /control/faults` takes).
     pub faults: Option<PathBuf>,
+    /// Certificate mode, with the DEV certificates (or those under `keys`, by the
+    /// DEV certificate files' names).
+    pub cert_mode: bool,
 }
 
 /// Builds the simulator from the DEV keys and the options.
@@ -30,21 +33,29 @@ pub struct SimOptions {
 /// # Errors
 /// The keys cannot be read, or the state file is not the simulator's.
 pub fn simulator(options: &SimOptions) -> anyhow::Result<Simulator> {
+    let read = |dir: &PathBuf, name: &str| {
+        let path = dir.join(name);
+        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+    };
     let mut config = match &options.keys {
         None => SimConfig::dev(),
-        Some(dir) => {
-            let read = |name: &str| {
-                let path = dir.join(name);
-                std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))
-            };
-            SimConfig::dev_with_keys(
-                &read("dev_app_public_spki.pem")?,
-                &read("dev_alipay_private_pkcs8.pem")?,
-            )
-            .map_err(anyhow::Error::msg)?
-        }
+        Some(dir) => SimConfig::dev_with_keys(
+            &read(dir, "dev_app_public_spki.pem")?,
+            &read(dir, "dev_alipay_private_pkcs8.pem")?,
+        )
+        .map_err(anyhow::Error::msg)?,
     };
+    if options.cert_mode {
+        config.certs = Some(match &options.keys {
+            None => SimCerts::dev(),
+            Some(dir) => SimCerts::from_pems(
+                &read(dir, "dev_app_cert.pem")?,
+                &read(dir, "dev_alipay_cert.pem")?,
+                &read(dir, "dev_alipay_root_bundle.pem")?,
+            )
+            .map_err(anyhow::Error::msg)?,
+        });
+    }
     config.state_file.clone_from(&options.state);
     if let Some(seed) = options.seed {
         config.seed = seed;

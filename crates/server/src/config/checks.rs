@@ -5,7 +5,9 @@
 
 use std::net::IpAddr;
 
-use payport_alipay_openapi::{PrivateKey, PublicKey, Signer, Verifier};
+use payport_alipay_openapi::{
+    public_key_of_pem, CertMode, CertSn, PrivateKey, PublicKey, RootCertSn, Signer, Verifier,
+};
 use payport_alipay_sim::config::{self as dev, dev_keys};
 use payport_domain::{AppId, SellerId};
 
@@ -27,8 +29,11 @@ pub const MAX_SHUTDOWN_SECS: u64 = 600;
 pub struct AppKeys {
     /// Signs requests.
     pub signer: Signer,
-    /// Verifies Alipay's answers and notifications.
+    /// Verifies Alipay's answers and notifications: Alipay's public key, or in
+    /// certificate mode the key of Alipay's certificate.
     pub verifier: Verifier,
+    /// Certificate mode's SNs; `None` in public key mode.
+    pub certs: Option<CertMode>,
 }
 
 /// Checks `config` as served at `public_url` (when it differs from the configured
@@ -110,19 +115,38 @@ fn app_keys(
             .map_err(|e| problems.push(format!("{} is not usable: {e}", name(private_key))))
             .ok()
     });
-    let public = key_text(
-        config,
-        public_key,
-        alipay.alipay_public_key.as_deref(),
-        dev_keys::ALIPAY_PUBLIC_PEM,
-        name,
-        problems,
-    )
-    .and_then(|text| {
-        PublicKey::parse(&text)
-            .map_err(|e| problems.push(format!("{} is not usable: {e}", name(public_key))))
-            .ok()
-    });
+    let (public_key, public, certs) = if config.is_cert_mode() {
+        match certificates(config, name, problems) {
+            Some(c) => {
+                if let (Some(private), Some(app_cert_key)) = (&private, &c.app_cert_key) {
+                    if private.modulus() != app_cert_key.modulus() {
+                        problems.push(format!(
+                            "{} does not hold the public half of {}: Alipay would refuse every request's signature",
+                            name("alipay.app_cert"),
+                            name(private_key)
+                        ));
+                    }
+                }
+                ("alipay.alipay_cert", c.alipay_key, c.sns)
+            }
+            None => ("alipay.alipay_cert", None, None),
+        }
+    } else {
+        let public = key_text(
+            config,
+            public_key,
+            alipay.alipay_public_key.as_deref(),
+            dev_keys::ALIPAY_PUBLIC_PEM,
+            name,
+            problems,
+        )
+        .and_then(|text| {
+            PublicKey::parse(&text)
+                .map_err(|e| problems.push(format!("{} is not usable: {e}", name(public_key))))
+                .ok()
+        });
+        (public_key, public, None)
+    };
     if alipay.mode == AlipayMode::Production {
         // Compared by modulus: the same key in PKCS#1 or PKCS#8, PEM or bare base64,
         // from any path, is still the public DEV key.
@@ -153,9 +177,123 @@ fn app_keys(
     let verifier = Verifier::new(&public?, alipay.sign_type)
         .map_err(|e| problems.push(format!("{} is not usable: {e}", name(public_key))))
         .ok();
+    if config.is_cert_mode() && certs.is_none() {
+        return None;
+    }
     Some(AppKeys {
         signer: signer?,
         verifier: verifier?,
+        certs,
+    })
+}
+
+/// What certificate mode reads from the three certificate files.
+struct Certificates {
+    /// The key of Alipay's certificate: it verifies answers and notifications.
+    alipay_key: Option<PublicKey>,
+    /// The key in the app's certificate, to compare with the app's private key.
+    app_cert_key: Option<PublicKey>,
+    /// Every SN, when all three files gave one.
+    sns: Option<CertMode>,
+}
+
+/// Reads the certificates of certificate mode (PROTOCOL.md A9); `None` when their
+/// settings are incomplete or clash with a public key. All three or none: half a
+/// certificate setup is a typo, never a fallback to the DEV public key.
+fn certificates(
+    config: &Config,
+    name: &dyn Fn(&str) -> String,
+    problems: &mut Vec<String>,
+) -> Option<Certificates> {
+    let alipay = &config.alipay;
+    let settings = [
+        ("alipay.app_cert", &alipay.app_cert),
+        ("alipay.alipay_cert", &alipay.alipay_cert),
+        ("alipay.alipay_root_cert", &alipay.alipay_root_cert),
+    ];
+    let missing: Vec<String> = settings
+        .iter()
+        .filter(|(_, path)| path.is_none())
+        .map(|(key, _)| name(key))
+        .collect();
+    if !missing.is_empty() {
+        let set: Vec<String> = settings
+            .iter()
+            .filter(|(_, path)| path.is_some())
+            .map(|(key, _)| name(key))
+            .collect();
+        problems.push(format!(
+            "certificate mode needs all three certificate files: {} set, {} missing",
+            set.join(", "),
+            missing.join(", ")
+        ));
+    }
+    if alipay.alipay_public_key.is_some() {
+        problems.push(format!(
+            "{} and the certificate settings are both set: an app uses Alipay's public key or its certificates, not both; unset one",
+            name("alipay.alipay_public_key")
+        ));
+    }
+    if !missing.is_empty() || alipay.alipay_public_key.is_some() {
+        return None;
+    }
+    let mut read = |key: &str, path: &Option<std::path::PathBuf>| -> Option<String> {
+        let path = path.as_deref()?;
+        std::fs::read_to_string(path)
+            .map_err(|e| {
+                problems.push(format!(
+                    "{} cannot be read from {}: {e}",
+                    name(key),
+                    path.display()
+                ));
+            })
+            .ok()
+    };
+    let app = read("alipay.app_cert", &alipay.app_cert);
+    let ali = read("alipay.alipay_cert", &alipay.alipay_cert);
+    let root = read("alipay.alipay_root_cert", &alipay.alipay_root_cert);
+    let mut unusable = |key: &str, e: &dyn std::fmt::Display| {
+        problems.push(format!("{} is not usable: {e}", name(key)));
+    };
+    let app_cert_sn = app.as_deref().and_then(|t| {
+        CertSn::of_pem(t)
+            .map_err(|e| unusable("alipay.app_cert", &e))
+            .ok()
+    });
+    let app_cert_key = app.as_deref().and_then(|t| public_key_of_pem(t).ok());
+    let alipay_cert_sn = ali.as_deref().and_then(|t| {
+        CertSn::of_pem(t)
+            .map_err(|e| unusable("alipay.alipay_cert", &e))
+            .ok()
+    });
+    // An unreadable certificate is named once, by its SN's error.
+    let alipay_key = ali
+        .as_deref()
+        .filter(|_| alipay_cert_sn.is_some())
+        .and_then(|t| {
+            public_key_of_pem(t)
+                .map_err(|e| unusable("alipay.alipay_cert", &e))
+                .ok()
+        });
+    let root_sn = root.as_deref().and_then(|t| {
+        RootCertSn::of_bundle(t)
+            .and_then(|r| r.sn())
+            .map_err(|e| unusable("alipay.alipay_root_cert", &e))
+            .ok()
+    });
+    let sns = match (app_cert_sn, root_sn, alipay_cert_sn, root) {
+        (Some(app), Some(root_sn), Some(ali), Some(root)) => Some(CertMode {
+            app_cert_sn: app.sn().to_owned(),
+            alipay_root_cert_sn: root_sn,
+            alipay_cert_sn: ali.sn().to_owned(),
+            root_bundle_pem: root,
+        }),
+        _ => None,
+    };
+    Some(Certificates {
+        alipay_key,
+        app_cert_key,
+        sns,
     })
 }
 

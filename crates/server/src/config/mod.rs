@@ -66,8 +66,15 @@ pub struct AlipayConfig {
     /// A file path: PEM or Alipay's one-line base64, PKCS#1 or PKCS#8. Unset: the
     /// built-in DEV key (simulator and custom modes only).
     pub app_private_key: Option<PathBuf>,
-    /// A file path, as `app_private_key`.
+    /// A file path, as `app_private_key`. Not with the certificates below.
     pub alipay_public_key: Option<PathBuf>,
+    /// Certificate mode (all three, or none): the app's public key certificate
+    /// (`appCertPublicKey_<app_id>.crt`), a file path.
+    pub app_cert: Option<PathBuf>,
+    /// Alipay's public key certificate (`alipayCertPublicKey_RSA2.crt`), a file path.
+    pub alipay_cert: Option<PathBuf>,
+    /// Alipay's root certificates (`alipayRootCert.crt`), a file path.
+    pub alipay_root_cert: Option<PathBuf>,
     pub seller_id: Option<String>,
     #[serde(with = "values::sign_type")]
     pub sign_type: SignType,
@@ -83,6 +90,9 @@ impl Default for AlipayConfig {
             app_id: payport_alipay_sim::config::DEV_APP_ID.to_owned(),
             app_private_key: None,
             alipay_public_key: None,
+            app_cert: None,
+            alipay_cert: None,
+            alipay_root_cert: None,
             seller_id: Some(payport_alipay_sim::config::DEV_SELLER_ID.to_owned()),
             sign_type: SignType::Rsa2,
             connect_timeout_ms: 3_000,
@@ -99,6 +109,9 @@ impl fmt::Debug for AlipayConfig {
             .field("app_id", &self.app_id)
             .field("app_private_key", &self.app_private_key)
             .field("alipay_public_key", &self.alipay_public_key)
+            .field("app_cert", &self.app_cert)
+            .field("alipay_cert", &self.alipay_cert)
+            .field("alipay_root_cert", &self.alipay_root_cert)
             .field("seller_id", &self.seller_id)
             .field("sign_type", &self.sign_type)
             .finish_non_exhaustive()
@@ -272,10 +285,18 @@ impl Config {
         }
     }
 
+    /// Whether any certificate setting is set (the checks refuse all but all three).
+    pub fn is_cert_mode(&self) -> bool {
+        let a = &self.alipay;
+        a.app_cert.is_some() || a.alipay_cert.is_some() || a.alipay_root_cert.is_some()
+    }
+
     pub fn is_simulator(&self) -> bool {
         self.alipay.mode == AlipayMode::Simulator
     }
 }
 
+#[cfg(test)]
+mod cert_tests;
 #[cfg(test)]
 mod tests;

@@ -53,10 +53,12 @@ pub(super) fn openapi(
     openapi.return_url = Some(format!("{public_url}/callbacks/alipay/return"));
     openapi.connect_timeout = Duration::from_millis(alipay.connect_timeout_ms);
     openapi.timeout = Duration::from_millis(alipay.timeout_ms);
-    let gateway = AlipayOpenApiGateway::new(
-        Client::new(openapi, keys.signer, keys.verifier, clock.clone())?
-            .with_exchange_log(exchanges.clone()),
-    );
+    let mut client = Client::new(openapi, keys.signer, keys.verifier, clock.clone())?
+        .with_exchange_log(exchanges.clone());
+    if let Some(certs) = keys.certs {
+        client = client.with_certificates(certs);
+    }
+    let gateway = AlipayOpenApiGateway::new(client);
     Ok((gateway, MerchantIdentity { app_id, seller_id }))
 }
 
@@ -133,7 +135,9 @@ pub(super) fn refund_gateways(
     gateways
 }
 
-/// The in-process simulator's routes, in simulator mode, with the built-in DEV keys.
+/// The in-process simulator's routes, in simulator mode, with the built-in DEV keys;
+/// in certificate mode when payport is (it then expects the DEV certificates' SNs, so
+/// that other certificate files are refused as Alipay would refuse them).
 ///
 /// # Errors
 /// The simulator cannot load its state.
@@ -141,7 +145,11 @@ pub(super) fn simulator(config: &Config) -> anyhow::Result<Option<Arc<BoxEndpoin
     if !config.is_simulator() {
         return Ok(None);
     }
-    let sim = Simulator::new(SimConfig::dev(), Arc::new(payport_alipay_sim::SystemClock))
+    let mut sim_config = SimConfig::dev();
+    if config.is_cert_mode() {
+        sim_config.certs = Some(payport_alipay_sim::SimCerts::dev());
+    }
+    let sim = Simulator::new(sim_config, Arc::new(payport_alipay_sim::SystemClock))
         .map_err(anyhow::Error::msg)?;
     Ok(Some(Arc::new(sim.endpoint().map_to_response().boxed())))
 }
