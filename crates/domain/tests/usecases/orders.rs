@@ -416,3 +416,25 @@ async fn return_and_quit_urls_must_be_http_urls() {
     }
     assert_eq!(app.store.order("o1").return_url, None);
 }
+
+/// A payment started again without a return URL keeps the one given before: the
+/// buyer still comes back to the shop.
+#[tokio::test]
+async fn start_payment_without_a_return_url_keeps_the_stored_one() {
+    let mut h = Harness::new();
+    let mut order = pending_order("o1", "9.90");
+    order.return_url = Some("https://shop.example/done".into());
+    h.store.put_order(order);
+    h.payments
+        .expect_create_payment()
+        .returning(|_| Ok(PaymentInstruction::QrCode("https://qr.alipay.com/x".into())));
+    let app = h.build();
+    app.orders
+        .start_payment(&otn("o1"), PaymentMethod::Qr, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store.order("o1").return_url.as_deref(),
+        Some("https://shop.example/done")
+    );
+}
