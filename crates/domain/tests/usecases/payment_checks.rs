@@ -162,6 +162,8 @@ async fn a_check_that_finds_the_payment_marks_the_order_paid_with_its_event() {
     assert_eq!(order.status, OrderStatus::Paid);
     assert_eq!(order.trade_no, Some(trade_no("2026112122001")));
     assert_eq!(order.payment_check_at, None, "no more checks");
+    // Nor one scheduled after the save: the worker would ask about a paid order.
+    assert_eq!(app.store.order("o1").payment_check_at, None);
     assert_eq!(app.store.order("o1"), order);
     let events = app.store.events();
     assert_eq!(events.len(), 1);
