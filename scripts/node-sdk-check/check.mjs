@@ -3,10 +3,9 @@
 // signature (validateSign), plus a forged answer that the SDK must refuse.
 //
 // Usage: node check.mjs <path to the payport binary> <repo root>
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { AlipaySdk } from 'alipay-sdk';
+import { checker, sdkVersion, startSim } from './sim.mjs';
 
 const [payport, root] = process.argv.slice(2);
 if (!payport || !root) {
@@ -14,33 +13,8 @@ if (!payport || !root) {
   process.exit(2);
 }
 
-function fail(message) {
-  console.error(`node-sdk-check: FAILED: ${message}`);
-  process.exitCode = 1;
-  throw new Error(message);
-}
-
-function expect(condition, message) {
-  if (!condition) fail(message);
-  console.log(`  ok  ${message}`);
-}
-
-// Start `payport sim` on a free port and learn its address from the log.
-const sim = spawn(payport, ['sim', '--listen', '127.0.0.1:0', '--keys', `${root}/keys`], {
-  env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'info' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const base = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error('the simulator did not start in 30 s')), 30_000);
-  createInterface({ input: sim.stdout }).on('line', (line) => {
-    const match = line.match(/simulator listening on (http:\/\/[^\s]+)/);
-    if (match) {
-      clearTimeout(timer);
-      resolve(match[1]);
-    }
-  });
-  sim.on('exit', (code) => reject(new Error(`the simulator exited (${code})`)));
-});
+const { expect } = checker('node-sdk-check');
+const { sim, base } = await startSim(payport, ['--keys', `${root}/keys`]);
 
 const sdk = new AlipaySdk({
   appId: '2021000000000001',
@@ -55,7 +29,7 @@ const verified = { validateSign: true };
 const outTradeNo = `node_sdk_${Date.now()}`;
 
 try {
-  console.log(`official Node SDK (alipay-sdk ${JSON.parse(readFileSync(new URL('./node_modules/alipay-sdk/package.json', import.meta.url))).version}) against ${base}`);
+  console.log(`official Node SDK (alipay-sdk ${sdkVersion()}) against ${base}`);
   const pre = await sdk.exec('alipay.trade.precreate', {
     bizContent: { out_trade_no: outTradeNo, total_amount: '9.99', subject: 'Node SDK check 测试' },
   }, verified);

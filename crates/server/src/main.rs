@@ -117,28 +117,45 @@ enum MapiTool {
 #[derive(Subcommand)]
 enum AlipayTool {
     /// stdin: a JSON object of request params (string values);
-    /// stdout: {"string_to_sign", "sign"}.
+    /// stdout: {"string_to_sign", "sign"}. With --app-cert and --alipay-root-cert
+    /// (certificate mode), app_cert_sn and alipay_root_cert_sn are signed too.
     Sign {
         /// The app private key: PEM or Alipay's one-line base64, PKCS#1 or PKCS#8.
         #[arg(long)]
         private_key: PathBuf,
+        /// The app's certificate (appCertPublicKey_*.crt), PEM or DER.
+        #[arg(long, requires = "alipay_root_cert")]
+        app_cert: Option<PathBuf>,
+        /// Alipay's root certificate bundle (alipayRootCert.crt).
+        #[arg(long, requires = "app_cert")]
+        alipay_root_cert: Option<PathBuf>,
         #[arg(long, default_value = "RSA2")]
         sign_type: String,
     },
     /// stdin: the raw form body Alipay POSTed; stdout: {"valid", "string_to_verify"}.
     /// Exit 0 valid, 1 invalid, 2 unusable input.
+    #[command(group(alipay_key_group()))]
     VerifyNotify {
-        /// Alipay's public key: PEM or one-line base64.
+        /// Alipay's public key: PEM or one-line base64 (public key mode).
         #[arg(long)]
-        alipay_public_key: PathBuf,
+        alipay_public_key: Option<PathBuf>,
+        /// Alipay's certificate, PEM (alipayCertPublicKey_RSA2.crt; certificate mode).
+        #[arg(long)]
+        alipay_cert: Option<PathBuf>,
         #[arg(long, default_value = "RSA2")]
         sign_type: String,
     },
-    /// stdin: a raw gateway response body; stdout: {"valid", "signed_content"}.
+    /// stdin: a raw gateway response body; stdout: {"valid", "signed_content"}, and with
+    /// --alipay-cert the answer's alipay_cert_sn and the certificate's cert_sn.
     /// Exit 0 valid, 1 invalid, 2 unusable input.
+    #[command(group(alipay_key_group()))]
     VerifyResponse {
+        /// Alipay's public key: PEM or one-line base64 (public key mode).
         #[arg(long)]
-        alipay_public_key: PathBuf,
+        alipay_public_key: Option<PathBuf>,
+        /// Alipay's certificate, PEM (alipayCertPublicKey_RSA2.crt; certificate mode).
+        #[arg(long)]
+        alipay_cert: Option<PathBuf>,
         /// The API method, e.g. alipay.trade.refund (found in the body when omitted).
         #[arg(long)]
         method: Option<String>,
@@ -158,6 +175,13 @@ enum AlipayTool {
         #[arg(long)]
         root_cert: Option<PathBuf>,
     },
+}
+
+/// Alipay's key comes from exactly one of a public key and a certificate.
+fn alipay_key_group() -> clap::ArgGroup {
+    clap::ArgGroup::new("alipay_key")
+        .required(true)
+        .args(["alipay_public_key", "alipay_cert"])
 }
 
 /// The configuration, or exit code 2 with every problem on stderr, one line each.
@@ -258,22 +282,41 @@ fn main() -> ExitCode {
             match tool {
                 AlipayTool::Sign {
                     private_key,
+                    app_cert,
+                    alipay_root_cert,
                     sign_type,
-                } => alipay::sign(&private_key, &sign_type, &input),
+                } => {
+                    let certs = app_cert.as_deref().zip(alipay_root_cert.as_deref()).map(
+                        |(app_cert, alipay_root_cert)| alipay::RequestCerts {
+                            app_cert,
+                            alipay_root_cert,
+                        },
+                    );
+                    alipay::sign(&private_key, certs.as_ref(), &sign_type, &input)
+                }
                 AlipayTool::VerifyNotify {
                     alipay_public_key,
+                    alipay_cert,
                     sign_type,
-                } => alipay::verify_notify(&alipay_public_key, &sign_type, &input),
+                } => match alipay::AlipayKey::of(
+                    alipay_public_key.as_deref(),
+                    alipay_cert.as_deref(),
+                ) {
+                    Ok(key) => alipay::verify_notify(&key, &sign_type, &input),
+                    Err(unusable) => unusable,
+                },
                 AlipayTool::VerifyResponse {
                     alipay_public_key,
+                    alipay_cert,
                     method,
                     sign_type,
-                } => alipay::verify_response(
-                    &alipay_public_key,
-                    &sign_type,
-                    method.as_deref(),
-                    &input,
-                ),
+                } => match alipay::AlipayKey::of(
+                    alipay_public_key.as_deref(),
+                    alipay_cert.as_deref(),
+                ) {
+                    Ok(key) => alipay::verify_response(&key, &sign_type, method.as_deref(), &input),
+                    Err(unusable) => unusable,
+                },
                 // Answered above, without reading stdin; here only to keep the match
                 // complete.
                 AlipayTool::CertSn { cert, root_cert } => {

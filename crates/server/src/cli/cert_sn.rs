@@ -19,7 +19,7 @@ pub fn run(cert_file: Option<&Path>, root_file: Option<&Path>) -> ToolOutcome {
 
 /// stdout: `{"sn", "issuer", "serial", "hashed"}`: `hashed` is the text whose MD5 is `sn`.
 fn cert(file: &Path) -> ToolOutcome {
-    let sn = match read(file).and_then(|bytes| of_bytes(&bytes).map_err(|e| named(file, &e))) {
+    let sn = match cert_of_file(file) {
         Ok(sn) => sn,
         Err(why) => return ToolOutcome::Unusable(why),
     };
@@ -34,8 +34,7 @@ fn cert(file: &Path) -> ToolOutcome {
 /// stdout: `{"certificates": [...], "root_sn"}`, each certificate included or skipped
 /// with the reason; exit 1 when none is included (no root SN).
 fn root_cert(file: &Path) -> ToolOutcome {
-    let root = match read(file).and_then(|bytes| root_of_bytes(&bytes).map_err(|e| named(file, &e)))
-    {
+    let root = match root_of_file(file) {
         Ok(root) => root,
         Err(why) => return ToolOutcome::Unusable(why),
     };
@@ -69,6 +68,16 @@ fn root_cert(file: &Path) -> ToolOutcome {
             "error": e.to_string(),
         })),
     }
+}
+
+/// The SN of a certificate file (PEM or DER), errors naming the file.
+pub(super) fn cert_of_file(file: &Path) -> Result<CertSn, String> {
+    read(file).and_then(|bytes| of_bytes(&bytes).map_err(|e| named(file, &e)))
+}
+
+/// The root bundle of a file (PEM or one DER certificate), errors naming the file.
+pub(super) fn root_of_file(file: &Path) -> Result<RootCertSn, String> {
+    read(file).and_then(|bytes| root_of_bytes(&bytes).map_err(|e| named(file, &e)))
 }
 
 fn read(file: &Path) -> Result<Vec<u8>, String> {
