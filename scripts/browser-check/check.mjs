@@ -5,17 +5,16 @@
 // Usage: node check.mjs <payport binary> <repo root> [screenshot.png]
 // Needs Chromium (Debian: apt-get install chromium); PAYPORT_CHROMIUM overrides the path.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { AlipaySdk } from 'alipay-sdk';
+import { chromiumPath } from './harness.mjs';
 import { chromium } from 'playwright-core';
 
 const [payport, root, screenshot = '/tmp/payport-cashier.png'] = process.argv.slice(2);
-const executablePath = process.env.PAYPORT_CHROMIUM ?? '/usr/bin/chromium';
-if (!existsSync(executablePath)) {
-  console.log(`SKIPPED (browser-check): no Chromium at ${executablePath}`);
-  process.exit(0);
-}
+// In CI (`CI` set) a missing Chromium fails the check instead of skipping it.
+const executablePath = chromiumPath('browser-check');
+if (!executablePath) process.exit(0);
 
 const sim = spawn(payport, ['sim', '--listen', '127.0.0.1:0', '--keys', `${root}/keys`], {
   env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'info' },

@@ -101,6 +101,16 @@ try {
     'with amount in yuan and reason');
   await shot(page, 'console-2-approval-queue.png');
 
+  // payport unreachable: the failed fetch is shown by the refund, and nothing changes.
+  await page.route('**/approve', (route) => route.abort('internetdisconnected'));
+  await approve.click();
+  const unreached = page.getByRole('listitem').filter({ has: approve }).getByRole('alert');
+  await unreached.waitFor();
+  expect((await unreached.textContent()).trim() !== '' && await approve.isEnabled(),
+    'a network failure on Approve is shown in place, and Approve can be pressed again');
+  await page.unroute('**/approve');
+  expect((await call(OPERATOR, 'GET', `/v1/refunds/${toApprove.refund_id}`)).body.status === 'pending_approval',
+    'and the refund still waits for approval');
   // With the keyboard alone: Tab reaches Approve, with a visible focus ring; Enter presses it.
   const focused = (locator) => locator.evaluate((el) => el === document.activeElement);
   for (let i = 0; i < 30 && !(await focused(approve)); i++) await page.keyboard.press('Tab');
@@ -133,6 +143,18 @@ try {
   await page.getByText('REFUND_EXCEEDS_REFUNDABLE').waitFor();
   expect(true, "an over-refund shows payport's error by the form");
   await shot(page, 'console-5-order.png');
+  // "Configured default" comes first and chosen: no gateway is sent, and payport's
+  // configured default (openapi, as nothing here configures another) is used.
+  expect(await page.getByLabel('Gateway').inputValue() === '', 'the gateway starts at the configured default');
+  await page.getByLabel('Amount (yuan)').fill('1.00');
+  const [sent] = await Promise.all([
+    page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith(`/v1/orders/${a}/refunds`)),
+    page.getByRole('button', { name: 'Refund', exact: true }).click(),
+  ]);
+  expect(!('gateway' in sent.postDataJSON()), 'a refund at the configured default sends no gateway');
+  const byDefault = (await page.getByText(/^Refund \S+ for ¥1\.00: /).textContent()).split(' ')[1];
+  expect((await call(OPERATOR, 'GET', `/v1/refunds/${byDefault}`)).body.gateway === 'openapi',
+    "and is made on the server's configured default gateway");
 
   console.log('journey: an operator batch for legacy refunds, confirmed on Alipay in a new tab');
   // Over the threshold, so that they wait for approval: batching is what approves them.

@@ -7,15 +7,33 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 
-/** The system Chromium, or null (after saying why the journeys are skipped). */
+/**
+ * Where the journeys look for Chromium, read as .ci/run reads it (set but empty means
+ * the default), so that the browser it installs is the one used here.
+ */
+export const CHROMIUM = process.env.PAYPORT_CHROMIUM || '/usr/bin/chromium';
+
+/**
+ * The system Chromium, or null (after saying why the journeys are skipped). In CI
+ * (`CI` set) a missing browser is a failure, never a skip: the checks must have run.
+ */
 export function chromiumPath(what) {
-  const path = process.env.PAYPORT_CHROMIUM ?? '/usr/bin/chromium';
-  if (existsSync(path)) return path;
-  console.log(`SKIPPED (${what}): no Chromium at ${path}`);
+  if (existsSync(CHROMIUM)) return CHROMIUM;
+  if (process.env.CI) {
+    console.log(`FAILED (${what}): no Chromium at ${CHROMIUM}, and CI must run the browser checks`);
+    process.exit(1);
+  }
+  console.log(`SKIPPED (${what}): no Chromium at ${CHROMIUM}`);
   return null;
 }
 
-/** payport on a loopback port with SQLite and `env`; resolves once it listens. */
+/** How long payport may take to say it listens before the journey gives up. */
+const START_TIMEOUT_MS = 30_000;
+
+/**
+ * payport on a loopback port with SQLite and `env`; resolves once it listens, and
+ * rejects with what payport printed if it exits or has not listened within 30 s.
+ */
 export async function startPayport(binary, env) {
   const dir = mkdtempSync(join(tmpdir(), 'payport-journey-'));
   const server = spawn(binary, [], {
@@ -29,15 +47,29 @@ export async function startPayport(binary, env) {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const output = [];
   const base = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      server.kill();
+      reject(new Error(`payport did not listen within ${START_TIMEOUT_MS / 1000} s; it printed:\n${output.join('\n')}`));
+    }, START_TIMEOUT_MS);
     for (const stream of [server.stdout, server.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
+        output.push(line);
         const match = line.match(/payport listening on (http:\/\/[^\s]+)/);
-        if (match) resolve(match[1]);
-        else if (/ERROR|WARN/.test(line) && !/using DEV tokens/.test(line)) console.error(line);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        } else if (/ERROR|WARN/.test(line) && !/using DEV tokens/.test(line)) console.error(line);
       });
     }
-    server.on('exit', (code) => reject(new Error(`payport exited (${code})`)));
+    server.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`payport exited (${code}); it printed:\n${output.join('\n')}`));
+    });
+  }).catch((e) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   });
   const stop = () => {
     server.kill();

@@ -78,3 +78,14 @@ export async function busy(button: HTMLButtonElement, work: () => Promise<void>)
     button.disabled = false;
   }
 }
+
+/** What an API call gives when fetch itself threw (payport unreachable, the network down). */
+export type Unreached = { data: undefined; error: unknown; response: undefined };
+
+/**
+ * An API call's result, with a thrown fetch turned into an error result, so that the
+ * caller shows it in place like any other failure instead of losing it.
+ */
+export function settled<T>(call: Promise<T>): Promise<T | Unreached> {
+  return call.catch((error: unknown): Unreached => ({ data: undefined, error, response: undefined }));
+}

@@ -88,9 +88,11 @@ fn demo_asset(Path(name): Path<String>) -> Response {
 #[derive(Clone)]
 struct DemoToken(Option<&'static str>);
 
+/// Never cached: it depends on how payport was started, and names a token.
 #[handler]
-fn demo_token(token: Data<&DemoToken>) -> Json<serde_json::Value> {
+fn demo_token(token: Data<&DemoToken>) -> impl IntoResponse {
     Json(serde_json::json!({ "dev_merchant_token": token.0 .0 }))
+        .with_header(header::CACHE_CONTROL, "no-store")
 }
 
 /// The routes to nest under `/demo`, in simulator mode only: `/demo/` is the product

@@ -10,6 +10,40 @@ mod support;
 
 use support::App;
 
+/// What payport's pages are served with; written out here so that a change to them
+/// is a change to this test too.
+const SECURITY_HEADERS: [(&str, &str); 3] = [
+    (
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+];
+
+#[tokio::test]
+async fn the_console_and_its_assets_carry_the_security_headers() {
+    let app = App::start(|_| {}).await;
+    for path in [
+        "/console",
+        "/console/",
+        "/console/console.js",
+        "/console/style.css",
+    ] {
+        let response = app.raw("GET", path, &[], None).await;
+        assert_eq!(response.status(), 200, "{path}");
+        for (name, value) in SECURITY_HEADERS {
+            assert_eq!(
+                response.headers().get(name).map(|v| v.to_str().unwrap()),
+                Some(value),
+                "{path}: {name}"
+            );
+        }
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn console_page_and_its_assets_are_served_without_a_token() {
     let app = App::start(|_| {}).await;

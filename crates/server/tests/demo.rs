@@ -63,6 +63,44 @@ async fn in_simulator_mode_the_shop_and_its_thank_you_page_are_served() {
 }
 
 #[tokio::test]
+async fn the_shop_carries_the_security_headers_and_its_token_is_never_cached() {
+    let app = App::start(|_| {}).await;
+    let policy = "default-src 'self'; img-src 'self' data:; object-src 'none'; \
+                  base-uri 'none'; frame-ancestors 'none'";
+    for path in ["/demo/", "/demo/thanks", "/demo/demo.js", "/demo/style.css"] {
+        let response = app.raw("GET", path, &[], None).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let headers = response.headers();
+        let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(
+            header("content-security-policy").as_deref(),
+            Some(policy),
+            "{path}"
+        );
+        assert_eq!(
+            header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            header("referrer-policy").as_deref(),
+            Some("no-referrer"),
+            "{path}"
+        );
+    }
+    let response = app.raw("GET", "/demo/token.json", &[], None).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap()),
+        Some("no-store")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn on_the_dev_tokens_the_shop_offers_the_dev_merchant_token_only() {
     let app = App::start(|config| config.auth = AuthConfig::default()).await;
     let (status, _, body) = app.get_raw("/demo/token.json").await;

@@ -2469,6 +2469,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description GATEWAY_REJECTED, GATEWAY_DATA_MISMATCH: Alipay refused or contradicted us. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description GATEWAY_UNAVAILABLE, STORAGE_UNAVAILABLE: try again. */
             503: {
                 headers: {

@@ -1,6 +1,6 @@
 // Refunds waiting for an operator's yes or no (the approval policy held them).
 import { describeError, type Api, type Refund } from '../api/client';
-import { age, busy, h, messageBox, say, section, status, yuan } from '../ui';
+import { age, busy, h, messageBox, say, section, status, yuan, settled } from '../ui';
 
 export async function approvalsView(api: Api): Promise<HTMLElement> {
   const list = h('ul', { class: 'cards' });
@@ -27,9 +27,9 @@ export async function approvalsView(api: Api): Promise<HTMLElement> {
     const actions = h('div', { class: 'actions' }, approve, reject);
 
     approve.addEventListener('click', () => busy(approve, async () => {
-      const { data, error, response } = await api.POST('/v1/refunds/{refund_id}/approve', {
+      const { data, error, response } = await settled(api.POST('/v1/refunds/{refund_id}/approve', {
         params: { path: { refund_id: refund.refund_id } },
-      });
+      }));
       if (data) {
         await load();
         say(message, `Approved refund ${refund.refund_id} (${yuan(refund.amount)}): now ${data.status.replaceAll('_', ' ')}.`);
@@ -50,10 +50,10 @@ export async function approvalsView(api: Api): Promise<HTMLElement> {
       form.addEventListener('submit', (e) => {
         e.preventDefault();
         void busy(confirm, async () => {
-          const { data, error, response } = await api.POST('/v1/refunds/{refund_id}/reject', {
+          const { data, error, response } = await settled(api.POST('/v1/refunds/{refund_id}/reject', {
             params: { path: { refund_id: refund.refund_id } },
             body: { reason: reason.value.trim() },
-          });
+          }));
           if (data) {
             await load();
             say(message, `Rejected refund ${refund.refund_id} (${yuan(refund.amount)}).`);

@@ -3,7 +3,7 @@
 // approved, which an operator puts into one batch; and `awaiting_operator` ones, whose
 // batch waits for the operator to confirm it on Alipay's page.
 import { describeError, idempotencyKey, type Api, type Refund } from '../api/client';
-import { age, busy, h, messageBox, say, section, status, yuan } from '../ui';
+import { age, busy, h, messageBox, say, section, status, yuan, settled } from '../ui';
 
 export async function attentionView(api: Api): Promise<HTMLElement> {
   const message = messageBox();
@@ -46,9 +46,9 @@ export async function attentionView(api: Api): Promise<HTMLElement> {
         const outcome = messageBox();
         const sync = h('button', { type: 'button', 'aria-label': `Sync refund ${r.refund_id}` }, 'Sync');
         sync.addEventListener('click', () => busy(sync, async () => {
-          const { data, error, response } = await api.POST('/v1/refunds/{refund_id}/sync', {
+          const { data, error, response } = await settled(api.POST('/v1/refunds/{refund_id}/sync', {
             params: { path: { refund_id: r.refund_id } },
-          });
+          }));
           if (data) {
             await load();
             say(message, `Refund ${r.refund_id}: ${data.status.replaceAll('_', ' ')}.`);
@@ -86,11 +86,12 @@ export async function attentionView(api: Api): Promise<HTMLElement> {
         return;
       }
       void busy(create, async () => {
-        const { data, error, response } = await api.POST('/v1/refunds/operator-batches', {
+        const { data, error, response } = await settled(api.POST('/v1/refunds/operator-batches', {
           params: { header: { 'Idempotency-Key': key } },
           body: { refund_ids: ids },
-        });
-        key = idempotencyKey();
+        }));
+        // Kept across a failed network call, like the refund form's.
+        if (response) key = idempotencyKey();
         if (!data) {
           say(outcome, describeError(error, response), 'error');
           return;

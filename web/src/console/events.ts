@@ -1,7 +1,7 @@
 // Events (oldest first, as the API lists them), an event's webhook deliveries with
 // every attempt, and the webhook endpoints.
 import { describeError, type Api, type Schemas } from '../api/client';
-import { busy, fields, h, messageBox, say, section, status, when } from '../ui';
+import { busy, fields, h, messageBox, say, section, status, when, settled } from '../ui';
 
 const EVENT_TYPES: Schemas['EventType'][] = ['order.paid', 'order.partially_refunded', 'order.refunded',
   'order.closed', 'order.finished', 'refund.pending_approval', 'refund.approved', 'refund.rejected',
@@ -76,8 +76,8 @@ async function showEvent(api: Api, id: string, into: HTMLElement, message: HTMLE
   }
   const redeliver = h('button', { type: 'button' }, 'Redeliver');
   redeliver.addEventListener('click', () => busy(redeliver, async () => {
-    const r = await api.POST('/v1/events/{event_id}/redeliver', { params: { path: { event_id: id } } });
-    if (r.response.ok) say(message, `Event ${id} will be delivered again.`);
+    const r = await settled(api.POST('/v1/events/{event_id}/redeliver', { params: { path: { event_id: id } } }));
+    if (r.response?.ok) say(message, `Event ${id} will be delivered again.`);
     else say(message, describeError(r.error, r.response), 'error');
   }));
   into.replaceChildren(h('article', { class: 'card detail' },
@@ -107,7 +107,7 @@ async function listEndpoints(api: Api, into: HTMLElement, message: HTMLElement):
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     void busy(add, async () => {
-      const r = await api.POST('/v1/webhook-endpoints', { body: { url: url.value.trim() } });
+      const r = await settled(api.POST('/v1/webhook-endpoints', { body: { url: url.value.trim() } }));
       if (!r.data) {
         say(outcome, describeError(r.error, r.response), 'error');
         return;
@@ -121,8 +121,8 @@ async function listEndpoints(api: Api, into: HTMLElement, message: HTMLElement):
       const remove = h('button', { type: 'button', class: 'danger', 'aria-label': `Delete endpoint ${w.id}` }, 'Delete');
       remove.addEventListener('click', () => busy(remove, async () => {
         if (!confirm(`Delete endpoint ${w.url}? Its pending deliveries fail.`)) return;
-        const r = await api.DELETE('/v1/webhook-endpoints/{endpoint_id}', { params: { path: { endpoint_id: w.id } } });
-        if (r.response.ok) await listEndpoints(api, into, message);
+        const r = await settled(api.DELETE('/v1/webhook-endpoints/{endpoint_id}', { params: { path: { endpoint_id: w.id } } }));
+        if (r.response?.ok) await listEndpoints(api, into, message);
         else say(message, describeError(r.error, r.response), 'error');
       }));
       return h('li', { class: 'card' },

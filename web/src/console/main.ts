@@ -6,7 +6,7 @@ import { attentionView } from './attention';
 import { eventsView } from './events';
 import { ordersView } from './orders';
 import { reconciliationsView } from './reconciliations';
-import { h, messageBox, say } from '../ui';
+import { h, messageBox, say, settled } from '../ui';
 
 export type View = (api: Api, args: URLSearchParams) => Promise<HTMLElement>;
 
@@ -40,10 +40,10 @@ function signInForm(notice?: string): HTMLElement {
     e.preventDefault();
     const candidate = token.value.trim();
     // Any operator-only read tells a good token from a bad one; it is kept only then.
-    const { error, response } = await api.GET('/v1/refunds', {
+    const { error, response } = await settled(api.GET('/v1/refunds', {
       params: { query: { limit: 1 } },
       headers: { Authorization: `Bearer ${candidate}` },
-    }).catch((err: unknown) => ({ error: err, response: undefined }));
+    }));
     if (response?.ok) {
       session.signIn(candidate);
       location.hash = location.hash || '#approvals';

@@ -1,7 +1,7 @@
 // Orders: find one by its number, list them by status, and an order's detail with
 // its refunds and a refund form that shows payport's answer where it was asked.
 import { describeError, idempotencyKey, type Api, type Order, type Schemas } from '../api/client';
-import { busy, fields, h, messageBox, say, section, status, when, yuan } from '../ui';
+import { busy, fields, h, messageBox, say, section, status, when, yuan, settled } from '../ui';
 
 const ORDER_STATUSES: Schemas['OrderStatus'][] = ['pending', 'paid', 'partially_refunded', 'refunded', 'closed', 'finished'];
 const GATEWAYS: Schemas['RefundGateway'][] = ['openapi', 'mapi_nopwd', 'mapi_pwd'];
@@ -96,7 +96,9 @@ function orderDetail(api: Api, order: Order): HTMLElement {
 function refundForm(api: Api, order: Order): HTMLElement {
   const amount = h('input', { id: 'refund-amount', inputmode: 'decimal', required: true, placeholder: order.refundable_amount, autocomplete: 'off' });
   const reason = h('input', { id: 'refund-reason', maxlength: '256', autocomplete: 'off' });
-  const gateway = h('select', { id: 'refund-gateway' }, ...GATEWAYS.map((g) => h('option', { value: g }, g)));
+  // First and chosen: no gateway sent, so that payport's configured default applies.
+  const gateway = h('select', { id: 'refund-gateway' }, h('option', { value: '' }, 'Configured default'),
+    ...GATEWAYS.map((g) => h('option', { value: g }, g)));
   const submit = h('button', { type: 'submit' }, 'Refund');
   const message = messageBox();
   const form = h('form', { class: 'card refund-form' },
@@ -111,14 +113,14 @@ function refundForm(api: Api, order: Order): HTMLElement {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     void busy(submit, async () => {
-      const result = await api.POST('/v1/orders/{out_trade_no}/refunds', {
+      const result = await settled(api.POST('/v1/orders/{out_trade_no}/refunds', {
         params: { path: { out_trade_no: order.out_trade_no }, header: { 'Idempotency-Key': key } },
         body: {
           amount: amount.value.trim(),
           reason: reason.value.trim() || undefined,
           gateway: GATEWAYS.find((g) => g === gateway.value),
         },
-      }).catch((err: unknown) => ({ data: undefined, error: err, response: undefined }));
+      }));
       if (result.response) key = idempotencyKey();
       if (result.data) {
         say(message, `Refund ${result.data.refund_id} for ${yuan(result.data.amount)}: ${result.data.status.replaceAll('_', ' ')}.`);

@@ -1,7 +1,7 @@
 // A Beijing day's books checked against Alipay's trade bill: read the report, or run
 // it now.
 import { describeError, type Api, type Schemas } from '../api/client';
-import { busy, fields, h, messageBox, say, section, status, when, yuan } from '../ui';
+import { busy, fields, h, messageBox, say, section, status, when, yuan, settled } from '../ui';
 
 /** Yesterday in Beijing (UTC+8, no daylight saving), the day the daily run checks. */
 function yesterdayInBeijing(): string {
@@ -22,7 +22,7 @@ export async function reconciliationsView(api: Api, args: URLSearchParams): Prom
     location.hash = `#reconciliations?date=${date.value}`;
   });
   run.addEventListener('click', () => busy(run, async () => {
-    const { data, error, response } = await api.POST('/v1/reconciliations', { body: { date: date.value } });
+    const { data, error, response } = await settled(api.POST('/v1/reconciliations', { body: { date: date.value } }));
     if (data) {
       say(message, `Reconciled ${data.date}: ${data.status}.`);
       report.replaceChildren(render(data));

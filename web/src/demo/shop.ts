@@ -3,7 +3,7 @@
 // cashier, or start a QR payment and show its code, next to a link to what a phone
 // that scanned it would show, and one to the thank-you page.
 import { apiClient, describeError } from '../api/client';
-import { busy, h, messageBox, say, yuan } from '../ui';
+import { busy, h, messageBox, say, yuan, settled } from '../ui';
 import { demoToken, tokenField } from './token';
 
 const PRODUCT = { subject: 'Longjing tea 龙井茶, 250 g', price: '88.00' };
@@ -38,16 +38,14 @@ export async function shopView(): Promise<HTMLElement> {
  */
 async function checkout(token: string, method: 'page' | 'qr', shown: HTMLElement): Promise<string | undefined> {
   const api = apiClient(() => token);
-  const unreachable = (err: unknown) => ({ data: undefined, error: err, response: undefined });
-  const order = await api.POST('/v1/orders', { body: { subject: PRODUCT.subject, total_amount: PRODUCT.price } })
-    .catch(unreachable);
+  const order = await settled(api.POST('/v1/orders', { body: { subject: PRODUCT.subject, total_amount: PRODUCT.price } }));
   if (!order.data) return explain(order.error, order.response);
   demoToken.set(token);
   const id = order.data.out_trade_no;
-  const payment = await api.POST('/v1/orders/{out_trade_no}/payments', {
+  const payment = await settled(api.POST('/v1/orders/{out_trade_no}/payments', {
     params: { path: { out_trade_no: id } },
     body: method === 'page' ? { method, return_url: new URL('/demo/thanks', location.origin).href } : { method },
-  }).catch(unreachable);
+  }));
   const { pay_url: payUrl, qr_code: code, qr_svg: svg } = payment.data ?? {};
   if (method === 'page' && payUrl) location.assign(payUrl);
   else if (method === 'qr' && code && svg) shown.replaceChildren(...qrPanel(id, code, svg));

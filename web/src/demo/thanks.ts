@@ -2,7 +2,7 @@
 // the order's status, followed live until nothing is in flight, and a "Request
 // refund" button for what is left to refund, gone once nothing is.
 import { apiClient, describeError, idempotencyKey, type Api, type Order, type Refund } from '../api/client';
-import { busy, fields, h, messageBox, say, status, yuan } from '../ui';
+import { busy, fields, h, messageBox, say, status, yuan, settled } from '../ui';
 import { demoToken } from './token';
 
 const ORDER_WORDS: Record<Order['status'], string> = {
@@ -45,9 +45,9 @@ export async function thanksView(query: URLSearchParams): Promise<HTMLElement> {
   let timer: number | undefined;
   const follow = async (): Promise<void> => {
     clearTimeout(timer);
-    const { data, error, response } = await api.GET('/v1/orders/{out_trade_no}', {
+    const { data, error, response } = await settled(api.GET('/v1/orders/{out_trade_no}', {
       params: { path: { out_trade_no: id } },
-    }).catch((err: unknown) => ({ data: undefined, error: err, response: undefined }));
+    }));
     if (!data) {
       say(message, describeError(error, response), 'error');
       // A network blip is retried; payport's own "no" is not.
@@ -97,13 +97,12 @@ function orderDetails(order: Order): Node[] {
 async function requestRefund(api: Api, id: string): Promise<string | undefined> {
   // The amount is payport's own refundable_amount, read fresh, so that a refund made
   // elsewhere meanwhile is not asked for twice.
-  const current = await api.GET('/v1/orders/{out_trade_no}', { params: { path: { out_trade_no: id } } })
-    .catch((err: unknown) => ({ data: undefined, error: err, response: undefined }));
+  const current = await settled(api.GET('/v1/orders/{out_trade_no}', { params: { path: { out_trade_no: id } } }));
   if (!current.data) return describeError(current.error, current.response);
-  const made = await api.POST('/v1/orders/{out_trade_no}/refunds', {
+  const made = await settled(api.POST('/v1/orders/{out_trade_no}/refunds', {
     params: { path: { out_trade_no: id }, header: { 'Idempotency-Key': idempotencyKey('demo') } },
     body: { amount: current.data.refundable_amount, reason: 'Requested on the demo shop\'s thank-you page' },
-  }).catch((err: unknown) => ({ data: undefined, error: err, response: undefined }));
+  }));
   return made.data ? undefined : describeError(made.error, made.response);
 }
 

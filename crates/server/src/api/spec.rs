@@ -30,13 +30,16 @@ const MERCHANT_FORBIDDEN: &[&str] = &["createRefund"];
 const FINDS_BY_REFERENCE: &[&str] = &["createOperatorBatch", "listEvents"];
 
 /// The operations that call Alipay, and so can answer 502 (Alipay refused or
-/// contradicted payport).
+/// contradicted payport). An operator batch asks the password flow for its form, and
+/// answers 502 if it gets anything else. tests/spec_scan.rs checks this list against
+/// the handlers' source.
 const CALLS_ALIPAY: &[&str] = &[
     "startPayment",
     "syncOrder",
     "closeOrder",
     "createRefund",
     "approveRefund",
+    "createOperatorBatch",
     "syncRefund",
     "runReconciliation",
 ];
