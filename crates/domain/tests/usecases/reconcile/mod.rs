@@ -209,6 +209,27 @@ async fn a_payment_payport_has_unpaid_is_synced_and_one_it_cannot_confirm_is_for
     assert_eq!(report.counts.payport_payments, 1);
 }
 
+/// The bill lists a payment, but Alipay's signed trade query still says the buyer has
+/// not paid: the order stays as it is, and a person is told, not "synced".
+#[tokio::test]
+async fn a_payment_alipay_s_query_does_not_confirm_leaves_the_order_and_is_for_a_person() {
+    let mut h = Harness::new();
+    h.store.put_order(pending_order("o1", "88.88"));
+    h.payments
+        .expect_query_trade()
+        .returning(|_| Ok(snapshot(AlipayTradeStatus::WaitBuyerPay, "88.88")));
+    bill(&mut h, vec![payment("o1", "88.88")]);
+    let app = h.build();
+    let report = app.reconciliations.run(day()).await.unwrap();
+    assert_eq!(
+        kinds(&report),
+        [(ItemKind::PaymentMissingHere, ItemAction::None, "o1")]
+    );
+    let note = report.items[0].note.as_deref().unwrap();
+    assert!(note.contains("pending"), "{note}");
+    assert_eq!(app.store.order("o1").status, OrderStatus::Pending);
+}
+
 #[tokio::test]
 async fn unknown_orders_and_other_amounts_are_for_a_person() {
     let h = paid_with_bill(
