@@ -142,6 +142,14 @@ try {
   await page.getByRole('button', { name: 'Refund', exact: true }).click();
   await page.getByText('REFUND_EXCEEDS_REFUNDABLE').waitFor();
   expect(true, "an over-refund shows payport's error by the form");
+  expect(/^request \S+$/.test(await page.locator('.refund-form .request-id').textContent()),
+    'with the request id, to quote');
+  // An amount payport refuses as such is shown by the amount field itself.
+  await page.getByLabel('Amount (yuan)').fill('1.234');
+  await page.getByRole('button', { name: 'Refund', exact: true }).click();
+  await page.locator('#refund-amount-error').getByText('VALIDATION_FAILED').waitFor();
+  expect(await page.getByLabel('Amount (yuan)').getAttribute('aria-invalid') === 'true',
+    'a refused amount is shown next to its field, which is marked invalid');
   await shot(page, 'console-5-order.png');
   // "Configured default" comes first and chosen: no gateway is sent, and payport's
   // configured default (openapi, as nothing here configures another) is used.

@@ -165,6 +165,62 @@ async fn only_a_json_string_is_a_string() {
 }
 
 #[tokio::test]
+async fn a_body_that_does_not_fit_its_schema_names_the_field() {
+    let app = App::start(|_| {}).await;
+    let (_, order) = app
+        .call(
+            MERCHANT,
+            "POST",
+            "/v1/orders",
+            Some(json!({"subject": "tea", "total_amount": "1.00"})),
+        )
+        .await;
+    let payments = format!(
+        "/v1/orders/{}/payments",
+        order["out_trade_no"].as_str().unwrap()
+    );
+    for (path, bad, field) in [
+        (
+            "/v1/orders",
+            json!({"subject": 42, "total_amount": "1.00"}),
+            "subject",
+        ),
+        (
+            "/v1/orders",
+            json!({"subject": "tea", "total_amount": true}),
+            "total_amount",
+        ),
+        ("/v1/orders", json!({"total_amount": "1.00"}), "subject"),
+        // Two faults: the message and `param` are both about the first field.
+        ("/v1/orders", json!({"subject": 7}), "subject"),
+        (payments.as_str(), json!({"method": "bitcoin"}), "method"),
+        (
+            payments.as_str(),
+            json!({"method": "page", "return_url": 5}),
+            "return_url",
+        ),
+    ] {
+        let (status, body) = app.call(MERCHANT, "POST", path, Some(bad.clone())).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["code"], "VALIDATION_FAILED", "{bad}: {body}");
+        assert_eq!(body["param"], field, "{bad}: {body}");
+    }
+    // Not an object at all: no field to name, so no `param`.
+    let (status, body) = app
+        .call(MERCHANT, "POST", "/v1/orders", Some(json!([1])))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.get("param").is_none(), "{body}");
+    let (_, page) = app.call(MERCHANT, "GET", "/v1/orders", None).await;
+    assert_eq!(
+        page["items"].as_array().map(Vec::len),
+        Some(1),
+        "nothing more was created"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn absent_fields_are_left_out_and_null_in_a_request_means_absent() {
     let app = App::start(|_| {}).await;
     let order =

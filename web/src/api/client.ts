@@ -2,6 +2,7 @@
 // writes from openapi/payport.json, so a spec change that breaks a page fails `tsc`.
 import createClient from 'openapi-fetch';
 import type { components, paths } from './schema';
+import { h, say } from '../ui';
 
 export type Schemas = components['schemas'];
 export type Order = Schemas['Order'];
@@ -48,6 +49,43 @@ export function describeError(error: unknown, response?: Response): string {
   }
   if (response) return `payport answered ${response.status} ${response.statusText}`.trim();
   return error instanceof Error ? error.message : 'payport could not be reached';
+}
+
+/** What a call that failed answered: its error body, if any, and its response. */
+export type Failure = { error?: unknown; response?: Response };
+
+/**
+ * Shows an API error in `box`, with its request id, small, to quote when asking about
+ * it. When payport names the field at fault (`param`) and the form has that field in
+ * `inputs`, the message goes next to the field instead, and the field is marked
+ * invalid. Clears what an earlier error marked.
+ */
+export function showError(
+  box: HTMLElement, error: unknown, response?: Response, inputs: Record<string, HTMLElement> = {},
+): void {
+  clearFieldErrors(inputs);
+  const body = error as Partial<ErrorBody> | undefined;
+  const input = body?.param ? inputs[body.param] : undefined;
+  let target = box;
+  if (input) {
+    say(box, '');
+    target = h('p', { id: `${input.id}-error`, class: 'field-error' });
+    input.after(target);
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', target.id);
+  }
+  say(target, describeError(error, response), 'error');
+  if (body?.request_id) target.append(' ', h('small', { class: 'request-id' }, `request ${body.request_id}`));
+}
+
+/** Undoes what `showError` did to the fields of a form. */
+export function clearFieldErrors(inputs: Record<string, HTMLElement>): void {
+  for (const input of Object.values(inputs)) {
+    if (input.getAttribute('aria-invalid') !== 'true') continue;
+    document.getElementById(`${input.id}-error`)?.remove();
+    input.removeAttribute('aria-invalid');
+    input.removeAttribute('aria-describedby');
+  }
 }
 
 /** A fresh Idempotency-Key, so that a retried submit never makes a second refund. */

@@ -1,5 +1,5 @@
 // Refunds waiting for an operator's yes or no (the approval policy held them).
-import { describeError, type Api, type Refund } from '../api/client';
+import { showError, type Api, type Refund } from '../api/client';
 import { age, busy, h, messageBox, say, section, status, yuan, settled } from '../ui';
 
 export async function approvalsView(api: Api): Promise<HTMLElement> {
@@ -12,7 +12,7 @@ export async function approvalsView(api: Api): Promise<HTMLElement> {
       params: { query: { status: 'pending_approval', limit: 100 } },
     });
     if (!data) {
-      say(message, describeError(error, response), 'error');
+      showError(message, error, response);
       return;
     }
     list.replaceChildren(...data.items.map(item));
@@ -33,7 +33,7 @@ export async function approvalsView(api: Api): Promise<HTMLElement> {
       if (data) {
         await load();
         say(message, `Approved refund ${refund.refund_id} (${yuan(refund.amount)}): now ${data.status.replaceAll('_', ' ')}.`);
-      } else say(outcome, describeError(error, response), 'error');
+      } else showError(outcome, error, response);
     }));
 
     reject.addEventListener('click', () => {
@@ -57,7 +57,7 @@ export async function approvalsView(api: Api): Promise<HTMLElement> {
           if (data) {
             await load();
             say(message, `Rejected refund ${refund.refund_id} (${yuan(refund.amount)}).`);
-          } else say(outcome, describeError(error, response), 'error');
+          } else showError(outcome, error, response, { reason });
         });
       });
       actions.replaceWith(form);

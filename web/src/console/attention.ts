@@ -2,7 +2,7 @@
 // asks Alipay); legacy operator-password (`mapi_pwd`) ones still pending approval or
 // approved, which an operator puts into one batch; and `awaiting_operator` ones, whose
 // batch waits for the operator to confirm it on Alipay's page.
-import { describeError, idempotencyKey, type Api, type Refund } from '../api/client';
+import { showError, idempotencyKey, type Api, type Refund } from '../api/client';
 import { age, busy, h, messageBox, say, section, status, yuan, settled } from '../ui';
 
 export async function attentionView(api: Api): Promise<HTMLElement> {
@@ -23,7 +23,7 @@ export async function attentionView(api: Api): Promise<HTMLElement> {
         params: { query: { status: wanted, limit: 100, cursor } },
       });
       if (!data) {
-        say(message, describeError(error, response), 'error');
+        showError(message, error, response);
         return undefined;
       }
       items.push(...data.items);
@@ -52,7 +52,7 @@ export async function attentionView(api: Api): Promise<HTMLElement> {
           if (data) {
             await load();
             say(message, `Refund ${r.refund_id}: ${data.status.replaceAll('_', ' ')}.`);
-          } else say(outcome, describeError(error, response), 'error');
+          } else showError(outcome, error, response);
         }));
         return h('li', { class: 'card' },
           h('div', { class: 'card-head' }, h('strong', {}, yuan(r.amount)), status(r.status)),
@@ -93,7 +93,7 @@ export async function attentionView(api: Api): Promise<HTMLElement> {
         // Kept across a failed network call, like the refund form's.
         if (response) key = idempotencyKey();
         if (!data) {
-          say(outcome, describeError(error, response), 'error');
+          showError(outcome, error, response);
           return;
         }
         openOperatorForm(data.operator_form_html);

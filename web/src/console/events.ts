@@ -1,6 +1,6 @@
 // Events (oldest first, as the API lists them), an event's webhook deliveries with
 // every attempt, and the webhook endpoints.
-import { describeError, type Api, type Schemas } from '../api/client';
+import { clearFieldErrors, showError, type Api, type Schemas } from '../api/client';
 import { busy, fields, h, messageBox, say, section, status, when, settled } from '../ui';
 
 const EVENT_TYPES: Schemas['EventType'][] = ['order.paid', 'order.partially_refunded', 'order.refunded',
@@ -41,7 +41,7 @@ async function listEvents(api: Api, type: Schemas['EventType'] | undefined, obje
     params: { query: { type, object_id: objectId, after, limit: 50 } },
   });
   if (!data) {
-    say(message, describeError(error, response), 'error');
+    showError(message, error, response);
     return;
   }
   const rows = data.items.map((e) => {
@@ -71,14 +71,14 @@ async function listEvents(api: Api, type: Schemas['EventType'] | undefined, obje
 async function showEvent(api: Api, id: string, into: HTMLElement, message: HTMLElement): Promise<void> {
   const { data, error, response } = await api.GET('/v1/events/{event_id}', { params: { path: { event_id: id } } });
   if (!data) {
-    say(message, describeError(error, response), 'error');
+    showError(message, error, response);
     return;
   }
   const redeliver = h('button', { type: 'button' }, 'Redeliver');
   redeliver.addEventListener('click', () => busy(redeliver, async () => {
     const r = await settled(api.POST('/v1/events/{event_id}/redeliver', { params: { path: { event_id: id } } }));
     if (r.response?.ok) say(message, `Event ${id} will be delivered again.`);
-    else say(message, describeError(r.error, r.response), 'error');
+    else showError(message, r.error, r.response);
   }));
   into.replaceChildren(h('article', { class: 'card detail' },
     h('h3', {}, `${data.type} · ${data.id}`),
@@ -97,7 +97,7 @@ async function showEvent(api: Api, id: string, into: HTMLElement, message: HTMLE
 async function listEndpoints(api: Api, into: HTMLElement, message: HTMLElement): Promise<void> {
   const { data, error, response } = await api.GET('/v1/webhook-endpoints');
   if (!data) {
-    say(message, describeError(error, response), 'error');
+    showError(message, error, response);
     return;
   }
   const url = h('input', { id: 'endpoint-url', type: 'url', required: true, placeholder: 'https://shop.example/hooks/payport' });
@@ -109,9 +109,10 @@ async function listEndpoints(api: Api, into: HTMLElement, message: HTMLElement):
     void busy(add, async () => {
       const r = await settled(api.POST('/v1/webhook-endpoints', { body: { url: url.value.trim() } }));
       if (!r.data) {
-        say(outcome, describeError(r.error, r.response), 'error');
+        showError(outcome, r.error, r.response, { url });
         return;
       }
+      clearFieldErrors({ url });
       await listEndpoints(api, into, message);
       say(message, `Endpoint ${r.data.id} added. Its signing secret, shown only now: ${r.data.secret}`);
     });
@@ -123,7 +124,7 @@ async function listEndpoints(api: Api, into: HTMLElement, message: HTMLElement):
         if (!confirm(`Delete endpoint ${w.url}? Its pending deliveries fail.`)) return;
         const r = await settled(api.DELETE('/v1/webhook-endpoints/{endpoint_id}', { params: { path: { endpoint_id: w.id } } }));
         if (r.response?.ok) await listEndpoints(api, into, message);
-        else say(message, describeError(r.error, r.response), 'error');
+        else showError(message, r.error, r.response);
       }));
       return h('li', { class: 'card' },
         h('div', { class: 'card-head' }, h('strong', {}, w.url), w.configured ? h('span', { class: 'tag' }, 'from config') : null),

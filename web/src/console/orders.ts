@@ -1,6 +1,6 @@
 // Orders: find one by its number, list them by status, and an order's detail with
 // its refunds and a refund form that shows payport's answer where it was asked.
-import { describeError, idempotencyKey, type Api, type Order, type Schemas } from '../api/client';
+import { clearFieldErrors, showError, idempotencyKey, type Api, type Order, type Schemas } from '../api/client';
 import { busy, fields, h, messageBox, say, section, status, when, yuan, settled } from '../ui';
 
 const ORDER_STATUSES: Schemas['OrderStatus'][] = ['pending', 'paid', 'partially_refunded', 'refunded', 'closed', 'finished'];
@@ -35,7 +35,7 @@ export async function ordersView(api: Api, args: URLSearchParams): Promise<HTMLE
       params: { path: { out_trade_no: wanted } },
     });
     if (data) results.append(orderDetail(api, data));
-    else say(message, describeError(error, response), 'error');
+    else showError(message, error, response);
   } else {
     const chosen = ORDER_STATUSES.find((s) => s === args.get('status'));
     await listOrders(api, chosen, results, message);
@@ -49,7 +49,7 @@ async function listOrders(api: Api, chosen: Schemas['OrderStatus'] | undefined, 
     params: { query: { status: chosen, limit: 50, cursor } },
   });
   if (!data) {
-    say(message, describeError(error, response), 'error');
+    showError(message, error, response);
     return;
   }
   const rows = data.items.map((o) => h('li', { class: 'card' },
@@ -123,6 +123,7 @@ function refundForm(api: Api, order: Order): HTMLElement {
       }));
       if (result.response) key = idempotencyKey();
       if (result.data) {
+        clearFieldErrors({ amount, reason, gateway });
         say(message, `Refund ${result.data.refund_id} for ${yuan(result.data.amount)}: ${result.data.status.replaceAll('_', ' ')}.`);
         const back = h('a', { href: `#orders?order=${encodeURIComponent(order.out_trade_no)}` }, 'Show the order again');
         message.append(' ', back);
@@ -130,7 +131,7 @@ function refundForm(api: Api, order: Order): HTMLElement {
           ev.preventDefault();
           window.dispatchEvent(new HashChangeEvent('hashchange'));
         });
-      } else say(message, describeError(result.error, result.response), 'error');
+      } else showError(message, result.error, result.response, { amount, reason, gateway });
     });
   });
   return form;

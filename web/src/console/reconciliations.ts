@@ -1,6 +1,6 @@
 // A Beijing day's books checked against Alipay's trade bill: read the report, or run
 // it now.
-import { describeError, type Api, type Schemas } from '../api/client';
+import { clearFieldErrors, showError, type Api, type Schemas } from '../api/client';
 import { busy, fields, h, messageBox, say, section, status, when, yuan, settled } from '../ui';
 
 /** Yesterday in Beijing (UTC+8, no daylight saving), the day the daily run checks. */
@@ -24,15 +24,16 @@ export async function reconciliationsView(api: Api, args: URLSearchParams): Prom
   run.addEventListener('click', () => busy(run, async () => {
     const { data, error, response } = await settled(api.POST('/v1/reconciliations', { body: { date: date.value } }));
     if (data) {
+      clearFieldErrors({ date });
       say(message, `Reconciled ${data.date}: ${data.status}.`);
       report.replaceChildren(render(data));
-    } else say(message, describeError(error, response), 'error');
+    } else showError(message, error, response, { date });
   }));
 
   const { data, error, response } = await api.GET('/v1/reconciliations/{date}', { params: { path: { date: date.value } } });
   if (data) report.append(render(data));
   else if (response.status === 404) say(message, `No report for ${date.value} yet.`);
-  else say(message, describeError(error, response), 'error');
+  else showError(message, error, response);
   return view;
 }
 

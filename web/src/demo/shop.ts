@@ -2,7 +2,7 @@
 // whose return URL is the thank-you page and send the buyer to the (simulated) Alipay
 // cashier, or start a QR payment and show its code, next to a link to what a phone
 // that scanned it would show, and one to the thank-you page.
-import { apiClient, describeError } from '../api/client';
+import { apiClient, showError, type Failure } from '../api/client';
 import { busy, h, messageBox, say, yuan, settled } from '../ui';
 import { demoToken, tokenField } from './token';
 
@@ -22,7 +22,7 @@ export async function shopView(): Promise<HTMLElement> {
   const pay = (button: HTMLButtonElement, method: 'page' | 'qr') => void busy(button, async () => {
     say(message, '');
     const failed = await checkout(token.value(), method, shown);
-    if (failed) say(message, failed, 'error');
+    if (failed) explain(message, failed);
   });
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -36,10 +36,10 @@ export async function shopView(): Promise<HTMLElement> {
  * Sends the browser to the cashier (page) or shows the QR code in `shown` (qr); or
  * answers why it could not.
  */
-async function checkout(token: string, method: 'page' | 'qr', shown: HTMLElement): Promise<string | undefined> {
+async function checkout(token: string, method: 'page' | 'qr', shown: HTMLElement): Promise<Failure | undefined> {
   const api = apiClient(() => token);
   const order = await settled(api.POST('/v1/orders', { body: { subject: PRODUCT.subject, total_amount: PRODUCT.price } }));
-  if (!order.data) return explain(order.error, order.response);
+  if (!order.data) return order;
   demoToken.set(token);
   const id = order.data.out_trade_no;
   const payment = await settled(api.POST('/v1/orders/{out_trade_no}/payments', {
@@ -49,7 +49,7 @@ async function checkout(token: string, method: 'page' | 'qr', shown: HTMLElement
   const { pay_url: payUrl, qr_code: code, qr_svg: svg } = payment.data ?? {};
   if (method === 'page' && payUrl) location.assign(payUrl);
   else if (method === 'qr' && code && svg) shown.replaceChildren(...qrPanel(id, code, svg));
-  else return explain(payment.error, payment.response);
+  else return payment;
   return undefined;
 }
 
@@ -68,6 +68,7 @@ function qrPanel(id: string, code: string, svg: string): Node[] {
     thanks];
 }
 
-function explain(error: unknown, response?: Response): string {
-  return response?.status === 401 ? 'payport does not know that token.' : describeError(error, response);
+function explain(message: HTMLElement, { error, response }: Failure): void {
+  if (response?.status === 401) say(message, 'payport does not know that token.', 'error');
+  else showError(message, error, response);
 }

@@ -1,7 +1,7 @@
 // The thank-you page the cashier returns to (`?out_trade_no=…`, added by payport):
 // the order's status, followed live until nothing is in flight, and a "Request
 // refund" button for what is left to refund, gone once nothing is.
-import { apiClient, describeError, idempotencyKey, type Api, type Order, type Refund } from '../api/client';
+import { apiClient, showError, type Failure, idempotencyKey, type Api, type Order, type Refund } from '../api/client';
 import { busy, fields, h, messageBox, say, status, yuan, settled } from '../ui';
 import { demoToken } from './token';
 
@@ -49,7 +49,7 @@ export async function thanksView(query: URLSearchParams): Promise<HTMLElement> {
       params: { path: { out_trade_no: id } },
     }));
     if (!data) {
-      say(message, describeError(error, response), 'error');
+      showError(message, error, response);
       // A network blip is retried; payport's own "no" is not.
       if (!response) timer = window.setTimeout(() => void follow(), POLL_MS);
       return;
@@ -66,7 +66,7 @@ export async function thanksView(query: URLSearchParams): Promise<HTMLElement> {
 
   refund.addEventListener('click', () => void busy(refund, async () => {
     const failed = await requestRefund(api, id);
-    if (failed) say(message, failed, 'error');
+    if (failed) showError(message, failed.error, failed.response);
     else say(message, 'Refund requested.');
     await follow();
   }));
@@ -94,16 +94,16 @@ function orderDetails(order: Order): Node[] {
 }
 
 /** Requests a refund of all that is left; answers why not, if payport refused. */
-async function requestRefund(api: Api, id: string): Promise<string | undefined> {
+async function requestRefund(api: Api, id: string): Promise<Failure | undefined> {
   // The amount is payport's own refundable_amount, read fresh, so that a refund made
   // elsewhere meanwhile is not asked for twice.
   const current = await settled(api.GET('/v1/orders/{out_trade_no}', { params: { path: { out_trade_no: id } } }));
-  if (!current.data) return describeError(current.error, current.response);
+  if (!current.data) return current;
   const made = await settled(api.POST('/v1/orders/{out_trade_no}/refunds', {
     params: { path: { out_trade_no: id }, header: { 'Idempotency-Key': idempotencyKey('demo') } },
     body: { amount: current.data.refundable_amount, reason: 'Requested on the demo shop\'s thank-you page' },
   }));
-  return made.data ? undefined : describeError(made.error, made.response);
+  return made.data ? undefined : made;
 }
 
 /** "0.00" and the like; amounts stay strings, never floats. */

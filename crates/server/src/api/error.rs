@@ -223,7 +223,7 @@ impl From<ServiceError> for ApiError {
 pub async fn uniform_errors(e: poem::Error) -> Response {
     let status = e.status();
     let detail = e.to_string();
-    let param = param_of(&e, &detail);
+    let param = param_of(&e);
     let response = e.into_response();
     let is_json = response
         .headers()
@@ -263,15 +263,13 @@ pub async fn uniform_errors(e: poem::Error) -> Response {
     uniform
 }
 
-/// The parameter or body field a poem-openapi parse error is about, when it says.
-fn param_of(e: &poem::Error, detail: &str) -> Option<String> {
+/// The parameter or body field a parse error is about, when it is known; never read
+/// from the message, which may quote what the client sent.
+fn param_of(e: &poem::Error) -> Option<String> {
     if let Some(p) = e.downcast_ref::<poem_openapi::error::ParseParamError>() {
         return Some(p.name.to_owned());
     }
-    // A body field's validator failing: "field `subject` verification failed. ...".
-    let (_, rest) = detail.split_once("field `")?;
-    let (field, _) = rest.split_once('`')?;
-    Some(field.to_owned())
+    e.downcast_ref::<super::body::BodyError>()?.param.clone()
 }
 
 /// Fills in the request's id in an error body (`{"code", "message", ...}`) on its way

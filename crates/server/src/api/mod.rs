@@ -3,6 +3,7 @@
 
 mod amount;
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod event_models;
 mod events;

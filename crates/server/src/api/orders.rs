@@ -13,6 +13,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::auth::{BearerAuth, Role};
+use super::body::JsonBody;
 use super::error::ApiError;
 use super::models::{CreateOrder, Order, OrderPage, OrderStatus, Payment, StartPayment};
 use super::{parse_amount, parse_id, qr_svg, ApiTags};
@@ -57,7 +58,7 @@ impl OrdersApi {
             validator(max_length = 255, pattern = r"^[!-~]{1,255}$")
         )]
         _idempotency_key: Header<Option<String>>,
-        body: Json<CreateOrder>,
+        body: JsonBody<CreateOrder>,
     ) -> Result<OrderCreated, ApiError> {
         let body = body.0;
         let timeout = match body.timeout_minutes {
@@ -179,7 +180,7 @@ impl OrdersApi {
             validator(max_length = 255, pattern = r"^[!-~]{1,255}$")
         )]
         _idempotency_key: Header<Option<String>>,
-        body: Json<StartPayment>,
+        body: JsonBody<StartPayment>,
     ) -> Result<Json<Payment>, ApiError> {
         let id = parse_id(OutTradeNo::parse)(out_trade_no.0)?;
         let method = body.0.method;

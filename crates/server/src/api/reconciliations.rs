@@ -12,6 +12,7 @@ use poem_openapi::types::Example;
 use poem_openapi::{Enum, Object, OpenApi};
 
 use super::auth::BearerAuth;
+use super::body::JsonBody;
 use super::error::ApiError;
 use super::text::DateText;
 use super::ApiTags;
@@ -201,7 +202,7 @@ impl ReconciliationsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        body: Json<RunReconciliation>,
+        body: JsonBody<RunReconciliation>,
     ) -> Result<Json<Reconciliation>, ApiError> {
         auth.require_operator()?;
         let date = parse_date("date", &body.0.date.0)?;

@@ -13,6 +13,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::auth::{BearerAuth, Caller, Role};
+use super::body::JsonBody;
 use super::error::ApiError;
 use super::models::{
     CreateOperatorBatch, CreateRefund, OperatorBatch, Refund, RefundGateway, RefundPage,
@@ -115,7 +116,7 @@ impl RefundsApi {
             validator(max_length = 255, pattern = r"^[!-~]{1,255}$")
         )]
         idempotency_key: Header<Option<String>>,
-        body: Json<CreateRefund>,
+        body: JsonBody<CreateRefund>,
     ) -> Result<RefundCreated, ApiError> {
         let body = body.0;
         if body.gateway == Some(RefundGateway::MapiPwd) && auth.role() == Role::Merchant {
@@ -254,7 +255,7 @@ impl RefundsApi {
         #[oai(validator(max_length = 64, pattern = r"^[A-Za-z0-9_]{1,64}$"))] refund_id: Path<
             String,
         >,
-        body: Json<RejectRefund>,
+        body: JsonBody<RejectRefund>,
     ) -> Result<Json<Refund>, ApiError> {
         auth.require_operator()?;
         let refund = state
@@ -284,7 +285,7 @@ impl RefundsApi {
             validator(max_length = 255, pattern = r"^[!-~]{1,255}$")
         )]
         _idempotency_key: Header<Option<String>>,
-        body: Json<CreateOperatorBatch>,
+        body: JsonBody<CreateOperatorBatch>,
     ) -> Result<OperatorBatchCreated, ApiError> {
         auth.require_operator()?;
         let ids = body

@@ -10,6 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::auth::BearerAuth;
+use super::body::JsonBody;
 use super::error::ApiError;
 use super::event_models::{CreateWebhookEndpoint, CreatedWebhookEndpoint, WebhookEndpoint};
 use super::{parse_id, ApiTags};
@@ -54,7 +55,7 @@ impl WebhooksApi {
             validator(max_length = 255, pattern = r"^[!-~]{1,255}$")
         )]
         _idempotency_key: Header<Option<String>>,
-        body: Json<CreateWebhookEndpoint>,
+        body: JsonBody<CreateWebhookEndpoint>,
     ) -> Result<EndpointCreated, ApiError> {
         auth.require_operator()?;
         let url = body.0.url.0;
