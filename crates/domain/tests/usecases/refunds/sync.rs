@@ -336,3 +336,38 @@ async fn a_sync_racing_the_notification_that_refunds_the_order_in_full_returns_t
     assert_eq!(order.refunded_amount, yuan("10.00"));
     assert_eq!(order.status, payport_domain::order::OrderStatus::Refunded);
 }
+
+/// Alipay confirms a refund whose order, read fresh, cannot count it (stored as fully
+/// refunded already, by a bug or a hand edit): a broken state, reported as it is and
+/// changing nothing, not a conflict to retry (which is only for the copies a caller
+/// held).
+#[tokio::test]
+async fn a_success_its_fresh_order_cannot_count_is_a_broken_state_not_a_conflict() {
+    let mut h = paid();
+    h.openapi
+        .expect_submit_refund()
+        .times(1)
+        .returning(|_| Err(GatewayError::Unknown("timeout".into())));
+    let app = h.build();
+    let refund = app.refunds.request(request("3.00")).await.unwrap();
+    assert_eq!(refund.status, RefundStatus::Processing);
+    let mut broken = app.store.order("o1");
+    broken.refunded_amount = broken.total_amount;
+    broken.status = payport_domain::order::OrderStatus::Refunded;
+    app.store.put_order(broken.clone());
+    let err = app
+        .refunds
+        .apply_result(&RefundResult {
+            reference: RefundReference::OutRequestNo {
+                out_trade_no: otn("o1"),
+                out_request_no: refund.out_request_no.clone(),
+            },
+            outcome: RefundResultOutcome::Succeeded(RefundSuccess::default()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "INVALID_STATE", "{err:?}");
+    assert_eq!(app.store.order("o1"), broken);
+    let still = app.refunds.get(&refund.refund_id).await.unwrap();
+    assert_eq!(still.status, RefundStatus::Processing);
+}
