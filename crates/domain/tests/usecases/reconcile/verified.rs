@@ -208,10 +208,10 @@ async fn payment_lines_are_looked_at_before_refund_lines() {
     assert_eq!(order.refunded_amount, yuan("3.00"));
 }
 
-/// Another path recorded a refund under the line's number meanwhile, of another
-/// amount: this run did not record it, and says so.
-#[tokio::test]
-async fn a_refund_recorded_meanwhile_is_not_an_action_of_this_run() {
+/// The bill's refund line console1 (3.00), which Alipay's query confirms, while another
+/// path records an external refund of `amount` under that number just before this run
+/// does; the app and the run's report.
+async fn recorded_meanwhile(amount: &'static str) -> (Built, Reconciliation) {
     let mut h = o1_refunded(&[("console1", "3.00")]);
     alipay_has(&mut h, &[("console1", "3.00")]);
     let rec = record(&mut h);
@@ -221,12 +221,20 @@ async fn a_refund_recorded_meanwhile_is_not_an_action_of_this_run() {
         let meanwhile = ExternalRefund {
             out_trade_no: otn("o1"),
             out_request_no: orn("console1"),
-            amount: yuan("2.00"),
+            amount: yuan(amount),
             refunded_at: None,
         };
         other.record_external(&meanwhile).await.unwrap();
     });
     let report = app.reconciliations.run(day()).await.unwrap();
+    (app, report)
+}
+
+/// Another path recorded a refund under the line's number meanwhile, of another
+/// amount: this run did not record it, and says so.
+#[tokio::test]
+async fn a_refund_recorded_meanwhile_is_not_an_action_of_this_run() {
+    let (app, report) = recorded_meanwhile("2.00").await;
     let why = for_a_person(&report);
     assert!(why.contains("2.00"), "{why}");
     assert_eq!(report.items[0].payport_amount, Some(yuan("2.00")));
@@ -238,21 +246,7 @@ async fn a_refund_recorded_meanwhile_is_not_an_action_of_this_run() {
 /// accounted for, once.
 #[tokio::test]
 async fn the_same_external_refund_recorded_meanwhile_counts_once() {
-    let mut h = o1_refunded(&[("console1", "3.00")]);
-    alipay_has(&mut h, &[("console1", "3.00")]);
-    let rec = record(&mut h);
-    let app = h.build();
-    let other = app.refunds.clone();
-    rec.before(Call::InsertExternal, move || async move {
-        let meanwhile = ExternalRefund {
-            out_trade_no: otn("o1"),
-            out_request_no: orn("console1"),
-            amount: yuan("3.00"),
-            refunded_at: None,
-        };
-        other.record_external(&meanwhile).await.unwrap();
-    });
-    let report = app.reconciliations.run(day()).await.unwrap();
+    let (app, report) = recorded_meanwhile("3.00").await;
     assert_eq!(
         kinds(&report),
         [(
