@@ -206,3 +206,22 @@ async fn a_store_that_cannot_keep_the_endpoint_is_reported() {
         .unwrap_err();
     assert_eq!(err.code(), "STORAGE_UNAVAILABLE");
 }
+
+#[tokio::test]
+async fn the_endpoints_listed_are_the_stored_ones() {
+    let mut m = Mocks::new();
+    let stored = WebhookEndpoint {
+        id: EndpointId::parse("we_1").unwrap(),
+        url: "https://shop.example/hook".into(),
+        secret: WebhookSecret::new("whsec_1"),
+        event_types: Some(vec![EventType::OrderPaid]),
+        configured: false,
+        created_at: t0(),
+    };
+    let listed = vec![stored.clone()];
+    m.endpoints
+        .expect_list_endpoints()
+        .times(1)
+        .returning(move || Ok(listed.clone()));
+    assert_eq!(m.build().list_endpoints().await.unwrap(), vec![stored]);
+}
