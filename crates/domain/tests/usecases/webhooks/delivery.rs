@@ -157,3 +157,19 @@ async fn claiming_asks_for_deliveries_due_now() {
         .unwrap();
     assert_eq!(claimed, vec![due(0, t0())]);
 }
+
+/// The metrics' view of the queue: what the store says is due now, as of the clock.
+#[tokio::test]
+async fn the_backlog_is_the_store_s_as_of_now() {
+    let mut m = Mocks::new();
+    let backlog = payport_domain::ports::DeliveryBacklog {
+        due: 3,
+        oldest_due_at: Some(t0() - Duration::seconds(40)),
+    };
+    m.deliveries
+        .expect_delivery_backlog()
+        .withf(|now| *now == t0())
+        .times(1)
+        .returning(move |_| Ok(backlog));
+    assert_eq!(m.build().backlog().await.unwrap(), backlog);
+}
