@@ -34,20 +34,18 @@ pub fn check_issued_by(pem: &str, bundle: &str, now_unix: u64) -> Result<(), Cer
         .map(|(index, block)| parse_pem(block, index))
         .collect::<Result<Vec<_>, _>>()?;
     let mut current = &leaf;
+    // Who signed a link is checked before its dates: a stranger is named as such.
     for depth in 0..=MAX_DEPTH {
-        valid_at(current, depth, now_unix)?;
         if roots.iter().any(|root| signed_by(current, root)) {
-            return Ok(());
+            return valid_at(current, depth, now_unix);
         }
-        let Some(issuer) = cas
-            .iter()
-            .find(|ca| signed_by(current, ca) && is_ca(ca))
-        else {
+        let Some(issuer) = cas.iter().find(|ca| signed_by(current, ca) && is_ca(ca)) else {
             return Err(CertError::NotTrusted(format!(
                 "{} is signed by no certificate of the root file, nor by a CA that follows it in its file",
                 link(depth)
             )));
         };
+        valid_at(current, depth, now_unix)?;
         current = issuer;
     }
     Err(CertError::NotTrusted(format!(
@@ -70,8 +68,7 @@ fn signed_by(cert: &Certificate, issuer: &Certificate) -> bool {
     ) else {
         return false;
     };
-    let signature =
-        base64::engine::general_purpose::STANDARD.encode(cert.signature.raw_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(cert.signature.raw_bytes());
     crate::PublicKey::from_der(&key)
         .and_then(|key| crate::Verifier::new(&key, crate::SignType::Rsa2))
         .is_ok_and(|v| v.verify(&signed, &signature))

@@ -136,6 +136,28 @@ pub fn public_key_of_pem(pem: &str) -> Result<crate::PublicKey, CertError> {
     crate::PublicKey::from_der(&spki).map_err(|e| CertError::Key(e.to_string()))
 }
 
+/// The public key (SubjectPublicKeyInfo, DER) of every certificate in `pem`, in file
+/// order: to recognise a certificate by its key whatever else was re-issued.
+///
+/// # Errors
+/// No certificate, or one that does not parse.
+pub fn certificate_keys(pem: &str) -> Result<Vec<Vec<u8>>, CertError> {
+    let keys = pem_blocks(pem)
+        .enumerate()
+        .map(|(index, block)| {
+            parse_pem(block, index)?
+                .tbs_certificate
+                .subject_public_key_info
+                .to_der()
+                .map_err(|e| unreadable(index, &e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.is_empty() {
+        return Err(CertError::NoCertificate);
+    }
+    Ok(keys)
+}
+
 /// A root bundle's SN, and each certificate's part in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RootCertSn {
