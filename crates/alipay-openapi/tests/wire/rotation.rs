@@ -64,6 +64,37 @@ fn downloads(wire: &stub::Wire) -> usize {
     requests.iter().filter(|r| r.method == DOWNLOAD).count()
 }
 
+/// Everything logged on this thread until the guard is dropped (tokio's test runtime
+/// runs the adapter on the test's thread).
+fn capture_logs() -> (
+    std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    tracing::subscriber::DefaultGuard,
+) {
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || Sink(sink.clone()))
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
+}
+
+fn count(logs: &std::sync::Mutex<Vec<u8>>, text: &str) -> usize {
+    String::from_utf8_lossy(&logs.lock().unwrap())
+        .matches(text)
+        .count()
+}
+
 async fn unknown(wire: &stub::Wire) -> String {
     match wire.gateway.submit_refund(&refund()).await {
         Err(GatewayError::Unknown(message)) => message,
@@ -73,6 +104,7 @@ async fn unknown(wire: &stub::Wire) -> String {
 
 #[tokio::test]
 async fn a_chained_certificate_is_adopted_and_old_and_new_sns_both_verify_after() {
+    let (logs, _guard) = capture_logs();
     let wire = wire_at(DEC_2027).await;
     let (pem, sn, signer) = rotated();
     wire.state
@@ -96,6 +128,7 @@ async fn a_chained_certificate_is_adopted_and_old_and_new_sns_both_verify_after(
         wire.gateway.submit_refund(&refund()).await.unwrap();
     }
     assert_eq!(downloads(&wire), 1);
+    assert_eq!(count(&logs, "Alipay rotated its certificate"), 1);
     // An answer under the new SN signed with the old key is still refused.
     wire.state.reply(
         REFUND,
@@ -173,6 +206,7 @@ async fn an_unsigned_answer_naming_a_new_sn_downloads_nothing() {
 
 #[tokio::test]
 async fn a_refused_sn_is_not_downloaded_again_on_every_call() {
+    let (logs, _guard) = capture_logs();
     let wire = wire_at(DEC_2027).await;
     let (pem, sn, signer) = rotated();
     wire.state
@@ -204,4 +238,8 @@ async fn a_refused_sn_is_not_downloaded_again_on_every_call() {
         );
     }
     assert_eq!(downloads(&wire), 1);
+    assert_eq!(
+        count(&logs, "Alipay named a certificate payport does not trust"),
+        1
+    );
 }
