@@ -28,7 +28,9 @@ pub mod signer;
 pub mod verifier;
 
 pub use backend::Backend;
-pub use cert::{check_issued_by, public_key_of_pem, CertError, CertSn, RootCertSn};
+pub use cert::{
+    certificate_keys, check_issued_by, public_key_of_pem, CertError, CertSn, RootCertSn,
+};
 pub use keys::{KeyError, PrivateKey, PrivateKeyFormat, PublicKey, PublicKeyFormat};
 pub use sign_type::{SignType, UnknownSignType};
 pub use signer::{SignError, Signer};

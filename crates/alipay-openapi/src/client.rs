@@ -22,6 +22,7 @@ use payport_alipay_crypto::{Signer, Verifier};
 use crate::cert_mode::CertMode;
 use crate::outcome::{unsigned_failure_believable, Answer};
 use crate::response::{extract_response, verify_response, ResponseCheck};
+use crate::rotation::Rotation;
 use crate::sign_content::request_sign_content;
 
 /// Where and how to reach Alipay.
@@ -91,6 +92,8 @@ pub struct Client {
     log: Option<Arc<dyn ExchangeLog>>,
     /// Certificate mode; `None` in public key mode.
     certs: Option<CertMode>,
+    /// Certificate mode: Alipay's keys by certificate SN (`rotation.rs`).
+    rotation: Rotation,
 }
 
 impl Client {
@@ -118,6 +121,7 @@ impl Client {
             clock,
             log: None,
             certs: None,
+            rotation: Rotation::default(),
         })
     }
 
@@ -131,7 +135,11 @@ impl Client {
     /// Alipay certificate are not believed. `verifier` must hold the key of the Alipay
     /// certificate `certs.alipay_cert_sn` names.
     pub fn with_certificates(mut self, certs: CertMode) -> Client {
-        self.alipay_key_mut().cert_sn = Some(certs.alipay_cert_sn.clone());
+        let mut key = self.alipay_key_mut();
+        key.cert_sn = Some(certs.alipay_cert_sn.clone());
+        self.rotation
+            .trust(&certs.alipay_cert_sn, key.verifier.clone());
+        drop(key);
         self.certs = Some(certs);
         self
     }
@@ -151,6 +159,10 @@ impl Client {
     /// What verifies Alipay now.
     pub(crate) fn verifier(&self) -> Arc<Verifier> {
         self.alipay_key().verifier
+    }
+
+    pub(crate) fn rotation(&self) -> &Rotation {
+        &self.rotation
     }
 
     pub(crate) fn alipay_key(&self) -> AlipayKey {
@@ -350,14 +362,17 @@ impl Client {
     /// Verifies a raw response body and classifies it (PROTOCOL.md A4).
     fn believe(&self, method: &str, body: &str) -> Result<Answer, GatewayError> {
         let key = self.alipay_key();
+        let mut verifier = key.verifier;
+        // Certificate mode: verified with the key of the certificate the answer names.
         if let (Some(certs), Ok(taken_apart)) = (&self.certs, extract_response(body, method)) {
-            certs.check_answer(
-                method,
-                key.cert_sn.as_deref(),
-                taken_apart.alipay_cert_sn.as_deref(),
-            )?;
+            if let Some(sn) = taken_apart.alipay_cert_sn.as_deref() {
+                match self.rotation.key_for(sn) {
+                    Some(trusted) => verifier = trusted,
+                    None => certs.check_answer(method, key.cert_sn.as_deref(), Some(sn))?,
+                }
+            }
         }
-        let check = verify_response(&key.verifier, body, method)
+        let check = verify_response(&verifier, body, method)
             .map_err(|e| GatewayError::Unknown(format!("unparsable response: {e}")))?;
         match check {
             ResponseCheck::Verified { content, .. } => Answer::parse(content)?.into_success(),

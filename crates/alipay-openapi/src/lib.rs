@@ -62,8 +62,9 @@ pub use form::{parse_form_at_most, parse_form_urlencoded, FormError, MAX_CALLBAC
 pub use gateway::{AlipayOpenApiGateway, BillType};
 pub use notify::{notify_verify_content, verify_notify, NotifyCheck, NotifyVerdict};
 pub use payport_alipay_crypto::{
-    public_key_of_pem, Backend, CertError, CertSn, KeyError, PrivateKey, PrivateKeyFormat,
-    PublicKey, PublicKeyFormat, RootCertSn, SignError, SignType, Signer, UnknownSignType, Verifier,
+    certificate_keys, public_key_of_pem, Backend, CertError, CertSn, KeyError, PrivateKey,
+    PrivateKeyFormat, PublicKey, PublicKeyFormat, RootCertSn, SignError, SignType, Signer,
+    UnknownSignType, Verifier,
 };
 pub use response::{
     extract_response, verify_response, ResponseCheck, ResponseError, ResponseNode, SignedResponse,

@@ -144,7 +144,8 @@ pub mod dev_keys {
     pub const ALIPAY_PUBLIC_PEM: &str = include_str!("../../../keys/dev_alipay_public_spki.pem");
     /// The DEV root bundle (an EC root, then the DEV root CA): `alipay_root_cert_sn`.
     pub const ROOT_BUNDLE_PEM: &str = include_str!("../../../keys/dev_alipay_root_bundle.pem");
-    /// The simulator's "Alipay" certificate (of `ALIPAY_PUBLIC_PEM`), then the root.
+    /// The simulator's "Alipay" certificate (of `ALIPAY_PUBLIC_PEM`), then the DEV
+    /// intermediate CA that issued it, as in Alipay's file.
     pub const ALIPAY_CERT_PEM: &str = include_str!("../../../keys/dev_alipay_cert.pem");
     /// The simulator's next "Alipay" key pair and certificate, which a rotation
     /// switches to (scripts/dev-certs.sh).

@@ -13,6 +13,7 @@
 //! decisions, so that a mismatch can be explained (`payport alipay cert-sn`).
 //! `testdata/cert-sn/` holds the vectors these reproduce.
 
+mod chain;
 mod java_utf8;
 mod rfc2253;
 mod serial;
@@ -22,6 +23,8 @@ use base64::Engine;
 use md5::{Digest, Md5};
 use x509_cert::der::{Decode, Encode};
 use x509_cert::Certificate;
+
+pub use chain::check_issued_by;
 
 /// The prefix both official SDKs match signature algorithm OIDs against, as a string.
 pub const RSA_SIGNATURE_OID_PREFIX: &str = "1.2.840.113549.1.1";
@@ -133,63 +136,26 @@ pub fn public_key_of_pem(pem: &str) -> Result<crate::PublicKey, CertError> {
     crate::PublicKey::from_der(&spki).map_err(|e| CertError::Key(e.to_string()))
 }
 
-/// Checks that the first certificate of `pem` is valid at `now_unix` (seconds) and
-/// signed (RSA with SHA-256 or SHA-1) by a certificate of `bundle` whose subject is
-/// its issuer: what a certificate Alipay hands out at a rotation must pass before its
-/// key is trusted (PROTOCOL.md A9). Only one level, as Alipay's leaf certificates are
-/// issued by a CA of the root file.
+/// The public key (SubjectPublicKeyInfo, DER) of every certificate in `pem`, in file
+/// order: to recognise a certificate by its key whatever else was re-issued.
 ///
 /// # Errors
-/// [`CertError::NotTrusted`] saying why; or a certificate that cannot be read.
-pub fn check_issued_by(pem: &str, bundle: &str, now_unix: u64) -> Result<(), CertError> {
-    use base64::Engine;
-    let first = pem_blocks(pem).next().ok_or(CertError::NoCertificate)?;
-    let cert = parse_pem(first, 0)?;
-    let tbs = &cert.tbs_certificate;
-    let sign_type = match cert.signature_algorithm.oid.to_string().as_str() {
-        "1.2.840.113549.1.1.11" => crate::SignType::Rsa2,
-        "1.2.840.113549.1.1.5" => crate::SignType::Rsa,
-        other => {
-            return Err(CertError::NotTrusted(format!(
-                "it is signed with {other}, not RSA with SHA-256 or SHA-1"
-            )))
-        }
-    };
-    let signed = tbs.to_der().map_err(|e| unreadable(0, &e))?;
-    let signature = base64::engine::general_purpose::STANDARD.encode(cert.signature.raw_bytes());
-    for (index, block) in pem_blocks(bundle).enumerate() {
-        let root = parse_pem(block, index)?;
-        if root.tbs_certificate.subject != tbs.issuer {
-            continue;
-        }
-        let key = root
-            .tbs_certificate
-            .subject_public_key_info
-            .to_der()
-            .map_err(|e| unreadable(index, &e))?;
-        let verified = crate::PublicKey::from_der(&key)
-            .and_then(|key| crate::Verifier::new(&key, sign_type))
-            .is_ok_and(|v| v.verify(&signed, &signature));
-        if verified {
-            return valid_at(tbs, now_unix);
-        }
+/// No certificate, or one that does not parse.
+pub fn certificate_keys(pem: &str) -> Result<Vec<Vec<u8>>, CertError> {
+    let keys = pem_blocks(pem)
+        .enumerate()
+        .map(|(index, block)| {
+            parse_pem(block, index)?
+                .tbs_certificate
+                .subject_public_key_info
+                .to_der()
+                .map_err(|e| unreadable(index, &e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.is_empty() {
+        return Err(CertError::NoCertificate);
     }
-    Err(CertError::NotTrusted(
-        "no certificate of the root file signed it".to_owned(),
-    ))
-}
-
-fn valid_at(tbs: &x509_cert::TbsCertificate, now_unix: u64) -> Result<(), CertError> {
-    let (from, until) = (
-        tbs.validity.not_before.to_unix_duration().as_secs(),
-        tbs.validity.not_after.to_unix_duration().as_secs(),
-    );
-    if now_unix < from || now_unix > until {
-        return Err(CertError::NotTrusted(format!(
-            "it is valid from {from} to {until} (Unix seconds), not now ({now_unix})"
-        )));
-    }
-    Ok(())
+    Ok(keys)
 }
 
 /// A root bundle's SN, and each certificate's part in it.

@@ -5,7 +5,7 @@ use payport_alipay_openapi::CertMode;
 
 use super::*;
 
-fn certs() -> CertMode {
+pub(crate) fn certs() -> CertMode {
     CertMode {
         app_cert_sn: "866efef280dec9137a87d047ac446315".into(),
         alipay_root_cert_sn: "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6"
@@ -16,7 +16,7 @@ fn certs() -> CertMode {
 }
 
 /// `{"<m>_response":NODE,"alipay_cert_sn":SN,"sign":...}` signed by Alipay's key.
-fn answered_under(method: &str, node: &str, sn: &str) -> Reply {
+pub(crate) fn answered_under(method: &str, node: &str, sn: &str) -> Reply {
     let signed = stub::body_for(method, node, Some(&stub::alipay_signer()));
     let (head, sign) = signed.rsplit_once(r#","sign":"#).unwrap();
     Reply::Raw(format!(r#"{head},"alipay_cert_sn":"{sn}","sign":{sign}"#))
@@ -161,7 +161,7 @@ async fn a_rotated_certificate_that_no_configured_root_signed_is_not_adopted() {
         panic!("unknown outcome expected: {err}");
     };
     assert!(
-        message.contains("no certificate of the root file signed it"),
+        message.contains("signed by no certificate of the root file"),
         "{message}"
     );
     let sent = wire.state.last();

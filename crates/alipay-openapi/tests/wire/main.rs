@@ -10,6 +10,7 @@ mod callbacks;
 mod cert_mode;
 mod payments;
 mod refunds;
+mod rotation;
 mod stub;
 mod transport;
 

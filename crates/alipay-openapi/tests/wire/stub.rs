@@ -202,6 +202,11 @@ pub async fn start() -> Wire {
 
 /// As [`start`], the adapter in certificate mode when `certs` is set.
 pub async fn start_with_certs(certs: Option<payport_alipay_openapi::CertMode>) -> Wire {
+    start_at(certs, now()).await
+}
+
+/// As [`start_with_certs`], with the adapter's clock at `at`.
+pub async fn start_at(certs: Option<payport_alipay_openapi::CertMode>, at: DateTime<Utc>) -> Wire {
     let state = Arc::new(StubState::default());
     let app = Route::new()
         .at("/gateway.do", post(gateway))
@@ -225,7 +230,7 @@ pub async fn start_with_certs(certs: Option<payport_alipay_openapi::CertMode>) -
         config,
         Signer::new(&app_key, SignType::Rsa2).unwrap(),
         Verifier::new(&alipay_public, SignType::Rsa2).unwrap(),
-        Arc::new(FixedClock(now())),
+        Arc::new(FixedClock(at)),
     )
     .unwrap()
     .with_exchange_log(log.clone());

@@ -66,7 +66,7 @@ fn some_of_the_three_is_an_error_naming_what_is_missing() {
         let lines = problems();
         assert_eq!(
             lines,
-            ["certificate mode needs all three certificate files: PAYPORT_ALIPAY__APP_CERT set, alipay.alipay_cert, alipay.alipay_root_cert missing"],
+            ["certificate mode needs all three certificate files: PAYPORT_ALIPAY__APP_CERT set, alipay.alipay_cert (PAYPORT_ALIPAY__ALIPAY_CERT), alipay.alipay_root_cert (PAYPORT_ALIPAY__ALIPAY_ROOT_CERT) missing"],
         );
         Ok(())
     });
@@ -151,6 +151,73 @@ fn production_refuses_the_dev_alipay_certificate() {
             lines
                 .iter()
                 .any(|l| l.starts_with("PAYPORT_ALIPAY__ALIPAY_CERT is a DEV key")),
+            "{lines:?}"
+        );
+        Ok(())
+    });
+}
+
+/// A production configuration with the three certificates of `dev_certs`, and
+/// `alipay_cert`/`root` instead of the DEV ones when given.
+fn production_problems(jail: &mut figment::Jail, alipay_cert: &str, root: &str) -> Vec<String> {
+    jail.set_env("PAYPORT_ALIPAY__MODE", "production");
+    jail.set_env("PAYPORT_PUBLIC_URL", "https://pay.example.com");
+    jail.set_env("PAYPORT_ALIPAY__APP_ID", "2021004100000042");
+    jail.set_env("PAYPORT_ALIPAY__SELLER_ID", "2088621000000042");
+    jail.set_env(
+        "PAYPORT_ALIPAY__APP_PRIVATE_KEY",
+        repo("testdata/vectors/keys/forger_private_pkcs8.pem"),
+    );
+    jail.set_env(
+        "PAYPORT_AUTH__MERCHANT_TOKENS",
+        "m-0123456789abcdef0123456789abcdef",
+    );
+    jail.set_env(
+        "PAYPORT_AUTH__OPERATOR_TOKENS",
+        "o-0123456789abcdef0123456789abcdef",
+    );
+    dev_certs(jail);
+    jail.set_env("PAYPORT_ALIPAY__ALIPAY_CERT", repo(alipay_cert));
+    jail.set_env("PAYPORT_ALIPAY__ALIPAY_ROOT_CERT", repo(root));
+    problems()
+}
+
+#[test]
+fn production_refuses_the_simulators_rotated_alipay_certificate() {
+    figment::Jail::expect_with(|jail| {
+        let lines = production_problems(
+            jail,
+            "keys/dev_alipay_rotated_cert.pem",
+            "testdata/cert-sn/root_bundle.pem",
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("PAYPORT_ALIPAY__ALIPAY_CERT is a DEV key")),
+            "{lines:?}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn production_refuses_a_root_file_holding_the_dev_root() {
+    figment::Jail::expect_with(|jail| {
+        // Another Alipay certificate, and the DEV root alone: only the root is DEV.
+        let lines = production_problems(
+            jail,
+            "testdata/cert-sn/alipay_like.pem",
+            "keys/dev_root_ca.pem",
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l
+                    .starts_with("PAYPORT_ALIPAY__ALIPAY_ROOT_CERT holds a DEV root certificate")),
+            "{lines:?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.contains("is a DEV key")),
             "{lines:?}"
         );
         Ok(())

@@ -6,7 +6,8 @@
 use std::net::IpAddr;
 
 use payport_alipay_openapi::{
-    public_key_of_pem, CertMode, CertSn, PrivateKey, PublicKey, RootCertSn, Signer, Verifier,
+    certificate_keys, public_key_of_pem, CertMode, CertSn, PrivateKey, PublicKey, RootCertSn,
+    Signer, Verifier,
 };
 use payport_alipay_sim::config::{self as dev, dev_keys};
 use payport_domain::{AppId, SellerId};
@@ -150,8 +151,13 @@ fn app_keys(
     if alipay.mode == AlipayMode::Production {
         // Compared by modulus: the same key in PKCS#1 or PKCS#8, PEM or bare base64,
         // from any path, is still the public DEV key.
-        let dev_moduli = [dev_keys::APP_PUBLIC_PEM, dev_keys::ALIPAY_PUBLIC_PEM]
-            .map(|pem| PublicKey::parse(pem).map(|k| k.modulus()).ok());
+        // The simulator's rotated key too: its private half is in keys/ as well.
+        let dev_moduli = [
+            PublicKey::parse(dev_keys::APP_PUBLIC_PEM).ok(),
+            PublicKey::parse(dev_keys::ALIPAY_PUBLIC_PEM).ok(),
+            public_key_of_pem(dev_keys::ALIPAY_ROTATED_CERT_PEM).ok(),
+        ]
+        .map(|key| key.map(|k| k.modulus()));
         let is_dev = |modulus: Vec<u8>| dev_moduli.contains(&Some(modulus));
         for (key, dev) in [
             (
@@ -170,6 +176,9 @@ fn app_keys(
                 ));
             }
         }
+        if let Some(certs) = &certs {
+            dev_root(&certs.root_bundle_pem, name, problems);
+        }
     }
     let signer = Signer::new(&private?, alipay.sign_type)
         .map_err(|e| problems.push(format!("{} is not usable: {e}", name(private_key))))
@@ -185,6 +194,20 @@ fn app_keys(
         verifier: verifier?,
         certs,
     })
+}
+
+/// Refuses a root file holding a DEV root (compared by key, so a re-issued DEV root
+/// is refused too): the DEV root's private key is public in keys/, so anyone could issue
+/// an "Alipay" certificate that a rotation would adopt.
+fn dev_root(bundle: &str, name: &dyn Fn(&str) -> String, problems: &mut Vec<String>) {
+    let dev = certificate_keys(dev_keys::ROOT_BUNDLE_PEM).unwrap_or_default();
+    let keys = certificate_keys(bundle).unwrap_or_default();
+    if keys.iter().any(|key| dev.contains(key)) {
+        problems.push(format!(
+            "{} holds a DEV root certificate from payport's keys/ (its private key is public: anyone can issue certificates under it); production needs Alipay's root certificate file",
+            name("alipay.alipay_root_cert")
+        ));
+    }
 }
 
 /// What certificate mode reads from the three certificate files.
@@ -214,7 +237,7 @@ fn certificates(
     let missing: Vec<String> = settings
         .iter()
         .filter(|(_, path)| path.is_none())
-        .map(|(key, _)| name(key))
+        .map(|(key, _)| format!("{} ({})", name(key), env_var(key)))
         .collect();
     if !missing.is_empty() {
         let set: Vec<String> = settings
@@ -295,6 +318,12 @@ fn certificates(
         app_cert_key,
         sns,
     })
+}
+
+/// The environment variable that sets a dotted key: a missing setting is named both
+/// ways, since it could be set either way.
+fn env_var(key: &str) -> String {
+    format!("PAYPORT_{}", key.to_uppercase().replace('.', "__"))
 }
 
 fn values(config: &Config, name: &dyn Fn(&str) -> String, problems: &mut Vec<String>) {
