@@ -18,9 +18,9 @@ mod java_utf8;
 mod rfc2253;
 mod serial;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use md5::{Digest, Md5};
+
+use crate::keys::armour;
 use x509_cert::der::{Decode, Encode};
 use x509_cert::Certificate;
 
@@ -222,39 +222,39 @@ impl RootCertSn {
 }
 
 /// The `BEGIN CERTIFICATE` blocks of a PEM text, in order; text around them is ignored.
+const PEM_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+const PEM_END: &str = "-----END CERTIFICATE-----";
+
 fn pem_blocks(pem: &str) -> impl Iterator<Item = &str> {
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
     let mut rest = pem;
     std::iter::from_fn(move || {
-        let start = rest.find(BEGIN)?;
+        let start = rest.find(PEM_BEGIN)?;
         let end = rest[start..]
-            .find(END)
-            .map_or(rest.len(), |e| start + e + END.len());
+            .find(PEM_END)
+            .map_or(rest.len(), |e| start + e + PEM_END.len());
         let block = &rest[start..end];
         rest = &rest[end..];
         Some(block)
     })
 }
 
-/// One `BEGIN CERTIFICATE` block's certificate. The base64 is read with its whitespace
-/// dropped, not as strict RFC 7468 (64-column lines): Alipay's own certificate files
-/// are wrapped at 76 columns, and files pasted by hand come as one line or with
-/// trailing spaces, all of which the SDKs accept.
+/// One `BEGIN CERTIFICATE` block's certificate. Its base64 is read as key text is
+/// (`keys::armour`: whitespace anywhere ignored), not as strict RFC 7468 (64-column
+/// lines): Alipay's own certificate files are wrapped at 76 columns, and files pasted
+/// by hand come as one line or with trailing spaces, all of which the SDKs accept.
 fn parse_pem(block: &str, index: usize) -> Result<Certificate, CertError> {
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let body = block.strip_prefix(BEGIN).unwrap_or(block);
-    let Some(body) = body.strip_suffix(END) else {
+    // `pem_blocks` runs a block without its END line to the end of the text.
+    if !block.ends_with(PEM_END) {
         return Err(unreadable(
             index,
             &"its \"-----END CERTIFICATE-----\" line is missing",
         ));
+    }
+    let der = match armour::decode(block) {
+        Ok(armoured) => armoured.der,
+        Err(armour::ArmourError::DamagedPem(why)) => return Err(unreadable(index, &why)),
+        Err(_) => return Err(unreadable(index, &"it is not a plain PEM block")),
     };
-    let base64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    let der = STANDARD
-        .decode(base64)
-        .map_err(|e| unreadable(index, &format_args!("its base64 is invalid: {e}")))?;
     Certificate::from_der(&der).map_err(|e| unreadable(index, &e))
 }
 

@@ -11,7 +11,7 @@
 //! - Private key material never leaves the key: the DER is zeroised on drop, `Debug`
 //!   is written by hand and redacted, and no error carries input text.
 
-mod armour;
+pub(crate) mod armour;
 mod der;
 
 use std::fmt;

@@ -75,13 +75,18 @@ impl<T: ParseFromJSON + ToJSON + Example> ParsePayload for JsonBody<T> {
                 reason: e.to_string(),
             })?
         };
-        match T::parse_from_json(Some(value.clone())) {
+        match T::parse_from_json(Some(value)) {
             Ok(parsed) => Ok(JsonBody(parsed)),
-            Err(e) => Err(BodyError {
-                param: field_at_fault::<T>(&value),
-                reason: e.into_message(),
+            // The body is read again only when it failed, so that a good request does
+            // not pay for a copy of itself.
+            Err(e) => {
+                let received = serde_json::from_slice(&data).unwrap_or(Value::Null);
+                Err(BodyError {
+                    param: field_at_fault::<T>(&received),
+                    reason: e.into_message(),
+                }
+                .into())
             }
-            .into()),
         }
     }
 }

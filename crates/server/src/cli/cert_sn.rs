@@ -84,29 +84,29 @@ fn read(file: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
 }
 
-/// PEM text, or DER (which starts with a SEQUENCE tag and is not text).
-fn of_bytes(bytes: &[u8]) -> Result<CertSn, CertError> {
+/// PEM text, or DER (which starts with a SEQUENCE tag and is not text). PEM is read
+/// leniently: a comment in another encoding around the blocks does not matter.
+fn by_format<T>(
+    bytes: &[u8],
+    pem: impl FnOnce(&str) -> Result<T, CertError>,
+    der: impl FnOnce(&[u8]) -> Result<T, CertError>,
+) -> Result<T, CertError> {
     let text = String::from_utf8_lossy(bytes);
     if text.contains("-----BEGIN") {
-        CertSn::of_pem(&text)
+        pem(&text)
     } else if bytes.first() == Some(&0x30) {
-        CertSn::of_der(bytes)
+        der(bytes)
     } else {
         Err(CertError::NoCertificate)
     }
 }
 
-/// PEM text (read leniently: a comment in another encoding around the blocks does not
-/// matter), or one DER certificate.
+fn of_bytes(bytes: &[u8]) -> Result<CertSn, CertError> {
+    by_format(bytes, CertSn::of_pem, CertSn::of_der)
+}
+
 fn root_of_bytes(bytes: &[u8]) -> Result<RootCertSn, CertError> {
-    let text = String::from_utf8_lossy(bytes);
-    if text.contains("-----BEGIN") {
-        RootCertSn::of_bundle(&text)
-    } else if bytes.first() == Some(&0x30) {
-        RootCertSn::of_der(bytes)
-    } else {
-        Err(CertError::NoCertificate)
-    }
+    by_format(bytes, RootCertSn::of_bundle, RootCertSn::of_der)
 }
 
 fn named(file: &Path, e: &CertError) -> String {
