@@ -128,6 +128,10 @@ async fn postgres_a_refund_costs_two_write_transactions_and_one_order_read() {
             transactions[1]
         );
     }
+    // Each transaction's events go in with one INSERT and their deliveries with one
+    // more, under one outbox lock; the events render from the rows the saves returned.
+    let counts: Vec<usize> = transactions.iter().map(|t| t.len()).collect();
+    assert_eq!(counts, [7, 6], "{transactions:#?}");
     // The exchange log's row: one multi-row INSERT per batch of concurrent calls.
     assert_eq!(writes.len(), 1, "{writes:#?}");
     assert!(
@@ -187,6 +191,9 @@ async fn postgres_a_payment_notification_is_one_transaction_and_one_order_read()
             transactions[0]
         );
     }
+    // The inbox row, the order's UPDATE (returning the row its event renders from),
+    // the outbox lock, the order's refunds, the event and its deliveries.
+    assert_eq!(transactions[0].len(), 6, "{:#?}", transactions[0]);
     assert!(writes.is_empty(), "{writes:#?}");
     assert_eq!(reads.len(), 1, "{reads:#?}");
     assert!(reads[0].contains("FROM \"orders\""), "{reads:#?}");

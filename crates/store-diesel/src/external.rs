@@ -14,7 +14,7 @@ use payport_domain::{Order, Refund, RepoError};
 use crate::dialect::Dialect;
 use crate::error::Abort;
 use crate::orders::OrderQueries;
-use crate::outbox::OutboxQueries;
+use crate::outbox::{OutboxQueries, Written};
 use crate::pool::write_tx;
 use crate::refunds::RefundQueries;
 use crate::DieselStore;
@@ -38,9 +38,13 @@ pub(crate) async fn insert_external(
                 "refund {request_no} of order {no}"
             ))));
         }
-        conn.update_order(order).await?;
-        conn.insert_refund(refund).await?;
-        conn.write_events(renderer, events).await
+        let order = conn.update_order(order).await?;
+        let refund = conn.insert_refund(refund).await?;
+        let written = Written {
+            order: Some(order),
+            refunds: vec![refund],
+        };
+        conn.write_events(renderer, events, &written).await
     })
     .map_err(|e: Abort<RepoError>| {
         e.into_repo(format_args!(

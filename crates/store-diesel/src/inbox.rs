@@ -16,7 +16,7 @@ use payport_domain::{Order, RepoError};
 
 use crate::error::{db_error, Abort};
 use crate::orders::OrderQueries;
-use crate::outbox::OutboxQueries;
+use crate::outbox::{OutboxQueries, Written};
 use crate::pool::{for_each_backend, write_conn, write_tx};
 use crate::schema::notification_inbox as inbox;
 use crate::time::DbTime;
@@ -185,8 +185,9 @@ impl NotificationInbox for DieselStore {
                 }
             }
             if let Some(order) = order {
-                conn.update_order(order).await?;
-                conn.write_events(renderer, events).await?;
+                let stored = conn.update_order(order).await?;
+                conn.write_events(renderer, events, &Written::order(stored))
+                    .await?;
             }
             // All written, nothing committed: a crash here must lose all of it.
             crash_point(crash_points::NOTIFICATION_BEFORE_COMMIT);

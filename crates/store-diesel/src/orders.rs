@@ -12,7 +12,7 @@ use payport_domain::ports::{OrderFilter, OrderRepository, Page};
 use payport_domain::{Amount, Order, OrderStatus, OutTradeNo, RepoError, TradeNo};
 
 use crate::error::{corrupt, db_error, Abort};
-use crate::outbox::OutboxQueries;
+use crate::outbox::{OutboxQueries, Written};
 use crate::page::{Cursor, PageRequest};
 use crate::pool::{for_each_backend, with_conn, write_conn, write_tx};
 use crate::schema::orders;
@@ -20,7 +20,7 @@ use crate::time::DbTime;
 use crate::DieselStore;
 
 /// An order as read from the database.
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orders)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub(crate) struct OrderRow {
@@ -142,6 +142,12 @@ fn changes(order: &Order, new_version: i64) -> OrderChanges<'_> {
     }
 }
 
+impl OrderRow {
+    pub(crate) fn out_trade_no(&self) -> &str {
+        &self.out_trade_no
+    }
+}
+
 impl TryFrom<OrderRow> for Order {
     type Error = RepoError;
 
@@ -196,8 +202,8 @@ pub(crate) trait OrderQueries {
     async fn order_by_no(&mut self, out_trade_no: &str) -> QueryResult<Option<OrderRow>>;
     async fn order_by_trade_no(&mut self, trade_no: &str) -> QueryResult<Option<OrderRow>>;
     async fn orders_by_nos(&mut self, nos: &[String]) -> QueryResult<Vec<OrderRow>>;
-    /// The conditional save; see the module doc.
-    async fn update_order(&mut self, order: &Order) -> Result<(), Abort<RepoError>>;
+    /// The conditional save; see the module doc. Answers the row as stored.
+    async fn update_order(&mut self, order: &Order) -> Result<OrderRow, Abort<RepoError>>;
     async fn list_orders(
         &mut self,
         status: Option<OrderStatus>,
@@ -242,7 +248,7 @@ for_each_backend! {
                 .await
         }
 
-        async fn update_order(&mut self, order: &Order) -> Result<(), Abort<RepoError>> {
+        async fn update_order(&mut self, order: &Order) -> Result<OrderRow, Abort<RepoError>> {
             let no = order.out_trade_no.as_str();
             let next = order.version.checked_add(1).ok_or_else(|| {
                 RepoError::Conflict(format!("order {no}: version {} overflows", order.version))
@@ -251,10 +257,12 @@ for_each_backend! {
                 .filter(orders::version.eq(order.version))
                 .filter(orders::total_amount.eq(order.total_amount.fen()))
                 .set(changes(order, next))
-                .execute(self)
-                .await?;
-            if updated == 1 {
-                return Ok(());
+                .returning(OrderRow::as_returning())
+                .get_result(self)
+                .await
+                .optional()?;
+            if let Some(row) = updated {
+                return Ok(row);
             }
             let stored: Option<(i64, i64)> = orders::table
                 .find(no)
@@ -324,13 +332,14 @@ impl OrderRepository for DieselStore {
         let context = || format!("update order {}", order.out_trade_no);
         if events.is_empty() {
             // The hot path: one statement, no transaction needed.
-            return write_conn!(self, |conn| conn.update_order(order).await)
+            return write_conn!(self, |conn| conn.update_order(order).await.map(drop))
                 .map_err(|e| e.into_repo(context()));
         }
         let renderer = self.renderer.as_ref();
         write_tx!(self, |conn| {
-            conn.update_order(order).await?;
-            conn.write_events(renderer, events).await
+            let stored = conn.update_order(order).await?;
+            conn.write_events(renderer, events, &Written::order(stored))
+                .await
         })
         .map_err(|e: Abort<RepoError>| e.into_repo(context()))
     }

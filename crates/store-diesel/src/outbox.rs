@@ -1,12 +1,14 @@
 //! The transactional outbox: events written in the transaction that makes the change.
 //!
 //! A save that changes a status runs, in ONE write transaction (`write_tx!`): the
-//! conditional row update(s), then for each event: read the object back as it is now
-//! stored (an order with its refunds oldest first, or a refund), render its body with
-//! the store's [`EventRenderer`], insert the event, and insert a `pending` delivery of
-//! it, due at once, for every active endpoint that wants its type (one
-//! `INSERT ... SELECT`). Any error rolls all of it back: a change is never stored
-//! without its events, nor an event without its change.
+//! conditional row update(s), each answering the row as stored (`RETURNING`), then its
+//! events: each body is rendered with the store's [`EventRenderer`] from its object as
+//! now stored (an order with its refunds oldest first, or a refund: the row the save
+//! returned, or read when the save did not write it), then all the events go in with
+//! one `INSERT`, and a `pending` delivery of each, due at once, for every active
+//! endpoint that wants its type, with one `INSERT ... SELECT`. Any error rolls all of
+//! it back: a change is never stored without its events, nor an event without its
+//! change.
 //!
 //! Event writers take the outbox lock first, SHARED (`Dialect::lock_outbox`): they do
 //! not wait for each other, only for an endpoint deletion (which takes it exclusively,
@@ -25,9 +27,9 @@ use payport_domain::{Order, Refund, RepoError};
 
 use crate::dialect::{Dialect, OutboxLock};
 use crate::error::Abort;
-use crate::orders::OrderQueries;
-use crate::pool::for_each_backend;
-use crate::refunds::{to_refunds, RefundQueries};
+use crate::orders::{OrderQueries, OrderRow};
+use crate::pool::{for_each_backend, PgConn, SqliteConn};
+use crate::refunds::{to_refunds, RefundQueries, RefundRow};
 use crate::schema::{events, webhook_deliveries as deliveries, webhook_endpoints as endpoints};
 use crate::time::{DbTime, UtcTime};
 
@@ -55,23 +57,121 @@ pub(crate) fn wants_pattern(event_type: EventType) -> String {
     format!("%,{},%", event_type.as_str().replace('_', "\\_"))
 }
 
+/// The columns a new delivery is given, in the order the fan-outs select them.
+const DELIVERY_COLUMNS: (
+    deliveries::event_id,
+    deliveries::endpoint_id,
+    deliveries::status,
+    deliveries::attempts,
+    deliveries::since,
+    deliveries::next_attempt_at,
+    deliveries::updated_at,
+) = (
+    deliveries::event_id,
+    deliveries::endpoint_id,
+    deliveries::status,
+    deliveries::attempts,
+    deliveries::since,
+    deliveries::next_attempt_at,
+    deliveries::updated_at,
+);
+
+// No field may be left to its default: so SQLite takes several rows in one INSERT
+// (diesel would otherwise insert them one by one in a transaction of its own).
 #[derive(Insertable)]
-#[diesel(table_name = events)]
-struct NewEventRow<'a> {
-    id: &'a str,
+#[diesel(table_name = events, treat_none_as_default_value = false)]
+pub(crate) struct NewEventRow {
+    id: String,
     event_type: &'static str,
-    object_id: &'a str,
+    object_id: String,
     created_at: DbTime,
-    body: &'a str,
+    body: String,
+}
+
+/// Several events in one `INSERT`. diesel-async has no multi-row INSERT for SQLite;
+/// the wrapped connection has, so there it runs on that (on the blocking pool, as
+/// every SQLite query does).
+trait InsertEventRows {
+    async fn insert_event_rows(&mut self, rows: Vec<NewEventRow>) -> QueryResult<()>;
+}
+
+impl InsertEventRows for PgConn {
+    async fn insert_event_rows(&mut self, rows: Vec<NewEventRow>) -> QueryResult<()> {
+        diesel::insert_into(events::table)
+            .values(&rows)
+            .execute(self)
+            .await
+            .map(drop)
+    }
+}
+
+impl InsertEventRows for SqliteConn {
+    async fn insert_event_rows(&mut self, rows: Vec<NewEventRow>) -> QueryResult<()> {
+        self.spawn_blocking(move |conn| {
+            let insert = diesel::insert_into(events::table).values(&rows);
+            diesel::RunQueryDsl::execute(insert, conn).map(drop)
+        })
+        .await
+    }
+}
+
+/// Rows the transaction has just written, as `RETURNING` gave them back: an event
+/// about one of them renders from it instead of reading it again.
+#[derive(Default)]
+pub(crate) struct Written {
+    pub(crate) order: Option<OrderRow>,
+    pub(crate) refunds: Vec<RefundRow>,
+}
+
+impl Written {
+    pub(crate) fn order(row: OrderRow) -> Written {
+        Written {
+            order: Some(row),
+            refunds: Vec::new(),
+        }
+    }
+
+    pub(crate) fn refunds(rows: Vec<RefundRow>) -> Written {
+        Written {
+            order: None,
+            refunds: rows,
+        }
+    }
+}
+
+diesel::define_sql_function! {
+    /// `replace(text, from, to)`, the same in PostgreSQL and SQLite.
+    fn replace(text: Text, from: Text, to: Text) -> Text;
 }
 
 pub(crate) trait OutboxQueries {
     /// Writes `events` and their deliveries (see the module doc); call it inside a
-    /// write transaction, after the change they describe.
+    /// write transaction, after the change they describe, with the rows it wrote.
     async fn write_events(
         &mut self,
         renderer: &dyn EventRenderer,
         events: &[NewEvent],
+        written: &Written,
+    ) -> Result<(), Abort<RepoError>> {
+        let bodies = self.render_events(renderer, events, written).await?;
+        self.append_events(events, bodies).await
+    }
+
+    /// The bodies of `events`, each showing its object as now stored: from `written`
+    /// when it holds the row, read otherwise (and an order's refunds always).
+    async fn render_events(
+        &mut self,
+        renderer: &dyn EventRenderer,
+        events: &[NewEvent],
+        written: &Written,
+    ) -> Result<Vec<String>, Abort<RepoError>>;
+
+    /// Inserts `events` with their rendered `bodies` (in one statement) and their
+    /// deliveries (in another), under the outbox lock.
+    async fn append_events(
+        &mut self,
+        events: &[NewEvent],
+        bodies: Vec<String>,
     ) -> Result<(), Abort<RepoError>>;
 
     /// Gives every active endpoint that wants `event_type` and has no delivery of the
@@ -86,51 +186,97 @@ pub(crate) trait OutboxQueries {
 
 for_each_backend! {
     impl OutboxQueries {
-        async fn write_events(
+        async fn render_events(
             &mut self,
             renderer: &dyn EventRenderer,
             events: &[NewEvent],
-        ) -> Result<(), Abort<RepoError>> {
-            if events.is_empty() {
-                return Ok(());
-            }
-            self.lock_outbox(OutboxLock::Shared).await?;
+            written: &Written,
+        ) -> Result<Vec<String>, Abort<RepoError>> {
+            let mut bodies = Vec::with_capacity(events.len());
             for event in events {
                 let gone = |what: &dyn std::fmt::Display| {
                     RepoError::NotFound(format!("{what} of event {}", event.id))
                 };
                 let body = match &event.subject {
                     EventSubject::Order(no) => {
-                        let row = self
-                            .order_by_no(no.as_str())
-                            .await?
-                            .ok_or_else(|| gone(&format_args!("order {no}")))?;
+                        let row = match &written.order {
+                            Some(row) if row.out_trade_no() == no.as_str() => row.clone(),
+                            _ => self
+                                .order_by_no(no.as_str())
+                                .await?
+                                .ok_or_else(|| gone(&format_args!("order {no}")))?,
+                        };
                         let order = Order::try_from(row)?;
                         let refunds = to_refunds(self.refunds_of_order(no.as_str()).await?)?;
                         let object = EventObject::Order { order: &order, refunds: &refunds };
                         renderer.render(event, object)
                     }
                     EventSubject::Refund(id) => {
-                        let row = self
-                            .refund_by_id(id.as_str())
-                            .await?
-                            .ok_or_else(|| gone(&format_args!("refund {id}")))?;
+                        let known = written.refunds.iter().find(|r| r.refund_id() == id.as_str());
+                        let row = match known {
+                            Some(row) => row.clone(),
+                            None => self
+                                .refund_by_id(id.as_str())
+                                .await?
+                                .ok_or_else(|| gone(&format_args!("refund {id}")))?,
+                        };
                         renderer.render(event, EventObject::Refund(&Refund::try_from(row)?))
                     }
                 };
-                let at = DbTime(event.created_at);
-                diesel::insert_into(events::table)
-                    .values(NewEventRow {
-                        id: event.id.as_str(),
-                        event_type: event.event_type.as_str(),
-                        object_id: event.subject.object_id(),
-                        created_at: at,
-                        body: &body,
-                    })
-                    .execute(self)
-                    .await?;
-                self.fan_out(event.id.as_str(), event.event_type, at).await?;
+                bodies.push(body);
             }
+            Ok(bodies)
+        }
+
+        async fn append_events(
+            &mut self,
+            events: &[NewEvent],
+            bodies: Vec<String>,
+        ) -> Result<(), Abort<RepoError>> {
+            if events.is_empty() {
+                return Ok(());
+            }
+            self.lock_outbox(OutboxLock::Shared).await?;
+            let rows = events
+                .iter()
+                .zip(bodies)
+                .map(|(event, body)| NewEventRow {
+                    id: event.id.to_string(),
+                    event_type: event.event_type.as_str(),
+                    object_id: event.subject.object_id().to_owned(),
+                    created_at: DbTime(event.created_at),
+                    body,
+                })
+                .collect();
+            self.insert_event_rows(rows).await?;
+            // Every new event's deliveries in one statement: each active endpoint that
+            // wants its type, numbered by event, then in the endpoints' order.
+            let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+            let type_pattern = "%,"
+                .into_sql::<Text>()
+                .concat(replace(events::event_type, "_", "\\_"))
+                .concat(",%");
+            let wants = endpoints::event_types
+                .is_null()
+                .or(endpoints::event_types.like(type_pattern.nullable()).escape('\\'));
+            let wanting = events::table
+                .inner_join(endpoints::table.on(endpoints::deleted_at.is_null().and(wants)))
+                .filter(events::id.eq_any(ids))
+                .order((events::seq.asc(), endpoints::created_at.asc(), endpoints::id.asc()))
+                .select((
+                    events::id,
+                    endpoints::id,
+                    DeliveryStatus::Pending.as_str().into_sql::<Text>(),
+                    0_i64.into_sql::<BigInt>(),
+                    events::created_at,
+                    events::created_at.nullable(),
+                    events::created_at,
+                ));
+            diesel::insert_into(deliveries::table)
+                .values(wanting)
+                .into_columns(DELIVERY_COLUMNS)
+                .execute(self)
+                .await?;
             Ok(())
         }
 
@@ -164,15 +310,7 @@ for_each_backend! {
                 ));
             diesel::insert_into(deliveries::table)
                 .values(wanting)
-                .into_columns((
-                    deliveries::event_id,
-                    deliveries::endpoint_id,
-                    deliveries::status,
-                    deliveries::attempts,
-                    deliveries::since,
-                    deliveries::next_attempt_at,
-                    deliveries::updated_at,
-                ))
+                .into_columns(DELIVERY_COLUMNS)
                 .execute(self)
                 .await
         }

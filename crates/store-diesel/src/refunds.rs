@@ -23,7 +23,7 @@ use payport_domain::{
 
 use crate::error::{corrupt, db_error, Abort};
 use crate::orders::OrderQueries;
-use crate::outbox::OutboxQueries;
+use crate::outbox::{OutboxQueries, Written};
 use crate::page::{Cursor, PageRequest};
 use crate::pool::{for_each_backend, with_conn, write_conn, write_tx};
 use crate::schema::refunds;
@@ -31,7 +31,7 @@ use crate::time::DbTime;
 use crate::DieselStore;
 
 /// A refund as read from the database.
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = refunds)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub(crate) struct RefundRow {
@@ -132,6 +132,12 @@ fn new_row(refund: &Refund) -> NewRefundRow<'_> {
     }
 }
 
+impl RefundRow {
+    pub(crate) fn refund_id(&self) -> &str {
+        &self.refund_id
+    }
+}
+
 impl TryFrom<RefundRow> for Refund {
     type Error = RepoError;
 
@@ -203,7 +209,8 @@ pub(crate) fn to_refunds(rows: Vec<RefundRow>) -> Result<Vec<Refund>, RepoError>
 
 /// Refund queries, written once for both connection types.
 pub(crate) trait RefundQueries {
-    async fn insert_refund(&mut self, refund: &Refund) -> QueryResult<()>;
+    /// Answers the row as stored.
+    async fn insert_refund(&mut self, refund: &Refund) -> QueryResult<RefundRow>;
     async fn refund_by_id(&mut self, refund_id: &str) -> QueryResult<Option<RefundRow>>;
     async fn refund_by_request_no(
         &mut self,
@@ -213,10 +220,11 @@ pub(crate) trait RefundQueries {
     async fn refunds_by_ids(&mut self, ids: &[String]) -> QueryResult<Vec<RefundRow>>;
     async fn refunds_of_order(&mut self, out_trade_no: &str) -> QueryResult<Vec<RefundRow>>;
     async fn refunds_of_orders(&mut self, out_trade_nos: &[&str]) -> QueryResult<Vec<RefundRow>>;
-    /// The amounts of the order's refunds that still hold part of its total.
-    async fn held_amounts(&mut self, out_trade_no: &str) -> QueryResult<Vec<i64>>;
-    /// The conditional save; see the module doc.
-    async fn update_refund(&mut self, refund: &Refund) -> Result<(), Abort<RepoError>>;
+    /// Each of the order's refunds as a reservation sees it: its out_request_no, its
+    /// amount, and whether it still holds that part of the order's total.
+    async fn refund_claims(&mut self, out_trade_no: &str) -> QueryResult<Vec<(String, i64, bool)>>;
+    /// The conditional save; see the module doc. Answers the row as stored.
+    async fn update_refund(&mut self, refund: &Refund) -> Result<RefundRow, Abort<RepoError>>;
     async fn list_refunds(
         &mut self,
         status: Option<RefundStatus>,
@@ -235,12 +243,12 @@ fn holding_statuses() -> Vec<&'static str> {
 
 for_each_backend! {
     impl RefundQueries {
-        async fn insert_refund(&mut self, refund: &Refund) -> QueryResult<()> {
+        async fn insert_refund(&mut self, refund: &Refund) -> QueryResult<RefundRow> {
             diesel::insert_into(refunds::table)
                 .values(new_row(refund))
-                .execute(self)
+                .returning(RefundRow::as_returning())
+                .get_result(self)
                 .await
-                .map(drop)
         }
 
         async fn refund_by_id(&mut self, refund_id: &str) -> QueryResult<Option<RefundRow>> {
@@ -292,16 +300,22 @@ for_each_backend! {
                 .await
         }
 
-        async fn held_amounts(&mut self, out_trade_no: &str) -> QueryResult<Vec<i64>> {
+        async fn refund_claims(
+            &mut self,
+            out_trade_no: &str,
+        ) -> QueryResult<Vec<(String, i64, bool)>> {
             refunds::table
                 .filter(refunds::out_trade_no.eq(out_trade_no))
-                .filter(refunds::status.eq_any(holding_statuses()))
-                .select(refunds::amount)
+                .select((
+                    refunds::out_request_no,
+                    refunds::amount,
+                    refunds::status.eq_any(holding_statuses()),
+                ))
                 .load(self)
                 .await
         }
 
-        async fn update_refund(&mut self, refund: &Refund) -> Result<(), Abort<RepoError>> {
+        async fn update_refund(&mut self, refund: &Refund) -> Result<RefundRow, Abort<RepoError>> {
             let id = refund.refund_id.as_str();
             let next = refund.version.checked_add(1).ok_or_else(|| {
                 RepoError::Conflict(format!("refund {id}: version {} overflows", refund.version))
@@ -312,10 +326,12 @@ for_each_backend! {
                 .filter(refunds::out_request_no.eq(refund.out_request_no.as_str()))
                 .filter(refunds::amount.eq(refund.amount.fen()))
                 .set(changes(refund, next))
-                .execute(self)
-                .await?;
-            if updated == 1 {
-                return Ok(());
+                .returning(RefundRow::as_returning())
+                .get_result(self)
+                .await
+                .optional()?;
+            if let Some(row) = updated {
+                return Ok(row);
             }
             let stored: Option<i64> = refunds::table
                 .find(id)
@@ -432,13 +448,14 @@ impl RefundRepository for DieselStore {
         let context = || format!("update refund {}", refund.refund_id);
         if events.is_empty() {
             // The hot path: one statement, no transaction needed.
-            return write_conn!(self, |conn| conn.update_refund(refund).await)
+            return write_conn!(self, |conn| conn.update_refund(refund).await.map(drop))
                 .map_err(|e| e.into_repo(context()));
         }
         let renderer = self.renderer.as_ref();
         write_tx!(self, |conn| {
-            conn.update_refund(refund).await?;
-            conn.write_events(renderer, events).await
+            let stored = conn.update_refund(refund).await?;
+            conn.write_events(renderer, events, &Written::refunds(vec![stored]))
+                .await
         })
         .map_err(|e: Abort<RepoError>| e.into_repo(context()))
     }
@@ -449,10 +466,12 @@ impl RefundRepository for DieselStore {
         sorted.sort_by(|a, b| a.refund_id.cmp(&b.refund_id));
         let renderer = self.renderer.as_ref();
         write_tx!(self, |conn| {
+            let mut stored = Vec::with_capacity(sorted.len());
             for refund in &sorted {
-                conn.update_refund(refund).await?;
+                stored.push(conn.update_refund(refund).await?);
             }
-            conn.write_events(renderer, events).await
+            conn.write_events(renderer, events, &Written::refunds(stored))
+                .await
         })
         .map_err(|e: Abort<RepoError>| {
             e.into_repo(format_args!("update {} refunds together", refunds.len()))
@@ -470,9 +489,13 @@ impl RefundRepository for DieselStore {
         // then refund rows), so the two cannot deadlock on PostgreSQL.
         let renderer = self.renderer.as_ref();
         write_tx!(self, |conn| {
-            conn.update_order(order).await?;
-            conn.update_refund(refund).await?;
-            conn.write_events(renderer, events).await
+            let order = conn.update_order(order).await?;
+            let refund = conn.update_refund(refund).await?;
+            let written = Written {
+                order: Some(order),
+                refunds: vec![refund],
+            };
+            conn.write_events(renderer, events, &written).await
         })
         .map_err(|e: Abort<RepoError>| {
             e.into_repo(format_args!(

@@ -1,19 +1,19 @@
 //! The refund reservation: the over-refund invariant, enforced by the database.
 //!
 //! One write transaction (`write_tx!`): lock the order (PostgreSQL `SELECT ... FOR
-//! UPDATE`; SQLite `BEGIN IMMEDIATE`), look for a refund with the same out_request_no,
-//! sum the amounts the order's refunds still hold, run the domain's [`admit_refund`]
-//! (the over-refund check, and the approval threshold over the order's refunds),
-//! insert. Every reservation of one order (from any process on
+//! UPDATE`; SQLite `BEGIN IMMEDIATE`), read the order's refunds once (their
+//! out_request_nos, to find a repeat, and the amounts they still hold, summed), run the
+//! domain's [`admit_refund`] (the over-refund check, and the approval threshold over
+//! the order's refunds), insert. Every reservation of one order (from any process on
 //! the same database) queues on that lock, so each one sees all the others that
 //! committed before it, and the sum can never pass the total. The same transaction
-//! writes the reservation's event (see `outbox.rs`), `refund.<the status admitted>`;
+//! writes the reservation's events (see `outbox.rs`), `refund.<the status admitted>`;
 //! a refund approved and sent at once (`NewRefund::send_at_once`) is then marked sent
 //! (`processing`, with its `submitted_at` and legacy `batch_no`) by a conditional
 //! update in the same transaction, followed by `refund.processing`
 //! (`event::reservation_steps`): the request's only write before the gateway call.
 
-use payport_domain::event::reservation_steps;
+use payport_domain::event::{reservation_steps, NewEvent};
 use payport_domain::policy::admit_refund;
 use payport_domain::ports::ReserveError;
 use payport_domain::refund::NewRefund;
@@ -21,7 +21,7 @@ use payport_domain::{Amount, EventId, OrderStatus, Refund, RepoError};
 
 use crate::dialect::Dialect;
 use crate::error::{corrupt, Abort};
-use crate::outbox::OutboxQueries;
+use crate::outbox::{OutboxQueries, Written};
 use crate::pool::write_tx;
 use crate::refunds::RefundQueries;
 use crate::DieselStore;
@@ -45,39 +45,47 @@ pub(crate) async fn reserve(
             ))
         })?;
         let request_no = new.out_request_no.as_str();
-        if let Some(existing) = conn.refund_by_request_no(no, request_no).await? {
-            let existing = Refund::try_from(existing)?;
+        // One read of the order's refunds answers both questions: is this request a
+        // repeat, and how much of the total is held.
+        let claims = conn.refund_claims(no).await?;
+        if claims.iter().any(|(used, ..)| used == request_no) {
+            let existing = conn
+                .refund_by_request_no(no, request_no)
+                .await?
+                .ok_or_else(|| RepoError::Unavailable(format!("refund {request_no} vanished")))?;
             return Err(Abort::Stop(ReserveError::DuplicateOutRequestNo(Box::new(
-                existing,
+                Refund::try_from(existing)?,
             ))));
         }
-        let held = conn.held_amounts(no).await?;
-        let reserved = held
+        let reserved = claims
             .into_iter()
-            .map(Amount::from_fen)
+            .filter(|(_, _, holds)| *holds)
+            .map(|(_, amount, _)| Amount::from_fen(amount))
             .collect::<Option<Vec<Amount>>>()
             .and_then(Amount::sum)
             .ok_or_else(|| corrupt(format!("refund amounts of order {no:?} are out of range")))?;
         let admitted = admit_refund(status, total, reserved, new).map_err(ReserveError::Refused)?;
-        let refund_id = admitted.refund_id.clone();
-        for (i, (refund, event)) in reservation_steps(new, admitted, event_id)
-            .iter()
-            .enumerate()
-        {
-            if i == 0 {
-                conn.insert_refund(refund).await?;
-            } else {
-                conn.update_refund(refund).await?;
-            }
-            // After each step: its event's body shows the refund as that step stored it.
-            conn.write_events(renderer, std::slice::from_ref(event))
-                .await?;
+        let steps = reservation_steps(new, admitted, event_id);
+        let mut stored = None;
+        let mut bodies = Vec::with_capacity(steps.len());
+        for (refund, event) in &steps {
+            let row = match stored {
+                None => conn.insert_refund(refund).await?,
+                Some(_) => conn.update_refund(refund).await?,
+            };
+            // Rendered after each step: its event's body shows the refund as that step
+            // stored it (from the row the step returned, timestamps to the microsecond).
+            let written = Written::refunds(vec![row]);
+            bodies.extend(
+                conn.render_events(renderer, std::slice::from_ref(event), &written)
+                    .await?,
+            );
+            stored = written.refunds.into_iter().next();
         }
-        // Read back what was stored (timestamps to the microsecond), as `get` will.
-        let stored = conn
-            .refund_by_id(refund_id.as_str())
-            .await?
-            .ok_or_else(|| RepoError::Unavailable(format!("refund {refund_id} vanished")))?;
+        let events: Vec<NewEvent> = steps.into_iter().map(|(_, event)| event).collect();
+        conn.append_events(&events, bodies).await?;
+        let stored =
+            stored.ok_or_else(|| RepoError::Unavailable("a reservation without steps".into()))?;
         Ok(Refund::try_from(stored)?)
     })
     .map_err(|e: Abort<ReserveError>| {

@@ -255,6 +255,7 @@ macro_rules! store_contract {
         );
         $crate::store_contract!(@module $open, webhooks:
             events_fan_out_to_the_active_endpoints_that_want_them,
+            each_event_of_one_save_reaches_the_endpoints_that_want_it,
             a_deleted_endpoint_gets_nothing_new_and_its_pending_deliveries_fail,
             the_configured_endpoint_follows_configuration,
         );

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use payport_domain::event::EventType;
-use payport_domain::ports::{DeliveryQueue, EventLog, WebhookEndpoints};
+use payport_domain::ports::{DeliveryQueue, EventLog, OrderRepository, WebhookEndpoints};
 use payport_domain::webhook::{
     DeliveryAttempt, DeliveryNext, DeliveryStatus, WebhookEndpoint, WebhookSecret,
 };
 use payport_domain::{EndpointId, EventId, RepoError};
 
-use super::fixtures::{at, close_order, pay_closed_order};
+use super::fixtures::{all_events, at, close_order, event, pay_closed_order, pending_order};
 use super::StoreUnderTest;
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -103,6 +103,50 @@ pub async fn events_fan_out_to_the_active_endpoints_that_want_them<D: StoreUnder
             ("we_late".into(), Pending)
         ]
     );
+}
+
+/// One save's events go in together: each reaches exactly the endpoints whose lists
+/// name its type (whole names: `order.refunded` is not `order.partially_refunded`), in
+/// the endpoints' order.
+pub async fn each_event_of_one_save_reaches_the_endpoints_that_want_it<D: StoreUnderTest>(db: &D) {
+    let store = db.store();
+    let everything = endpoint("we_all", None, 1);
+    let partial = endpoint("we_part", Some(vec![EventType::OrderPartiallyRefunded]), 2);
+    let closing = endpoint(
+        "we_close",
+        Some(vec![EventType::OrderClosed, EventType::OrderPaid]),
+        3,
+    );
+    for e in [&closing, &partial, &everything] {
+        store.create_endpoint(e).await.unwrap();
+    }
+    let orders: &dyn OrderRepository = store;
+    let pending = pending_order("o1", 100);
+    orders.insert(&pending).await.unwrap();
+    let mut closed = pending;
+    closed.close(at(10)).unwrap();
+    let events = [
+        event(EventType::OrderClosed, "o1"),
+        event(EventType::OrderPartiallyRefunded, "o1"),
+        event(EventType::OrderRefunded, "o1"),
+    ];
+    orders.update(&closed, &events).await.unwrap();
+
+    use DeliveryStatus::Pending;
+    let wanted: [&[&str]; 3] = [&["we_all", "we_close"], &["we_all", "we_part"], &["we_all"]];
+    for (event, wanted) in events.iter().zip(wanted) {
+        let got = deliveries_of(store, &event.id).await;
+        let want: Vec<(String, DeliveryStatus)> =
+            wanted.iter().map(|id| (id.to_string(), Pending)).collect();
+        assert_eq!(got, want, "{}", event.event_type.as_str());
+    }
+    let stored: Vec<String> = all_events(store)
+        .await
+        .into_iter()
+        .map(|e| e.id.to_string())
+        .collect();
+    let written: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
+    assert_eq!(stored, written, "listed in the order the save gave them");
 }
 
 pub async fn a_deleted_endpoint_gets_nothing_new_and_its_pending_deliveries_fail<
