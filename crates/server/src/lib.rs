@@ -74,6 +74,7 @@ pub mod cli;
 pub mod config;
 pub mod deliveries;
 pub mod lifecycle;
+pub mod malloc;
 pub mod runtime;
 pub mod serve;
 pub mod state;

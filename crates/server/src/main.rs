@@ -196,6 +196,7 @@ fn load_config() -> Result<Config, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    payport_server::malloc::cap_arenas();
     // A test build stops at the crash points `FAILPOINTS` names, for as long as it runs.
     #[cfg(feature = "failpoints")]
     let _crash_points = {
