@@ -202,13 +202,36 @@ pub(crate) trait OrderQueries {
     async fn order_by_no(&mut self, out_trade_no: &str) -> QueryResult<Option<OrderRow>>;
     async fn order_by_trade_no(&mut self, trade_no: &str) -> QueryResult<Option<OrderRow>>;
     async fn orders_by_nos(&mut self, nos: &[String]) -> QueryResult<Vec<OrderRow>>;
-    /// The conditional save; see the module doc. Answers the row as stored.
+    /// The conditional save (see the module doc), answering the row as stored: for a
+    /// save whose events render from it.
     async fn update_order(&mut self, order: &Order) -> Result<OrderRow, Abort<RepoError>>;
+    /// The same save when nothing needs the row back.
+    async fn save_order(&mut self, order: &Order) -> Result<(), Abort<RepoError>>;
+    /// Why the conditional save of `order` changed no row: gone, or changed meanwhile.
+    async fn why_order_not_saved(&mut self, order: &Order) -> QueryResult<Abort<RepoError>>;
     async fn list_orders(
         &mut self,
         status: Option<OrderStatus>,
         page: &PageRequest,
     ) -> QueryResult<Vec<OrderRow>>;
+}
+
+/// The conditional save's `UPDATE` of `order`: only from the version it was read at,
+/// never changing its total, to the next version.
+macro_rules! conditional_update {
+    ($order:expr) => {{
+        let order: &Order = $order;
+        let next = order.version.checked_add(1).ok_or_else(|| {
+            RepoError::Conflict(format!(
+                "order {}: version {} overflows",
+                order.out_trade_no, order.version
+            ))
+        })?;
+        diesel::update(orders::table.find(order.out_trade_no.as_str()))
+            .filter(orders::version.eq(order.version))
+            .filter(orders::total_amount.eq(order.total_amount.fen()))
+            .set(changes(order, next))
+    }};
 }
 
 for_each_backend! {
@@ -249,28 +272,33 @@ for_each_backend! {
         }
 
         async fn update_order(&mut self, order: &Order) -> Result<OrderRow, Abort<RepoError>> {
-            let no = order.out_trade_no.as_str();
-            let next = order.version.checked_add(1).ok_or_else(|| {
-                RepoError::Conflict(format!("order {no}: version {} overflows", order.version))
-            })?;
-            let updated = diesel::update(orders::table.find(no))
-                .filter(orders::version.eq(order.version))
-                .filter(orders::total_amount.eq(order.total_amount.fen()))
-                .set(changes(order, next))
+            let saved = conditional_update!(order)
                 .returning(OrderRow::as_returning())
                 .get_result(self)
                 .await
                 .optional()?;
-            if let Some(row) = updated {
-                return Ok(row);
+            match saved {
+                Some(row) => Ok(row),
+                None => Err(self.why_order_not_saved(order).await?),
             }
+        }
+
+        async fn save_order(&mut self, order: &Order) -> Result<(), Abort<RepoError>> {
+            if conditional_update!(order).execute(self).await? == 1 {
+                return Ok(());
+            }
+            Err(self.why_order_not_saved(order).await?)
+        }
+
+        async fn why_order_not_saved(&mut self, order: &Order) -> QueryResult<Abort<RepoError>> {
+            let no = order.out_trade_no.as_str();
             let stored: Option<(i64, i64)> = orders::table
                 .find(no)
                 .select((orders::version, orders::total_amount))
                 .first(self)
                 .await
                 .optional()?;
-            Err(Abort::Stop(match stored {
+            Ok(Abort::Stop(match stored {
                 None => RepoError::NotFound(format!("order {no}")),
                 Some((version, _)) if version != order.version => RepoError::Conflict(format!(
                     "order {no} is at version {version}, not {}",
@@ -332,7 +360,7 @@ impl OrderRepository for DieselStore {
         let context = || format!("update order {}", order.out_trade_no);
         if events.is_empty() {
             // The hot path: one statement, no transaction needed.
-            return write_conn!(self, |conn| conn.update_order(order).await.map(drop))
+            return write_conn!(self, |conn| conn.save_order(order).await)
                 .map_err(|e| e.into_repo(context()));
         }
         let renderer = self.renderer.as_ref();

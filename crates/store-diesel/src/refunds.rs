@@ -223,8 +223,13 @@ pub(crate) trait RefundQueries {
     /// Each of the order's refunds as a reservation sees it: its out_request_no, its
     /// amount, and whether it still holds that part of the order's total.
     async fn refund_claims(&mut self, out_trade_no: &str) -> QueryResult<Vec<(String, i64, bool)>>;
-    /// The conditional save; see the module doc. Answers the row as stored.
+    /// The conditional save (see the module doc), answering the row as stored: for a
+    /// save whose events render from it.
     async fn update_refund(&mut self, refund: &Refund) -> Result<RefundRow, Abort<RepoError>>;
+    /// The same save when nothing needs the row back.
+    async fn save_refund(&mut self, refund: &Refund) -> Result<(), Abort<RepoError>>;
+    /// Why the conditional save of `refund` changed no row: gone, or changed meanwhile.
+    async fn why_refund_not_saved(&mut self, refund: &Refund) -> QueryResult<Abort<RepoError>>;
     async fn list_refunds(
         &mut self,
         status: Option<RefundStatus>,
@@ -239,6 +244,26 @@ fn holding_statuses() -> Vec<&'static str> {
         .filter(|s| s.holds_reservation())
         .map(RefundStatus::as_str)
         .collect()
+}
+
+/// The conditional save's `UPDATE` of `refund`: only from the version it was read at,
+/// never changing what identifies it or its amount, to the next version.
+macro_rules! conditional_update {
+    ($refund:expr) => {{
+        let refund: &Refund = $refund;
+        let next = refund.version.checked_add(1).ok_or_else(|| {
+            RepoError::Conflict(format!(
+                "refund {}: version {} overflows",
+                refund.refund_id, refund.version
+            ))
+        })?;
+        diesel::update(refunds::table.find(refund.refund_id.as_str()))
+            .filter(refunds::version.eq(refund.version))
+            .filter(refunds::out_trade_no.eq(refund.out_trade_no.as_str()))
+            .filter(refunds::out_request_no.eq(refund.out_request_no.as_str()))
+            .filter(refunds::amount.eq(refund.amount.fen()))
+            .set(changes(refund, next))
+    }};
 }
 
 for_each_backend! {
@@ -316,30 +341,33 @@ for_each_backend! {
         }
 
         async fn update_refund(&mut self, refund: &Refund) -> Result<RefundRow, Abort<RepoError>> {
-            let id = refund.refund_id.as_str();
-            let next = refund.version.checked_add(1).ok_or_else(|| {
-                RepoError::Conflict(format!("refund {id}: version {} overflows", refund.version))
-            })?;
-            let updated = diesel::update(refunds::table.find(id))
-                .filter(refunds::version.eq(refund.version))
-                .filter(refunds::out_trade_no.eq(refund.out_trade_no.as_str()))
-                .filter(refunds::out_request_no.eq(refund.out_request_no.as_str()))
-                .filter(refunds::amount.eq(refund.amount.fen()))
-                .set(changes(refund, next))
+            let saved = conditional_update!(refund)
                 .returning(RefundRow::as_returning())
                 .get_result(self)
                 .await
                 .optional()?;
-            if let Some(row) = updated {
-                return Ok(row);
+            match saved {
+                Some(row) => Ok(row),
+                None => Err(self.why_refund_not_saved(refund).await?),
             }
+        }
+
+        async fn save_refund(&mut self, refund: &Refund) -> Result<(), Abort<RepoError>> {
+            if conditional_update!(refund).execute(self).await? == 1 {
+                return Ok(());
+            }
+            Err(self.why_refund_not_saved(refund).await?)
+        }
+
+        async fn why_refund_not_saved(&mut self, refund: &Refund) -> QueryResult<Abort<RepoError>> {
+            let id = refund.refund_id.as_str();
             let stored: Option<i64> = refunds::table
                 .find(id)
                 .select(refunds::version)
                 .first(self)
                 .await
                 .optional()?;
-            Err(Abort::Stop(match stored {
+            Ok(Abort::Stop(match stored {
                 None => RepoError::NotFound(format!("refund {id}")),
                 Some(version) if version != refund.version => RepoError::Conflict(format!(
                     "refund {id} is at version {version}, not {}",
@@ -448,7 +476,7 @@ impl RefundRepository for DieselStore {
         let context = || format!("update refund {}", refund.refund_id);
         if events.is_empty() {
             // The hot path: one statement, no transaction needed.
-            return write_conn!(self, |conn| conn.update_refund(refund).await.map(drop))
+            return write_conn!(self, |conn| conn.save_refund(refund).await)
                 .map_err(|e| e.into_repo(context()));
         }
         let renderer = self.renderer.as_ref();
