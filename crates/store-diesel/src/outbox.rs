@@ -58,23 +58,19 @@ pub(crate) fn wants_pattern(event_type: EventType) -> String {
 }
 
 /// The columns a new delivery is given, in the order the fan-outs select them.
-const DELIVERY_COLUMNS: (
-    deliveries::event_id,
-    deliveries::endpoint_id,
-    deliveries::status,
-    deliveries::attempts,
-    deliveries::since,
-    deliveries::next_attempt_at,
-    deliveries::updated_at,
-) = (
-    deliveries::event_id,
-    deliveries::endpoint_id,
-    deliveries::status,
-    deliveries::attempts,
-    deliveries::since,
-    deliveries::next_attempt_at,
-    deliveries::updated_at,
-);
+macro_rules! delivery_columns {
+    () => {
+        (
+            deliveries::event_id,
+            deliveries::endpoint_id,
+            deliveries::status,
+            deliveries::attempts,
+            deliveries::since,
+            deliveries::next_attempt_at,
+            deliveries::updated_at,
+        )
+    };
+}
 
 // No field may be left to its default: so SQLite takes several rows in one INSERT
 // (diesel would otherwise insert them one by one in a transaction of its own).
@@ -274,7 +270,7 @@ for_each_backend! {
                 ));
             diesel::insert_into(deliveries::table)
                 .values(wanting)
-                .into_columns(DELIVERY_COLUMNS)
+                .into_columns(delivery_columns!())
                 .execute(self)
                 .await?;
             Ok(())
@@ -310,7 +306,7 @@ for_each_backend! {
                 ));
             diesel::insert_into(deliveries::table)
                 .values(wanting)
-                .into_columns(DELIVERY_COLUMNS)
+                .into_columns(delivery_columns!())
                 .execute(self)
                 .await
         }
