@@ -192,7 +192,7 @@ async fn postgres_a_payment_notification_is_one_transaction_and_one_order_read()
         );
     }
     // The inbox row, the order's UPDATE (returning the row its event renders from),
-    // the outbox lock, the order's refunds, the event and its deliveries.
+    // the order's refunds, the outbox lock, the event and its deliveries.
     assert_eq!(transactions[0].len(), 6, "{:#?}", transactions[0]);
     assert!(writes.is_empty(), "{writes:#?}");
     assert_eq!(reads.len(), 1, "{reads:#?}");

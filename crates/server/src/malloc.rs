@@ -2,15 +2,18 @@
 //! core, and each arena keeps what its threads freed. payport's SQLite work runs on
 //! tokio's blocking threads, one query at a time on whichever thread is free, so under
 //! load many threads allocate and free and every arena grows: peak RSS on SQLite at
-//! concurrency 64 was 63 MB, against 43 MB with one arena per core (docs/PERFORMANCE.md,
-//! the CPU per operation unchanged within the noise).
+//! concurrency 64 was 57-59 MB in the load bench, 45 MB with one arena per core
+//! (docs/PERFORMANCE.md; the CPU per operation unchanged within the noise).
 
-/// Caps glibc's malloc arenas at one per core, unless `MALLOC_ARENA_MAX` is set (glibc
-/// reads that itself). Call it first thing in `main`, before any other thread exists.
+/// Caps glibc's malloc arenas at one per core (as the process's CPU quota counts
+/// them), unless the operator chose: `MALLOC_ARENA_MAX`, or `glibc.malloc.arena_max` in
+/// `GLIBC_TUNABLES` (glibc reads both itself). Call it first thing in `main`, before
+/// any other thread exists.
 pub fn cap_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        if std::env::var_os("MALLOC_ARENA_MAX").is_some() || tunables.contains("arena_max") {
             return;
         }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -10,7 +10,8 @@
 //! it back: a change is never stored without its events, nor an event without its
 //! change.
 //!
-//! Event writers take the outbox lock first, SHARED (`Dialect::lock_outbox`): they do
+//! Event writers take the outbox lock before inserting their events, SHARED
+//! (`Dialect::lock_outbox`), and hold it to the end of their transaction: they do
 //! not wait for each other, only for an endpoint deletion (which takes it exclusively,
 //! so that no event gives a delivery to an endpoint being deleted, unseen by it).
 //! Events can thus commit out of `seq` order; each records its transaction's id (`tx`,
@@ -208,7 +209,8 @@ for_each_backend! {
                         renderer.render(event, object)
                     }
                     EventSubject::Refund(id) => {
-                        let known = written.refunds.iter().find(|r| r.refund_id() == id.as_str());
+                        // The last row written for it is the one as stored now.
+                        let known = written.refunds.iter().rev().find(|r| r.refund_id() == id.as_str());
                         let row = match known {
                             Some(row) => row.clone(),
                             None => self
