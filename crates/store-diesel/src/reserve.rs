@@ -66,26 +66,28 @@ pub(crate) async fn reserve(
             .ok_or_else(|| corrupt(format!("refund amounts of order {no:?} are out of range")))?;
         let admitted = admit_refund(status, total, reserved, new).map_err(ReserveError::Refused)?;
         let steps = reservation_steps(new, admitted, event_id);
-        let mut stored = None;
+        let mut written = Written::default();
         let mut bodies = Vec::with_capacity(steps.len());
         for (refund, event) in &steps {
-            let row = match stored {
-                None => conn.insert_refund(refund).await?,
-                Some(_) => conn.update_refund(refund).await?,
+            let row = if written.refunds.is_empty() {
+                conn.insert_refund(refund).await?
+            } else {
+                conn.update_refund(refund).await?
             };
-            // Rendered after each step: its event's body shows the refund as that step
-            // stored it (from the row the step returned, timestamps to the microsecond).
-            let written = Written::refunds(vec![row]);
+            // Rendered after each step, from the row it returned (the last one written
+            // for the refund): its event's body shows the refund as that step stored it.
+            written.refunds.push(row);
             bodies.extend(
                 conn.render_events(renderer, std::slice::from_ref(event), &written)
                     .await?,
             );
-            stored = written.refunds.into_iter().next();
         }
         let events: Vec<NewEvent> = steps.into_iter().map(|(_, event)| event).collect();
         conn.append_events(&events, bodies).await?;
-        let stored =
-            stored.ok_or_else(|| RepoError::Unavailable("a reservation without steps".into()))?;
+        let stored = written
+            .refunds
+            .pop()
+            .ok_or_else(|| RepoError::Unavailable("a reservation without steps".into()))?;
         Ok(Refund::try_from(stored)?)
     })
     .map_err(|e: Abort<ReserveError>| {

@@ -4,11 +4,8 @@
 // figment's Jail fixes the closure's error type; its size is not ours to choose.
 #![allow(clippy::result_large_err)]
 
+use super::tests::{problems, production_env_but_alipay_key, repo};
 use super::*;
-
-fn repo(path: &str) -> String {
-    format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The DEV certificates (keys/README.md) in the jail's environment.
 fn dev_certs(jail: &mut figment::Jail) {
@@ -21,13 +18,6 @@ fn dev_certs(jail: &mut figment::Jail) {
         "PAYPORT_ALIPAY__ALIPAY_ROOT_CERT",
         repo("keys/dev_alipay_root_bundle.pem"),
     );
-}
-
-fn problems() -> Vec<String> {
-    match Config::load() {
-        Ok(config) => panic!("loaded: {config:?}"),
-        Err(e) => e.lines().map(str::to_owned).collect(),
-    }
 }
 
 #[test]
@@ -129,22 +119,7 @@ fn unusable_certificates_and_an_app_certificate_of_another_key_are_named() {
 #[test]
 fn production_refuses_the_dev_alipay_certificate() {
     figment::Jail::expect_with(|jail| {
-        jail.set_env("PAYPORT_ALIPAY__MODE", "production");
-        jail.set_env("PAYPORT_PUBLIC_URL", "https://pay.example.com");
-        jail.set_env("PAYPORT_ALIPAY__APP_ID", "2021004100000042");
-        jail.set_env("PAYPORT_ALIPAY__SELLER_ID", "2088621000000042");
-        jail.set_env(
-            "PAYPORT_ALIPAY__APP_PRIVATE_KEY",
-            repo("testdata/vectors/keys/forger_private_pkcs8.pem"),
-        );
-        jail.set_env(
-            "PAYPORT_AUTH__MERCHANT_TOKENS",
-            "m-0123456789abcdef0123456789abcdef",
-        );
-        jail.set_env(
-            "PAYPORT_AUTH__OPERATOR_TOKENS",
-            "o-0123456789abcdef0123456789abcdef",
-        );
+        production_env_but_alipay_key(jail);
         dev_certs(jail);
         let lines = problems();
         assert!(
@@ -160,22 +135,7 @@ fn production_refuses_the_dev_alipay_certificate() {
 /// A production configuration with the three certificates of `dev_certs`, and
 /// `alipay_cert`/`root` instead of the DEV ones when given.
 fn production_problems(jail: &mut figment::Jail, alipay_cert: &str, root: &str) -> Vec<String> {
-    jail.set_env("PAYPORT_ALIPAY__MODE", "production");
-    jail.set_env("PAYPORT_PUBLIC_URL", "https://pay.example.com");
-    jail.set_env("PAYPORT_ALIPAY__APP_ID", "2021004100000042");
-    jail.set_env("PAYPORT_ALIPAY__SELLER_ID", "2088621000000042");
-    jail.set_env(
-        "PAYPORT_ALIPAY__APP_PRIVATE_KEY",
-        repo("testdata/vectors/keys/forger_private_pkcs8.pem"),
-    );
-    jail.set_env(
-        "PAYPORT_AUTH__MERCHANT_TOKENS",
-        "m-0123456789abcdef0123456789abcdef",
-    );
-    jail.set_env(
-        "PAYPORT_AUTH__OPERATOR_TOKENS",
-        "o-0123456789abcdef0123456789abcdef",
-    );
+    production_env_but_alipay_key(jail);
     dev_certs(jail);
     jail.set_env("PAYPORT_ALIPAY__ALIPAY_CERT", repo(alipay_cert));
     jail.set_env("PAYPORT_ALIPAY__ALIPAY_ROOT_CERT", repo(root));

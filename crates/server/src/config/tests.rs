@@ -4,14 +4,14 @@
 use super::*;
 
 /// Loads in a jail; the error's lines.
-fn problems() -> Vec<String> {
+pub(super) fn problems() -> Vec<String> {
     match Config::load() {
         Ok(config) => panic!("loaded: {config:?}"),
         Err(e) => e.lines().map(str::to_owned).collect(),
     }
 }
 
-fn repo(path: &str) -> String {
+pub(super) fn repo(path: &str) -> String {
     format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -20,6 +20,16 @@ const LONG_OP: &str = "o-0123456789abcdef0123456789abcdef";
 
 /// Production settings that load, in the jail's environment.
 fn production_env(jail: &mut figment::Jail) {
+    production_env_but_alipay_key(jail);
+    jail.set_env(
+        "PAYPORT_ALIPAY__ALIPAY_PUBLIC_KEY",
+        repo("testdata/vectors/keys/forger_public_spki.pem"),
+    );
+}
+
+/// Production settings but Alipay's key (a public key or certificates), for the
+/// caller to choose.
+pub(super) fn production_env_but_alipay_key(jail: &mut figment::Jail) {
     jail.set_env("PAYPORT_ALIPAY__MODE", "production");
     jail.set_env("PAYPORT_PUBLIC_URL", "https://pay.example.com");
     jail.set_env("PAYPORT_ALIPAY__APP_ID", "2021004100000042");
@@ -27,10 +37,6 @@ fn production_env(jail: &mut figment::Jail) {
     jail.set_env(
         "PAYPORT_ALIPAY__APP_PRIVATE_KEY",
         repo("testdata/vectors/keys/forger_private_pkcs8.pem"),
-    );
-    jail.set_env(
-        "PAYPORT_ALIPAY__ALIPAY_PUBLIC_KEY",
-        repo("testdata/vectors/keys/forger_public_spki.pem"),
     );
     jail.set_env("PAYPORT_AUTH__MERCHANT_TOKENS", LONG_M);
     jail.set_env("PAYPORT_AUTH__OPERATOR_TOKENS", LONG_OP);
