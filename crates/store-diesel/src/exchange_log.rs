@@ -191,7 +191,8 @@ impl InsertExchanges for PgConn {
 impl InsertExchanges for SqliteConn {
     async fn insert_exchanges(&mut self, exchanges: Vec<GatewayExchange>) -> QueryResult<()> {
         // diesel-async has no multi-row INSERT for SQLite; the wrapped connection has
-        // (one statement, as on PostgreSQL), on the blocking pool like every query.
+        // (one statement, as on PostgreSQL), run where the writer runs its statements
+        // (`inline.rs`).
         self.spawn_blocking(move |conn| {
             let rows: Vec<NewExchangeRow<'_>> = exchanges.iter().map(NewExchangeRow::of).collect();
             let insert = diesel::insert_into(log::table).values(&rows);

@@ -49,6 +49,7 @@ mod exchange_log;
 mod external;
 mod idempotency;
 mod inbox;
+mod inline;
 mod migrate;
 mod orders;
 mod outbox;

@@ -86,8 +86,8 @@ pub(crate) struct NewEventRow {
 }
 
 /// Several events in one `INSERT`. diesel-async has no multi-row INSERT for SQLite;
-/// the wrapped connection has, so there it runs on that (on the blocking pool, as
-/// every SQLite query does).
+/// the wrapped connection has, so there it runs on that (inline, as the writer's
+/// statements do: `inline.rs`).
 trait InsertEventRows {
     async fn insert_event_rows(&mut self, rows: Vec<NewEventRow>) -> QueryResult<()>;
 }

@@ -18,7 +18,7 @@
 //! The body runs in its caller's future (it may borrow the caller's data). The COMMIT
 //! runs in a spawned task that owns the writer, so a cancelled caller cannot interrupt
 //! it. A caller cancelled while its body holds the writer leaves the transaction in
-//! doubt (its last statement may still run on the blocking pool): its [`Held`] guard
+//! doubt (its savepoint open, part of its statements run): its [`Held`] guard
 //! poisons the writer on drop, and (in a spawned task, or by the next holder) the
 //! connection is dropped, which rolls the whole batch back, and the batch's waiting
 //! bodies fail with an error: never a false success, never a half body. A caller
@@ -41,7 +41,8 @@ use diesel_async::SimpleAsyncConnection;
 use payport_domain::RepoError;
 use tokio::sync::{watch, Mutex, OwnedMutexGuard};
 
-use crate::pool::{sqlite_setup, SqliteConn};
+use crate::inline::inline;
+use crate::pool::{sqlite_writer_setup, SqliteConn};
 
 /// The most bodies one batch takes before it commits even though others wait.
 pub(crate) const MAX_BATCH_BODIES: usize = 64;
@@ -58,7 +59,7 @@ type Outcome = Result<(), Arc<str>>;
 pub(crate) struct Writer(Arc<Shared>);
 
 struct Shared {
-    /// A database path for [`sqlite_setup`]: the connection opens on first use, and
+    /// A database path for [`sqlite_writer_setup`]: the connection opens on first use, and
     /// again after one was dropped as broken.
     path: String,
     /// tokio's mutex is FIFO: bodies take the writer in the order they asked.
@@ -126,7 +127,7 @@ impl Writer {
             recover(state);
         }
         if state.conn.is_none() {
-            match sqlite_setup(&self.0.path).await {
+            match sqlite_writer_setup(&self.0.path).await {
                 Ok(conn) => state.conn = Some(conn),
                 Err(e) => {
                     held.armed = false;
@@ -136,12 +137,14 @@ impl Writer {
                 }
             }
         }
-        let sql = if state.batch.is_some() {
-            BEGIN_BODY
+        // `BEGIN IMMEDIATE` may wait for SQLite's lock: on the blocking pool. A
+        // savepoint inside the open batch never waits.
+        let begun = if state.batch.is_some() {
+            inline(state.conn_mut().batch_execute(BEGIN_BODY)).await
         } else {
-            BEGIN_BATCH
+            state.conn_mut().batch_execute(BEGIN_BATCH).await
         };
-        if let Err(e) = state.conn_mut().batch_execute(sql).await {
+        if let Err(e) = begun {
             // Whatever half of it ran is undone with the rest of the batch.
             let why = format!("could not begin a write: {e}");
             abort(state, &why).await;
@@ -228,7 +231,7 @@ impl Held {
     /// back whole) and lets the writer go.
     async fn end_body(&mut self, sql: &str, failing: &str) {
         let state = self.state();
-        if let Err(e) = state.conn_mut().batch_execute(sql).await {
+        if let Err(e) = inline(state.conn_mut().batch_execute(sql)).await {
             abort(state, &format!("{failing}: {e}")).await;
         }
         self.armed = false;
@@ -328,12 +331,11 @@ async fn settle(shared: Arc<Shared>, mut guard: OwnedMutexGuard<WriterState>) {
     }
 }
 
-/// Undoes what a cancelled holder left in doubt. Its last statement may still be
-/// running on the blocking pool (a cancelled future does not stop it), so no statement
-/// sent now is sure to run after it, not even a `ROLLBACK TO` its savepoint. The
-/// connection is dropped instead: it closes once that statement ends, which rolls the
-/// open transaction back whole, and the next holder opens a new one (its `BEGIN
-/// IMMEDIATE` waits on SQLite's lock until then). The batch's bodies hear that it
+/// Undoes what a cancelled holder left in doubt: a body stopped between two
+/// statements, or a COMMIT whose answer was lost. Rather than reason about where it
+/// stopped, the connection is dropped: closing it rolls the open transaction back
+/// whole, and the next holder opens a new one (its `BEGIN IMMEDIATE` waits on
+/// SQLite's lock until the old one is closed). The batch's bodies hear that it
 /// failed: never a false success, never half a body.
 fn recover(state: &mut WriterState) {
     state.conn = None;

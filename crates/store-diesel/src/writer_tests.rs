@@ -180,9 +180,9 @@ async fn a_failing_body_loses_only_its_own_writes() {
     assert_eq!(db.values(), expected);
 }
 
-/// A body cancelled while it holds the writer, its savepoint open: its last statement
-/// could still be running, so the whole batch is rolled back and the bodies released
-/// into it hear so; the writer goes on.
+/// A body cancelled while it holds the writer, its savepoint open: it stopped halfway,
+/// so the whole batch is rolled back and the bodies released into it hear so; the
+/// writer goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_cancelled_body_fails_its_batch() {
     let (db, first, third) = cancel_in_a_batch(false, false).await;
