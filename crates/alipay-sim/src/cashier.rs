@@ -133,7 +133,7 @@ pub(crate) fn pay_at_cashier(
     if let Err(e) = paid {
         return error_page(&e);
     }
-    let Some(trade) = sim.ledger().trade(&id).cloned() else {
+    let Some(trade) = sim.trade(&id) else {
         return not_found();
     };
     match &trade.return_url {
@@ -153,7 +153,7 @@ pub(crate) fn pay_at_cashier(
 /// stays open until it expires or the merchant closes it, as at Alipay.
 #[handler]
 pub(crate) fn cancel_at_cashier(Path(id): Path<String>, sim: Data<&Simulator>) -> Response {
-    let Some(trade) = sim.ledger().trade(&id).cloned() else {
+    let Some(trade) = sim.trade(&id) else {
         return not_found();
     };
     match trade.quit_url.or(trade.return_url) {

@@ -18,8 +18,8 @@ fn error(status: StatusCode, e: &AlipayError) -> Response {
 }
 
 fn trade_or_404(sim: &Simulator, id: &str) -> Response {
-    match sim.ledger().trade(id) {
-        Some(trade) => Json(trade.clone()).into_response(),
+    match sim.trade(id) {
+        Some(trade) => Json(trade).into_response(),
         None => error(
             StatusCode::NOT_FOUND,
             &AlipayError::business("ACQ.TRADE_NOT_EXIST", "交易不存在"),

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::clock::Clock;
 use crate::config::SimConfig;
 use crate::faults::Faults;
-use crate::ledger::{Event, Ledger};
+use crate::ledger::{Event, Ledger, Trade};
 use crate::notify::{self, Outgoing};
 
 /// One attempt to deliver a notification, with the merchant's answer.
@@ -122,6 +122,12 @@ impl Simulator {
     /// A copy of the books.
     pub fn ledger(&self) -> Ledger {
         lock(&self.inner.ledger).clone()
+    }
+
+    /// One trade as it stands, by `out_trade_no`: a copy of it alone, where
+    /// [`Simulator::ledger`] copies every trade and refund.
+    pub fn trade(&self, out_trade_no: &str) -> Option<Trade> {
+        lock(&self.inner.ledger).trade(out_trade_no).cloned()
     }
 
     pub fn deliveries(&self) -> Vec<Delivery> {
