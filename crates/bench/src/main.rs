@@ -1,14 +1,16 @@
 //! payport's HTTP load bench: starts payport (a child process, so that its CPU and
 //! memory can be read from /proc) against the standalone simulator or an instant
 //! in-process gateway, drives create order, start payment, signed notification,
-//! refund and a page of orders at each concurrency, and prints a markdown table (with
-//! payport's database transactions per operation on PostgreSQL).
+//! refund and a page of orders at each concurrency (against the simulator, then the
+//! same refunds straight at the simulator with payport stopped), and prints a markdown
+//! table (with payport's database transactions per operation on PostgreSQL).
 //!
 //! `--smoke` checks only that every answer is right, never timings (CI runs it).
 
 // Timings and rates are measurements, not money: floats are right here.
 #![allow(clippy::float_arithmetic)]
 
+mod alone;
 mod dbtx;
 mod flow;
 mod instant;

@@ -1,6 +1,7 @@
 //! One timed phase: N tasks in a closed loop, each taking the next item and sending one
-//! request, until the items run out or time is up; payport's CPU is read from /proc
-//! before and after.
+//! request, until the items run out or time is up; the measured process's CPU
+//! (payport's, or the simulator's when it is measured alone) is read from /proc before
+//! and after.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -19,7 +20,7 @@ pub struct PhaseStats {
     /// Sorted latencies of the successful requests.
     pub latencies: Vec<Duration>,
     pub wall: Duration,
-    /// payport's CPU over the phase, in seconds.
+    /// The measured process's CPU over the phase, in seconds.
     pub cpu_secs: f64,
     /// The CPU of PostgreSQL's processes and of the bench itself over the phase, in
     /// seconds, and the share of the machine's CPUs that was busy (0..=1).
@@ -49,7 +50,7 @@ impl PhaseStats {
         self.db_tx.map(|tx| tx / (self.ok.max(1) as f64))
     }
 
-    /// payport's CPU per successful operation, in milliseconds.
+    /// The measured process's CPU per successful operation, in milliseconds.
     pub fn cpu_ms_per_op(&self) -> f64 {
         self.cpu_secs * 1e3 / (self.ok.max(1) as f64)
     }
@@ -94,7 +95,7 @@ impl Readings {
     }
 }
 
-/// Where a phase reads payport's CPU.
+/// Where a phase reads the measured process's CPU (payport, or the simulator alone).
 #[derive(Debug, Clone, Copy)]
 pub struct Target {
     pub pid: u32,
@@ -120,8 +121,8 @@ where
     let items: Arc<Mutex<Box<dyn Iterator<Item = T> + Send>>> =
         Arc::new(Mutex::new(Box::new(items)));
     let work = Arc::new(work);
-    // A line per phase, so that a profiler can be attached to payport for one of them.
-    eprintln!("  {name} (payport pid {})", target.pid);
+    // A line per phase, so that a profiler can be attached to the process it measures.
+    eprintln!("  {name} (CPU of pid {})", target.pid);
     let before = Readings::now(target.pid)?;
     let started = Instant::now();
     let deadline = started + limit;

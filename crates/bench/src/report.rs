@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use crate::phase::PhaseStats;
 use crate::rates::Rates;
-use crate::run::RunResult;
+use crate::run::{Gateway, RunResult, SIM_REFUND};
 
 /// Every unexpected answer of every run, one line each; with `every`, also each order
 /// step that did not get that many orders through.
@@ -97,6 +97,13 @@ pub fn markdown(rates: &Rates, results: &[RunResult]) -> String {
             );
         }
     }
+    if results.iter().any(|r| r.setup.gateway == Gateway::Sim) {
+        let _ = writeln!(
+            out,
+            "\nIn the `simulator alone` rows, payport is stopped and the CPU is the \
+             simulator's; the bench signs and verifies, as payport does in the other rows."
+        );
+    }
     let _ = writeln!(
         out,
         "\nWhere the machine's CPU went, per operation (PostgreSQL: every `postgres` \
@@ -152,7 +159,8 @@ pub fn markdown(rates: &Rates, results: &[RunResult]) -> String {
 
 /// starting a payment (page: signing only; QR: signing and a call to the gateway)
 /// against the raw 2-thread sign rate; a notification against the raw
-/// 2-thread verify rate; a refund's CPU against one sign plus one verify.
+/// 2-thread verify rate; a refund's CPU against one sign plus one verify; refunds
+/// through the simulator against the simulator alone.
 fn ratios(rates: &Rates, phases: &[PhaseStats]) -> String {
     let find = |prefix: &str| phases.iter().find(|p| p.name.starts_with(prefix));
     let mut parts = Vec::new();
@@ -178,6 +186,12 @@ fn ratios(rates: &Rates, phases: &[PhaseStats]) -> String {
         parts.push(format!(
             "refund CPU = one sign + one verify + {:.3} ms",
             p.cpu_ms_per_op() - crypto_ms
+        ));
+    }
+    if let (Some(through), Some(alone)) = (find("refund"), find(SIM_REFUND)) {
+        parts.push(format!(
+            "refunds through the simulator = {:.2}x the simulator alone",
+            through.ops_per_sec() / alone.ops_per_sec().max(1e-9)
         ));
     }
     parts.join("; ")

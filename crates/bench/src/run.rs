@@ -1,5 +1,6 @@
-//! One run: a fresh database and payport, a gateway, and the five phases in order,
-//! each feeding the next with the orders it got through.
+//! One run: a fresh database and payport, a gateway, and the phases in order, each
+//! feeding the next with the orders it got through; against the simulator, then the
+//! simulator alone, with payport stopped.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::alone::Direct;
 use crate::dbtx::{Reading, TxCounter};
 use crate::flow::{Notifier, Shop};
 use crate::phase::{self, PhaseStats, Target};
@@ -25,6 +27,10 @@ pub enum Gateway {
     /// Answers from memory inside the bench, still signed.
     Instant,
 }
+
+/// The simulator-alone phases' names (the report finds them by these).
+pub const SIM_PRECREATE: &str = "simulator alone: precreate + pay";
+pub const SIM_REFUND: &str = "simulator alone: refund (full)";
 
 /// What one run is.
 #[derive(Debug, Clone, Copy)]
@@ -168,6 +174,7 @@ async fn run_on(
     let (stats, _) = driver
         .step("refund (full)", notified, limit, Shop::refund)
         .await?;
+    let refunded = stats.ok;
     phases.push(stats);
     let pages = std::iter::repeat_n((), setup.max_pages);
     let (stats, _) = driver
@@ -176,13 +183,56 @@ async fn run_on(
     phases.push(stats);
 
     server.check_alive()?;
+    let peak_rss_kb = procs::peak_rss_kb(target.pid)?;
+    let startup = server.startup;
+    if let Some(sim) = &sim {
+        // payport stops first: its catch-up checks would otherwise query the simulator
+        // while it is measured alone.
+        drop(server);
+        phases.extend(simulator_alone(&mut driver, sim, refunded, setup).await?);
+    }
     Ok(RunResult {
         setup,
         phases,
-        peak_rss_kb: procs::peak_rss_kb(target.pid)?,
-        startup: server.startup,
+        peak_rss_kb,
+        startup,
         load_before: String::new(),
     })
+}
+
+/// What the simulator sustains with nobody but the bench calling it: paid trades made
+/// straight at it (timed, but what matters is the refunds), then their full refunds,
+/// at the run's concurrency. `refunds` is how many payport got through, so the trades
+/// suffice for three times payport's rate.
+async fn simulator_alone(
+    driver: &mut Driver,
+    sim: &Proc,
+    refunds: usize,
+    setup: Setup,
+) -> anyhow::Result<Vec<PhaseStats>> {
+    // payport is gone: nothing of its to count.
+    driver.tx = None;
+    let direct = Arc::new(Direct::new(driver.shop.clone())?);
+    let target = Target {
+        pid: sim.pid(),
+        ..driver.target
+    };
+    let prefix = format!("alone{}n", chrono::Utc::now().timestamp_millis());
+    let trades = (refunds * 3).max(200).min(setup.max_orders);
+    let ids = (0..trades).map(move |i| format!("{prefix}{i}"));
+    let no_limit = Duration::from_secs(3600);
+    let (paying, paid) = driver
+        .step_on(SIM_PRECREATE, target, ids, no_limit, {
+            let direct = direct.clone();
+            move |id| direct.clone().paid_trade(id)
+        })
+        .await?;
+    let (refunding, _) = driver
+        .step_on(SIM_REFUND, target, paid, setup.phase, move |trade| {
+            direct.clone().refund(trade)
+        })
+        .await?;
+    Ok(vec![paying, refunding])
 }
 
 /// Runs phases of the shop's requests.
@@ -212,6 +262,25 @@ impl Driver {
     {
         let shop = self.shop.clone();
         let work = move |item| request(shop.clone(), item);
+        let target = self.target;
+        self.step_on(name, target, items, limit, work).await
+    }
+
+    /// [`Driver::step`] with any `work`, its CPU read from `target`.
+    async fn step_on<T, U, F, Fut>(
+        &mut self,
+        name: &'static str,
+        target: Target,
+        items: impl IntoIterator<Item = T, IntoIter: Send + 'static>,
+        limit: Duration,
+        work: F,
+    ) -> anyhow::Result<(PhaseStats, Vec<U>)>
+    where
+        T: Send + 'static,
+        U: Send + 'static,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<U, String>> + Send,
+    {
         let before = match (&self.tx, self.settled.take()) {
             (Some(_), Some(reading)) => Some(reading),
             (Some(tx), None) => Some(tx.settled().await?),
@@ -222,7 +291,7 @@ impl Driver {
             items.into_iter(),
             self.concurrency,
             limit,
-            self.target,
+            target,
             work,
         )
         .await?;
