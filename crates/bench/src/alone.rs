@@ -11,6 +11,7 @@ use chrono::Utc;
 use payport_alipay_openapi::{
     AlipayOpenApiGateway, Client, OpenApiConfig, PrivateKey, PublicKey, SignType, Signer, Verifier,
 };
+use payport_blackbox::notify::APP_ID;
 use payport_domain::ports::{
     Clock, PaymentGateway, PaymentInstruction, PaymentMethod, PaymentRequest, RefundSubmission,
     RefundSubmitted, RefundSubmitter,
@@ -18,11 +19,10 @@ use payport_domain::ports::{
 use payport_domain::{Amount, AppId, OutRequestNo, OutTradeNo, RefundId, TradeNo};
 
 use crate::flow::{Shop, TOTAL};
+use crate::instant::ALIPAY_PUBLIC_PEM;
 
 /// The DEV app key payport signs with by default, which the simulator trusts.
 const APP_PRIVATE_PEM: &str = include_str!("../../../keys/dev_app_private_pkcs8.pem");
-const ALIPAY_PUBLIC_PEM: &str = include_str!("../../../keys/dev_alipay_public_spki.pem");
-const DEV_APP_ID: &str = "2021000000000001";
 
 /// A merchant calling the simulator directly.
 pub struct Direct {
@@ -45,16 +45,15 @@ impl Direct {
     /// When the DEV keys do not parse or the HTTP client cannot be built.
     pub fn new(shop: Arc<Shop>) -> anyhow::Result<Direct> {
         let sim = shop.sim.as_deref().context("no simulator in this run")?;
-        let app_id = AppId::parse(DEV_APP_ID).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let app_id = AppId::parse(APP_ID)?;
         let config = OpenApiConfig::new(format!("{sim}/gateway.do"), app_id);
         let signer = Signer::new(&PrivateKey::parse(APP_PRIVATE_PEM)?, SignType::Rsa2)?;
         let verifier = Verifier::new(&PublicKey::parse(ALIPAY_PUBLIC_PEM)?, SignType::Rsa2)?;
-        let client = Client::new(config, signer, verifier, Arc::new(WallClock))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let client = Client::new(config, signer, verifier, Arc::new(WallClock))?;
         Ok(Direct {
             gateway: AlipayOpenApiGateway::new(client),
             shop,
-            total: Amount::parse(TOTAL).map_err(|e| anyhow::anyhow!("{e}"))?,
+            total: Amount::parse(TOTAL)?,
         })
     }
 

@@ -13,6 +13,8 @@ use serde_json::{json, Map, Value};
 
 /// The key the DEV Alipay signs with (payport's custom mode trusts its public half).
 pub const ALIPAY_PRIVATE_PEM: &str = include_str!("../../../keys/dev_alipay_private_pkcs8.pem");
+/// Its public half, which payport (and the bench, calling the simulator) verifies with.
+pub const ALIPAY_PUBLIC_PEM: &str = include_str!("../../../keys/dev_alipay_public_spki.pem");
 
 /// Serves the gateway on a free port in this process; returns its `gateway.do` URL.
 pub async fn start() -> anyhow::Result<String> {

@@ -5,9 +5,7 @@ use std::time::{Duration, Instant};
 
 use payport_alipay_crypto::{Backend, PrivateKey, PublicKey, SignType, Signer, Verifier};
 
-use crate::instant::ALIPAY_PRIVATE_PEM;
-
-const ALIPAY_PUBLIC_PEM: &str = include_str!("../../../keys/dev_alipay_public_spki.pem");
+use crate::instant::{ALIPAY_PRIVATE_PEM, ALIPAY_PUBLIC_PEM};
 
 /// Signs and verifies per second.
 #[derive(Debug, Clone, Copy)]

@@ -28,8 +28,8 @@ pub enum Gateway {
     Instant,
 }
 
-/// The simulator-alone phases' names (the report finds them by these).
-pub const SIM_PRECREATE: &str = "simulator alone: precreate + pay";
+/// The simulator-alone phases' names (the report finds the refunds' by it).
+const SIM_PRECREATE: &str = "simulator alone: precreate + pay";
 pub const SIM_REFUND: &str = "simulator alone: refund (full)";
 
 /// What one run is.

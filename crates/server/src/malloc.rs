@@ -1,11 +1,11 @@
 //! glibc's `malloc` gives threads arenas of their own as they contend, up to eight per
 //! core, and each arena keeps what its threads freed. payport's SQLite reads and
 //! commits run on tokio's blocking threads, one at a time on whichever thread is free
-//! (its writes on the runtime's workers), so under load many threads allocate and
-//! free and every arena grows: peak RSS on SQLite at
-//! concurrency 64 was 57-62 MB in the load bench, 45-47 MB with one arena per core
-//! (docs/PERFORMANCE.md, which also says what the cap may cost in CPU: within the
-//! machine's noise, up to a tenth on SQLite notifications).
+//! (its writes on the runtime's workers), so under load many threads allocate and free
+//! and every arena grows: peak RSS on SQLite at concurrency 64 was 57-62 MB in the load
+//! bench, 45-47 MB with one arena per core (docs/PERFORMANCE.md, which also says what
+//! the cap may cost in CPU: within the machine's noise, up to a tenth on SQLite
+//! notifications).
 
 /// Caps glibc's malloc arenas at one per core (as the process's CPU quota counts
 /// them), unless the operator chose: `MALLOC_ARENA_MAX`, or `glibc.malloc.arena_max` in

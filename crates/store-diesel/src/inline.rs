@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use diesel_async::sync_connection_wrapper::SpawnBlocking;
-use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
+use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::task::JoinHandle;
 
 thread_local! {
@@ -22,7 +22,7 @@ thread_local! {
     static INLINE: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `future`'s SQLite statements on the thread that polls it.
+/// Runs the writer's SQLite statements sent by `future` on the thread that polls it.
 pub(crate) fn inline<F: Future>(future: F) -> Inline<F> {
     Inline { future }
 }
@@ -58,18 +58,13 @@ type Spawned<'a, R> =
 /// The [`SpawnBlocking`] of payport's SQLite connections: the writer's runs inline
 /// inside [`inline`]; everything else runs on tokio's blocking pool, waited for even
 /// when its caller is dropped, as diesel-async's own does (so a statement never
-/// outlives the future that sent it).
+/// outlives the future that sent it). Connections open inside payport's runtime
+/// (`pool::sqlite_open`), so there is always one to spawn on.
 pub(crate) struct Spawner {
-    runtime: Runner,
+    runtime: Handle,
     /// The writer's connection: inline inside a body. Only it, so that a pooled read
     /// sent from inside a body still leaves the worker free.
     inline_in_bodies: bool,
-}
-
-enum Runner {
-    Handle(Handle),
-    /// Outside a runtime (diesel-async's own fallback).
-    Runtime(Runtime),
 }
 
 impl Spawner {
@@ -99,25 +94,16 @@ impl SpawnBlocking for Spawner {
                 Ok(task())
             });
         }
-        let handle = match &self.runtime {
-            Runner::Handle(handle) => handle.clone(),
-            Runner::Runtime(runtime) => runtime.handle().clone(),
-        };
-        let join = handle.spawn_blocking(task);
-        Box::pin(WaitOnDrop { handle, join })
+        let join = self.runtime.spawn_blocking(task);
+        Box::pin(WaitOnDrop {
+            handle: self.runtime.clone(),
+            join,
+        })
     }
 
     fn get_runtime() -> Spawner {
-        let runtime = match Handle::try_current() {
-            Ok(handle) => Runner::Handle(handle),
-            Err(_) => Runner::Runtime(
-                tokio::runtime::Builder::new_current_thread()
-                    .build()
-                    .expect("a current-thread runtime for SQLite"),
-            ),
-        };
         Spawner {
-            runtime,
+            runtime: Handle::current(),
             inline_in_bodies: false,
         }
     }

@@ -59,8 +59,8 @@ type Outcome = Result<(), Arc<str>>;
 pub(crate) struct Writer(Arc<Shared>);
 
 struct Shared {
-    /// A database path for [`sqlite_writer_setup`]: the connection opens on first use, and
-    /// again after one was dropped as broken.
+    /// A database path for [`sqlite_writer_setup`]: the connection opens on first use,
+    /// and again after one was dropped as broken.
     path: String,
     /// tokio's mutex is FIFO: bodies take the writer in the order they asked.
     state: Arc<Mutex<WriterState>>,
