@@ -23,6 +23,7 @@ use diesel::prelude::*;
 use diesel::QueryResult;
 use diesel_async::RunQueryDsl;
 
+use crate::by_sql::CacheBySql;
 use crate::pool::{PgConn, SqliteConn};
 use crate::schema::{orders, refunds, webhook_deliveries as deliveries, webhook_endpoints};
 use crate::time::DbTime;
@@ -271,8 +272,10 @@ impl Dialect for PgConn {
             OutboxLock::Shared => "SELECT pg_advisory_xact_lock_shared($1)",
             OutboxLock::Exclusive => "SELECT pg_advisory_xact_lock($1)",
         };
+        // One of two fixed texts: prepared once per connection.
         diesel::sql_query(sql)
             .bind::<diesel::sql_types::BigInt, _>(PG_OUTBOX_LOCK)
+            .by_sql()
             .execute(self)
             .await
             .map(drop)

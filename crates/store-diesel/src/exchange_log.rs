@@ -20,6 +20,7 @@ use payport_domain::ports::{ExchangeLog, GatewayExchange};
 use payport_domain::RepoError;
 use tokio::sync::oneshot;
 
+use crate::by_sql::CacheBySql;
 use crate::error::db_error;
 use crate::pool::{for_each_backend, with_conn, write_conn, PgConn, SqliteConn};
 use crate::schema::gateway_exchanges as log;
@@ -172,7 +173,8 @@ impl<'a> NewExchangeRow<'a> {
     }
 }
 
-/// One multi-row `INSERT` of `exchanges`, in their order.
+/// `exchanges`, in their order: one multi-row `INSERT` on PostgreSQL, one per row on
+/// SQLite.
 trait InsertExchanges {
     async fn insert_exchanges(&mut self, exchanges: Vec<GatewayExchange>) -> QueryResult<()>;
 }
@@ -182,6 +184,7 @@ impl InsertExchanges for PgConn {
         let rows: Vec<NewExchangeRow<'_>> = exchanges.iter().map(NewExchangeRow::of).collect();
         diesel::insert_into(log::table)
             .values(&rows)
+            .by_sql()
             .execute(self)
             .await
             .map(drop)
@@ -190,15 +193,16 @@ impl InsertExchanges for PgConn {
 
 impl InsertExchanges for SqliteConn {
     async fn insert_exchanges(&mut self, exchanges: Vec<GatewayExchange>) -> QueryResult<()> {
-        // diesel-async has no multi-row INSERT for SQLite; the wrapped connection has
-        // (one statement, as on PostgreSQL), run where the writer runs its statements
-        // (`inline.rs`).
-        self.spawn_blocking(move |conn| {
-            let rows: Vec<NewExchangeRow<'_>> = exchanges.iter().map(NewExchangeRow::of).collect();
-            let insert = diesel::insert_into(log::table).values(&rows);
-            diesel::RunQueryDsl::execute(insert, conn).map(drop)
-        })
-        .await
+        // One INSERT per row, prepared once per connection (diesel-async has no
+        // multi-row INSERT for SQLite, and diesel would parse one again every time),
+        // inline on the writer (`inline.rs`): as cheap as one statement there.
+        for exchange in &exchanges {
+            diesel::insert_into(log::table)
+                .values(NewExchangeRow::of(exchange))
+                .execute(self)
+                .await?;
+        }
+        Ok(())
     }
 }
 

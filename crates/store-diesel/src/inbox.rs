@@ -14,6 +14,7 @@ use payport_domain::ports::{
 };
 use payport_domain::{Order, RepoError};
 
+use crate::by_sql::CacheBySql;
 use crate::error::{db_error, Abort};
 use crate::orders::OrderQueries;
 use crate::outbox::{OutboxQueries, Written};
@@ -126,6 +127,7 @@ for_each_backend! {
             let updated = diesel::update(inbox::table.find(key))
                 .filter(inbox::handled_at.is_null())
                 .set(inbox::handled_at.eq(at))
+                .by_sql()
                 .execute(self)
                 .await?;
             if updated == 1 {

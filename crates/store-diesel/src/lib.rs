@@ -31,7 +31,9 @@
 //! - `orders.rs`, `refunds.rs`, `reserve.rs`, `external.rs`: `OrderRepository`,
 //!   `RefundRepository`.
 //! - `inbox.rs`, `exchange_log.rs`: `NotificationInbox`, `ExchangeLog` (its rows
-//!   batched by a writer task: one multi-row `INSERT` for the calls that coincide).
+//!   batched by a writer task: one write for the calls that coincide).
+//! - `by_sql.rs`: queries diesel would prepare afresh on every call (updates, `IN`
+//!   lists, multi-row inserts, raw SQL), cached by their SQL text instead.
 //! - `idempotency.rs`, `claims.rs`: idempotency keys; claiming background work.
 //! - `outbox.rs`: events written with the change they describe, and their fan-out
 //!   to webhook endpoints; `events.rs`: `EventLog`; `webhooks.rs`:
@@ -40,6 +42,7 @@
 //! - `migrate.rs`: embedded migrations from `migrations/{sqlite,postgres}`.
 //! - `error.rs`: [`StoreError`], and how database errors become `RepoError`s.
 
+mod by_sql;
 mod claims;
 mod deliveries;
 mod dialect;

@@ -11,6 +11,7 @@ use payport_domain::event::NewEvent;
 use payport_domain::ports::{OrderFilter, OrderRepository, Page};
 use payport_domain::{Amount, Order, OrderStatus, OutTradeNo, RepoError, TradeNo};
 
+use crate::by_sql::CacheBySql;
 use crate::error::{corrupt, db_error, Abort};
 use crate::outbox::{OutboxQueries, Written};
 use crate::page::{Cursor, PageRequest};
@@ -267,6 +268,7 @@ for_each_backend! {
                 .filter(orders::out_trade_no.eq_any(nos))
                 .order((orders::expires_at.asc(), orders::out_trade_no.asc()))
                 .select(OrderRow::as_select())
+                .by_sql()
                 .load(self)
                 .await
         }
@@ -274,6 +276,7 @@ for_each_backend! {
         async fn update_order(&mut self, order: &Order) -> Result<OrderRow, Abort<RepoError>> {
             let saved = conditional_update!(order)
                 .returning(OrderRow::as_returning())
+                .by_sql()
                 .get_result(self)
                 .await
                 .optional()?;
@@ -284,7 +287,7 @@ for_each_backend! {
         }
 
         async fn save_order(&mut self, order: &Order) -> Result<(), Abort<RepoError>> {
-            if conditional_update!(order).execute(self).await? == 1 {
+            if conditional_update!(order).by_sql().execute(self).await? == 1 {
                 return Ok(());
             }
             Err(self.why_order_not_saved(order).await?)

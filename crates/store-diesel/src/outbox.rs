@@ -26,6 +26,7 @@ use payport_domain::ports::{EventObject, EventRenderer};
 use payport_domain::webhook::DeliveryStatus;
 use payport_domain::{Order, Refund, RepoError};
 
+use crate::by_sql::CacheBySql;
 use crate::dialect::{Dialect, OutboxLock};
 use crate::error::Abort;
 use crate::orders::{OrderQueries, OrderRow};
@@ -85,9 +86,10 @@ pub(crate) struct NewEventRow {
     body: String,
 }
 
-/// Several events in one `INSERT`. diesel-async has no multi-row INSERT for SQLite;
-/// the wrapped connection has, so there it runs on that (inline, as the writer's
-/// statements do: `inline.rs`).
+/// A transaction's events, in their order. PostgreSQL: one multi-row `INSERT`, one
+/// round trip. SQLite: one `INSERT` per event, a statement prepared once per
+/// connection (diesel-async has no multi-row `INSERT` for SQLite, and diesel would
+/// parse one again on every call), run inline on the writer (`inline.rs`).
 trait InsertEventRows {
     async fn insert_event_rows(&mut self, rows: Vec<NewEventRow>) -> QueryResult<()>;
 }
@@ -96,6 +98,7 @@ impl InsertEventRows for PgConn {
     async fn insert_event_rows(&mut self, rows: Vec<NewEventRow>) -> QueryResult<()> {
         diesel::insert_into(events::table)
             .values(&rows)
+            .by_sql()
             .execute(self)
             .await
             .map(drop)
@@ -104,11 +107,13 @@ impl InsertEventRows for PgConn {
 
 impl InsertEventRows for SqliteConn {
     async fn insert_event_rows(&mut self, rows: Vec<NewEventRow>) -> QueryResult<()> {
-        self.spawn_blocking(move |conn| {
-            let insert = diesel::insert_into(events::table).values(&rows);
-            diesel::RunQueryDsl::execute(insert, conn).map(drop)
-        })
-        .await
+        for row in &rows {
+            diesel::insert_into(events::table)
+                .values(row)
+                .execute(self)
+                .await?;
+        }
+        Ok(())
     }
 }
 
@@ -273,6 +278,7 @@ for_each_backend! {
             diesel::insert_into(deliveries::table)
                 .values(wanting)
                 .into_columns(delivery_columns!())
+                .by_sql()
                 .execute(self)
                 .await?;
             Ok(())

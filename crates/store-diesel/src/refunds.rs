@@ -21,6 +21,7 @@ use payport_domain::{
     RefundId, RefundStatus, RepoError,
 };
 
+use crate::by_sql::CacheBySql;
 use crate::error::{corrupt, db_error, Abort};
 use crate::orders::OrderQueries;
 use crate::outbox::{OutboxQueries, Written};
@@ -304,6 +305,7 @@ for_each_backend! {
                 .filter(refunds::refund_id.eq_any(ids))
                 .order((refunds::created_at.asc(), refunds::refund_id.asc()))
                 .select(RefundRow::as_select())
+                .by_sql()
                 .load(self)
                 .await
         }
@@ -321,6 +323,7 @@ for_each_backend! {
                 .filter(refunds::out_trade_no.eq_any(out_trade_nos))
                 .order((refunds::created_at.asc(), refunds::refund_id.asc()))
                 .select(RefundRow::as_select())
+                .by_sql()
                 .load(self)
                 .await
         }
@@ -336,6 +339,7 @@ for_each_backend! {
                     refunds::amount,
                     refunds::status.eq_any(holding_statuses()),
                 ))
+                .by_sql()
                 .load(self)
                 .await
         }
@@ -343,6 +347,7 @@ for_each_backend! {
         async fn update_refund(&mut self, refund: &Refund) -> Result<RefundRow, Abort<RepoError>> {
             let saved = conditional_update!(refund)
                 .returning(RefundRow::as_returning())
+                .by_sql()
                 .get_result(self)
                 .await
                 .optional()?;
@@ -353,7 +358,7 @@ for_each_backend! {
         }
 
         async fn save_refund(&mut self, refund: &Refund) -> Result<(), Abort<RepoError>> {
-            if conditional_update!(refund).execute(self).await? == 1 {
+            if conditional_update!(refund).by_sql().execute(self).await? == 1 {
                 return Ok(());
             }
             Err(self.why_refund_not_saved(refund).await?)
