@@ -2,8 +2,9 @@
 //!
 //! Rows are written in batches, so that the log costs no transaction of its own per
 //! gateway call: `record` queues its row and waits; the first caller to find no
-//! writer at work spawns one (a tokio task), which inserts everything queued as one
-//! multi-row `INSERT` (one statement, so one implicit transaction), answers every
+//! writer at work spawns one (a tokio task), which inserts everything queued in one
+//! write (PostgreSQL: one multi-row `INSERT`; SQLite: a body of the writer's batch,
+//! one `INSERT` per row), answers every
 //! caller of the batch with its result, and goes on while rows keep arriving. Rows
 //! that arrive during an insert go into the next one. So `record` returns once its
 //! row is committed (durable as before) or with the batch's error; nothing runs while
@@ -20,15 +21,14 @@ use payport_domain::ports::{ExchangeLog, GatewayExchange};
 use payport_domain::RepoError;
 use tokio::sync::oneshot;
 
-use crate::by_sql::CacheBySql;
 use crate::error::db_error;
 use crate::pool::{for_each_backend, with_conn, write_conn, PgConn, SqliteConn};
 use crate::schema::gateway_exchanges as log;
 use crate::time::DbTime;
 use crate::DieselStore;
 
-/// The most rows in one `INSERT`: 8 parameters a row stays far below both backends'
-/// limits on bound parameters (SQLite 32766, PostgreSQL 65535).
+/// The most rows in one write: on PostgreSQL's multi-row `INSERT`, 8 parameters a row
+/// stays far below its limit on bound parameters (65535).
 const MAX_BATCH: usize = 256;
 
 /// The rows waiting for the writer, and whether one is at work. Shared by a store's
@@ -116,7 +116,8 @@ impl DieselStore {
 
 #[derive(Insertable)]
 #[diesel(table_name = log)]
-// NULL for `None`, not DEFAULT: SQLite's multi-row VALUES has no DEFAULT.
+// NULL for `None`, not DEFAULT: one text per statement shape, whichever fields are
+// `None` (a DEFAULT would vary it, and diesel would not cache it on SQLite).
 #[diesel(treat_none_as_default_value = false)]
 struct NewExchangeRow<'a> {
     operation: &'a str,
@@ -182,9 +183,9 @@ trait InsertExchanges {
 impl InsertExchanges for PgConn {
     async fn insert_exchanges(&mut self, exchanges: Vec<GatewayExchange>) -> QueryResult<()> {
         let rows: Vec<NewExchangeRow<'_>> = exchanges.iter().map(NewExchangeRow::of).collect();
+        // Not cached: up to `MAX_BATCH` row counts, each a text of its own.
         diesel::insert_into(log::table)
             .values(&rows)
-            .by_sql()
             .execute(self)
             .await
             .map(drop)

@@ -112,7 +112,7 @@ for_each_backend! {
             inbox::table
                 .find((entry.source.as_str(), entry.notify_id.as_str()))
                 .select((inbox::handled_at, inbox::content))
-                .first(self)
+                .get_result(self)
                 .await
         }
 
@@ -136,7 +136,7 @@ for_each_backend! {
             let found: Option<String> = inbox::table
                 .find(key)
                 .select(inbox::notify_id)
-                .first(self)
+                .get_result(self)
                 .await
                 .optional()?;
             Ok(found.is_some())

@@ -246,10 +246,12 @@ for_each_backend! {
         }
 
         async fn order_by_no(&mut self, out_trade_no: &str) -> QueryResult<Option<OrderRow>> {
+            // Unique keys are read without `.first()`: SQLite recompiles a statement
+            // with `LIMIT ?` on every call (`by_sql.rs`).
             orders::table
                 .find(out_trade_no)
                 .select(OrderRow::as_select())
-                .first(self)
+                .get_result(self)
                 .await
                 .optional()
         }
@@ -258,7 +260,7 @@ for_each_backend! {
             orders::table
                 .filter(orders::trade_no.eq(trade_no))
                 .select(OrderRow::as_select())
-                .first(self)
+                .get_result(self)
                 .await
                 .optional()
         }
@@ -298,7 +300,7 @@ for_each_backend! {
             let stored: Option<(i64, i64)> = orders::table
                 .find(no)
                 .select((orders::version, orders::total_amount))
-                .first(self)
+                .get_result(self)
                 .await
                 .optional()?;
             Ok(Abort::Stop(match stored {

@@ -74,8 +74,8 @@ macro_rules! delivery_columns {
     };
 }
 
-// No field may be left to its default: so SQLite takes several rows in one INSERT
-// (diesel would otherwise insert them one by one in a transaction of its own).
+// No field may be left to its default: one statement text whatever the values
+// (PostgreSQL's multi-row INSERT is cached per row count, `by_sql.rs`).
 #[derive(Insertable)]
 #[diesel(table_name = events, treat_none_as_default_value = false)]
 pub(crate) struct NewEventRow {

@@ -281,7 +281,7 @@ for_each_backend! {
             refunds::table
                 .find(refund_id)
                 .select(RefundRow::as_select())
-                .first(self)
+                .get_result(self)
                 .await
                 .optional()
         }
@@ -295,7 +295,7 @@ for_each_backend! {
                 .filter(refunds::out_trade_no.eq(out_trade_no))
                 .filter(refunds::out_request_no.eq(out_request_no))
                 .select(RefundRow::as_select())
-                .first(self)
+                .get_result(self)
                 .await
                 .optional()
         }
@@ -311,7 +311,14 @@ for_each_backend! {
         }
 
         async fn refunds_of_order(&mut self, out_trade_no: &str) -> QueryResult<Vec<RefundRow>> {
-            self.refunds_of_orders(&[out_trade_no]).await
+            // Not `refunds_of_orders(&[no])`: an `IN` list is parsed on every call on
+            // SQLite, and this one runs in every event about an order.
+            refunds::table
+                .filter(refunds::out_trade_no.eq(out_trade_no))
+                .order((refunds::created_at.asc(), refunds::refund_id.asc()))
+                .select(RefundRow::as_select())
+                .load(self)
+                .await
         }
 
         async fn refunds_of_orders(
@@ -323,7 +330,6 @@ for_each_backend! {
                 .filter(refunds::out_trade_no.eq_any(out_trade_nos))
                 .order((refunds::created_at.asc(), refunds::refund_id.asc()))
                 .select(RefundRow::as_select())
-                .by_sql()
                 .load(self)
                 .await
         }
@@ -369,7 +375,7 @@ for_each_backend! {
             let stored: Option<i64> = refunds::table
                 .find(id)
                 .select(refunds::version)
-                .first(self)
+                .get_result(self)
                 .await
                 .optional()?;
             Ok(Abort::Stop(match stored {
