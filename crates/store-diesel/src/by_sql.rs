@@ -12,11 +12,11 @@
 //! id; PostgreSQL's key adds the bind types), so each distinct text is prepared once
 //! per connection.
 //!
-//! Only wrap a query whose distinct texts are few: a fixed statement, or an `IN`
-//! list or multi-row `INSERT` whose length is bounded by a claim (at most 20) or by
-//! one transaction's events. Never one whose text is built from values, nor a list as
-//! long as a caller likes (a page of orders): each length is a statement kept on
-//! every connection, and on PostgreSQL on the server too.
+//! Only wrap a query whose distinct texts are few: a fixed statement, or a list
+//! whose length is bounded by [`MAX_CACHED_LIST`] (check the length where the list
+//! can be longer, and run a longer one uncached). Never one whose text is built from
+//! values: each length is a statement kept on every connection, and on PostgreSQL on
+//! the server too.
 //!
 //! The answer is read where diesel-async hands a query to the statement cache (it
 //! overrides the same method for its own wrapper); diesel's synchronous `execute`
@@ -32,6 +32,12 @@
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::QueryResult;
+
+/// The longest `IN` list or multi-row `INSERT` worth a cached statement: what one
+/// request writes (a refund's transaction writes two events, a notification one, a
+/// worker's claim takes 20 rows) and no more, so a 1,000-refund operator batch does
+/// not leave a thousand statements on a connection.
+pub(crate) const MAX_CACHED_LIST: usize = 20;
 
 /// A query cached by its SQL text: `query.by_sql()`.
 #[derive(Debug, Clone, Copy)]

@@ -229,7 +229,7 @@ impl Dialect for PgConn {
             .find(out_trade_no)
             .select((orders::status, orders::total_amount))
             .for_update()
-            .first(self)
+            .get_result(self)
             .await
             .optional()
     }
@@ -300,7 +300,7 @@ impl Dialect for SqliteConn {
         orders::table
             .find(out_trade_no)
             .select((orders::status, orders::total_amount))
-            .first(self)
+            .get_result(self)
             .await
             .optional()
     }

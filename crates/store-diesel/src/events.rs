@@ -165,7 +165,7 @@ for_each_backend! {
             let row: Option<(i64, i64, bool)> = events::table
                 .filter(events::id.eq(id))
                 .select((events::tx, events::seq, listable))
-                .first(self)
+                .get_result(self)
                 .await
                 .optional()?;
             Ok(row.map(|(tx, seq, listable)| ((tx, seq), listable)))
@@ -208,7 +208,7 @@ for_each_backend! {
             events::table
                 .filter(events::id.eq(id))
                 .select(EventRow::as_select())
-                .first(self)
+                .get_result(self)
                 .await
                 .optional()
         }

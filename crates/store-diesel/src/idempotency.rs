@@ -106,7 +106,7 @@ for_each_backend! {
             keys::table
                 .find(key)
                 .select(KeyRow::as_select())
-                .first(self)
+                .get_result(self)
                 .await
                 .optional()
         }

@@ -4,8 +4,9 @@
 //! conditional row update(s), each answering the row as stored (`RETURNING`), then its
 //! events: each body is rendered with the store's [`EventRenderer`] from its object as
 //! now stored (an order with its refunds oldest first, or a refund: the row the save
-//! returned, or read when the save did not write it), then all the events go in with
-//! one `INSERT`, and a `pending` delivery of each, due at once, for every active
+//! returned, or read when the save did not write it), then the events go in (one
+//! `INSERT` on PostgreSQL, one per event on SQLite), and a `pending` delivery of each,
+//! due at once, for every active
 //! endpoint that wants its type, with one `INSERT ... SELECT`. Any error rolls all of
 //! it back: a change is never stored without its events, nor an event without its
 //! change.
@@ -26,7 +27,7 @@ use payport_domain::ports::{EventObject, EventRenderer};
 use payport_domain::webhook::DeliveryStatus;
 use payport_domain::{Order, Refund, RepoError};
 
-use crate::by_sql::CacheBySql;
+use crate::by_sql::{CacheBySql, MAX_CACHED_LIST};
 use crate::dialect::{Dialect, OutboxLock};
 use crate::error::Abort;
 use crate::orders::{OrderQueries, OrderRow};
@@ -96,12 +97,12 @@ trait InsertEventRows {
 
 impl InsertEventRows for PgConn {
     async fn insert_event_rows(&mut self, rows: Vec<NewEventRow>) -> QueryResult<()> {
-        diesel::insert_into(events::table)
-            .values(&rows)
-            .by_sql()
-            .execute(self)
-            .await
-            .map(drop)
+        let insert = diesel::insert_into(events::table).values(&rows);
+        if rows.len() <= MAX_CACHED_LIST {
+            insert.by_sql().execute(self).await.map(drop)
+        } else {
+            insert.execute(self).await.map(drop)
+        }
     }
 }
 
@@ -168,8 +169,8 @@ pub(crate) trait OutboxQueries {
         written: &Written,
     ) -> Result<Vec<String>, Abort<RepoError>>;
 
-    /// Inserts `events` with their rendered `bodies` (in one statement) and their
-    /// deliveries (in another), under the outbox lock.
+    /// Inserts `events` with their rendered `bodies` (`InsertEventRows`) and their
+    /// deliveries (in one statement), under the outbox lock.
     async fn append_events(
         &mut self,
         events: &[NewEvent],
@@ -275,12 +276,14 @@ for_each_backend! {
                     events::created_at.nullable(),
                     events::created_at,
                 ));
-            diesel::insert_into(deliveries::table)
+            let insert = diesel::insert_into(deliveries::table)
                 .values(wanting)
-                .into_columns(delivery_columns!())
-                .by_sql()
-                .execute(self)
-                .await?;
+                .into_columns(delivery_columns!());
+            if events.len() <= MAX_CACHED_LIST {
+                insert.by_sql().execute(self).await?;
+            } else {
+                insert.execute(self).await?;
+            }
             Ok(())
         }
 

@@ -193,7 +193,7 @@ for_each_backend! {
             let Some(row) = reports::table
                 .find(date)
                 .select(ReportRow::as_select())
-                .first(self)
+                .get_result(self)
                 .await
                 .optional()?
             else {
