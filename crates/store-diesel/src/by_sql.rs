@@ -12,9 +12,9 @@
 //! id; PostgreSQL's key adds the bind types), so each distinct text is prepared once
 //! per connection.
 //!
-//! Only wrap a query whose distinct texts are few: a fixed statement, or a list
-//! whose length is bounded by [`MAX_CACHED_LIST`] (check the length where the list
-//! can be longer, and run a longer one uncached). Never one whose text is built from
+//! Only wrap a query whose distinct texts are few: a fixed statement (`by_sql`), or
+//! a list through `by_sql_for_list`, which caches it only up to [`MAX_CACHED_LIST`]
+//! items and leaves a longer one to diesel. Never one whose text is built from
 //! values: each length is a statement kept on every connection, and on PostgreSQL on
 //! the server too.
 //!
@@ -37,16 +37,31 @@ use diesel::QueryResult;
 /// request writes (a refund's transaction writes two events, a notification one, a
 /// worker's claim takes 20 rows) and no more, so a 1,000-refund operator batch does
 /// not leave a thousand statements on a connection.
-pub(crate) const MAX_CACHED_LIST: usize = 20;
+const MAX_CACHED_LIST: usize = 20;
 
-/// A query cached by its SQL text: `query.by_sql()`.
+/// A query cached by its SQL text (when `cache`): `query.by_sql()`.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct BySql<Q>(Q);
+pub(crate) struct BySql<Q> {
+    query: Q,
+    cache: bool,
+}
 
 pub(crate) trait CacheBySql: Sized {
     /// This query, prepared once per connection and SQL text (module doc).
     fn by_sql(self) -> BySql<Self> {
-        BySql(self)
+        BySql {
+            query: self,
+            cache: true,
+        }
+    }
+
+    /// This query with a list of `len` items (an `IN` list, a multi-row `INSERT`):
+    /// cached by its text up to [`MAX_CACHED_LIST`] items, left to diesel beyond.
+    fn by_sql_for_list(self, len: usize) -> BySql<Self> {
+        BySql {
+            query: self,
+            cache: len <= MAX_CACHED_LIST,
+        }
     }
 }
 
@@ -68,11 +83,15 @@ where
     Q: QueryFragment<DB>,
 {
     fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        self.0.walk_ast(pass)
+        self.query.walk_ast(pass)
     }
 
-    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
-        Ok(true)
+    fn is_safe_to_cache_prepared(&self, backend: &DB) -> QueryResult<bool> {
+        if self.cache {
+            Ok(true)
+        } else {
+            self.query.is_safe_to_cache_prepared(backend)
+        }
     }
 }
 
@@ -159,6 +178,23 @@ mod tests {
         // One UPDATE, and the IN list with two ids and with one.
         assert_eq!(texts.len(), 3, "{texts:#?}");
         assert_eq!(texts.iter().filter(|t| t.starts_with("UPDATE")).count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_list_is_cached_only_up_to_the_bound() {
+        let (mut conn, cached) = connection().await;
+        for len in [2, super::MAX_CACHED_LIST + 1] {
+            let ids: Vec<i32> = (1..=i32::try_from(len).expect("small")).collect();
+            let found: Vec<i32> = items::table
+                .filter(items::id.eq_any(&ids))
+                .select(items::n)
+                .by_sql_for_list(ids.len())
+                .load(&mut conn)
+                .await
+                .expect("select");
+            assert_eq!(found.len(), 3.min(len));
+        }
+        assert_eq!(cached.texts().len(), 1, "only the two-item list");
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use payport_domain::event::NewEvent;
 use payport_domain::ports::{OrderFilter, OrderRepository, Page};
 use payport_domain::{Amount, Order, OrderStatus, OutTradeNo, RepoError, TradeNo};
 
-use crate::by_sql::{CacheBySql, MAX_CACHED_LIST};
+use crate::by_sql::CacheBySql;
 use crate::error::{corrupt, db_error, Abort};
 use crate::outbox::{OutboxQueries, Written};
 use crate::page::{Cursor, PageRequest};
@@ -266,15 +266,13 @@ for_each_backend! {
         }
 
         async fn orders_by_nos(&mut self, nos: &[String]) -> QueryResult<Vec<OrderRow>> {
-            let query = orders::table
+            orders::table
                 .filter(orders::out_trade_no.eq_any(nos))
                 .order((orders::expires_at.asc(), orders::out_trade_no.asc()))
-                .select(OrderRow::as_select());
-            if nos.len() <= MAX_CACHED_LIST {
-                query.by_sql().load(self).await
-            } else {
-                query.load(self).await
-            }
+                .select(OrderRow::as_select())
+                .by_sql_for_list(nos.len())
+                .load(self)
+                .await
         }
 
         async fn update_order(&mut self, order: &Order) -> Result<OrderRow, Abort<RepoError>> {

@@ -27,7 +27,7 @@ use payport_domain::ports::{EventObject, EventRenderer};
 use payport_domain::webhook::DeliveryStatus;
 use payport_domain::{Order, Refund, RepoError};
 
-use crate::by_sql::{CacheBySql, MAX_CACHED_LIST};
+use crate::by_sql::CacheBySql;
 use crate::dialect::{Dialect, OutboxLock};
 use crate::error::Abort;
 use crate::orders::{OrderQueries, OrderRow};
@@ -97,12 +97,12 @@ trait InsertEventRows {
 
 impl InsertEventRows for PgConn {
     async fn insert_event_rows(&mut self, rows: Vec<NewEventRow>) -> QueryResult<()> {
-        let insert = diesel::insert_into(events::table).values(&rows);
-        if rows.len() <= MAX_CACHED_LIST {
-            insert.by_sql().execute(self).await.map(drop)
-        } else {
-            insert.execute(self).await.map(drop)
-        }
+        diesel::insert_into(events::table)
+            .values(&rows)
+            .by_sql_for_list(rows.len())
+            .execute(self)
+            .await
+            .map(drop)
     }
 }
 
@@ -276,14 +276,12 @@ for_each_backend! {
                     events::created_at.nullable(),
                     events::created_at,
                 ));
-            let insert = diesel::insert_into(deliveries::table)
+            diesel::insert_into(deliveries::table)
                 .values(wanting)
-                .into_columns(delivery_columns!());
-            if events.len() <= MAX_CACHED_LIST {
-                insert.by_sql().execute(self).await?;
-            } else {
-                insert.execute(self).await?;
-            }
+                .into_columns(delivery_columns!())
+                .by_sql_for_list(events.len())
+                .execute(self)
+                .await?;
             Ok(())
         }
 

@@ -21,7 +21,7 @@ use payport_domain::{
     RefundId, RefundStatus, RepoError,
 };
 
-use crate::by_sql::{CacheBySql, MAX_CACHED_LIST};
+use crate::by_sql::CacheBySql;
 use crate::error::{corrupt, db_error, Abort};
 use crate::orders::OrderQueries;
 use crate::outbox::{OutboxQueries, Written};
@@ -301,15 +301,13 @@ for_each_backend! {
         }
 
         async fn refunds_by_ids(&mut self, ids: &[String]) -> QueryResult<Vec<RefundRow>> {
-            let query = refunds::table
+            refunds::table
                 .filter(refunds::refund_id.eq_any(ids))
                 .order((refunds::created_at.asc(), refunds::refund_id.asc()))
-                .select(RefundRow::as_select());
-            if ids.len() <= MAX_CACHED_LIST {
-                query.by_sql().load(self).await
-            } else {
-                query.load(self).await
-            }
+                .select(RefundRow::as_select())
+                .by_sql_for_list(ids.len())
+                .load(self)
+                .await
         }
 
         async fn refunds_of_order(&mut self, out_trade_no: &str) -> QueryResult<Vec<RefundRow>> {
