@@ -129,9 +129,14 @@ pub(crate) fn sqlite_setup(path: &str) -> SetupFuture<'_, SqliteConn> {
     sqlite_open(path, Spawner::pooled(), SQLITE_READER_PRAGMAS)
 }
 
+/// The writer's savepoints journal every page a body changes (so that a failed body
+/// can be undone alone) into a sub-journal, a temporary file by default: a `pwrite`
+/// per page per body. In memory it costs at most a batch's changed pages.
+const SQLITE_WRITER_PRAGMAS: &str = "PRAGMA temp_store = MEMORY;";
+
 /// The writer's connection: inside a body, its statements run inline (`inline.rs`).
 pub(crate) fn sqlite_writer_setup(path: &str) -> SetupFuture<'_, SqliteConn> {
-    sqlite_open(path, Spawner::writer(), "")
+    sqlite_open(path, Spawner::writer(), SQLITE_WRITER_PRAGMAS)
 }
 
 fn sqlite_open<'a>(

@@ -329,3 +329,60 @@ async fn cancelled_callers_leave_whole_pairs_only() {
         .unwrap()
         .unwrap();
 }
+
+/// The savepoints' journal lives in memory (`temp_store = MEMORY`), and a body that
+/// changed far more pages than SQLite keeps in memory otherwise (64 KiB) is still
+/// undone alone: every body runs in a savepoint, its batch or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_large_failing_body_is_undone_from_the_in_memory_journal() {
+    #[derive(QueryableByName)]
+    struct TempStore {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        temp_store: i32,
+    }
+    let db = TempDb::new();
+    db.sync()
+        .batch_execute(
+            "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 5000) \
+             INSERT INTO t (v) SELECT x FROM s",
+        )
+        .unwrap();
+    let writer = Writer::new(db.path());
+    let mode = async {
+        let span = tracing::Span::none();
+        let mode: Result<i32, Failure> = sqlite_write!(writer, span, |conn| {
+            let query = diesel::sql_query("PRAGMA temp_store");
+            let row: TempStore = diesel_async::RunQueryDsl::get_result(query, conn).await?;
+            Ok(row.temp_store)
+        });
+        Ok::<_, RepoError>(mode)
+    };
+    assert_eq!(
+        mode.await.unwrap().unwrap(),
+        2,
+        "the writer's temp_store is MEMORY"
+    );
+    let results = concurrently(&writer, 3, |writer, n| async move {
+        let span = tracing::Span::none();
+        let result: Result<(), Failure> = sqlite_write!(writer, span, |conn| {
+            if n == 2 {
+                // 5,000 rows over many pages, each page journalled before it changes.
+                let sql = diesel::sql_query("DELETE FROM t WHERE v <= 5000");
+                diesel_async::RunQueryDsl::execute(sql, &mut *conn).await?;
+                return Err(Failure::Refused);
+            }
+            insert(conn, 10_000 + n).await
+        });
+        Ok::<_, RepoError>(result)
+    })
+    .await;
+    for (n, result) in results {
+        match result.unwrap() {
+            Err(Failure::Refused) => assert_eq!(n, 2),
+            other => assert!(other.is_ok() && n != 2, "{n}: {other:?}"),
+        }
+    }
+    let mut expected: Vec<i64> = (1..=5000).collect();
+    expected.extend([10_001, 10_003]);
+    assert_eq!(db.values(), expected);
+}
