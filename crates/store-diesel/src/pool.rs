@@ -131,7 +131,9 @@ pub(crate) fn sqlite_setup(path: &str) -> SetupFuture<'_, SqliteConn> {
 
 /// The writer's savepoints journal every page a body changes (so that a failed body
 /// can be undone alone) into a sub-journal, a temporary file by default: a `pwrite`
-/// per page per body. In memory it costs at most a batch's changed pages.
+/// per page per body. In memory it holds the pages of the body running, emptied as
+/// each body is released: a few for a request, more for an operator's bulk action (a
+/// batch of refunds, an endpoint retired with its pending deliveries), while it runs.
 const SQLITE_WRITER_PRAGMAS: &str = "PRAGMA temp_store = MEMORY;";
 
 /// The writer's connection: inside a body, its statements run inline (`inline.rs`).
