@@ -331,8 +331,9 @@ async fn cancelled_callers_leave_whole_pairs_only() {
 }
 
 /// The savepoints' journal lives in memory (`temp_store = MEMORY`), and a body that
-/// changed far more pages than SQLite keeps in memory otherwise (64 KiB) is still
-/// undone alone: every body runs in a savepoint, its batch or not.
+/// changed more pages than SQLite keeps in memory otherwise (64 KiB; here the table's
+/// and its index's, about 100 KiB) is still undone alone: every body runs in a
+/// savepoint, its batch or not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_large_failing_body_is_undone_from_the_in_memory_journal() {
     #[derive(QueryableByName)]
