@@ -204,12 +204,26 @@ pub async fn pay_closed_order<S: OrderRepository + ?Sized>(store: &S, no: &str) 
 }
 
 /// Every stored event, oldest first.
+///
+/// Read until two reads a moment apart agree. PostgreSQL lists only events older
+/// than every transaction that may still write one, and a transaction of another
+/// database (another test's) that ends just as the list is read can hold that bound
+/// back for that read: the events are listed a moment later, as documented, but a
+/// test that lists right after writing would see them missing.
 pub async fn all_events<S: EventLog + ?Sized>(store: &S) -> Vec<StoredEvent> {
     let filter = EventFilter {
         limit: 500,
         ..EventFilter::default()
     };
-    store.list_events(&filter).await.expect("list events").items
+    let mut listed = store.list_events(&filter).await.expect("list events").items;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let again = store.list_events(&filter).await.expect("list events").items;
+        if again == listed {
+            return listed;
+        }
+        listed = again;
+    }
 }
 
 /// The bodies of every stored event, oldest first.
