@@ -194,9 +194,7 @@ impl InsertExchanges for PgConn {
 
 impl InsertExchanges for SqliteConn {
     async fn insert_exchanges(&mut self, exchanges: Vec<GatewayExchange>) -> QueryResult<()> {
-        // One INSERT per row, prepared once per connection (diesel-async has no
-        // multi-row INSERT for SQLite, and diesel would parse one again every time),
-        // inline on the writer (`inline.rs`): as cheap as one statement there.
+        // One INSERT per row, as the outbox's events go in (`InsertEventRows`).
         for exchange in &exchanges {
             diesel::insert_into(log::table)
                 .values(NewExchangeRow::of(exchange))

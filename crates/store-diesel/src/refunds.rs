@@ -267,6 +267,16 @@ macro_rules! conditional_update {
     }};
 }
 
+/// The order refunds are read in, for an order and for a page of orders alike
+/// (oldest first overall is oldest first within each order): by creation, the id
+/// breaking ties.
+fn oldest_first() -> (
+    diesel::helper_types::Asc<refunds::created_at>,
+    diesel::helper_types::Asc<refunds::refund_id>,
+) {
+    (refunds::created_at.asc(), refunds::refund_id.asc())
+}
+
 for_each_backend! {
     impl RefundQueries {
         async fn insert_refund(&mut self, refund: &Refund) -> QueryResult<RefundRow> {
@@ -303,7 +313,7 @@ for_each_backend! {
         async fn refunds_by_ids(&mut self, ids: &[String]) -> QueryResult<Vec<RefundRow>> {
             refunds::table
                 .filter(refunds::refund_id.eq_any(ids))
-                .order((refunds::created_at.asc(), refunds::refund_id.asc()))
+                .order(oldest_first())
                 .select(RefundRow::as_select())
                 .by_sql_for_list(ids.len())
                 .load(self)
@@ -315,7 +325,7 @@ for_each_backend! {
             // SQLite, and this one runs in every event about an order.
             refunds::table
                 .filter(refunds::out_trade_no.eq(out_trade_no))
-                .order((refunds::created_at.asc(), refunds::refund_id.asc()))
+                .order(oldest_first())
                 .select(RefundRow::as_select())
                 .load(self)
                 .await
@@ -325,10 +335,9 @@ for_each_backend! {
             &mut self,
             out_trade_nos: &[&str],
         ) -> QueryResult<Vec<RefundRow>> {
-            // Oldest first overall is oldest first within each order.
             refunds::table
                 .filter(refunds::out_trade_no.eq_any(out_trade_nos))
-                .order((refunds::created_at.asc(), refunds::refund_id.asc()))
+                .order(oldest_first())
                 .select(RefundRow::as_select())
                 .load(self)
                 .await

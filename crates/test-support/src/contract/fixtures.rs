@@ -215,10 +215,11 @@ pub async fn all_events<S: EventLog + ?Sized>(store: &S) -> Vec<StoredEvent> {
         limit: 500,
         ..EventFilter::default()
     };
-    let mut listed = store.list_events(&filter).await.expect("list events").items;
+    let list = async || store.list_events(&filter).await.expect("list events").items;
+    let mut listed = list().await;
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        let again = store.list_events(&filter).await.expect("list events").items;
+        let again = list().await;
         if again == listed {
             return listed;
         }
